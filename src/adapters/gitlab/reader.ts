@@ -1,0 +1,148 @@
+import { Deployments, Environments, Projects, Users } from '@gitbeaker/rest';
+import type { Approval, ApprovalRule, Deployment, GitLabUser } from '../../core/deployments/deployment.ts';
+import type { DeploymentRef, GitLabReader } from '../../core/ports.ts';
+import { GreenlightError } from '../../core/errors.ts';
+import { TtlCache } from '../../lib/ttl-cache.ts';
+import { mapGitLabError, singleAttemptRequester } from './client.ts';
+import { AdminUserSchema, DeploymentListItemSchema, DeploymentSchema, EnvironmentSchema, ProjectSchema, UserSchema, type DeploymentEntity, type ProjectEntity, type UserEntity } from './schema.ts';
+import { z } from 'zod';
+
+export type GitLabConnection = { url: string; token: string; timeoutMs?: number };
+
+export function gitbeakerOptions(conn: { url: string; timeoutMs?: number }, auth: { token: string } | { oauthToken: string }, sudo?: string | number) {
+  return {
+    host: conn.url,
+    ...auth,
+    ...(sudo !== undefined && { sudo }),
+    requesterFn: singleAttemptRequester,
+    queryTimeout: conn.timeoutMs ?? 10_000,
+  };
+}
+
+/** GitLab as greenlight's own token sees it; project and environment metadata are cached briefly. */
+export type GitLabReaderAdapter = GitLabReader & {
+  getProject(id: number | string): Promise<ProjectEntity>;
+  /** The user's e-mail as this token may see it (private e-mail only for administrators). */
+  userEmail(userId: number): Promise<string | null>;
+};
+
+export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter {
+  const opts = gitbeakerOptions(conn, { token: conn.token });
+  const deployments = new Deployments(opts);
+  const projects = new Projects(opts);
+  const environments = new Environments(opts);
+  const users = new Users(opts);
+  const projectCache = new TtlCache<string, ProjectEntity>({ ttlMs: 10 * 60_000, max: 5_000 });
+  const tierCache = new TtlCache<string, string | null>({ ttlMs: 10 * 60_000, max: 20_000 });
+
+  async function call<T>(what: string, fn: () => Promise<unknown>, schema: z.ZodType<T>): Promise<T> {
+    let raw: unknown;
+    try {
+      raw = await fn();
+    } catch (error) {
+      throw mapGitLabError(error, what);
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new GreenlightError('invalid_input', `GitLab answered ${what} with an unexpected shape (${issue?.path.join('.') || 'body'}: ${issue?.message})`, { retryable: false });
+    }
+    return parsed.data;
+  }
+
+  async function getProject(id: number | string): Promise<ProjectEntity> {
+    return projectCache.getOrLoad(String(id), () => call(`GET project ${id}`, () => projects.show(id), ProjectSchema));
+  }
+
+  async function environmentTier(projectId: number, environmentId: number): Promise<string | null> {
+    return tierCache.getOrLoad(`${projectId}:${environmentId}`, async () => {
+      const env = await call(`GET environment ${environmentId}`, () => environments.show(projectId, environmentId), EnvironmentSchema);
+      return env.tier ?? null;
+    });
+  }
+
+  return {
+    getProject,
+    async getDeployment(ref: DeploymentRef): Promise<Deployment | null> {
+      let entity: DeploymentEntity;
+      try {
+        entity = await call(`GET deployment ${ref.deploymentId}`, () => deployments.show(ref.projectId, ref.deploymentId), DeploymentSchema);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'gitlab_not_found') return null;
+        throw error;
+      }
+      const [project, tier] = await Promise.all([getProject(ref.projectId), environmentTier(ref.projectId, entity.environment.id).catch(() => null)]);
+      return toDeployment(entity, project, tier);
+    },
+    async listBlockedDeployments(projectId, opts = {}) {
+      const project = await getProject(projectId);
+      const items = await call(
+        `GET blocked deployments of ${project.path_with_namespace}`,
+        () => deployments.all(project.id, { status: 'blocked', ...(opts.environment !== undefined && { environment: opts.environment }), perPage: 100, maxPages: 50, orderBy: 'id', sort: 'desc' } as never),
+        z.array(DeploymentListItemSchema),
+      );
+      return items.filter((d) => d.status === 'blocked').map((d) => ({ id: d.id, projectId: project.id, environment: d.environment.name }));
+    },
+    async userEmail(userId) {
+      const user = await call(`GET user ${userId}`, () => users.show(userId), AdminUserSchema);
+      return user.email ?? user.public_email ?? null;
+    },
+    async findUserByUsername(username) {
+      const found = await call(`GET user ${username}`, () => users.all({ username } as never), z.array(UserSchema));
+      const user = found.find((u) => u.username.toLowerCase() === username.toLowerCase());
+      return user ? toUser(user) : null;
+    },
+    async findUserByEmail(email) {
+      const found = await call('GET users by e-mail', () => users.all({ search: email } as never), z.array(AdminUserSchema));
+      const wanted = email.trim().toLowerCase();
+      const user = found.find((u) => u.state !== 'blocked' && [u.email, u.public_email].some((e) => e?.toLowerCase() === wanted));
+      return user ? toUser(user) : null;
+    },
+  };
+}
+
+export function toUser(u: UserEntity): GitLabUser {
+  return { id: u.id, username: u.username, name: u.name ?? u.username };
+}
+
+function toApproval(a: DeploymentEntity['approvals'][number]): Approval {
+  return { user: toUser(a.user), status: a.status, comment: a.comment ?? null, createdAt: a.created_at };
+}
+
+export function toDeployment(e: DeploymentEntity, project: ProjectEntity, tier: string | null): Deployment {
+  const rules: ApprovalRule[] = (e.approval_summary?.rules ?? []).map((r) => ({
+    id: r.id ?? null,
+    userId: r.user_id ?? null,
+    groupId: r.group_id ?? null,
+    accessLevel: r.access_level ?? null,
+    name: r.access_level_description ?? 'Approvers',
+    required: r.required_approvals,
+    groupInheritanceType: r.group_inheritance_type ?? null,
+    approvals: r.deployment_approvals.map(toApproval),
+  }));
+  const job = e.deployable ?? null;
+  return {
+    id: e.id,
+    iid: e.iid,
+    project: { id: project.id, path: project.path_with_namespace, name: project.name, webUrl: project.web_url },
+    environment: {
+      id: e.environment.id,
+      name: e.environment.name,
+      tier,
+      externalUrl: e.environment.external_url ?? null,
+      webUrl: `${project.web_url}/-/environments/${e.environment.id}`,
+    },
+    ref: e.ref,
+    sha: e.sha,
+    commit: { title: job?.commit?.title ?? null, webUrl: job?.commit?.web_url ?? `${project.web_url}/-/commit/${e.sha}`, authorEmail: job?.commit?.author_email ?? null },
+    status: e.status,
+    createdAt: e.created_at,
+    updatedAt: e.updated_at ?? e.created_at,
+    creator: e.user ? toUser(e.user) : null,
+    job: job ? { id: job.id, name: job.name ?? 'deploy', status: job.status, webUrl: job.web_url ?? null, failureReason: job.failure_reason ?? null, user: job.user ? toUser(job.user) : null } : null,
+    pipeline: job?.pipeline ? { id: job.pipeline.id, webUrl: job.pipeline.web_url ?? null } : null,
+    pendingApprovalCount: e.pending_approval_count,
+    approvals: e.approvals.map(toApproval),
+    rules,
+  };
+}

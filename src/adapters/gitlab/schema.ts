@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** GitLab REST entities, naming only the fields greenlight uses (snake_case as GitLab sends them). */
+
+export const UserSchema = z.object({ id: z.number(), username: z.string(), name: z.string().nullish() });
+export type UserEntity = z.infer<typeof UserSchema>;
+
+export const AdminUserSchema = UserSchema.extend({ email: z.string().nullish(), public_email: z.string().nullish(), state: z.string().nullish() });
+
+const ApprovalSchema = z.object({
+  user: UserSchema,
+  status: z.enum(['approved', 'rejected']),
+  comment: z.string().nullish(),
+  created_at: z.string(),
+});
+
+const RuleSchema = z.object({
+  id: z.number().nullish(),
+  user_id: z.number().nullish(),
+  group_id: z.number().nullish(),
+  access_level: z.number().nullish(),
+  access_level_description: z.string().nullish(),
+  required_approvals: z.number(),
+  group_inheritance_type: z.number().nullish(),
+  deployment_approvals: z.array(ApprovalSchema).default([]),
+});
+
+export const DeploymentSchema = z.object({
+  id: z.number(),
+  iid: z.number(),
+  ref: z.string(),
+  sha: z.string(),
+  status: z.enum(['created', 'running', 'success', 'failed', 'canceled', 'skipped', 'blocked']),
+  created_at: z.string(),
+  updated_at: z.string().nullish(),
+  user: UserSchema.nullish(),
+  environment: z.object({ id: z.number(), name: z.string(), external_url: z.string().nullish() }),
+  deployable: z
+    .object({
+      id: z.number(),
+      name: z.string().nullish(),
+      status: z.string(),
+      web_url: z.string().nullish(),
+      failure_reason: z.string().nullish(),
+      user: UserSchema.nullish(),
+      commit: z.object({ title: z.string().nullish(), web_url: z.string().nullish(), author_email: z.string().nullish() }).nullish(),
+      pipeline: z.object({ id: z.number(), web_url: z.string().nullish() }).nullish(),
+    })
+    .nullish(),
+  pending_approval_count: z.number().default(0),
+  approvals: z.array(ApprovalSchema).default([]),
+  approval_summary: z.object({ rules: z.array(RuleSchema).default([]) }).nullish(),
+});
+export type DeploymentEntity = z.infer<typeof DeploymentSchema>;
+
+export const DeploymentListItemSchema = z.object({ id: z.number(), status: z.string(), environment: z.object({ name: z.string() }) });
+
+export const ProjectSchema = z.object({ id: z.number(), name: z.string(), path_with_namespace: z.string(), web_url: z.string() });
+export type ProjectEntity = z.infer<typeof ProjectSchema>;
+
+export const EnvironmentSchema = z.object({ id: z.number(), name: z.string(), tier: z.string().nullish(), external_url: z.string().nullish() });

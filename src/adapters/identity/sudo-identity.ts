@@ -1,0 +1,60 @@
+import type { GitLabUser } from '../../core/deployments/deployment.ts';
+import type { IdentityPort, IdentityResolution, SlackUser } from '../../core/ports.ts';
+import type { Logger } from '../../core/ports.ts';
+import type { Policy } from '../../core/policy.ts';
+import { TtlCache } from '../../lib/ttl-cache.ts';
+import { createActor } from '../gitlab/actors.ts';
+import type { GitLabConnection, GitLabReaderAdapter } from '../gitlab/reader.ts';
+
+export type SlackDirectory = { userEmail(userId: string): Promise<string | null>; userIdByEmail(email: string): Promise<string | null> };
+
+const POSITIVE_MS = 10 * 60_000;
+const NEGATIVE_MS = 60_000;
+
+/**
+ * Self-managed GitLab: greenlight's administrator token acts as the person with the Sudo header.
+ * Who the person is: the policy file's `users:` list, else their Slack e-mail equals a GitLab e-mail.
+ */
+export function createSudoIdentity(deps: { gitlab: GitLabReaderAdapter; slack: SlackDirectory; policy: Pick<Policy, 'users'>; conn: GitLabConnection; logger: Logger }): IdentityPort {
+  const resolved = new TtlCache<string, IdentityResolution>({ ttlMs: POSITIVE_MS, max: 10_000 });
+  const slackOf = new TtlCache<number, string | null>({ ttlMs: POSITIVE_MS, max: 10_000 });
+  const bySlack = new Map(deps.policy.users.map((u) => [u.slack, u.gitlab]));
+  const byGitLab = new Map(deps.policy.users.map((u) => [u.gitlab.toLowerCase(), u.slack]));
+
+  async function lookup(user: SlackUser): Promise<IdentityResolution> {
+    const mapped = bySlack.get(user.userId);
+    if (mapped) {
+      const gitlab = await deps.gitlab.findUserByUsername(mapped);
+      if (gitlab) return { kind: 'linked', identity: { gitlab, via: 'policy' } };
+      deps.logger.warn({ slackUser: user.userId, gitlabUsername: mapped }, 'policy maps a Slack user to an unknown GitLab username');
+      return { kind: 'unlinked' };
+    }
+    const email = await deps.slack.userEmail(user.userId);
+    if (!email) return { kind: 'unlinked' };
+    const gitlab = await deps.gitlab.findUserByEmail(email);
+    if (!gitlab) return { kind: 'unlinked' };
+    slackOf.set(gitlab.id, user.userId);
+    return { kind: 'linked', identity: { gitlab, via: 'email', emails: [email] } };
+  }
+
+  return {
+    linkHint: 'sudo',
+    resolve: (user) => resolved.getOrLoad(`${user.teamId}:${user.userId}`, () => lookup(user), (r) => (r.kind === 'linked' ? POSITIVE_MS : NEGATIVE_MS)),
+    async actorFor(identity) {
+      return createActor(deps.conn, identity.gitlab, { token: deps.conn.token }, { sudo: true });
+    },
+    async slackUserFor(gitlab: GitLabUser) {
+      const mapped = byGitLab.get(gitlab.username.toLowerCase());
+      if (mapped) return mapped;
+      return slackOf.getOrLoad(gitlab.id, async () => {
+        try {
+          const email = await deps.gitlab.userEmail(gitlab.id);
+          return email ? await deps.slack.userIdByEmail(email) : null;
+        } catch (error) {
+          deps.logger.debug({ gitlabUser: gitlab.username, err: error }, 'no Slack account found for a GitLab user');
+          return null;
+        }
+      }, (id) => (id ? POSITIVE_MS : NEGATIVE_MS * 30));
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Notice } from '../../core/approvals/notices.ts';
+import type { DecisionAction } from '../../core/approvals/decide-deployment.ts';
+import type { DeploymentRef, SlackUser, WorkQueue } from '../../core/ports.ts';
+import type { IntakeEvent } from '../../entrypoints/http/webhook-events.ts';
+
+export const QUEUE = { intake: 'intake', scan: 'scan', sync: 'sync', decisions: 'decisions', notices: 'notices' } as const;
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+export type SyncJob = DeploymentRef & { reason: string };
+export type ScanJob = { projectId: number | string; environments: string[]; reason: string };
+export type DecisionJob = {
+  ref: DeploymentRef;
+  slackUser: SlackUser;
+  action: DecisionAction;
+  comment?: string;
+  representedAs?: string;
+  /** where the person clicked, for their notice */
+  channel: string | null;
+  requestedAt: number;
+};
+export type NoticeJob = { channel: string; user: string; notice: Notice };
+
+const KEEP = { removeOnComplete: { age: 3_600, count: 2_000 }, removeOnFail: { age: 7 * 86_400, count: 5_000 } } as const;
+
+/** Retries with exponential backoff: 1 s, 2 s, 4 s ... (429s wait for Retry-After instead, see run-job.ts). */
+export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
+  intake: { attempts: 8, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP, removeOnComplete: { age: 86_400, count: 50_000 } },
+  scan: { attempts: 6, backoff: { type: 'exponential', delay: 2_000 }, ...KEEP },
+  sync: { attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP },
+  // a decision is retried only briefly: never an approval long after the click (see DECISION_WINDOW_MS)
+  decisions: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP },
+  notices: { attempts: 6, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP },
+};
+
+export type Queues = { [K in QueueName]: Queue } & { close(): Promise<void> };
+
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS[name] });
+  const queues = { intake: make('intake'), scan: make('scan'), sync: make('sync'), decisions: make('decisions'), notices: make('notices') };
+  return {
+    ...queues,
+    async close() {
+      await Promise.all(Object.values(queues).map((q) => q.close()));
+    },
+  };
+}
+
+/** BullMQ job ids must not contain ':'; GitLab's Idempotency-Key is a UUID, the body digest hex. */
+function safeId(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+export type Producer = WorkQueue & {
+  enqueueWebhook(event: IntakeEvent, deliveryKey: string): Promise<'queued' | 'duplicate'>;
+  requestScan(job: ScanJob): Promise<void>;
+  enqueueDecision(job: DecisionJob): Promise<'queued' | 'duplicate'>;
+  enqueueNotice(job: NoticeJob): Promise<void>;
+};
+
+export function createProducer(queues: Queues): Producer {
+  return {
+    async enqueueWebhook(event, deliveryKey) {
+      const jobId = `hook-${safeId(deliveryKey)}`;
+      // The job id makes the add idempotent; the look-up before it only tells logs and metrics.
+      if (await queues.intake.getJob(jobId)) return 'duplicate';
+      await queues.intake.add(event.kind, event, { jobId });
+      return 'queued';
+    },
+    async requestSync(ref, reason) {
+      await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, { deduplication: { id: `dep-${ref.deploymentId}`, keepLastIfActive: true } });
+    },
+    async requestScan(job) {
+      await queues.scan.add('scan', job, { deduplication: { id: `project-${safeId(String(job.projectId))}`, keepLastIfActive: true } });
+    },
+    async enqueueDecision(job) {
+      // One decision per person, deployment and action at a time: a double click adds nothing.
+      const dedupe = `decide-${job.ref.deploymentId}-${safeId(job.slackUser.userId)}-${job.action}`;
+      if (await queues.decisions.getDeduplicationJobId(dedupe)) return 'duplicate';
+      await queues.decisions.add(job.action, job, { deduplication: { id: dedupe } });
+      return 'queued';
+    },
+    async enqueueNotice(job) {
+      await queues.notices.add('notice', job);
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * One place that opens Redis connections. BullMQ workers need maxRetriesPerRequest: null (they block);
+ * everything else fails fast so that HTTP handlers can answer 503 instead of hanging.
+ */
+export function createRedis(url: string, purpose: 'commands' | 'bullmq', extra: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    lazyConnect: false,
+    enableReadyCheck: true,
+    maxRetriesPerRequest: purpose === 'bullmq' ? null : 1,
+    enableOfflineQueue: purpose === 'bullmq',
+    connectTimeout: 5_000,
+    // reconnect forever, backing off to 2 s: Redis restarts must not need a greenlight restart
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
+    ...extra,
+  });
+}
+
+/** Keys share one hash slot ({prefix}) so greenlight also runs on Redis Cluster. */
+export function keyspace(prefix: string) {
+  const base = `{${prefix}}`;
+  return {
+    bullPrefix: base,
+    card: (deploymentId: number) => `${base}:card:${deploymentId}`,
+    openCards: `${base}:cards:open`,
+    knownProjects: `${base}:projects:seen`,
+    identity: (teamId: string, userId: string) => `${base}:identity:${teamId}:${userId}`,
+    slackOf: (gitlabUserId: number) => `${base}:slack-of:${gitlabUserId}`,
+    pattern: `${base}:*`,
+  };
+}
+export type Keyspace = ReturnType<typeof keyspace>;

@@ -1,0 +1,150 @@
+import type { CardModel, Person } from '../../core/cards/card-model.ts';
+import type { CardState } from '../../core/deployments/deployment.ts';
+import { ACTION } from './ids.ts';
+import { clip, esc, link, slackDate } from './mrkdwn.ts';
+
+/** Block Kit for an approval card. Pure: the same model always renders the same blocks. */
+export type SlackMessage = { text: string; blocks: Block[] };
+export type Block = Record<string, unknown>;
+
+export type ButtonValue = { d: number; p: number; v: number };
+
+export function personText(p: Person | null): string {
+  if (!p) return 'someone';
+  return p.slackUserId ? `<@${p.slackUserId}>` : `${esc(p.name)} (@${esc(p.username)})`;
+}
+
+function personPlain(p: Person | null): string {
+  return p ? p.name || p.username : 'someone';
+}
+
+const HEADLINE: Record<CardState, string> = {
+  waiting: ':rocket: Approval needed',
+  approved: ':white_check_mark: Approved, waiting to run',
+  running: ':arrows_counterclockwise: Deploying',
+  succeeded: ':tada: Deployed',
+  failed: ':boom: Deployment failed',
+  rejected: ':x: Rejected',
+  canceled: ':no_entry_sign: Canceled',
+  superseded: ':fast_forward: Superseded',
+};
+
+export function fallbackText(m: CardModel): string {
+  const what = `${m.project.path} → ${m.environment.name}`;
+  const o = m.outcome;
+  switch (m.state) {
+    case 'waiting':
+      return `Deployment approval needed: ${what} (${m.totals.approved} of ${m.totals.required} approvals)`;
+    case 'rejected':
+      return `Rejected: ${what} by ${personPlain(o?.by ?? null)}${o?.comment ? ` — "${o.comment}"` : ''}`;
+    case 'approved':
+      return `Approved: ${what}; waiting for someone to run it`;
+    default:
+      return `${HEADLINE[m.state].replace(/^:[a-z_]+: /, '')}: ${what}`;
+  }
+}
+
+function outcomeLine(m: CardModel): string | null {
+  const o = m.outcome;
+  if (!o) return null;
+  const when = o.at ? ` · ${slackDate(o.at)}` : '';
+  switch (o.state) {
+    case 'approved':
+      return `:white_check_mark: Fully approved${o.by ? `, last by ${personText(o.by)}` : ''}${when}. The job waits for someone with deploy rights to run it.`;
+    case 'rejected':
+      return `:x: Rejected by ${personText(o.by)}${o.comment ? ` — “${esc(clip(o.comment, 500))}”` : ''}${when}`;
+    case 'running':
+      return `:arrows_counterclockwise: Running${o.by ? `, started by ${personText(o.by)}` : ''}${when}`;
+    case 'succeeded':
+      return `:tada: Deployed successfully${o.by ? ` (run by ${personText(o.by)})` : ''}${when}`;
+    case 'failed':
+      return `:boom: The deployment job failed${when}`;
+    case 'canceled':
+      return `:no_entry_sign: Canceled${when}`;
+    case 'superseded':
+      return `:fast_forward: Superseded by a newer deployment to this environment${o.supersededBy ? `: ${link(o.supersededBy.url, `#${o.supersededBy.id}`)}` : ''}`;
+    case 'waiting':
+      return null;
+  }
+}
+
+function rulesText(m: CardModel): string | null {
+  if (m.rules.length === 0) return null;
+  const lines = m.rules.map((r) => {
+    const mark = r.approved >= r.required ? ':white_check_mark:' : ':hourglass_flowing_sand:';
+    const who = r.approvals.map((a) => `${a.status === 'rejected' ? ':x: ' : ''}${personText(a.person)}${a.comment ? ` “${esc(clip(a.comment, 200))}”` : ''}`);
+    return `${mark} *${esc(r.name)}*: ${r.approved} of ${r.required}${who.length ? ` — ${who.join(', ')}` : ''}`;
+  });
+  return clip(lines.join('\n'), 3000);
+}
+
+export function renderCard(m: CardModel): SlackMessage {
+  const id = `dep-${m.deploymentId}`;
+  const v = `v${m.version}`;
+  const tier = m.environment.tier && m.environment.tier !== m.environment.name ? ` (${esc(m.environment.tier)})` : '';
+  const commit = m.commit.title ? `\n${link(m.commit.url, clip(m.commit.title, 200))}` : '';
+  const pipeline = [m.pipeline ? link(m.pipeline.url, `#${m.pipeline.id}`) : null, m.job ? link(m.job.url, m.job.name) : null].filter(Boolean).join(' · ');
+  const blocks: Block[] = [
+    { type: 'header', block_id: `${id}-h-${v}`, text: { type: 'plain_text', text: clip(`${HEADLINE[m.state]}: ${m.project.path} → ${m.environment.name}`, 150), emoji: true } },
+    {
+      type: 'section',
+      block_id: `${id}-f-${v}`,
+      fields: [
+        { type: 'mrkdwn', text: `*Project*\n${link(m.project.url, m.project.path)}` },
+        { type: 'mrkdwn', text: `*Environment*\n${link(m.environment.url, m.environment.name)}${tier}` },
+        { type: 'mrkdwn', text: clip(`*Ref*\n\`${esc(m.ref)}\` @ ${link(m.commit.url, m.shortSha)}${commit}`, 2000) },
+        { type: 'mrkdwn', text: `*Pipeline*\n${pipeline || '—'}` },
+        { type: 'mrkdwn', text: `*Triggered by*\n${personText(m.triggeredBy)}` },
+        { type: 'mrkdwn', text: `*Approvals*\n${m.totals.approved} of ${m.totals.required} required` },
+      ],
+    },
+  ];
+  const rules = rulesText(m);
+  if (rules) blocks.push({ type: 'section', block_id: `${id}-r-${v}`, text: { type: 'mrkdwn', text: rules } });
+  const nudge = m.nextNudgeAt ? ` · next reminder ${slackDate(m.nextNudgeAt, '{time}')}` : '';
+  blocks.push({ type: 'context', block_id: `${id}-c-${v}`, elements: [{ type: 'mrkdwn', text: `Deployment #${m.deploymentId} · waiting since ${slackDate(m.waitingSince)}${nudge}` }] });
+  const outcome = outcomeLine(m);
+  if (outcome) blocks.push({ type: 'context', block_id: `${id}-o-${v}`, elements: [{ type: 'mrkdwn', text: clip(outcome, 3000) }] });
+  blocks.push({ type: 'actions', block_id: `${id}-a-${v}`, elements: buttons(m) });
+  return { text: clip(fallbackText(m), 3000), blocks };
+}
+
+function buttons(m: CardModel): Block[] {
+  const value = JSON.stringify({ d: m.deploymentId, p: m.projectId, v: m.version } satisfies ButtonValue);
+  const what = clip(`${m.project.path} ${m.ref}@${m.shortSha} → ${m.environment.name}`, 200);
+  const out: Block[] = [];
+  if (m.buttons.approve) {
+    out.push({
+      type: 'button',
+      action_id: ACTION.approve,
+      style: 'primary',
+      text: { type: 'plain_text', text: 'Approve' },
+      value,
+      confirm: {
+        title: { type: 'plain_text', text: 'Approve deployment?' },
+        text: { type: 'plain_text', text: clip(`${what}. Your approval is recorded in GitLab as you.`, 300) },
+        confirm: { type: 'plain_text', text: 'Approve' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+        style: 'primary',
+      },
+    });
+  }
+  if (m.buttons.reject) out.push({ type: 'button', action_id: ACTION.reject, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value });
+  if (m.buttons.run) {
+    out.push({
+      type: 'button',
+      action_id: ACTION.run,
+      style: 'primary',
+      text: { type: 'plain_text', text: 'Run deployment' },
+      value,
+      confirm: {
+        title: { type: 'plain_text', text: 'Run the deployment now?' },
+        text: { type: 'plain_text', text: clip(`${what} starts now, as you.`, 300) },
+        confirm: { type: 'plain_text', text: 'Run' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+      },
+    });
+  }
+  out.push({ type: 'button', action_id: ACTION.openGitLab, text: { type: 'plain_text', text: 'Open in GitLab' }, url: m.openUrl });
+  return out;
+}

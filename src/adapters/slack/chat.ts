@@ -1,0 +1,67 @@
+import type { WebClient } from '@slack/web-api';
+import type { CardModel } from '../../core/cards/card-model.ts';
+import type { ChatPort, MessageRef } from '../../core/ports.ts';
+import type { Notice } from '../../core/approvals/notices.ts';
+import { renderCard } from './card-blocks.ts';
+import { CARD_METADATA_EVENT } from './ids.ts';
+import { renderNotice } from './notice-blocks.ts';
+import { slackCall } from './web.ts';
+
+export type SlackChat = ChatPort & {
+  findCard(channel: string, deploymentId: number, since: number): Promise<string | null>;
+  userEmail(userId: string): Promise<string | null>;
+  userIdByEmail(email: string): Promise<string | null>;
+};
+
+/** Cards and notices over the Slack Web API. `linkUrl` gives the account-link button its target. */
+export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserId: string) => string | null } = {}): SlackChat {
+  return {
+    async postCard(channel, card: CardModel): Promise<MessageRef> {
+      const message = renderCard(card);
+      const result = await slackCall(`chat.postMessage to ${channel}`, () =>
+        client.chat.postMessage({
+          channel,
+          text: message.text,
+          blocks: message.blocks as never,
+          unfurl_links: false,
+          unfurl_media: false,
+          metadata: { event_type: CARD_METADATA_EVENT, event_payload: { deployment_id: card.deploymentId, project_id: card.projectId } },
+        }),
+      );
+      return { channel: result.channel ?? channel, ts: result.ts! };
+    },
+    async updateCard(ref, card) {
+      const message = renderCard(card);
+      await slackCall(`chat.update of ${ref.channel}/${ref.ts}`, () => client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never }));
+    },
+    async postNotice(channel, slackUserId, notice: Notice) {
+      const message = renderNotice(notice, opts.linkUrl?.(slackUserId) ?? null);
+      await slackCall(`chat.postEphemeral to ${slackUserId}`, () => client.chat.postEphemeral({ channel, user: slackUserId, text: message.text, blocks: message.blocks as never }));
+    },
+    async findCard(channel, deploymentId, since) {
+      const result = await slackCall(`conversations.history of ${channel}`, () =>
+        client.conversations.history({ channel, oldest: String(Math.floor(since / 1000) - 60), include_all_metadata: true, limit: 200 }),
+      );
+      const found = (result.messages ?? []).find((m) => {
+        const meta = (m as { metadata?: { event_type?: string; event_payload?: { deployment_id?: unknown } } }).metadata;
+        return meta?.event_type === CARD_METADATA_EVENT && Number(meta.event_payload?.deployment_id) === deploymentId;
+      });
+      return found?.ts ?? null;
+    },
+    async userEmail(userId) {
+      const result = await slackCall(`users.info ${userId}`, () => client.users.info({ user: userId }));
+      const user = result.user;
+      if (!user || user.deleted || user.is_bot) return null;
+      return user.profile?.email ?? null;
+    },
+    async userIdByEmail(email) {
+      try {
+        const result = await client.users.lookupByEmail({ email });
+        return result.user?.id ?? null;
+      } catch (error) {
+        if ((error as { data?: { error?: string } }).data?.error === 'users_not_found') return null;
+        return slackCall('users.lookupByEmail', () => Promise.reject(error));
+      }
+    },
+  };
+}

@@ -1,0 +1,20 @@
+/** Slack action_ids and callback_ids: shared by the block builders and the listeners that handle them. */
+export const ACTION = {
+  approve: 'deploy_approve',
+  reject: 'deploy_reject',
+  run: 'deploy_run',
+  openGitLab: 'deploy_open_gitlab',
+  link: 'gitlab_link',
+} as const;
+
+export const VIEW = {
+  rejectModal: 'deploy_reject_modal',
+} as const;
+
+/** The reject modal's input: block_id and action_id. */
+export const REASON_INPUT = { block: 'reason', action: 'reason_input' } as const;
+
+export const CARD_METADATA_EVENT = 'greenlight_card';
+
+/** GitLab's limit on approval comments. */
+export const MAX_COMMENT = 255;

@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { envSchema, envVars } from './env-schema.ts';
+import { policyFileSchema, type PolicyFile } from './policy-schema.ts';
+import type { Policy, Route, RoutePolicy } from '../core/policy.ts';
+
+export type EncryptionKey = { id: string; key: Buffer };
+
+export type Config = Readonly<{
+  port: number;
+  publicUrl: string | null;
+  redisUrl: string;
+  redisPrefix: string;
+  role: 'all' | 'web' | 'worker';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  gitlab: Readonly<{
+    url: string;
+    token: string;
+    webhookSecret: string;
+    authMode: 'oauth' | 'sudo';
+    oauth: Readonly<{ clientId: string; clientSecret: string }> | null;
+  }>;
+  /** First key encrypts; all of them decrypt (key rotation). Empty in sudo mode. */
+  encryptionKeys: readonly EncryptionKey[];
+  slack: Readonly<{
+    botToken: string;
+    signingSecret: string | null;
+    appToken: string | null;
+    apiUrl: string;
+    command: string;
+  }>;
+  configFile: string | null;
+  policy: Policy;
+}>;
+
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`greenlight cannot start: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee docs/configuration.md (or .env.example) for every setting.`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type ReadFile = (path: string) => string;
+
+/** Reads environment and policy file once; reports every problem at once. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, readFile: ReadFile = (p) => readFileSync(p, 'utf8')): Config {
+  const problems: string[] = [];
+  const envResult = envSchema.safeParse(withoutEmpty(env));
+  if (!envResult.success) problems.push(...envResult.error.issues.map(describeEnvIssue));
+
+  const policyFile = env.CONFIG_FILE ? loadPolicyFile(env.CONFIG_FILE, readFile, problems) : policyFileSchema.parse({});
+  if (!envResult.success || !policyFile) throw new ConfigError(problems);
+
+  const e = envResult.data;
+  const need = (name: keyof typeof envVars, when: string) => {
+    if (e[name] === undefined) problems.push(`${name}: required ${when}. ${envVars[name].description}`);
+  };
+  if (e.GITLAB_AUTH_MODE === 'oauth') {
+    need('GITLAB_OAUTH_CLIENT_ID', 'in oauth mode');
+    need('GITLAB_OAUTH_CLIENT_SECRET', 'in oauth mode');
+    need('TOKEN_ENCRYPTION_KEY', 'in oauth mode');
+    need('PUBLIC_URL', 'in oauth mode');
+  }
+  if (!e.SLACK_APP_TOKEN) need('SLACK_SIGNING_SECRET', 'unless SLACK_APP_TOKEN (Socket Mode) is set');
+  const encryptionKeys = e.TOKEN_ENCRYPTION_KEY ? parseKeys(e.TOKEN_ENCRYPTION_KEY, problems) : [];
+  const defaultChannel = policyFile.channel ?? e.SLACK_CHANNEL ?? null;
+  if (defaultChannel === null) {
+    problems.push('SLACK_CHANNEL: required, or set `channel` in CONFIG_FILE: cards that match no route need a default channel (a channel ID like C0123ABCD).');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    role: e.ROLE,
+    logLevel: e.LOG_LEVEL,
+    gitlab: Object.freeze({
+      url: e.GITLAB_URL.replace(/\/+$/, ''),
+      token: e.GITLAB_TOKEN,
+      webhookSecret: e.GITLAB_WEBHOOK_SECRET,
+      authMode: e.GITLAB_AUTH_MODE,
+      oauth: e.GITLAB_OAUTH_CLIENT_ID && e.GITLAB_OAUTH_CLIENT_SECRET ? Object.freeze({ clientId: e.GITLAB_OAUTH_CLIENT_ID, clientSecret: e.GITLAB_OAUTH_CLIENT_SECRET }) : null,
+    }),
+    encryptionKeys,
+    slack: Object.freeze({
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET ?? null,
+      appToken: e.SLACK_APP_TOKEN ?? null,
+      apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+      command: e.SLACK_COMMAND,
+    }),
+    configFile: e.CONFIG_FILE ?? null,
+    policy: toPolicy(policyFile, defaultChannel),
+  });
+}
+
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(envVars)) {
+    const value = env[name]?.trim();
+    if (value) out[name] = value;
+  }
+  return out;
+}
+
+function describeEnvIssue(issue: z.core.$ZodIssue): string {
+  const name = String(issue.path[0] ?? '');
+  const described = envVars[name as keyof typeof envVars]?.description ?? '';
+  const missing = issue.code === 'invalid_type' && issue.input === undefined;
+  return missing ? `${name}: required. ${described}` : `${name}: ${issue.message}. ${described}`;
+}
+
+function loadPolicyFile(path: string, readFile: ReadFile, problems: string[]): PolicyFile | null {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    problems.push(`CONFIG_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); check the path and permissions.`);
+    return null;
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
+    problems.push(`CONFIG_FILE: ${path} is not valid YAML${where}: ${(error as Error).message.split('\n')[0]}`);
+    return null;
+  }
+  const result = policyFileSchema.safeParse(raw);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const at = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
+    problems.push(`CONFIG_FILE ${path}: ${at}: ${message}`);
+  }
+  return null;
+}
+
+function parseKeys(value: string, problems: string[]): EncryptionKey[] {
+  const keys: EncryptionKey[] = [];
+  for (const [index, part] of value.split(',').map((p) => p.trim()).entries()) {
+    const key = Buffer.from(part, 'base64');
+    if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== part.replace(/=+$/, '')) {
+      problems.push(`TOKEN_ENCRYPTION_KEY: key ${index + 1} is not 32 bytes of base64; create one with: openssl rand -base64 32`);
+      continue;
+    }
+    keys.push({ id: createHash('sha256').update(key).digest('hex').slice(0, 8), key });
+  }
+  return keys;
+}
+
+function toPolicy(file: PolicyFile, defaultChannel: string | null): Policy {
+  const defaults: RoutePolicy = {
+    channel: defaultChannel,
+    reminders: file.reminders === undefined ? { afterMs: 30 * 60_000, everyMs: 3_600_000, max: 3 } : file.reminders,
+    escalation: file.escalation ?? [],
+    workingHours: file.working_hours ?? null,
+    runAfterApproval: file.run_after_approval ?? 'button',
+  };
+  const routes: Route[] = file.routes.map((r) => ({
+    match: { ...(r.match.project !== undefined && { project: r.match.project }), ...(r.match.environment !== undefined && { environment: r.match.environment }), ...(r.match.tier !== undefined && { tier: r.match.tier }) },
+    overrides: {
+      ...(r.channel !== undefined && { channel: r.channel }),
+      ...(r.reminders !== undefined && { reminders: r.reminders }),
+      ...(r.escalation !== undefined && { escalation: r.escalation }),
+      ...(r.working_hours !== undefined && { workingHours: r.working_hours }),
+      ...(r.run_after_approval !== undefined && { runAfterApproval: r.run_after_approval }),
+    },
+  }));
+  return {
+    defaults,
+    routes,
+    projects: file.projects,
+    groups: file.groups,
+    sweepEveryMs: file.sweep.every,
+    fourEyes: { forbidCommitAuthor: file.four_eyes.forbid_commit_author },
+    users: file.users,
+  };
+}

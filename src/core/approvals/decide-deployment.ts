@@ -1,0 +1,134 @@
+import { allApprovals, classify, rejectionOf, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
+import { isGreenlightError } from '../errors.ts';
+import type { Policy } from '../policy.ts';
+import type { CardStore, DeploymentRef, GitLabReader, Identity, IdentityPort, Logger, SlackUser, WorkQueue } from '../ports.ts';
+import type { RefusalReason } from './notices.ts';
+
+export type DecisionAction = 'approve' | 'reject' | 'run';
+
+export type DecisionRequest = {
+  ref: DeploymentRef;
+  slackUser: SlackUser;
+  action: DecisionAction;
+  comment?: string;
+  representedAs?: string;
+};
+
+export type DecisionOutcome =
+  | { kind: 'recorded'; action: DecisionAction; as: GitLabUser; deployment: Deployment }
+  | { kind: 'refused'; reason: RefusalReason; deployment?: Deployment; as?: GitLabUser; detail?: string; by?: GitLabUser | null };
+
+export type DecideDeps = {
+  gitlab: GitLabReader;
+  identity: Pick<IdentityPort, 'resolve' | 'actorFor'>;
+  cards: Pick<CardStore, 'get'>;
+  queue: WorkQueue;
+  policy: Pick<Policy, 'fourEyes'>;
+  logger: Logger;
+};
+
+/** GitLab's refusals (HTTP 400 with a message), as the GitLab adapter classifies them. */
+const GITLAB_REFUSALS: Record<string, RefusalReason> = {
+  self_approval: 'self_approval',
+  no_permission: 'no_permission',
+  not_waiting: 'not_waiting',
+  not_protected: 'not_protected',
+  not_configured: 'not_configured',
+  represented_as_invalid: 'represented_as_invalid',
+  comment_too_long: 'comment_too_long',
+  unplayable: 'unplayable',
+};
+
+/**
+ * A person clicked Approve, Reject or Run. Resolve who they are in GitLab, refuse what must be refused
+ * before GitLab is called (the creator never approves their own deployment), then record the decision
+ * in GitLab as that person and ask for the card to be refreshed.
+ */
+export async function decideDeployment(deps: DecideDeps, request: DecisionRequest): Promise<DecisionOutcome> {
+  const { ref, action } = request;
+  const resolution = await deps.identity.resolve(request.slackUser);
+  if (resolution.kind === 'unlinked') return { kind: 'refused', reason: 'unlinked' };
+  if (resolution.kind === 'broken') return { kind: 'refused', reason: 'link_broken', detail: resolution.reason };
+  const identity = resolution.identity;
+
+  // The creator rule needs no GitLab call when the card already knows who triggered the deployment
+  // (its record came from GitLab, never from the button's value).
+  const known = await deps.cards.get(ref.deploymentId);
+  if (action === 'approve' && known && known.projectId === ref.projectId && isCreator(known.snapshot, identity)) {
+    return { kind: 'refused', reason: 'self_approval', as: identity.gitlab, deployment: known.snapshot };
+  }
+
+  const deployment = await deps.gitlab.getDeployment(ref);
+  if (!deployment) return { kind: 'refused', reason: 'not_found' };
+  const refusal = refuseLocally(deps, request, deployment, identity);
+  if (refusal) {
+    if (refusal.reason === 'not_waiting') await deps.queue.requestSync(ref, 'click on a resolved card');
+    return refusal;
+  }
+
+  const actor = await deps.identity.actorFor(identity);
+  try {
+    if (action === 'run') await actor.playJob(ref.projectId, deployment.job!.id);
+    else
+      await actor.recordDecision(ref, {
+        status: action === 'approve' ? 'approved' : 'rejected',
+        ...(request.comment !== undefined && { comment: request.comment }),
+        ...(request.representedAs !== undefined && { representedAs: request.representedAs }),
+      });
+  } catch (error) {
+    const refused = gitlabRefusal(error, action);
+    if (!refused) throw error;
+    await deps.queue.requestSync(ref, 'gitlab refused a decision');
+    const detail = refused === 'link_broken' || refused === 'gitlab_refused' ? (error as Error).message : undefined;
+    return { kind: 'refused', reason: refused, deployment, as: identity.gitlab, ...(detail !== undefined && { detail }) };
+  }
+  deps.logger.info({ deploymentId: ref.deploymentId, action, gitlabUser: identity.gitlab.username }, 'decision recorded in GitLab');
+  await deps.queue.requestSync(ref, `${action} recorded`);
+  return { kind: 'recorded', action, as: identity.gitlab, deployment };
+}
+
+function isCreator(deployment: Deployment, identity: Identity): boolean {
+  return deployment.creator !== null && deployment.creator.id === identity.gitlab.id;
+}
+
+type Refusal = Extract<DecisionOutcome, { kind: 'refused' }>;
+
+function refuseLocally(deps: DecideDeps, request: DecisionRequest, deployment: Deployment, identity: Identity): Refusal | null {
+  const state = classify(deployment);
+  const as = identity.gitlab;
+  if (request.action === 'run') {
+    if (state === 'waiting') return { kind: 'refused', reason: 'not_approved_yet', deployment, as };
+    if (state !== 'approved' || !deployment.job) return { kind: 'refused', reason: 'not_waiting', deployment, as, detail: state ?? 'unknown', by: lastActor(deployment) };
+    return null;
+  }
+  if (request.action === 'approve' && isCreator(deployment, identity)) return { kind: 'refused', reason: 'self_approval', deployment, as };
+  if (request.action === 'approve' && deps.policy.fourEyes.forbidCommitAuthor && isCommitAuthor(deployment, identity)) {
+    return { kind: 'refused', reason: 'commit_author', deployment, as };
+  }
+  if (state !== 'waiting') return { kind: 'refused', reason: 'not_waiting', deployment, as, detail: state ?? 'unknown', by: lastActor(deployment) };
+  const wanted = request.action === 'approve' ? 'approved' : 'rejected';
+  if (allApprovals(deployment).some((a) => a.user.id === as.id && a.status === wanted)) {
+    return { kind: 'refused', reason: 'already_decided', deployment, as, detail: wanted };
+  }
+  return null;
+}
+
+function isCommitAuthor(deployment: Deployment, identity: Identity): boolean {
+  const email = deployment.commit.authorEmail?.toLowerCase();
+  return email !== undefined && email !== '' && identity.emails?.some((e) => e.toLowerCase() === email) === true;
+}
+
+function lastActor(deployment: Deployment): GitLabUser | null {
+  const rejection = rejectionOf(deployment);
+  if (rejection) return rejection.user;
+  return allApprovals(deployment).filter((a) => a.status === 'approved').sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1)?.user ?? null;
+}
+
+function gitlabRefusal(error: unknown, action: DecisionAction): RefusalReason | null {
+  if (!isGreenlightError(error)) return null;
+  if (error.code === 'identity_broken') return 'link_broken';
+  if (error.code === 'gitlab_not_found') return 'not_found';
+  if (error.code === 'gitlab_forbidden') return action === 'run' ? 'run_forbidden' : 'forbidden';
+  if (error.code === 'gitlab_refused') return GITLAB_REFUSALS[error.detail ?? ''] ?? 'gitlab_refused';
+  return null;
+}

@@ -1,0 +1,127 @@
+import { classify, STATE_RANK, type CardState, type Deployment } from '../deployments/deployment.ts';
+import { GreenlightError, isGreenlightError } from '../errors.ts';
+import type { Policy } from '../policy.ts';
+import { routeDeployment } from '../routing/route-deployment.ts';
+import type { CardRecord, CardStore, ChatPort, Clock, DeploymentRef, GitLabReader, IdentityPort, Logger } from '../ports.ts';
+import { buildCardModel, cardFingerprint, type CardModel, type Person } from './card-model.ts';
+
+export type SyncCardDeps = {
+  gitlab: GitLabReader;
+  cards: CardStore;
+  chat: ChatPort & { findCard?(channel: string, deploymentId: number, since: number): Promise<string | null> };
+  identity: Pick<IdentityPort, 'slackUserFor'>;
+  policy: Policy;
+  clock: Clock;
+  logger: Logger;
+};
+
+/** A claim younger than this may belong to a post that is still under way (a stalled, not dead, worker). */
+const POST_IN_FLIGHT_MS = 15_000;
+
+export type SyncOutcome =
+  | { kind: 'ignored'; state: CardState | null }
+  | { kind: 'posted'; channel: string; ts: string }
+  | { kind: 'updated'; state: CardState; version: number }
+  | { kind: 'unchanged'; state: CardState }
+  | { kind: 'stale'; state: CardState | null; current: CardState }
+  | { kind: 'gone' }
+  | { kind: 'raced' };
+
+/**
+ * Re-reads one deployment from GitLab and makes its card say exactly that: posts the card when the
+ * deployment starts waiting for approval, updates it on every change, never moves it backwards.
+ * Running it twice is harmless.
+ */
+export async function syncCard(deps: SyncCardDeps, ref: DeploymentRef): Promise<SyncOutcome> {
+  const deployment = await deps.gitlab.getDeployment(ref);
+  const existing = await deps.cards.get(ref.deploymentId);
+  if (!deployment) return existing ? { kind: 'gone' } : { kind: 'ignored', state: null };
+  const state = classify(deployment);
+
+  if (!existing) {
+    if (state !== 'waiting') return { kind: 'ignored', state };
+    return postCard(deps, deployment);
+  }
+  if (existing.ts === null) return recoverUnconfirmedPost(deps, existing, deployment, state);
+  if (state === null || STATE_RANK[state] < STATE_RANK[existing.state]) return { kind: 'stale', state, current: existing.state };
+  return updateCard(deps, existing, deployment, state);
+}
+
+async function render(deps: SyncCardDeps, deployment: Deployment, state: CardState, version: number): Promise<{ model: CardModel; channel: string }> {
+  const route = routeDeployment(deps.policy, { projectPath: deployment.project.path, environment: deployment.environment.name, tier: deployment.environment.tier });
+  const people = async (user: { id: number; username: string; name: string }): Promise<Person> => ({
+    name: user.name,
+    username: user.username,
+    slackUserId: await deps.identity.slackUserFor(user),
+  });
+  const model = await buildCardModel(deployment, { state, version, route, people });
+  // The config loader guarantees a default channel; a route may only override it.
+  return { model, channel: route.channel ?? deps.policy.defaults.channel ?? '' };
+}
+
+async function postCard(deps: SyncCardDeps, deployment: Deployment): Promise<SyncOutcome> {
+  const { model, channel } = await render(deps, deployment, 'waiting', 1);
+  const now = deps.clock.now();
+  const claim: CardRecord = {
+    deploymentId: deployment.id,
+    projectId: deployment.project.id,
+    channel,
+    ts: null,
+    version: 1,
+    state: 'waiting',
+    fingerprint: cardFingerprint(model),
+    claimedAt: now,
+    updatedAt: now,
+    snapshot: deployment,
+  };
+  // The claim is what makes a card unique per deployment, whoever else is syncing it.
+  if (!(await deps.cards.create(claim))) return { kind: 'raced' };
+  let posted;
+  try {
+    posted = await deps.chat.postCard(channel, model);
+  } catch (error) {
+    // Slack answered and said no (or slow down): nothing was posted, so the next attempt may post again.
+    // Anything else (timeout, lost connection) may have posted: keep the claim; the retry looks first.
+    if (isGreenlightError(error, 'slack_refused') || isGreenlightError(error, 'slack_rate_limited')) await deps.cards.delete(deployment.id);
+    throw error;
+  }
+  await deps.cards.replace(1, { ...claim, channel: posted.channel, ts: posted.ts, updatedAt: deps.clock.now() });
+  deps.logger.info({ deploymentId: deployment.id, channel: posted.channel, ts: posted.ts }, 'card posted');
+  return { kind: 'posted', channel: posted.channel, ts: posted.ts };
+}
+
+/**
+ * A claim without a ts: the process died between posting and saving. Adopt the card if Slack has it
+ * (cards carry the deployment id in their metadata), otherwise post it now.
+ */
+async function recoverUnconfirmedPost(deps: SyncCardDeps, claim: CardRecord, deployment: Deployment, state: CardState | null): Promise<SyncOutcome> {
+  if (deps.clock.now() - claim.claimedAt < POST_IN_FLIGHT_MS) {
+    throw new GreenlightError('slack_unavailable', 'a card post for this deployment may still be in flight', { retryAfterMs: POST_IN_FLIGHT_MS });
+  }
+  const ts = deps.chat.findCard ? await deps.chat.findCard(claim.channel, claim.deploymentId, claim.claimedAt) : null;
+  if (ts) {
+    const adopted: CardRecord = { ...claim, ts, updatedAt: deps.clock.now() };
+    if (!(await deps.cards.replace(claim.version, adopted))) return { kind: 'raced' };
+    deps.logger.warn({ deploymentId: claim.deploymentId, ts }, 'adopted a card whose post was not confirmed');
+    if (state === null) return { kind: 'stale', state, current: claim.state };
+    return updateCard(deps, adopted, deployment, state);
+  }
+  await deps.cards.delete(claim.deploymentId);
+  if (state !== 'waiting') return { kind: 'ignored', state };
+  return postCard(deps, deployment);
+}
+
+async function updateCard(deps: SyncCardDeps, existing: CardRecord, deployment: Deployment, state: CardState): Promise<SyncOutcome> {
+  const { model } = await render(deps, deployment, state, existing.version + 1);
+  const fingerprint = cardFingerprint(model);
+  if (fingerprint === existing.fingerprint) {
+    if (existing.state !== state) await deps.cards.replace(existing.version, { ...existing, state, snapshot: deployment });
+    return { kind: 'unchanged', state };
+  }
+  // Slack first, then the record: if we die in between, the next sync renders again (harmless).
+  await deps.chat.updateCard({ channel: existing.channel, ts: existing.ts! }, model);
+  const next: CardRecord = { ...existing, version: existing.version + 1, state, fingerprint, snapshot: deployment, updatedAt: deps.clock.now() };
+  if (!(await deps.cards.replace(existing.version, next))) return { kind: 'raced' };
+  deps.logger.info({ deploymentId: deployment.id, state, version: next.version }, 'card updated');
+  return { kind: 'updated', state, version: next.version };
+}

@@ -1,0 +1,104 @@
+/**
+ * What the core needs from the outside world. Adapters implement these; tests use in-memory fakes.
+ * Nothing here names an SDK.
+ */
+import type { CardState, Deployment, GitLabUser } from './deployments/deployment.ts';
+import type { CardModel } from './cards/card-model.ts';
+import type { Notice } from './approvals/notices.ts';
+
+export type DeploymentRef = { projectId: number; deploymentId: number };
+
+/** GitLab as greenlight's own (bot) token sees it. */
+export interface GitLabReader {
+  /** null when GitLab answers 404 (deleted, or no longer visible). */
+  getDeployment(ref: DeploymentRef): Promise<Deployment | null>;
+  /** Blocked deployments of a project (the list API has no approval fields: read each one). */
+  listBlockedDeployments(projectId: number | string, opts?: { environment?: string }): Promise<Array<{ id: number; projectId: number; environment: string }>>;
+  findUserByUsername(username: string): Promise<GitLabUser | null>;
+  /** Exact, case-insensitive e-mail match (needs an administrator token for private e-mails). */
+  findUserByEmail(email: string): Promise<GitLabUser | null>;
+}
+
+export type DecisionStatus = 'approved' | 'rejected';
+
+/** GitLab acting as one person: their OAuth token, or the Sudo header for them. */
+export interface GitLabActor {
+  readonly user: GitLabUser;
+  recordDecision(ref: DeploymentRef, input: { status: DecisionStatus; comment?: string; representedAs?: string }): Promise<void>;
+  playJob(projectId: number, jobId: number): Promise<void>;
+}
+
+export type SlackUser = { teamId: string; userId: string };
+
+export type Identity = {
+  gitlab: GitLabUser;
+  via: 'policy' | 'email' | 'oauth';
+  /** The person's known e-mail addresses (for the four-eyes commit-author rule); may be empty. */
+  emails?: readonly string[];
+};
+
+export type IdentityResolution =
+  | { kind: 'linked'; identity: Identity }
+  /** No GitLab account is known for this Slack user: tell them how to get linked. */
+  | { kind: 'unlinked' }
+  /** A link exists but no longer works (revoked, refresh failed): tell them to link again. */
+  | { kind: 'broken'; reason: string };
+
+export interface IdentityPort {
+  resolve(user: SlackUser): Promise<IdentityResolution>;
+  actorFor(identity: Identity): Promise<GitLabActor>;
+  /** The Slack user for a GitLab user, for mentions; null when unknown. */
+  slackUserFor(gitlab: GitLabUser): Promise<string | null>;
+  /** How a person links their account in this mode (command text or admin instruction). */
+  readonly linkHint: 'oauth' | 'sudo';
+}
+
+export type MessageRef = { channel: string; ts: string };
+
+export interface ChatPort {
+  postCard(channel: string, card: CardModel): Promise<MessageRef>;
+  updateCard(ref: MessageRef, card: CardModel): Promise<void>;
+  postNotice(channel: string, slackUserId: string, notice: Notice): Promise<void>;
+}
+
+/** One card per deployment; every change is compare-and-set on `version`. */
+export type CardRecord = {
+  deploymentId: number;
+  projectId: number;
+  channel: string;
+  /** null while the post is in flight (claimed, not yet confirmed) */
+  ts: string | null;
+  version: number;
+  state: CardState;
+  fingerprint: string;
+  claimedAt: number;
+  updatedAt: number;
+  /** The deployment as last read from GitLab; lets clicks refuse the creator without another call. */
+  snapshot: Deployment;
+};
+
+export interface CardStore {
+  get(deploymentId: number): Promise<CardRecord | null>;
+  /** Atomically creates the record if none exists; false when another worker already has it. */
+  create(record: CardRecord): Promise<boolean>;
+  /** Replaces the record if its version is still `expectedVersion`. */
+  replace(expectedVersion: number, record: CardRecord): Promise<boolean>;
+  delete(deploymentId: number): Promise<void>;
+}
+
+export interface WorkQueue {
+  /** Re-read one deployment and bring its card up to date (deduplicated per deployment). */
+  requestSync(ref: DeploymentRef, reason: string): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  child(bindings: object): Logger;
+}

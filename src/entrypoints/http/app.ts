@@ -1,0 +1,46 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../../core/ports.ts';
+
+export type HttpDeps = {
+  logger: Logger;
+  /** true when every dependency the web role needs answers */
+  ready(): Promise<boolean>;
+  metrics?(): Promise<{ contentType: string; body: string }>;
+};
+
+/** The express app: health and metrics here; routers (webhooks, OAuth, Slack) are mounted by main. */
+export function createHttpApp(deps: HttpDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await deps.ready().catch(() => false);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'unavailable' });
+  });
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await metrics();
+      res.type(contentType).send(body);
+    });
+  }
+  return app;
+}
+
+/** Installed last: unknown paths get 404, body errors their own status, nothing leaks a stack trace. */
+export function finishHttpApp(app: Express, logger: Logger): void {
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  app.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status && error.status >= 400 && error.status < 600 ? error.status : 500;
+    if (status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
+    else logger.warn({ path: req.path, status, reason: error.type ?? error.message }, 'request rejected');
+    if (res.headersSent) return;
+    const message = status === 413 ? 'body too large' : status < 500 ? 'bad request' : 'internal error';
+    res.status(status).json({ error: message });
+  });
+}

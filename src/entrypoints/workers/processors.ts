@@ -1,0 +1,95 @@
+import type { Job } from 'bullmq';
+import { decideDeployment, type DecideDeps } from '../../core/approvals/decide-deployment.ts';
+import { failureNotice, recordedNotice, refusalNotice, type Notice } from '../../core/approvals/notices.ts';
+import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
+import { classify } from '../../core/deployments/deployment.ts';
+import { scanProject } from '../../core/intake/scan-project.ts';
+import type { ChatPort, GitLabReader, Logger } from '../../core/ports.ts';
+import type { DecisionJob, NoticeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
+import type { IntakeEvent } from '../http/webhook-events.ts';
+
+export type ProcessorDeps = {
+  gitlab: GitLabReader;
+  producer: Producer;
+  chat: ChatPort;
+  sync: SyncCardDeps;
+  decide: DecideDeps;
+  rememberProject(projectId: number): Promise<void>;
+  linkMode: 'oauth' | 'sudo';
+  command: string;
+  /** A click older than this is not sent to GitLab any more (the worker was down, or the queue stuck). */
+  decisionWindowMs: number;
+};
+
+/** Lifecycle statuses exist in every GitLab; these three only from 19.3, which reports each deployment itself. */
+const MODERN_ONLY = new Set(['blocked', 'approved', 'rejected']);
+
+export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log: Logger): Promise<void> {
+  await deps.rememberProject(event.projectId);
+  switch (event.kind) {
+    case 'deployment':
+      await deps.producer.requestSync({ projectId: event.projectId, deploymentId: event.deploymentId }, `deployment hook: ${event.status}`);
+      if (!MODERN_ONLY.has(event.status)) await deps.producer.requestScan({ projectId: event.projectId, environments: [], reason: `deployment hook: ${event.status}` });
+      break;
+    case 'pipeline':
+      if (event.status === 'manual' || event.environments.length > 0) {
+        await deps.producer.requestScan({ projectId: event.projectId, environments: event.environments, reason: `pipeline hook: ${event.status}` });
+      }
+      break;
+    case 'job':
+      await deps.producer.requestScan({ projectId: event.projectId, environments: event.environment ? [event.environment] : [], reason: `job hook: ${event.status}` });
+      break;
+  }
+  log.debug({ kind: event.kind, projectId: event.projectId }, 'webhook event processed');
+}
+
+export async function processScan(deps: ProcessorDeps, job: ScanJob, log: Logger): Promise<number> {
+  return scanProject({ gitlab: deps.gitlab, queue: deps.producer, logger: log }, { projectId: job.projectId, environments: job.environments, reason: job.reason });
+}
+
+export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger) {
+  const outcome = await syncCard({ ...deps.sync, logger: log }, { projectId: job.projectId, deploymentId: job.deploymentId });
+  log.debug({ deploymentId: job.deploymentId, reason: job.reason, outcome: outcome.kind }, 'deployment synced');
+  return outcome;
+}
+
+export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log: Logger): Promise<string> {
+  if (Date.now() - job.requestedAt > deps.decisionWindowMs) {
+    log.warn({ deploymentId: job.ref.deploymentId, action: job.action, ageMs: Date.now() - job.requestedAt }, 'decision expired before it could be processed');
+    await tell(deps, job, { tone: 'error', text: 'greenlight could not process your click in time, so nothing was recorded in GitLab. Please click again.' });
+    return 'expired';
+  }
+  const outcome = await decideDeployment({ ...deps.decide, logger: log }, { ref: job.ref, slackUser: job.slackUser, action: job.action, ...(job.comment !== undefined && { comment: job.comment }), ...(job.representedAs !== undefined && { representedAs: job.representedAs }) });
+  const d = outcome.deployment;
+  const what = d ? `${d.project.path} → ${d.environment.name}` : `deployment #${job.ref.deploymentId}`;
+  let notice: Notice;
+  if (outcome.kind === 'recorded') {
+    notice = recordedNotice(outcome.action, { what, username: outcome.as.username });
+  } else {
+    const state = d ? (classify(d) ?? undefined) : undefined;
+    notice = refusalNotice(outcome.reason, {
+      linkMode: deps.linkMode,
+      command: deps.command,
+      ...(state !== undefined && { state }),
+      ...(outcome.by !== undefined && { by: outcome.by ? `@${outcome.by.username}` : null }),
+      ...(outcome.detail !== undefined && { detail: outcome.detail }),
+    });
+  }
+  log.info({ deploymentId: job.ref.deploymentId, action: job.action, outcome: outcome.kind, reason: outcome.kind === 'refused' ? outcome.reason : undefined }, 'decision processed');
+  await tell(deps, job, notice);
+  return outcome.kind === 'recorded' ? 'recorded' : outcome.reason;
+}
+
+export async function tell(deps: ProcessorDeps, job: Pick<DecisionJob, 'channel' | 'slackUser'>, notice: Notice): Promise<void> {
+  if (!job.channel) return;
+  await deps.producer.enqueueNotice({ channel: job.channel, user: job.slackUser.userId, notice });
+}
+
+export async function giveUpDecision(deps: ProcessorDeps, job: Job<DecisionJob>, error: unknown): Promise<void> {
+  const noun = job.data.action === 'approve' ? 'approval' : job.data.action === 'reject' ? 'rejection' : 'run request';
+  await tell(deps, job.data, failureNotice(error, noun));
+}
+
+export async function processNotice(deps: ProcessorDeps, job: NoticeJob): Promise<void> {
+  await deps.chat.postNotice(job.channel, job.user, job.notice);
+}
