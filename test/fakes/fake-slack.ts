@@ -1,0 +1,253 @@
+/**
+ * A fake Slack for tests: a real HTTP server on loopback serving the Web API (`apiUrl`, what the app uses as
+ * slackApiUrl) and response_urls, with stored workspace state, a call log and failure injection; plus a driver
+ * that sends the app signed commands, clicks, modal submissions and events exactly as Slack would.
+ * Ground truth: /work/shared/reference/slack-platform.md. Everything returned is a copy.
+ *
+ *   const slack = await startFakeSlack();
+ *   slack.addUser({ id: 'U0456ALICE', name: 'alice', email: 'alice@example.com' });
+ *   slack.addChannel({ id: 'C0123DEPLOY', name: 'deployments', botIsMember: true });
+ *   // start the app with token slack.botToken, signingSecret slack.signingSecret, slackApiUrl slack.apiUrl
+ *   const card = await slack.waitForCall('chat.postMessage');
+ *   await slack.clickButton(appUrl, { userId: 'U0456ALICE', channel: 'C0123DEPLOY', ts, actionId: 'deploy_approve' });
+ */
+import { CallLog } from './fake-slack/call-log.ts';
+import { createClock } from './fake-slack/clock.ts';
+import { SlackDriver } from './fake-slack/driver.ts';
+import type {
+  ClickInput,
+  ClickResult,
+  CommandInput,
+  CommandResult,
+  EphemeralClickInput,
+  EventOptions,
+  EventResult,
+  HomeClickInput,
+  SubmitInput,
+  SubmitResult,
+} from './fake-slack/driver.ts';
+import { Faults } from './fake-slack/faults.ts';
+import type { PostMessagePace } from './fake-slack/faults.ts';
+import { MessageStore } from './fake-slack/messages.ts';
+import { ResponseUrls } from './fake-slack/response-urls.ts';
+import type { ResponseUrlOrigin } from './fake-slack/response-urls.ts';
+import { startServer } from './fake-slack/server.ts';
+import { TriggerRegistry } from './fake-slack/triggers.ts';
+import type {
+  Block,
+  CallRecord,
+  ChannelInput,
+  FakeSlackOptions,
+  Identity,
+  InjectedFailure,
+  Json,
+  ResponseUrlPost,
+  SendOptions,
+  StoredEphemeral,
+  StoredMessage,
+  UnexpectedRequest,
+  UserInput,
+  ViewRecord,
+} from './fake-slack/types.ts';
+import { ViewStore } from './fake-slack/views.ts';
+import type { FakeState } from './fake-slack/web-api/context.ts';
+import { Workspace } from './fake-slack/workspace.ts';
+
+export { ButtonNotFoundError } from './fake-slack/driver.ts';
+export { quietSlackLogger } from './fake-slack/quiet-logger.ts';
+export { DEFAULT_SCOPES } from './fake-slack/workspace.ts';
+export { RESPONSE_URL_KEY } from './fake-slack/faults.ts';
+export { SUPPORTED_METHODS } from './fake-slack/web-api/index.ts';
+export type * from './fake-slack/types.ts';
+export type {
+  ClickInput,
+  ClickResult,
+  CommandInput,
+  CommandResult,
+  EphemeralClickInput,
+  EventOptions,
+  EventResult,
+  HomeClickInput,
+  PostMessagePace,
+  ResponseUrlOrigin,
+  SubmitInput,
+  SubmitResult,
+};
+export type { SubmittedValues, SubmitOutcome } from './fake-slack/view-submission.ts';
+
+export const FAKE_SLACK_DEFAULTS: Identity = {
+  botToken: 'xoxb-0001-fake-greenlight',
+  signingSecret: 'fake-signing-secret-8f742231b10e',
+  teamId: 'T0001ABCD',
+  teamDomain: 'acme',
+  botUserId: 'U0BOTUSER',
+  botId: 'B0BOT0001',
+  appId: 'A0789DGATE',
+  botName: 'greenlight',
+  verificationToken: 'gIkuvaNzQIHg97ATvDxqgjtO',
+};
+
+export interface FakeSlack {
+  readonly url: string;
+  /** `${url}/api/`: pass as slackApiUrl (Bolt clientOptions / WebClient option). */
+  readonly apiUrl: string;
+  readonly identity: Identity;
+  readonly botToken: string;
+  readonly signingSecret: string;
+  close(): Promise<void>;
+
+  // ---- workspace state
+  addUser(user: UserInput): void;
+  addChannel(channel: ChannelInput): void;
+  setScopes(scopes: readonly string[]): void;
+  readonly scopes: string[];
+  /** A message a person wrote (the bot cannot update or delete it). Returns its ts. */
+  postAsUser(input: { channel: string; user: string; text: string; blocks?: Block[]; threadTs?: string }): string;
+  /** Moves the fake's clock (trigger_id / response_url expiry, pacing windows, ts). Signatures use real time. */
+  advanceClock(ms: number): void;
+  /** A trigger_id as Slack would hand out with an interaction by `userId`. */
+  issueTriggerId(userId: string): string;
+  issueResponseUrl(origin: ResponseUrlOrigin): string;
+
+  // ---- messages
+  /** The channel timeline (no thread replies unless broadcast), oldest first. */
+  messages(channel: string, opts?: { includeDeleted?: boolean }): StoredMessage[];
+  /** One message with its full revision history (deleted ones too). */
+  message(channel: string, ts: string): StoredMessage | undefined;
+  /** Replies in the thread of `ts`, oldest first, without the parent. */
+  thread(channel: string, ts: string): StoredMessage[];
+  ephemerals(filter?: { channel?: string; user?: string; includeDeleted?: boolean }): StoredEphemeral[];
+  /** Messages in the bot's DM with the user. */
+  dms(userId: string): StoredMessage[];
+  /** The stable D… id of the bot's DM with the user (what conversations.open returns). */
+  dmChannelId(userId: string): string;
+
+  // ---- views
+  views(): ViewRecord[];
+  view(viewId: string): ViewRecord | undefined;
+  /** The modal most recently opened or pushed for the user (open or not). */
+  lastView(userId: string): ViewRecord | undefined;
+  homeView(userId: string): ViewRecord | undefined;
+
+  // ---- call log
+  readonly calls: CallRecord[];
+  callsTo(method: string): CallRecord[];
+  /** Calls answered with HTTP 429 (pacing or injected). */
+  rateLimited(): CallRecord[];
+  /** Unknown methods/routes, bad tokens, unknown response_urls, fake crashes. Assert it is empty after a test. */
+  unexpected(): UnexpectedRequest[];
+  waitForCall(method: string, predicate?: (call: CallRecord) => boolean, timeoutMs?: number): Promise<CallRecord>;
+
+  // ---- failure injection
+  /** Answer the next `times` calls to `method` (or RESPONSE_URL_KEY) with the failure instead of running them. */
+  failNext(method: string, failure: InjectedFailure, times?: number): void;
+  setPostMessagePace(pace: PostMessagePace | null): void;
+  /** Delay before `method` ('*' = every method) is processed. 0 removes it. */
+  setLatency(method: string, ms: number): void;
+
+  // ---- response_url
+  /** Posts to response_urls (all, or one by id or full URL). */
+  responses(id?: string): ResponseUrlPost[];
+
+  // ---- driving the app (appUrl = the app's base URL; /slack/events is appended)
+  sendCommand(appUrl: string, input: CommandInput, opts?: SendOptions): Promise<CommandResult>;
+  clickButton(appUrl: string, input: ClickInput, opts?: SendOptions): Promise<ClickResult>;
+  clickEphemeralButton(appUrl: string, input: EphemeralClickInput, opts?: SendOptions): Promise<ClickResult>;
+  clickHomeButton(appUrl: string, input: HomeClickInput, opts?: SendOptions): Promise<ClickResult>;
+  submitView(appUrl: string, input: SubmitInput, opts?: SendOptions): Promise<SubmitResult>;
+  sendEvent(appUrl: string, event: Json, options?: EventOptions, opts?: SendOptions): Promise<EventResult>;
+  openHome(appUrl: string, userId: string, opts?: SendOptions): Promise<EventResult>;
+}
+
+export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+  const identity: Identity = { ...FAKE_SLACK_DEFAULTS, ...definedOnly(options) };
+  const clock = createClock();
+  const log = new CallLog();
+  const faults = new Faults(clock);
+  const messages = new MessageStore(clock, identity);
+  const state: FakeState = {
+    identity,
+    clock,
+    workspace: new Workspace(identity),
+    messages,
+    views: new ViewStore(clock, identity),
+    triggers: new TriggerRegistry(clock),
+    faults,
+    log,
+  };
+  let baseUrl = '';
+  const responseUrls = new ResponseUrls({ baseUrl: () => baseUrl, clock, messages, faults, log, identity });
+  const server = await startServer(state, responseUrls);
+  baseUrl = server.url;
+  const driver = new SlackDriver({ state, responseUrls });
+  const copy = <T>(value: T): T => structuredClone(value);
+
+  return {
+    url: server.url,
+    apiUrl: `${server.url}/api/`,
+    identity: { ...identity },
+    botToken: identity.botToken,
+    signingSecret: identity.signingSecret,
+    close: () => server.close(),
+
+    addUser: (user) => state.workspace.addUser(user),
+    addChannel: (channel) => state.workspace.addChannel(channel),
+    setScopes: (scopes) => {
+      state.workspace.scopes = [...scopes];
+    },
+    get scopes() {
+      return [...state.workspace.scopes];
+    },
+    postAsUser: (input) =>
+      messages.post({
+        channel: input.channel,
+        user: input.user,
+        fromBot: false,
+        text: input.text,
+        blocks: input.blocks ?? [],
+        ...(input.threadTs ? { threadTs: input.threadTs } : {}),
+        via: 'seed',
+      }).ts,
+    advanceClock: (ms) => clock.advance(ms),
+    issueTriggerId: (userId) => state.triggers.issue(userId),
+    issueResponseUrl: (origin) => responseUrls.issue(origin),
+
+    messages: (channel, opts) => copy(messages.timeline(channel, opts)),
+    message: (channel, ts) => copy(messages.get(channel, ts)),
+    thread: (channel, ts) => copy(messages.replies(channel, ts)),
+    ephemerals: (filter) => copy(messages.ephemerals(filter)),
+    dms: (userId) => copy(messages.timeline(`D${userId.slice(1)}`)),
+    dmChannelId: (userId) => `D${userId.slice(1)}`,
+
+    views: () => copy([...state.views.records.values()].filter((r) => r.kind === 'modal')),
+    view: (viewId) => copy(state.views.records.get(viewId)),
+    lastView: (userId) => copy(state.views.lastOpened(userId)),
+    homeView: (userId) => copy(state.views.home(userId)),
+
+    get calls() {
+      return log.all();
+    },
+    callsTo: (method) => log.to(method),
+    rateLimited: () => log.all().filter((c) => c.response.status === 429),
+    unexpected: () => log.unexpectedRequests(),
+    waitForCall: (method, predicate, timeoutMs) => log.waitForCall(method, predicate, timeoutMs),
+
+    failNext: (method, failure, times) => faults.failNext(method, failure, times),
+    setPostMessagePace: (pace) => faults.setPostMessagePace(pace),
+    setLatency: (method, ms) => faults.setLatency(method, ms),
+
+    responses: (id) => responseUrls.posts(id),
+
+    sendCommand: (appUrl, input, opts) => driver.sendCommand(appUrl, input, opts),
+    clickButton: (appUrl, input, opts) => driver.clickButton(appUrl, input, opts),
+    clickEphemeralButton: (appUrl, input, opts) => driver.clickEphemeralButton(appUrl, input, opts),
+    clickHomeButton: (appUrl, input, opts) => driver.clickHomeButton(appUrl, input, opts),
+    submitView: (appUrl, input, opts) => driver.submitView(appUrl, input, opts),
+    sendEvent: (appUrl, event, eventOptions, opts) => driver.sendEvent(appUrl, event, eventOptions, opts),
+    openHome: (appUrl, userId, opts) => driver.openHome(appUrl, userId, opts),
+  };
+}
+
+function definedOnly(options: FakeSlackOptions): FakeSlackOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as FakeSlackOptions;
+}

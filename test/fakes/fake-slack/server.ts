@@ -1,0 +1,63 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ResponseUrls } from './response-urls.ts';
+import type { FakeState } from './web-api/context.ts';
+import { handleApiRequest } from './web-api/index.ts';
+import type { ApiResponse } from './web-api/index.ts';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The loopback HTTP server: POST /api/<method> (Web API) and POST /hooks/response/<id> (response_url). */
+export async function startServer(state: FakeState, responseUrls: ResponseUrls): Promise<RunningServer> {
+  const server: Server = createServer((req, res) => {
+    route(state, responseUrls, req)
+      .then((response) => send(res, response))
+      .catch((error: unknown) => {
+        state.log.unexpected({ at: Date.now(), httpMethod: req.method ?? '', path: req.url ?? '', reason: `fake crashed: ${String(error)}` });
+        send(res, { status: 500, headers: { 'content-type': 'application/json' }, body: { ok: false, error: 'fake_internal_error' } });
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function route(state: FakeState, responseUrls: ResponseUrls, req: IncomingMessage): Promise<ApiResponse> {
+  const rawBody = await readBody(req);
+  const url = new URL(req.url ?? '/', 'http://fake-slack.invalid');
+  const httpMethod = req.method ?? 'GET';
+  const api = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
+  if (api?.[1] && (httpMethod === 'POST' || httpMethod === 'GET')) {
+    return handleApiRequest(state, { httpMethod, path: url.pathname, method: api[1], headers: req.headers, rawBody, query: url.searchParams });
+  }
+  const hook = /^\/hooks\/response\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
+  if (hook?.[1] && httpMethod === 'POST') return responseUrls.handle(hook[1], rawBody, url.pathname);
+  state.log.unexpected({ at: Date.now(), httpMethod, path: url.pathname, reason: 'unknown_route' });
+  return { status: 404, headers: { 'content-type': 'application/json' }, body: { ok: false, error: 'unknown_route' } };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, response: ApiResponse): void {
+  const payload = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
+  res.writeHead(response.status, response.headers);
+  res.end(payload);
+}

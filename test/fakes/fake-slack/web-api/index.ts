@@ -1,0 +1,134 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { InjectedFailure, Json } from '../types.ts';
+import * as chat from './chat.ts';
+import { ApiFailure, Args, decodeArgs } from './context.ts';
+import type { FakeState } from './context.ts';
+import * as directory from './directory.ts';
+import * as views from './views.ts';
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+interface MethodSpec {
+  /** Any one of these scopes grants the method (checked before the call); [] = no scope needed. */
+  scopes: string[];
+  run: (state: FakeState, args: Args) => Json;
+}
+
+const METHODS: Record<string, MethodSpec> = {
+  'auth.test': { scopes: [], run: directory.authTest },
+  'chat.postMessage': { scopes: ['chat:write'], run: chat.postMessage },
+  'chat.update': { scopes: ['chat:write'], run: chat.update },
+  'chat.postEphemeral': { scopes: ['chat:write'], run: chat.postEphemeral },
+  'chat.delete': { scopes: ['chat:write'], run: chat.deleteMessage },
+  'views.open': { scopes: [], run: views.open },
+  'views.push': { scopes: [], run: views.push },
+  'views.update': { scopes: [], run: views.update },
+  'views.publish': { scopes: [], run: views.publish },
+  'users.info': { scopes: ['users:read'], run: directory.usersInfo },
+  'users.lookupByEmail': { scopes: ['users:read.email'], run: directory.usersLookupByEmail },
+  'conversations.open': { scopes: ['im:write', 'mpim:write', 'channels:manage', 'groups:write'], run: directory.conversationsOpen },
+  // conversations.info/history/replies check the channel type's scope themselves.
+  'conversations.info': { scopes: [], run: directory.conversationsInfo },
+  'conversations.history': { scopes: [], run: directory.conversationsHistory },
+  'conversations.replies': { scopes: [], run: directory.conversationsReplies },
+};
+
+export const SUPPORTED_METHODS = Object.keys(METHODS);
+
+export interface ApiRequest {
+  httpMethod: string;
+  path: string;
+  method: string;
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  query: URLSearchParams;
+}
+
+/** One Web API request: decode, apply latency, run, and record it in the call log. */
+export async function handleApiRequest(state: FakeState, request: ApiRequest): Promise<ApiResponse> {
+  const at = Date.now();
+  const args = decodeArgs(request.headers['content-type'], request.rawBody, request.query);
+  const token = bearerToken(request.headers.authorization) ?? (typeof args.token === 'string' ? args.token : undefined);
+  delete args.token;
+  const latency = state.faults.latencyFor(request.method);
+  if (latency > 0) await sleep(latency);
+  const response = execute(state, request, args, token);
+  state.log.add({ method: request.method, args, token, at, response: structuredClone(response) });
+  return response;
+}
+
+function execute(state: FakeState, request: ApiRequest, args: Json, token: string | undefined): ApiResponse {
+  const unexpected = (reason: string): void =>
+    state.log.unexpected({ at: Date.now(), httpMethod: request.httpMethod, path: request.path, method: request.method, reason });
+  const spec = METHODS[request.method];
+  if (!spec) {
+    unexpected('unknown_method');
+    return reply(200, { ok: false, error: 'unknown_method', req_method: request.method });
+  }
+  if (token === undefined || token === '') {
+    unexpected('not_authed');
+    return reply(200, { ok: false, error: 'not_authed' });
+  }
+  if (token !== state.identity.botToken) {
+    unexpected('invalid_auth');
+    return reply(200, { ok: false, error: 'invalid_auth' });
+  }
+  const scopeHeaders = {
+    'x-oauth-scopes': state.workspace.scopes.join(','),
+    'x-accepted-oauth-scopes': spec.scopes.join(','),
+  };
+  const injected = state.faults.takeFailure(request.method);
+  if (injected) return injectedResponse(injected, scopeHeaders);
+  if (spec.scopes.length > 0 && !spec.scopes.some((s) => state.workspace.hasScope(s))) {
+    return reply(200, { ok: false, error: 'missing_scope', needed: spec.scopes[0], provided: state.workspace.scopes.join(',') }, scopeHeaders);
+  }
+  const paceChannel = request.method === 'chat.postMessage' ? paceKey(state, args) : undefined;
+  if (paceChannel !== undefined) {
+    const retryAfter = state.faults.paceRetryAfter(paceChannel);
+    if (retryAfter !== undefined) {
+      return reply(429, { ok: false, error: 'ratelimited' }, { ...scopeHeaders, 'retry-after': String(retryAfter) });
+    }
+  }
+  try {
+    const body = spec.run(state, new Args(args));
+    if (paceChannel !== undefined) state.faults.recordAcceptedPost(paceChannel);
+    return reply(200, { ok: true, ...body }, scopeHeaders);
+  } catch (error) {
+    if (error instanceof ApiFailure) {
+      if (error.unexpected !== undefined) unexpected(error.unexpected);
+      return reply(200, { ok: false, error: error.error, ...error.extra }, scopeHeaders);
+    }
+    unexpected(`fake crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return reply(500, { ok: false, error: 'fake_internal_error' }, scopeHeaders);
+  }
+}
+
+function injectedResponse(failure: InjectedFailure, headers: Record<string, string>): ApiResponse {
+  if ('error' in failure) return reply(200, { ok: false, error: failure.error, ...(failure.extra ?? {}) }, headers);
+  const extra: Record<string, string> = { ...headers };
+  const retryAfter = failure.retryAfter === undefined && failure.status === 429 ? 1 : failure.retryAfter;
+  if (retryAfter !== undefined && retryAfter !== null) extra['retry-after'] = String(retryAfter);
+  const body = failure.body ?? (failure.status === 429 ? { ok: false, error: 'ratelimited' } : { ok: false, error: 'fake_http_error' });
+  return reply(failure.status, body, extra);
+}
+
+/** Pacing is per channel; a post to a user id lands in (and is paced by) their DM. */
+function paceKey(state: FakeState, args: Json): string | undefined {
+  const channel = typeof args.channel === 'string' ? args.channel : undefined;
+  if (channel === undefined) return undefined;
+  return state.workspace.users.has(channel) && /^[UW]/.test(channel) ? `D${channel.slice(1)}` : channel;
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+function reply(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, body, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } };
+}
