@@ -1,0 +1,197 @@
+// Pipeline -> job -> deployment lifecycle, with the webhooks each transition triggers (§1.1, §2).
+// One job per pipeline, so the pipeline's status simply follows its job's.
+import { createHash } from 'node:crypto';
+import { lookup } from '../entities.ts';
+import type { Ctx, DeploymentHookStatus } from '../context.ts';
+import {
+  nextId,
+  nextIid,
+  type DeploymentRec,
+  type DeploymentStatus,
+  type EnvironmentRec,
+  type JobRec,
+  type JobStatus,
+  type PipelineRec,
+  type State,
+  type Tier,
+} from '../model.ts';
+import { needsApproval } from './summary.ts';
+
+export interface CreateDeploymentInput {
+  projectId: number;
+  environment: string;
+  tier?: Tier;
+  externalUrl?: string | null;
+  ref?: string;
+  sha?: string;
+  commitTitle?: string;
+  /** Pipeline triggerer: becomes deployment.user and the job's user. */
+  userId: number;
+  /** `when: manual` job: blocked with nothing pending unless the environment has approval rules. */
+  manual?: boolean;
+  jobName?: string;
+  stage?: string;
+}
+
+/** Environment#guess_tier. */
+export function guessTier(name: string): Tier {
+  if (/(dev|review|trunk)/i.test(name)) return 'development';
+  if (/(test|tst|int|ac(ce|)pt|qa|qc|control|quality)/i.test(name)) return 'testing';
+  if (/(st(a|)g|mod(e|)l|pre|demo|non)/i.test(name)) return 'staging';
+  if (/(pr(o|)d|live)/i.test(name)) return 'production';
+  return 'other';
+}
+
+/** Gitlab::Slug::Environment. */
+export function environmentSlug(name: string): string {
+  let slug = name.toLowerCase().replace(/[^a-z0-9]/g, '-');
+  if (!/^[a-z]/.test(slug)) slug = `env-${slug}`;
+  slug = slug.replace(/-+/g, '-');
+  if (slug.length > 24 || slug !== name) {
+    const suffix = createHash('sha256').update(name).digest('hex').slice(-6);
+    return `${slug.slice(0, 17)}-${suffix}`;
+  }
+  return slug.replace(/-$/, '');
+}
+
+function findOrCreateEnvironment(ctx: Ctx, input: CreateDeploymentInput, now: number): EnvironmentRec {
+  const { state } = ctx;
+  const existing = [...state.environments.values()].find(
+    (e) => e.projectId === input.projectId && e.name === input.environment,
+  );
+  if (existing) {
+    if (input.tier !== undefined) existing.tier = input.tier;
+    if (input.externalUrl !== undefined) existing.externalUrl = input.externalUrl;
+    existing.updatedAt = now;
+    return existing;
+  }
+  const env: EnvironmentRec = {
+    id: nextId(state, 'environment'),
+    projectId: input.projectId,
+    name: input.environment,
+    slug: environmentSlug(input.environment),
+    externalUrl: input.externalUrl ?? null,
+    tier: input.tier ?? guessTier(input.environment),
+    createdAt: now,
+    updatedAt: now,
+  };
+  state.environments.set(env.id, env);
+  return env;
+}
+
+export function createDeployment(ctx: Ctx, input: CreateDeploymentInput): DeploymentRec {
+  const { state } = ctx;
+  const project = lookup(state.projects, input.projectId, 'project');
+  const user = lookup(state.users, input.userId, 'user');
+  const now = ctx.clock.now();
+  const environment = findOrCreateEnvironment(ctx, input, now);
+  const pipelineId = nextId(state, 'pipeline');
+  const sha = input.sha ?? createHash('sha1').update(`${project.id}:${pipelineId}`).digest('hex');
+  const title = input.commitTitle ?? 'Update deployment';
+  const pipeline: PipelineRec = {
+    id: pipelineId,
+    iid: nextIid(state, project.id, 'pipeline'),
+    projectId: project.id,
+    ref: input.ref ?? project.defaultBranch,
+    commit: { sha, title, message: `${title}\n`, authorName: user.name, authorEmail: user.email, createdAt: now },
+    status: 'created',
+    userId: user.id,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    finishedAt: null,
+  };
+  const gated = needsApproval(state, environment) || input.manual === true;
+  const job: JobRec = {
+    id: nextId(state, 'job'),
+    projectId: project.id,
+    pipelineId,
+    name: input.jobName ?? `deploy-${environment.slug}`,
+    stage: input.stage ?? 'deploy',
+    status: 'created',
+    when: gated ? 'manual' : 'on_success',
+    userId: user.id,
+    failureReason: null,
+    environmentId: environment.id,
+    deploymentId: 0,
+    createdAt: now,
+    queuedAt: null,
+    startedAt: null,
+    finishedAt: null,
+  };
+  const deployment: DeploymentRec = {
+    id: nextId(state, 'deployment'),
+    iid: nextIid(state, project.id, 'deployment'),
+    projectId: project.id,
+    environmentId: environment.id,
+    pipelineId,
+    jobId: job.id,
+    ref: pipeline.ref,
+    sha,
+    status: 'created',
+    userId: user.id,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: null,
+  };
+  job.deploymentId = deployment.id;
+  state.pipelines.set(pipeline.id, pipeline);
+  state.jobs.set(job.id, job);
+  state.deployments.set(deployment.id, deployment);
+
+  ctx.emit({ kind: 'job', jobId: job.id, at: now });
+  if (gated) {
+    transitionJob(ctx, job, 'manual');
+  } else {
+    transitionJob(ctx, job, 'pending');
+    transitionJob(ctx, job, 'running');
+  }
+  return deployment;
+}
+
+const FINISHED: readonly JobStatus[] = ['success', 'failed', 'canceled'];
+const DEPLOYMENT_FOR_JOB: Partial<Record<JobStatus, DeploymentStatus & DeploymentHookStatus>> = {
+  manual: 'blocked',
+  running: 'running',
+  success: 'success',
+  failed: 'failed',
+  canceled: 'canceled',
+};
+
+/**
+ * Move a job, then its deployment (Deployment#sync_status_with) and pipeline, firing:
+ * a Job Hook (except for -> manual), a Deployment Hook when the deployment changes, a Pipeline Hook
+ * when the pipeline changes.
+ */
+export function transitionJob(ctx: Ctx, job: JobRec, status: JobStatus, failureReason: string | null = null): void {
+  const { state } = ctx;
+  const now = ctx.clock.now();
+  job.status = status;
+  if (status === 'pending') job.queuedAt = now;
+  if (status === 'running') job.startedAt = now;
+  if (FINISHED.includes(status)) job.finishedAt = now;
+  job.failureReason = status === 'failed' ? failureReason ?? 'script_failure' : null;
+  if (status !== 'manual') ctx.emit({ kind: 'job', jobId: job.id, at: now });
+
+  const deployment = lookup(state.deployments, job.deploymentId, 'deployment');
+  const next = DEPLOYMENT_FOR_JOB[status];
+  if (next !== undefined && next !== deployment.status) {
+    deployment.status = next;
+    deployment.updatedAt = now;
+    if (FINISHED.includes(status)) deployment.finishedAt = now;
+    ctx.emit({ kind: 'deployment', deploymentId: deployment.id, status: next, at: now });
+  }
+
+  const pipeline = lookup(state.pipelines, job.pipelineId, 'pipeline');
+  if (pipeline.status !== status) {
+    pipeline.status = status;
+    pipeline.updatedAt = now;
+    if (status === 'running' && pipeline.startedAt === null) pipeline.startedAt = now;
+    if (FINISHED.includes(status)) pipeline.finishedAt = now;
+    ctx.emit({ kind: 'pipeline', pipelineId: pipeline.id, at: now });
+  }
+}
+
+export function jobOf(state: State, deployment: DeploymentRec): JobRec {
+  return lookup(state.jobs, deployment.jobId, 'job');
+}

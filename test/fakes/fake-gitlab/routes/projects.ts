@@ -1,0 +1,94 @@
+// Projects, groups, environments and jobs (incl. play).
+import { canReadDeployments, canReadProject, isDescendantGroup } from '../access.ts';
+import { environmentEntity, groupEntity, jobEntity, projectEntity } from '../entities.ts';
+import { playJob, runJob } from '../domain/jobs.ts';
+import { json, type HttpResult } from '../http/types.ts';
+import type { ProjectRec } from '../model.ts';
+import { boolParam, forbidden, isResult, notFound, paged, resolveGroup, resolveProject, type ApiCall, type ApiRoute } from './common.ts';
+
+/** Resolve :id and require read_deployment (Reporter+); 404 project / 403 Guest as in §3. */
+export function projectForDeployments(call: ApiCall): ProjectRec | HttpResult {
+  const project = resolveProject(call);
+  if (isResult(project)) return project;
+  if (!canReadDeployments(call.ctx.state, call.user, project)) return forbidden();
+  return project;
+}
+
+function findJob(call: ApiCall, project: ProjectRec) {
+  const id = Number(call.params.job_id);
+  const job = call.ctx.state.jobs.get(id);
+  return job && job.projectId === project.id ? job : undefined;
+}
+
+export function projectRoutes(opts: { autoRunPlayedJobs: () => boolean }): ApiRoute[] {
+  return [
+    {
+      method: 'GET',
+      pattern: '/projects/:id',
+      handle: (call) => {
+        const project = resolveProject(call);
+        return isResult(project) ? project : json(200, projectEntity(call.ctx, project));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/groups/:id',
+      handle: (call) => {
+        const group = resolveGroup(call);
+        return isResult(group) ? group : json(200, groupEntity(call.ctx, group));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/groups/:id/projects',
+      handle: (call) => {
+        const group = resolveGroup(call);
+        if (isResult(group)) return group;
+        const includeSubgroups = boolParam(call, 'include_subgroups');
+        if (includeSubgroups === 'invalid') return json(400, { error: 'include_subgroups is invalid' });
+        const { state } = call.ctx;
+        const projects = [...state.projects.values()]
+          .filter((p) => p.groupId !== null && (includeSubgroups === true ? isDescendantGroup(state, p.groupId, group.id) : p.groupId === group.id))
+          .filter((p) => canReadProject(state, call.user, p))
+          .sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
+        return paged(call, projects, (p) => projectEntity(call.ctx, p));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/projects/:id/environments/:environment_id',
+      handle: (call) => {
+        const project = projectForDeployments(call);
+        if (isResult(project)) return project;
+        const env = call.ctx.state.environments.get(Number(call.params.environment_id));
+        if (!env || env.projectId !== project.id) return notFound();
+        return json(200, environmentEntity(env));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/projects/:id/jobs/:job_id',
+      handle: (call) => {
+        const project = projectForDeployments(call);
+        if (isResult(project)) return project;
+        const job = findJob(call, project);
+        return job ? json(200, jobEntity(call.ctx, job)) : notFound();
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/projects/:id/jobs/:job_id/play',
+      handle: (call) => {
+        const project = projectForDeployments(call);
+        if (isResult(project)) return project;
+        const job = findJob(call, project);
+        if (!job) return notFound();
+        const outcome = playJob(call.ctx, job, call.user);
+        if (!outcome.ok) return json(outcome.status, outcome.body);
+        const body = jobEntity(call.ctx, outcome.value);
+        if (opts.autoRunPlayedJobs()) runJob(call.ctx, outcome.value);
+        return json(200, body);
+      },
+    },
+  ];
+}
