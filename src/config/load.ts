@@ -50,29 +50,29 @@ type ReadFile = (path: string) => string;
 /** Reads environment and policy file once; reports every problem at once. */
 export function loadConfig(env: Record<string, string | undefined> = process.env, readFile: ReadFile = (p) => readFileSync(p, 'utf8')): Config {
   const problems: string[] = [];
-  const envResult = envSchema.safeParse(withoutEmpty(env));
+  const raw = withoutEmpty(env);
+  const envResult = envSchema.safeParse(raw);
   if (!envResult.success) problems.push(...envResult.error.issues.map(describeEnvIssue));
+  const policyFile = raw.CONFIG_FILE ? loadPolicyFile(raw.CONFIG_FILE, readFile, problems) : policyFileSchema.parse({});
 
-  const policyFile = env.CONFIG_FILE ? loadPolicyFile(env.CONFIG_FILE, readFile, problems) : policyFileSchema.parse({});
-  if (!envResult.success || !policyFile) throw new ConfigError(problems);
-
-  const e = envResult.data;
+  // Requirements that depend on other settings, checked on the raw values so that every problem shows at once.
   const need = (name: keyof typeof envVars, when: string) => {
-    if (e[name] === undefined) problems.push(`${name}: required ${when}. ${envVars[name].description}`);
+    if (raw[name] === undefined) problems.push(`${name}: required ${when}. ${envVars[name].description}`);
   };
-  if (e.GITLAB_AUTH_MODE === 'oauth') {
+  if ((raw.GITLAB_AUTH_MODE ?? 'oauth') === 'oauth') {
     need('GITLAB_OAUTH_CLIENT_ID', 'in oauth mode');
     need('GITLAB_OAUTH_CLIENT_SECRET', 'in oauth mode');
     need('TOKEN_ENCRYPTION_KEY', 'in oauth mode');
     need('PUBLIC_URL', 'in oauth mode');
   }
-  if (!e.SLACK_APP_TOKEN) need('SLACK_SIGNING_SECRET', 'unless SLACK_APP_TOKEN (Socket Mode) is set');
-  const encryptionKeys = e.TOKEN_ENCRYPTION_KEY ? parseKeys(e.TOKEN_ENCRYPTION_KEY, problems) : [];
-  const defaultChannel = policyFile.channel ?? e.SLACK_CHANNEL ?? null;
-  if (defaultChannel === null) {
+  if (!raw.SLACK_APP_TOKEN) need('SLACK_SIGNING_SECRET', 'unless SLACK_APP_TOKEN (Socket Mode) is set');
+  const encryptionKeys = raw.TOKEN_ENCRYPTION_KEY ? parseKeys(raw.TOKEN_ENCRYPTION_KEY, problems) : [];
+  const defaultChannel = policyFile?.channel ?? (envResult.success ? envResult.data.SLACK_CHANNEL : raw.SLACK_CHANNEL) ?? null;
+  if (defaultChannel === null && policyFile) {
     problems.push('SLACK_CHANNEL: required, or set `channel` in CONFIG_FILE: cards that match no route need a default channel (a channel ID like C0123ABCD).');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (!envResult.success || !policyFile || problems.length > 0) throw new ConfigError(problems);
+  const e = envResult.data;
 
   return Object.freeze({
     port: e.PORT,

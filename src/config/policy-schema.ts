@@ -126,15 +126,24 @@ export const policyFileSchema = z
     ...routePolicyFields,
     projects: z.array(z.union([z.string().min(1), z.number().int().positive()])).default([]).describe('Projects (path or id) swept for blocked deployments, besides projects seen in webhooks.'),
     groups: z.array(z.union([z.string().min(1), z.number().int().positive()])).default([]).describe('Every project of these groups (and subgroups) is swept.'),
-    sweep: z.strictObject({ every: duration.default(300_000).describe('How often the sweep runs.') }).default({ every: 300_000 }),
+    sweep: z
+      .strictObject({ every: duration.default(300_000).describe('How often the sweep runs.') })
+      .default({ every: 300_000 })
+      .describe('The sweep lists blocked deployments of known projects and repairs what webhooks missed.'),
     four_eyes: z
       .strictObject({ forbid_commit_author: z.boolean().default(false).describe('Also refuse the author of the deployed commit.') })
-      .default({ forbid_commit_author: false }),
+      .default({ forbid_commit_author: false })
+      .describe('The creator of a deployment can never approve it; this adds more people who cannot.'),
     users: z
-      .array(z.strictObject({ slack: z.string().regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user ID like U0123ABCD'), gitlab: z.string().min(1).describe('GitLab username') }))
+      .array(
+        z.strictObject({
+          slack: z.string().regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user ID like U0123ABCD').describe('Slack member ID (profile > ⋯ > Copy member ID).'),
+          gitlab: z.string().min(1).describe('GitLab username.'),
+        }),
+      )
       .default([])
       .describe('Explicit Slack -> GitLab user mapping (sudo mode, and overrides of e-mail matching).'),
-    routes: z.array(route).default([]),
+    routes: z.array(route).default([]).describe('Per project/environment/tier policy; the first matching route wins.'),
   })
   .describe('greenlight policy file');
 

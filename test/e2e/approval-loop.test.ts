@@ -134,7 +134,7 @@ describe('approval loop (GitLab 19.3+ webhooks, sudo mode)', () => {
     world.gitlab.protectEnvironment(world.project.id, 'staging', {});
     const d = deploy({ environment: 'staging', manual: true });
     await world.gitlab.webhooksIdle();
-    await waitFor(async () => (await app.app.queues.sync.getJobCounts('completed')).completed > 0 && (await app.app.queues.sync.getWaitingCount()) === 0, { what: 'syncs drained' });
+    await waitFor(async () => ((await app.app.queues.sync.getJobCounts('completed')).completed ?? 0) > 0 && (await app.app.queues.sync.getWaitingCount()) === 0, { what: 'syncs drained' });
     expect(world.slack.messages(CHANNEL).some((m) => m.metadata?.event_payload?.deployment_id === d.id)).toBe(false);
   });
 

@@ -90,13 +90,13 @@ export function renderCard(m: CardModel): SlackMessage {
       type: 'section',
       block_id: `${id}-f-${v}`,
       fields: [
-        { type: 'mrkdwn', text: `*Project*\n${link(m.project.url, m.project.path)}` },
-        { type: 'mrkdwn', text: `*Environment*\n${link(m.environment.url, m.environment.name)}${tier}` },
-        { type: 'mrkdwn', text: clip(`*Ref*\n\`${esc(m.ref)}\` @ ${link(m.commit.url, m.shortSha)}${commit}`, 2000) },
-        { type: 'mrkdwn', text: `*Pipeline*\n${pipeline || '—'}` },
-        { type: 'mrkdwn', text: `*Triggered by*\n${personText(m.triggeredBy)}` },
-        { type: 'mrkdwn', text: `*Approvals*\n${m.totals.approved} of ${m.totals.required} required` },
-      ],
+        `*Project*\n${link(m.project.url, clip(m.project.path, 300))}`,
+        `*Environment*\n${link(m.environment.url, clip(m.environment.name, 300))}${tier}`,
+        `*Ref*\n\`${esc(clip(m.ref, 300))}\` @ ${link(m.commit.url, m.shortSha)}${commit}`,
+        `*Pipeline*\n${pipeline || '—'}`,
+        `*Triggered by*\n${personText(m.triggeredBy)}`,
+        `*Approvals*\n${m.totals.approved} of ${m.totals.required} required`,
+      ].map((text) => ({ type: 'mrkdwn', text: clip(text, 2000) })),
     },
   ];
   const rules = rulesText(m);

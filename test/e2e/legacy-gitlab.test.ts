@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
+
+describe('GitLab before 19.3: no webhook for blocked deployments', () => {
+  let world: World;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    world = await startWorld({ webhookMode: 'legacy' });
+    app = await startTestApp({ env: world.env, name: 'e2e-legacy' });
+    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await world?.close();
+  });
+
+  it('finds the blocked deployment from the pipeline hook (status manual) and posts its card', async () => {
+    const d = world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id });
+    await world.gitlab.webhooksIdle();
+    const events = world.gitlab.deliveries.map((x) => `${x.event}:${(x.payload as { status?: string; object_attributes?: { status?: string } }).status ?? (x.payload as { object_attributes?: { status?: string } }).object_attributes?.status ?? ''}`);
+    expect(events.some((e) => e.startsWith('Deployment Hook'))).toBe(false);
+    expect(events).toContain('Pipeline Hook:manual');
+
+    const card = await waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id), { what: 'card' });
+    expect(card.text).toContain('acme/web → production');
+    // the list has no approval fields: greenlight listed, then read the single deployment
+    const paths = world.gitlab.requests.map((r) => `${r.method} ${r.path}${r.query.status ? `?status=${r.query.status}` : ''}`);
+    expect(paths).toContain(`GET /api/v4/projects/${world.project.id}/deployments?status=blocked`);
+    expect(paths).toContain(`GET /api/v4/projects/${world.project.id}/deployments/${d.id}`);
+  });
+
+  it('does not post a card for a plain manual job found by the same listing', async () => {
+    world.gitlab.protectEnvironment(world.project.id, 'staging', {});
+    const d = world.gitlab.createDeployment({ projectId: world.project.id, environment: 'staging', userId: world.bob.id, manual: true });
+    await world.gitlab.webhooksIdle();
+    await waitFor(() => world.gitlab.requests.some((r) => r.path === `/api/v4/projects/${world.project.id}/deployments/${d.id}`), { what: 'deployment read' });
+    await waitFor(async () => (await app.app.queues.sync.getWaitingCount()) + (await app.app.queues.sync.getActiveCount()) === 0, { what: 'syncs drained' });
+    expect(world.slack.messages(CHANNEL).some((m) => m.metadata?.event_payload?.deployment_id === d.id)).toBe(false);
+  });
+});
