@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { findUserByIdOrUsername } from './http/auth.ts';
 import { formToObject } from './http/body.ts';
-import { json, message, type HttpResult, type Incoming } from './http/types.ts';
+import { json, type HttpResult, type Incoming } from './http/types.ts';
 import { OAUTH_TOKEN_TTL_MS } from './builders.ts';
 import type { Ctx } from './context.ts';
 import { nextId, type OAuthAppRec, type OAuthCodeRec, type TokenRec, type UserRec } from './model.ts';
@@ -222,12 +222,18 @@ function tokenInfo(ctx: Ctx, incoming: Incoming): HttpResult {
   });
 }
 
+const OAUTH_ROUTES = ['GET /oauth/authorize', 'POST /oauth/token', 'POST /oauth/revoke', 'GET /oauth/token/info'];
+
+/** "GET /oauth/authorize" etc. for a known OAuth endpoint (HEAD counts as GET), else null. */
+export function oauthRouteOf(incoming: Incoming): string | null {
+  const route = `${incoming.method === 'HEAD' ? 'GET' : incoming.method} ${incoming.rawPath}`;
+  return OAUTH_ROUTES.includes(route) ? route : null;
+}
+
 /** Everything under /oauth/. Returns null for an unknown path. */
 export function handleOAuth(ctx: Ctx, incoming: Incoming): HttpResult | null {
-  const route = `${incoming.method} ${incoming.rawPath}`;
-  switch (route) {
-    case 'GET /oauth/authorize':
-    case 'HEAD /oauth/authorize': {
+  switch (oauthRouteOf(incoming)) {
+    case 'GET /oauth/authorize': {
       const query = formToObject(incoming.url.searchParams) as Record<string, string>;
       const outcome = authorize(ctx, query, signedInUser(ctx, incoming));
       if (outcome.kind === 'error') return json(outcome.status, outcome.body);
@@ -264,5 +270,3 @@ export function revokeGrant(ctx: Ctx, userId: number, clientId?: string): number
   }
   return revoked;
 }
-
-export const unknownOAuthPath = (): HttpResult => message(404, '404 Not Found');

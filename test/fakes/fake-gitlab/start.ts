@@ -168,7 +168,7 @@ export async function startFakeGitLab(opts: StartFakeGitLabOptions = {}): Promis
 
     requests,
     approvalCalls: () => requests.filter((r) => r.route === APPROVAL_ROUTE),
-    unexpectedRequests: () => requests.filter((r) => r.route === null && !r.injected),
+    unexpectedRequests: () => requests.filter((r) => r.route === null),
     getDeployment: (deploymentId) => deploymentView(ctx, deploymentId),
     getJob: (jobId) => {
       const job = state.jobs.get(jobId);

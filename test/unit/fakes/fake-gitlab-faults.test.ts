@@ -48,6 +48,8 @@ describe('failNext', () => {
     expect(failed).toMatchObject({ status: 500, body: { message: '500 Internal Server Error' } });
     expect(failed.headers.get('x-request-id')).toBe('r1');
     expect(fake.getDeployment(d.id)?.pendingApprovalCount).toBe(1);
+    // Injected failures still say which endpoint was called and as whom.
+    expect(fake.approvalCalls()).toMatchObject([{ status: 500, injected: true, actingUser: { username: 'maint' }, body: { status: 'approved' } }]);
   });
 
   it('429 defaults to Rack::Attack: text/plain "Retry later\\n", Retry-After and RateLimit-* headers', async () => {

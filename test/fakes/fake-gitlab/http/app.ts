@@ -2,9 +2,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Ctx } from '../context.ts';
-import { handleOAuth } from '../oauth.ts';
+import { handleOAuth, oauthRouteOf } from '../oauth.ts';
 import type { ApiRoute } from '../routes/common.ts';
-import { API_PREFIX, handleApi } from './api.ts';
+import { annotateApiRequest, handleApi, isApiPath } from './api.ts';
 import { readIncoming } from './body.ts';
 import type { Faults } from './faults.ts';
 import { message, type HttpResult, type Incoming, type RecordedRequest } from './types.ts';
@@ -31,13 +31,10 @@ function send(res: ServerResponse, result: HttpResult, head: boolean): void {
 }
 
 function dispatch(deps: AppDeps, incoming: Incoming, record: RecordedRequest): HttpResult {
-  if (incoming.rawPath === API_PREFIX || incoming.rawPath.startsWith(`${API_PREFIX}/`)) {
-    return handleApi(deps, incoming, record);
-  }
+  if (isApiPath(incoming.rawPath)) return handleApi(deps, incoming, record);
   if (incoming.rawPath.startsWith('/oauth/')) {
-    const result = deps.asOneAction(() => handleOAuth(deps.ctx, incoming));
-    if (result) record.route = `${incoming.method} ${incoming.rawPath}`;
-    return result ?? message(404, '404 Not Found');
+    record.route = oauthRouteOf(incoming);
+    return deps.asOneAction(() => handleOAuth(deps.ctx, incoming)) ?? message(404, '404 Not Found');
   }
   return message(404, '404 Not Found');
 }
@@ -81,6 +78,8 @@ export async function startApp(deps: AppDeps, onUrl: (url: string) => void): Pro
     let result: HttpResult;
     if (fault?.result && !fault.processFirst) {
       result = fault.result;
+      if (isApiPath(incoming.rawPath)) annotateApiRequest(deps, incoming, record);
+      else record.route = oauthRouteOf(incoming);
     } else {
       result = dispatch(deps, incoming, record);
       if (fault?.result) result = fault.result;
