@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { canStillApprove, rulesFor, whoCanStillApprove, type MembershipPort } from '../../../src/core/approvals/eligible-approvers.ts';
+import type { ApprovalRule, GitLabUser } from '../../../src/core/deployments/deployment.ts';
+import { alice, approval, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
+
+const dave: GitLabUser = { id: 14, username: 'dave', name: 'Dave' };
+const membership: MembershipPort = {
+  async ruleMembers(_projectId, r: ApprovalRule) {
+    if (r.groupId === 9) return [carol, dave];
+    if (r.accessLevel === 40) return [alice, bob, carol];
+    return [];
+  },
+};
+
+describe('who can still approve', () => {
+  const qa = rule({ id: 2, name: 'qa-group', accessLevel: null, groupId: 9, required: 1 });
+  const maintainers = rule({ id: 1, name: 'Maintainers', required: 2 });
+
+  it('lists, per unsatisfied rule, the members who are neither the creator nor already decided', async () => {
+    const d = waitingDeployment({
+      pendingApprovalCount: 2,
+      rules: [{ ...maintainers, approvals: [approval(alice)] }, qa],
+      approvals: [approval(alice)],
+    });
+    const missing = await whoCanStillApprove({ membership }, d);
+    expect(missing.map((m) => [m.rule.name, m.missing, m.people.map((p) => p.username)])).toEqual([
+      ['Maintainers', 1, ['carol']],
+      ['qa-group', 1, ['carol', 'dave']],
+    ]);
+  });
+
+  it('drops satisfied rules, and answers for one person', async () => {
+    const d = waitingDeployment({ pendingApprovalCount: 1, rules: [{ ...maintainers, required: 1, approvals: [approval(alice)] }, qa], approvals: [approval(alice)] });
+    expect((await whoCanStillApprove({ membership }, d)).map((m) => m.rule.name)).toEqual(['qa-group']);
+    expect(await canStillApprove({ membership }, d, dave.id)).toBe(true);
+    expect(await canStillApprove({ membership }, d, alice.id)).toBe(false);
+    expect(await canStillApprove({ membership }, d, bob.id)).toBe(false);
+  });
+
+  it('finds every rule a person could approve for (represented_as)', async () => {
+    const d = waitingDeployment({ pendingApprovalCount: 3, rules: [maintainers, qa] });
+    expect((await rulesFor({ membership }, d, carol.id)).map((r) => r.name)).toEqual(['Maintainers', 'qa-group']);
+    expect((await rulesFor({ membership }, d, dave.id)).map((r) => r.name)).toEqual(['qa-group']);
+  });
+});
