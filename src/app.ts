@@ -148,7 +148,13 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       const s = server as Server | null;
       if (s) {
         await new Promise<void>((resolve) => {
-          s.close(() => resolve());
+          // close() waits for every connection, and keep-alive clients (GitLab, Slack) keep theirs for up to a
+          // minute: close each one as soon as its in-flight request has been answered.
+          const sweep = setInterval(() => s.closeIdleConnections(), 50);
+          s.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
           s.closeIdleConnections();
         });
       }
