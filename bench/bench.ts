@@ -1,0 +1,124 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import { Redis } from 'ioredis';
+import { TEST_REDIS_URL } from '../test/helpers/redis.ts';
+import { REPO_ROOT, type BenchContext } from './lib/app.ts';
+import { runCards, type CardsResult, type CardsSizes } from './scenarios/cards.ts';
+import { runIntake, type IntakeResult, type IntakeSizes } from './scenarios/intake.ts';
+
+export type BenchOptions = {
+  /** tiny sizes: seconds instead of minutes (CI keeps the harness working with it) */
+  smoke?: boolean;
+  /** scratch directory for logs and profiles (default bench/out) */
+  dir?: string;
+  /** node --cpu-prof on every app process; profiles land in <dir>/profiles */
+  profile?: boolean;
+  /** only these scenarios: exact names (cards-1000) or groups (intake, cards, paced); default all */
+  only?: string[];
+  /** measure the app of another checkout (a directory with src/ and package.json; see prepareRef) */
+  appDir?: string;
+  log?(line: string): void;
+};
+
+export type Machine = { cpu: string; cores: number; ramGb: number; os: string; node: string; redis: string; commit: string; date: string; loadStart: number; loadEnd: number };
+
+export type BenchResults = {
+  smoke: boolean;
+  machine: Machine;
+  intake: IntakeResult | null;
+  cards: { name: string; result: CardsResult }[];
+  durationMs: number;
+};
+
+type Plan = { intake: IntakeSizes; cards: { name: string; sizes: CardsSizes }[] };
+
+const FULL: Plan = {
+  intake: { concurrency: 32, warmupMs: 1_000, durationMs: 5_000, rate: 1_000, rateDurationMs: 5_000 },
+  cards: [
+    { name: 'cards-100', sizes: { deployments: 100, paced: false, events: 'deployment', clicks: 100, warmup: 20, settleMs: 1_000 } },
+    { name: 'cards-1000', sizes: { deployments: 1_000, paced: false, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'cards-1000-all-events', sizes: { deployments: 1_000, paced: false, events: 'all', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'paced-100', sizes: { deployments: 100, paced: true, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'paced-1000', sizes: { deployments: 1_000, paced: true, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+  ],
+};
+
+const SMOKE: Plan = {
+  intake: { concurrency: 4, warmupMs: 100, durationMs: 300, rate: 200, rateDurationMs: 300 },
+  cards: [
+    { name: 'cards-10', sizes: { deployments: 10, paced: false, events: 'deployment', clicks: 3, warmup: 2, settleMs: 100 } },
+    { name: 'paced-20', sizes: { deployments: 20, paced: true, events: 'deployment', clicks: 0, warmup: 2, settleMs: 100 } },
+  ],
+};
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
+  const started = Date.now();
+  const smoke = opts.smoke ?? false;
+  const plan = smoke ? SMOKE : FULL;
+  const dir = opts.dir ?? join(REPO_ROOT, 'bench', 'out');
+  rmSync(join(dir, 'profiles'), { recursive: true, force: true });
+  mkdirSync(join(dir, 'profiles'), { recursive: true });
+  const appDir = opts.appDir ?? REPO_ROOT;
+  const ctx: BenchContext = { dir, profile: opts.profile ?? false, appDir, log: opts.log ?? (() => {}) };
+  const wanted = (name: string) => !opts.only || opts.only.some((o) => name === o || (!/\d/.test(o) && name.startsWith(o)));
+  const machine = await describeMachine(appDir);
+
+  const intake = wanted('intake') ? await runIntake(ctx, plan.intake) : null;
+  const cards: BenchResults['cards'] = [];
+  for (const { name, sizes } of plan.cards) {
+    if (!wanted(name)) continue;
+    ctx.log(`${name}: ${sizes.deployments} deployments${sizes.paced ? ', Slack paced at 1 message/s per channel' : ''}${sizes.clicks ? `, then ${sizes.clicks} clicks` : ''}`);
+    cards.push({ name, result: await runCards(ctx, sizes, name) });
+  }
+  machine.loadEnd = loadavg()[0]!;
+  return { smoke, machine, intake, cards, durationMs: Date.now() - started };
+}
+
+/**
+ * Exports `ref`'s src/ and package.json (git archive) into <dir>/ref-<ref>/ with this checkout's node_modules,
+ * so that `--ref main` measures main's app the same way, in the same run conditions.
+ */
+export function prepareRef(ref: string, dir = join(REPO_ROOT, 'bench', 'out')): string {
+  const target = join(dir, `ref-${ref.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  const archive = execFileSync('git', ['archive', ref, 'src', 'package.json'], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
+  execFileSync('tar', ['-x', '-C', target], { input: archive });
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(target, 'node_modules'));
+  return target;
+}
+
+async function describeMachine(appDir: string): Promise<Machine> {
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  let redisVersion: string;
+  try {
+    await redis.connect();
+    redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+  } finally {
+    redis.disconnect();
+  }
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    if (dirty) commit += ' (src/ modified)';
+    if (relative(REPO_ROOT, appDir) !== '') commit = `app from ${relative(REPO_ROOT, appDir)}, bench at ${commit}`;
+  } catch {
+    // not a git checkout
+  }
+  const list = cpus();
+  return {
+    cpu: list[0]?.model.trim() ?? 'unknown',
+    cores: list.length,
+    ramGb: totalmem() / 1024 ** 3,
+    os: `${process.platform} ${release()}`,
+    node: process.version,
+    redis: redisVersion,
+    commit,
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    loadStart: loadavg()[0]!,
+    loadEnd: Number.NaN,
+  };
+}
