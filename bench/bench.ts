@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from '../test/helpers/redis.ts';
@@ -29,10 +29,13 @@ export type BenchResults = {
   machine: Machine;
   intake: IntakeResult | null;
   cards: { name: string; result: CardsResult }[];
+  /** the built app (dist/main.js) under the same load as cards-1000 */
+  production: { name: string; command: string; result: CardsResult }[];
   durationMs: number;
 };
 
-type Plan = { intake: IntakeSizes; cards: { name: string; sizes: CardsSizes }[] };
+/** nodeArgs 'npm start': the node options of package.json's start script, i.e. as shipped */
+type Plan = { intake: IntakeSizes; cards: { name: string; sizes: CardsSizes }[]; production: { name: string; nodeArgs: string[] | 'npm start'; sizes: CardsSizes }[] };
 
 const FULL: Plan = {
   intake: { concurrency: 32, warmupMs: 1_000, durationMs: 5_000, rate: 1_000, rateDurationMs: 5_000 },
@@ -43,6 +46,10 @@ const FULL: Plan = {
     { name: 'paced-100', sizes: { deployments: 100, paced: true, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
     { name: 'paced-1000', sizes: { deployments: 1_000, paced: true, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
   ],
+  production: [
+    { name: 'dist-1000', nodeArgs: 'npm start', sizes: { deployments: 1_000, paced: false, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'dist-1000-v8-defaults', nodeArgs: [], sizes: { deployments: 1_000, paced: false, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+  ],
 };
 
 const SMOKE: Plan = {
@@ -51,6 +58,8 @@ const SMOKE: Plan = {
     { name: 'cards-10', sizes: { deployments: 10, paced: false, events: 'deployment', clicks: 3, warmup: 2, settleMs: 100 } },
     { name: 'paced-20', sizes: { deployments: 20, paced: true, events: 'deployment', clicks: 0, warmup: 2, settleMs: 100 } },
   ],
+  // building takes seconds: not in the smoke run
+  production: [],
 };
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
@@ -61,7 +70,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   rmSync(join(dir, 'profiles'), { recursive: true, force: true });
   mkdirSync(join(dir, 'profiles'), { recursive: true });
   const appDir = opts.appDir ?? REPO_ROOT;
-  const ctx: BenchContext = { dir, profile: opts.profile ?? false, appDir, log: opts.log ?? (() => {}) };
+  const ctx: BenchContext = { dir, profile: opts.profile ?? false, appDir, entry: 'src/main.ts', nodeArgs: [], log: opts.log ?? (() => {}) };
   const wanted = (name: string) => !opts.only || opts.only.some((o) => name === o || (!/\d/.test(o) && name.startsWith(o)));
   const machine = await describeMachine(appDir);
 
@@ -72,20 +81,56 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     ctx.log(`${name}: ${sizes.deployments} deployments${sizes.paced ? ', Slack paced at 1 message/s per channel' : ''}${sizes.clicks ? `, then ${sizes.clicks} clicks` : ''}`);
     cards.push({ name, result: await runCards(ctx, sizes, name) });
   }
+  // What ships: `npm run build` then `node dist/main.js` (Dockerfile, npm start), as is and with a smaller young generation.
+  const production: BenchResults['production'] = [];
+  const wantedProduction = plan.production.filter((p) => wanted(p.name));
+  if (wantedProduction.length > 0) {
+    const built = buildApp(appDir, ctx.log);
+    try {
+      for (const { name, sizes, ...run } of wantedProduction) {
+        const nodeArgs = run.nodeArgs === 'npm start' ? startScriptNodeArgs(appDir) : run.nodeArgs;
+        ctx.log(`${name}: node ${[...nodeArgs, 'dist/main.js'].join(' ')}, ${sizes.deployments} deployments`);
+        production.push({ name, command: `node ${[...nodeArgs, 'dist/main.js'].join(' ')}`, result: await runCards({ ...ctx, appDir: built, entry: 'dist/main.js', nodeArgs }, sizes, name) });
+      }
+    } finally {
+      rmSync(built, { recursive: true, force: true });
+    }
+  }
   machine.loadEnd = loadavg()[0]!;
-  return { smoke, machine, intake, cards, durationMs: Date.now() - started };
+  return { smoke, machine, intake, cards, production, durationMs: Date.now() - started };
 }
 
 /**
  * Exports `ref`'s src/ and package.json (git archive) into <dir>/ref-<ref>/ with this checkout's node_modules,
  * so that `--ref main` measures main's app the same way, in the same run conditions.
  */
-export function prepareRef(ref: string, dir = join(REPO_ROOT, 'bench', 'out')): string {
-  const target = join(dir, `ref-${ref.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+export function prepareRef(ref: string): string {
+  // Outside the checkout, so that tsc and eslint of this checkout do not see a second src/.
+  const target = join(tmpdir(), `greenlight-bench-ref-${ref.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
-  const archive = execFileSync('git', ['archive', ref, 'src', 'package.json'], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
+  const archive = execFileSync('git', ['archive', ref, 'src', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
   execFileSync('tar', ['-x', '-C', target], { input: archive });
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(target, 'node_modules'));
+  return target;
+}
+
+/** The node options in package.json's start script (`node --x=1 --env-file-if-exists=.env dist/main.js` -> ['--x=1']). */
+export function startScriptNodeArgs(appDir: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  const from = words.indexOf('node') + 1;
+  const to = words.findIndex((w) => w.endsWith('main.js'));
+  if (from === 0 || to < from) return [];
+  return words.slice(from, to).filter((w) => w.startsWith('--') && !w.startsWith('--env-file'));
+}
+
+/** `npm run build` of appDir's src into a scratch directory (dist/, package.json, node_modules link). */
+function buildApp(appDir: string, log: (line: string) => void): string {
+  const target = mkdtempSync(join(tmpdir(), 'greenlight-bench-dist-'));
+  log('building the app (tsc -p tsconfig.build.json)');
+  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(appDir, 'tsconfig.build.json'), '--outDir', join(target, 'dist')], { cwd: appDir, stdio: 'inherit' });
+  copyFileSync(join(appDir, 'package.json'), join(target, 'package.json'));
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(target, 'node_modules'));
   return target;
 }

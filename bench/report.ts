@@ -33,6 +33,15 @@ export function verdicts(r: BenchResults): Verdict[] {
     { what: 'Idle RSS (ROLE=all, `node src/main.ts`)', target: '< 120 MB', measured: fmtMb(idle), ok: idle === null ? null : idle < TARGETS.idleRss },
     { what: 'Peak RSS under the loads below (highest of all runs)', target: '< 250 MB', measured: fmtMb(peak), ok: peak === null ? null : peak < TARGETS.peakRss },
   ];
+  for (const p of r.production.filter((x) => x.name === 'dist-1000')) {
+    const { idleRss, peakRss } = p.result;
+    out.push({
+      what: `Idle / peak RSS as shipped (npm start: \`${p.command}\`), 1,000 cards at once`,
+      target: '< 120 / < 250 MB',
+      measured: `${fmtMb(idleRss)} / ${fmtMb(peakRss)}`,
+      ok: idleRss === null || peakRss === null ? null : idleRss < TARGETS.idleRss && peakRss < TARGETS.peakRss,
+    });
+  }
   if (r.intake) {
     const { bare, web } = r.intake;
     const q = web.max.rps / bare.max.rps;
@@ -159,6 +168,19 @@ export function renderReport(r: BenchResults): string {
       }
       lines.push('');
     }
+  }
+
+  const srcRun = r.cards.find((c) => c.name === 'cards-1000');
+  if (r.production.length > 0) {
+    lines.push('## Memory by way of running the app', '');
+    lines.push('The same 1,000 deployments at once (as in the cards table), with the app started the way the tests and `npm run dev` do (`node src/main.ts`: Node strips the types at load time) ' +
+      'and the way it ships (`npm run build`, then `node dist/main.js` as in the Dockerfile and `npm start`), also with V8\'s young generation capped.', '');
+    lines.push(row(['app process', 'idle RSS', 'peak RSS', 'drain', 'app CPU per card']), row(Array(5).fill('---')));
+    const runs = [...(srcRun ? [{ name: 'src', command: 'node src/main.ts', result: srcRun.result }] : []), ...r.production];
+    for (const { name, command, result } of runs) {
+      lines.push(row([`\`${command}\`${name === 'dist-1000' ? ' (npm start, Dockerfile)' : ''}`, fmtMb(result.idleRss), fmtMb(result.peakRss), fmtMs(result.drainMs), result.appCpuMs === null ? 'n/a' : fmtMs(result.appCpuMs / result.deployments)]));
+    }
+    lines.push('');
   }
 
   const notes = join(REPO_ROOT, 'bench', 'NOTES.md');

@@ -13,8 +13,12 @@ export type BenchContext = {
   dir: string;
   /** write a V8 CPU profile of every app process into dir (node --cpu-prof) */
   profile: boolean;
-  /** checkout whose src/main.ts is measured (default: this one) */
+  /** checkout whose app is measured (default: this one) */
   appDir: string;
+  /** the app's entry point in appDir: src/main.ts, or dist/main.js of a build */
+  entry: string;
+  /** node options for the app process, e.g. --max-semi-space-size=4 */
+  nodeArgs: string[];
   log(line: string): void;
 };
 
@@ -37,7 +41,7 @@ export async function startApp(ctx: BenchContext, world: BenchWorld, opts: { nam
   const policyFile = join(ctx.dir, `${opts.name}-policy.yml`);
   writeFileSync(policyFile, world.policy);
   const child = await startChild({
-    script: 'src/main.ts',
+    script: ctx.entry,
     cwd: ctx.appDir,
     env: {
       ...world.env,
@@ -52,6 +56,7 @@ export async function startApp(ctx: BenchContext, world: BenchWorld, opts: { nam
     },
     logFile: join(ctx.dir, `${opts.name}.log`),
     nodeArgs: [
+      ...ctx.nodeArgs,
       ...(ctx.profile ? ['--cpu-prof', '--cpu-prof-dir', join(ctx.dir, 'profiles'), '--cpu-prof-name', `${opts.name}.cpuprofile`] : []),
       // diagnostics only, e.g. BENCH_APP_NODE_ARGS=--trace-gc (never set by the bench itself)
       ...(process.env.BENCH_APP_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
