@@ -4,21 +4,30 @@ import { App, ExpressReceiver } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
 import type { Clock, IdentityPort, Logger } from './core/ports.ts';
+import { createMembership } from './adapters/gitlab/membership.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
 import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
 import { createLogger } from './adapters/logging/logger.ts';
+import { createPersonalQueue } from './adapters/queue/personal-queue.ts';
 import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
+import { createPendingIndex } from './adapters/redis/pending-index.ts';
+import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
+import { createDirectMessages, createPersonalChat } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
+import { registerHome } from './entrypoints/slack/listeners/home.ts';
+import { listSubcommand, registerPendingList, type PendingListDeps } from './entrypoints/slack/listeners/pending-list.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
+import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
+import type { LinkTarget } from './core/personal/ports.ts';
 
 export type GreenlightOptions = {
   /** where logs go (tests capture them); stdout by default */
@@ -63,12 +72,22 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token };
   const gitlab = createGitLabReader(gitlabConn);
   const slackClient = createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl });
-  const chat = createSlackChat(slackClient);
+  const direct = createDirectMessages(slackClient);
+  const chat = createSlackChat(slackClient, { direct });
   const identity: IdentityPort = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
+  // The list, the Home tab and DMs: open cards from Redis, rule membership from GitLab (cached).
+  const membership = createMembership(gitlabConn);
+  const pendingIndex = createPendingIndex(redis, keys);
+  const personalStore = createPersonalStore(redis, keys);
+  const personalQueue = createPersonalQueue(queueConnection, keys.bullPrefix);
+  const personalChat = createPersonalChat(slackClient, direct);
+  /** Where the Home tab's Link button points (oauth mode); the account-link flow plugs in here. */
+  const linkTarget: LinkTarget | undefined = undefined;
 
   let server: Server | null = null;
   let workers: Workers | null = null;
   let bolt: App | null = null;
+  let personalWorker: Awaited<ReturnType<typeof startPersonalWorker>> | null = null;
 
   const startWeb = async () => {
     const http = createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG' });
@@ -91,6 +110,9 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     await bolt.init();
     registerCardActions(bolt, { producer, cards, logger });
     registerRejectModal(bolt, { producer, logger });
+    const listDeps: PendingListDeps = { index: pendingIndex, identity, membership, clock, command: config.slack.command, linkMode: identity.linkHint, help: helpText(config.slack.command), logger };
+    registerPendingList(bolt, listDeps);
+    registerHome(bolt, { store: personalStore, producer: personalQueue.producer, clock, logger });
     registerCommand(bolt, {
       command: config.slack.command,
       logger,
@@ -101,7 +123,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           return 'greenlight does not know your GitLab account yet: ask an admin to add you to `users:` in the policy file, or make your Slack e-mail match your GitLab e-mail.';
         },
       },
-      list: async () => helpText(config.slack.command),
+      list: listSubcommand(listDeps),
     });
     bolt.error(async (error) => {
       logger.error({ err: error.message }, 'slack listener failed');
@@ -129,8 +151,20 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         linkMode: identity.linkHint,
         command: config.slack.command,
         decisionWindowMs: DECISION_WINDOW_MS,
+        onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
       },
       { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(opts.workerSettings && { settings: opts.workerSettings }) },
+    );
+    personalWorker = startPersonalWorker(
+      {
+        home: { index: pendingIndex, identity, membership, store: personalStore, linkTarget, clock, command: config.slack.command },
+        notify: { cards, store: personalStore, chat: personalChat, identity, membership },
+        chat: personalChat,
+        store: personalStore,
+        producer: personalQueue.producer,
+        clock,
+      },
+      { connection: workerConnection!, prefix: keys.bullPrefix, logger },
     );
     logger.info({ role: config.role }, 'greenlight workers started');
   };
@@ -153,7 +187,9 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         });
       }
       if (workers) await workers.close();
+      if (personalWorker) await personalWorker.close();
       await queues.close();
+      await personalQueue.close();
       for (const conn of [redis, queueConnection, workerConnection]) conn?.disconnect();
       logger.info({}, 'greenlight stopped');
     },

@@ -27,6 +27,9 @@ export function keyspace(prefix: string) {
     knownProjects: `${base}:projects:seen`,
     identity: (teamId: string, userId: string) => `${base}:identity:${teamId}:${userId}`,
     slackOf: (gitlabUserId: number) => `${base}:slack-of:${gitlabUserId}`,
+    dmSubscribers: `${base}:personal:dm-on`,
+    dms: (deploymentId: number) => `${base}:personal:dm:${deploymentId}`,
+    homeAudience: `${base}:personal:home-opened`,
     pattern: `${base}:*`,
   };
 }

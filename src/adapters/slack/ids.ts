@@ -5,10 +5,15 @@ export const ACTION = {
   run: 'deploy_run',
   openGitLab: 'deploy_open_gitlab',
   link: 'gitlab_link',
+  /** the slash command's list: next page */
+  listMore: 'pending_list_more',
+  /** Home tab: DMs on or off */
+  homeDmToggle: 'home_dm_toggle',
 } as const;
 
 export const VIEW = {
   rejectModal: 'deploy_reject_modal',
+  home: 'greenlight_home',
 } as const;
 
 /** The reject modal's input: block_id and action_id. */
