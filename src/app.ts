@@ -87,7 +87,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let server: Server | null = null;
   let workers: Workers | null = null;
   let bolt: App | null = null;
-  let personalWorker: Awaited<ReturnType<typeof startPersonalWorker>> | null = null;
+  let personalWorker: ReturnType<typeof startPersonalWorker> | null = null;
 
   const startWeb = async () => {
     const http = createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG' });

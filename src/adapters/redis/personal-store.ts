@@ -35,7 +35,9 @@ export function createPersonalStore(redis: Redis, keys: Keyspace): PersonalStore
       return Object.entries(all).map(([field, value]) => ({ user: userOf(field), ref: value ? (JSON.parse(value) as DmRef) : null }));
     },
     async claimDm(deploymentId, user) {
-      const [[, claimed] = []] = (await redis.multi().hsetnx(keys.dms(deploymentId), member(user), '').expire(keys.dms(deploymentId), KEEP_DMS_S).exec()) ?? [];
+      const results = await redis.multi().hsetnx(keys.dms(deploymentId), member(user), '').expire(keys.dms(deploymentId), KEEP_DMS_S).exec();
+      const [error, claimed] = results?.[0] ?? [new Error('transaction discarded'), 0];
+      if (error) throw error;
       return claimed === 1;
     },
     async saveDm(deploymentId, user, ref) {
