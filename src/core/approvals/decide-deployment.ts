@@ -121,7 +121,11 @@ async function ruleToApproveFor(
   if (!deps.membership) return { kind: 'send', representedAs: undefined };
   try {
     const choice = await chooseRule({ membership: deps.membership }, deployment, identity.gitlab.id);
-    if (choice.kind === 'several') return { kind: 'choose', rules: choice.rules.map((r) => r.name) };
+    if (choice.kind === 'several') {
+      // represented_as matches by name: rules named alike (a project and a group "Maintainers") are one choice.
+      const names = [...new Set(choice.rules.map((r) => r.name))];
+      return names.length > 1 ? { kind: 'choose', rules: names } : { kind: 'send', representedAs: names[0] };
+    }
     return { kind: 'send', representedAs: choice.kind === 'one' ? choice.rule.name : undefined };
   } catch (error) {
     deps.logger.warn({ deploymentId: deployment.id, err: (error as Error).message }, 'could not read rule membership; GitLab picks the rule');

@@ -61,6 +61,13 @@ describe('decideDeployment: represented_as, superseded cards, run refusals', () 
     expect(carolActor.calls[0]!.input).toEqual({ status: 'approved', representedAs: 'qa-group' });
   });
 
+  it('treats open rules with the same name as one choice (represented_as matches by name)', async () => {
+    const groupMaintainers = rule({ id: 9, name: 'Maintainers', required: 1 });
+    gitlab.put(waitingDeployment({ pendingApprovalCount: 2, rules: [maintainers, groupMaintainers] }));
+    expect(await approve('U0CAROL')).toMatchObject({ kind: 'recorded' });
+    expect(carolActor.calls[0]!.input).toEqual({ status: 'approved', representedAs: 'Maintainers' });
+  });
+
   it('leaves the rule to GitLab when membership cannot be read', async () => {
     membership.failing.add('qa-group');
     gitlab.put(waitingDeployment({ pendingApprovalCount: 2, rules: [maintainers, qa] }));

@@ -28,7 +28,8 @@ function summaryOf(record: CardRecord | null, click: Click): string {
  */
 function rulesToAsk(record: CardRecord | null, click: Click): string[] {
   if (!record || record.projectId !== click.projectId || record.state !== 'waiting') return [];
-  return (record.openRules ?? []).filter((r) => r.slackUserIds.includes(click.userId)).map((r) => r.name);
+  // represented_as matches by name, so rules named alike are one choice.
+  return [...new Set((record.openRules ?? []).filter((r) => r.slackUserIds.includes(click.userId)).map((r) => r.name))];
 }
 
 /**
