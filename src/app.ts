@@ -4,17 +4,20 @@ import { App, ExpressReceiver } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
 import type { Clock, IdentityPort, Logger } from './core/ports.ts';
+import { createMembership } from './adapters/gitlab/membership.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
 import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
 import { createLogger } from './adapters/logging/logger.ts';
 import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
+import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
+import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
@@ -62,6 +65,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const cards = createCardStore(redis, keys);
   const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token };
   const gitlab = createGitLabReader(gitlabConn);
+  const membership = createMembership(gitlabConn);
+  const latest = createLatestDeployments(redis, keys);
   const slackClient = createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl });
   const chat = createSlackChat(slackClient);
   const identity: IdentityPort = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
@@ -91,6 +96,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     await bolt.init();
     registerCardActions(bolt, { producer, cards, logger });
     registerRejectModal(bolt, { producer, logger });
+    registerApproveModal(bolt, { producer, logger });
     registerCommand(bolt, {
       command: config.slack.command,
       logger,
@@ -121,8 +127,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         gitlab,
         producer,
         chat,
-        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger },
-        decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger },
+        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, membership, supersede: { latest, queue: producer } },
+        decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
         rememberProject: async (projectId) => {
           await redis.sadd(keys.knownProjects, String(projectId));
         },
