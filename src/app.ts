@@ -12,6 +12,7 @@ import { createPersonalQueue } from './adapters/queue/personal-queue.ts';
 import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
+import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
@@ -20,6 +21,7 @@ import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
+import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
 import { registerHome } from './entrypoints/slack/listeners/home.ts';
@@ -71,12 +73,13 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const cards = createCardStore(redis, keys);
   const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token };
   const gitlab = createGitLabReader(gitlabConn);
+  const membership = createMembership(gitlabConn);
+  const latest = createLatestDeployments(redis, keys);
   const slackClient = createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl });
   const direct = createDirectMessages(slackClient);
   const chat = createSlackChat(slackClient, { direct });
   const identity: IdentityPort = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
   // The list, the Home tab and DMs: open cards from Redis, rule membership from GitLab (cached).
-  const membership = createMembership(gitlabConn);
   const pendingIndex = createPendingIndex(redis, keys);
   const personalStore = createPersonalStore(redis, keys);
   const personalQueue = createPersonalQueue(queueConnection, keys.bullPrefix);
@@ -110,6 +113,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     await bolt.init();
     registerCardActions(bolt, { producer, cards, logger });
     registerRejectModal(bolt, { producer, logger });
+    registerApproveModal(bolt, { producer, logger });
     const listDeps: PendingListDeps = { index: pendingIndex, identity, membership, clock, command: config.slack.command, linkMode: identity.linkHint, help: helpText(config.slack.command), logger };
     registerPendingList(bolt, listDeps);
     registerHome(bolt, { store: personalStore, producer: personalQueue.producer, clock, logger });
@@ -143,8 +147,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         gitlab,
         producer,
         chat,
-        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger },
-        decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger },
+        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, membership, supersede: { latest, queue: producer } },
+        decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
         rememberProject: async (projectId) => {
           await redis.sadd(keys.knownProjects, String(projectId));
         },

@@ -50,7 +50,8 @@ describe('/deploys: what waits for approval', () => {
     world.gitlab.addProjectMember(payments.id, world.bob.id, 40);
     world.gitlab.addProjectMember(payments.id, world.carol.id, 30);
     world.gitlab.protectEnvironment(payments.id, 'pre-release', { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
-    world.gitlab.protectEnvironment(world.project.id, 'canary', { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+    // one environment each: a newer deployment to the same environment supersedes the waiting one
+    for (let i = 1; i <= 23; i++) world.gitlab.protectEnvironment(world.project.id, `canary-${i}`, { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
     app = await startTestApp({ env: world.env, name: 'e2e-list' });
     for (const projectId of [world.project.id, payments.id]) {
       world.gitlab.addHook({ projectId, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
@@ -146,9 +147,9 @@ describe('/deploys: what waits for approval', () => {
   });
 
   it('pages with Show more when more wait than fit in one message', async () => {
-    for (let i = 0; i < 23; i++) {
+    for (let i = 1; i <= 23; i++) {
       world.gitlab.advanceClock(1_000);
-      ids.canary.push(world.gitlab.createDeployment({ projectId: world.project.id, environment: 'canary', userId: world.bob.id }).id);
+      ids.canary.push(world.gitlab.createDeployment({ projectId: world.project.id, environment: `canary-${i}`, userId: world.bob.id }).id);
     }
     await Promise.all(ids.canary.map(cardFor));
     const first = await list(world.slackIds.dave, 'canary');

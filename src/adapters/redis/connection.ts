@@ -24,6 +24,7 @@ export function keyspace(prefix: string) {
     bullPrefix: base,
     card: (deploymentId: number) => `${base}:card:${deploymentId}`,
     openCards: `${base}:cards:open`,
+    latestDeployment: (projectId: number, environmentId: number) => `${base}:env:${projectId}:${environmentId}:latest`,
     knownProjects: `${base}:projects:seen`,
     identity: (teamId: string, userId: string) => `${base}:identity:${teamId}:${userId}`,
     slackOf: (gitlabUserId: number) => `${base}:slack-of:${gitlabUserId}`,

@@ -1,8 +1,8 @@
 import type { Job } from 'bullmq';
 import { decideDeployment, type DecideDeps } from '../../core/approvals/decide-deployment.ts';
-import { failureNotice, recordedNotice, refusalNotice, type Notice } from '../../core/approvals/notices.ts';
+import { chooseRuleNotice, failureNotice, recordedNotice, refusalNotice, type Notice } from '../../core/approvals/notices.ts';
 import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
-import { classify } from '../../core/deployments/deployment.ts';
+import { classify, type GitLabUser } from '../../core/deployments/deployment.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
 import type { ChatPort, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
 import type { DecisionJob, NoticeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
@@ -71,19 +71,27 @@ export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log
   let notice: Notice;
   if (outcome.kind === 'recorded') {
     notice = recordedNotice(outcome.action, { what, username: outcome.as.username });
+  } else if (outcome.kind === 'choose_rule') {
+    notice = chooseRuleNotice(job.ref, outcome.rules, what);
   } else {
     const state = d ? (classify(d) ?? undefined) : undefined;
     notice = refusalNotice(outcome.reason, {
       linkMode: deps.linkMode,
       command: deps.command,
       ...(state !== undefined && { state }),
-      ...(outcome.by !== undefined && { by: outcome.by ? `@${outcome.by.username}` : null }),
+      ...(outcome.by !== undefined && { by: outcome.by ? await mention(deps, outcome.by) : null }),
       ...(outcome.detail !== undefined && { detail: outcome.detail }),
     });
   }
   log.info({ deploymentId: job.ref.deploymentId, action: job.action, outcome: outcome.kind, reason: outcome.kind === 'refused' ? outcome.reason : undefined }, 'decision processed');
   await tell(deps, job, notice);
-  return outcome.kind === 'recorded' ? 'recorded' : outcome.reason;
+  return outcome.kind === 'refused' ? outcome.reason : outcome.kind;
+}
+
+/** Who decided, for the person's notice: a Slack mention when known (ephemeral: nobody is notified). */
+async function mention(deps: ProcessorDeps, user: GitLabUser): Promise<string> {
+  const slack = await deps.sync.identity.slackUserFor(user).catch(() => null);
+  return slack ? `<@${slack}>` : `${user.name.replace(/[<>&]/g, '')} (@${user.username})`;
 }
 
 export async function tell(deps: ProcessorDeps, job: Pick<DecisionJob, 'channel' | 'slackUser'>, notice: Notice): Promise<void> {
