@@ -32,10 +32,10 @@ const logger = createLogger({ level: 'debug', destination: logs });
 const keys = () => keyspace(prefix);
 const ALICE = { teamId: 'T0001ABCD', userId: 'U0456ALICE' };
 
-function makeIdentity(cipherKeys: CipherKey[] = [A]): OAuthIdentity {
+function makeIdentity(cipherKeys: CipherKey[] = [A], clientSecret = OAUTH_CLIENT.secret): OAuthIdentity {
   return createOAuthIdentity({
     store: createLinkStore(redis, keys(), createTokenCipher(cipherKeys)),
-    oauth: createGitLabOAuthClient({ url: fake.url, clientId: OAUTH_CLIENT.id, clientSecret: OAUTH_CLIENT.secret, redirectUri: REDIRECT_URI }),
+    oauth: createGitLabOAuthClient({ url: fake.url, clientId: OAUTH_CLIENT.id, clientSecret, redirectUri: REDIRECT_URI }),
     conn: { url: fake.url, token: 'never-used-to-act' },
     clock: { now: () => fake.now() },
     logger,
@@ -202,6 +202,18 @@ describe('broken links', () => {
     expect(await identity.check(ALICE)).toEqual({ kind: 'broken', reason: 'access was revoked in GitLab' });
     await link(identity);
     expect((await identity.check(ALICE)).kind).toBe('works');
+  });
+
+  it("does not blame the person when GitLab rejects greenlight's own OAuth application (invalid_client)", async () => {
+    await link(makeIdentity());
+    fake.advanceClock(2 * HOUR);
+    const misconfigured = makeIdentity([A], 'wrong-secret');
+    const status = await misconfigured.check(ALICE);
+    expect(status).toMatchObject({ kind: 'failing', reason: expect.stringContaining('GITLAB_OAUTH_CLIENT_SECRET') });
+    expect((await misconfigured.resolve(ALICE)).kind).toBe('linked');
+    const failure = await approveAs(misconfigured).then(() => null, (e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'gitlab_unauthorized', detail: 'invalid_client', retryable: false });
+    expect((await makeIdentity().check(ALICE)).kind).toBe('works');
   });
 
   it('treats a record that does not decrypt (changed, or its key removed) as broken', async () => {
