@@ -227,6 +227,8 @@ describe('broken links', () => {
     expect(await identity.resolve(ALICE)).toEqual({ kind: 'broken', reason: 'the stored link could not be read' });
     await link(identity);
     expect(await makeIdentity([B]).resolve(ALICE)).toEqual({ kind: 'broken', reason: 'its encryption key is no longer configured' });
+    expect(await makeIdentity([B]).unlink(ALICE)).toEqual({ removed: true, gitlab: null, revoked: false });
+    expect(await identity.resolve(ALICE)).toEqual({ kind: 'unlinked' });
   });
 });
 
@@ -249,11 +251,11 @@ describe('unlink', () => {
     const identity = makeIdentity();
     await link(identity);
     const issued = lastIssued();
-    expect(await identity.unlink(ALICE)).toEqual({ gitlab: { id: alice.id, username: 'alice', name: 'Alice Approver' }, revoked: true });
+    expect(await identity.unlink(ALICE)).toEqual({ removed: true, gitlab: { id: alice.id, username: 'alice', name: 'Alice Approver' }, revoked: true });
     expect(fake.requests.at(-1)).toMatchObject({ method: 'POST', path: '/oauth/revoke', status: 200 });
     expect((await call(fake.url, 'GET', '/user', { bearer: issued.access_token })).status).toBe(401);
     expect(await redis.exists(keys().identity(ALICE.teamId, ALICE.userId), keys().slackOf(alice.id))).toBe(0);
     expect(await identity.resolve(ALICE)).toEqual({ kind: 'unlinked' });
-    expect(await identity.unlink(ALICE)).toEqual({ gitlab: null, revoked: false });
+    expect(await identity.unlink(ALICE)).toEqual({ removed: false, gitlab: null, revoked: false });
   });
 });

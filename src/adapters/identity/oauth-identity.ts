@@ -28,8 +28,8 @@ export type OAuthIdentity = IdentityAdapter & {
   completeLink(input: { state: string; code: string }): Promise<{ user: SlackUser; gitlab: GitLabUser }>;
   /** GitLab sent the person back with an error: forget the state; returns whose it was. */
   abandonLink(state: string): Promise<SlackUser | null>;
-  /** Deletes the tokens, then revokes them at GitLab (best effort). */
-  unlink(user: SlackUser): Promise<{ gitlab: GitLabUser | null; revoked: boolean }>;
+  /** Deletes the tokens, then revokes them at GitLab (best effort). `gitlab` is null when the stored link was unreadable. */
+  unlink(user: SlackUser): Promise<{ removed: boolean; gitlab: GitLabUser | null; revoked: boolean }>;
 };
 
 export type OAuthIdentityDeps = {
@@ -181,7 +181,14 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
       if (!pending) throw new UnknownStateError();
       const user = { teamId: pending.teamId, userId: pending.userId };
       const pair = await oauth.exchangeCode(code, pending.verifier);
-      const me = await oauth.me(pair.accessToken);
+      let me;
+      try {
+        me = await oauth.me(pair.accessToken);
+      } catch (error) {
+        // Nothing was stored: do not leave a grant behind at GitLab that nobody holds.
+        await revokeQuietly(pair.refreshToken, user);
+        throw error;
+      }
       const previous = await store.withLock(user, async (locked) => {
         const before = await store.read(user);
         const now = clock.now();
@@ -206,10 +213,10 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
         await locked.remove();
         return read;
       });
-      if (!removed) return { gitlab: null, revoked: false };
+      if (!removed) return { removed: false, gitlab: null, revoked: false };
       logger.info({ slackUser: user.userId }, 'gitlab account unlinked');
-      if (removed.kind !== 'link') return { gitlab: null, revoked: false };
-      return { gitlab: removed.link.gitlab, revoked: await revokeQuietly(removed.link.refreshToken, user) };
+      if (removed.kind !== 'link') return { removed: true, gitlab: null, revoked: false };
+      return { removed: true, gitlab: removed.link.gitlab, revoked: await revokeQuietly(removed.link.refreshToken, user) };
     },
   };
 

@@ -37,7 +37,8 @@ export function accountSubcommands(deps: AccountCommandDeps): Record<'link' | 'u
     async unlink(ctx) {
       if (!oauth) return `:information_source: Nothing to unlink. ${sudoNote}`;
       const result = await oauth.identity.unlink(userOf(ctx));
-      if (!result.gitlab) return `:information_source: Your Slack account is not linked to GitLab; nothing to do.`;
+      if (!result.removed) return `:information_source: Your Slack account is not linked to GitLab; nothing to do.`;
+      if (!result.gitlab) return ':white_check_mark: greenlight deleted your stored GitLab link. It could not be read any more, so it was not revoked at GitLab: you can remove greenlight in GitLab under Preferences → Applications.';
       return result.revoked
         ? `:white_check_mark: Unlinked from GitLab user *@${result.gitlab.username}*: greenlight deleted your tokens and revoked its access in GitLab.`
         : `:white_check_mark: Unlinked from GitLab user *@${result.gitlab.username}*: greenlight deleted your tokens. GitLab did not confirm the revocation; you can also remove greenlight in GitLab under Preferences → Applications.`;
