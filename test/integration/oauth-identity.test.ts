@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGreenlightError } from '../../src/core/errors.ts';
 import { createGitLabOAuthClient } from '../../src/adapters/gitlab/oauth-client.ts';
-import { createLinkStore } from '../../src/adapters/identity/link-store.ts';
+import { createLinkStore, type LinkRead, type LinkStore } from '../../src/adapters/identity/link-store.ts';
 import { createOAuthIdentity, UnknownStateError, type OAuthIdentity } from '../../src/adapters/identity/oauth-identity.ts';
 import { createTokenCipher, type CipherKey } from '../../src/adapters/identity/token-cipher.ts';
 import { createLogger } from '../../src/adapters/logging/logger.ts';
@@ -32,9 +32,9 @@ const logger = createLogger({ level: 'debug', destination: logs });
 const keys = () => keyspace(prefix);
 const ALICE = { teamId: 'T0001ABCD', userId: 'U0456ALICE' };
 
-function makeIdentity(cipherKeys: CipherKey[] = [A], clientSecret = OAUTH_CLIENT.secret): OAuthIdentity {
+function makeIdentity(cipherKeys: CipherKey[] = [A], clientSecret = OAUTH_CLIENT.secret, wrap: (store: LinkStore) => LinkStore = (s) => s): OAuthIdentity {
   return createOAuthIdentity({
-    store: createLinkStore(redis, keys(), createTokenCipher(cipherKeys)),
+    store: wrap(createLinkStore(redis, keys(), createTokenCipher(cipherKeys))),
     oauth: createGitLabOAuthClient({ url: fake.url, clientId: OAUTH_CLIENT.id, clientSecret, redirectUri: REDIRECT_URI }),
     conn: { url: fake.url, token: 'never-used-to-act' },
     clock: { now: () => fake.now() },
@@ -169,6 +169,24 @@ describe('refresh before expiry (2 h tokens, rotation)', () => {
     const results = await Promise.all(workers.flatMap((w) => [w.check(ALICE), w.check(ALICE)]));
     expect(results.map((r) => r.kind)).toEqual(Array(8).fill('works'));
     expect(refreshCalls(fake).length).toBe(before + 1);
+  });
+
+  it('re-reads the link once it holds the lock: a worker that saw the old tokens does not refresh again', async () => {
+    const first = makeIdentity();
+    await link(first);
+    fake.advanceClock(2 * HOUR);
+    const stale = await createLinkStore(redis, keys(), createTokenCipher([A])).read(ALICE);
+    expect((await first.check(ALICE)).kind).toBe('works');
+    const before = refreshCalls(fake).length;
+    // This worker read the link (in resolve and before the lock) just before the other one refreshed it.
+    let reads = 0;
+    const late = makeIdentity([A], OAUTH_CLIENT.secret, (store) => ({
+      ...store,
+      read: async (user): Promise<LinkRead> => (++reads <= 2 ? stale : store.read(user)),
+    }));
+    expect((await late.check(ALICE)).kind).toBe('works');
+    expect(reads).toBeGreaterThan(2);
+    expect(refreshCalls(fake).length).toBe(before);
   });
 });
 

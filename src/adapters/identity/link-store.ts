@@ -30,8 +30,12 @@ export type LockedLink = { write(link: Link): Promise<void>; remove(): Promise<v
 
 export type LinkStore = {
   read(user: SlackUser): Promise<LinkRead>;
-  /** Serializes refreshes and rewrites of one user's tokens across every process sharing Redis. */
-  withLock<T>(user: SlackUser, fn: (locked: LockedLink) => Promise<T>): Promise<T>;
+  /**
+   * Serializes refreshes and rewrites of one user's tokens across every process sharing Redis. While it
+   * waits, `settled` (when given) is asked after each poll: a value means another holder already did the
+   * work, and it is returned without taking the lock.
+   */
+  withLock<T>(user: SlackUser, fn: (locked: LockedLink) => Promise<T>, settled?: () => Promise<T | null>): Promise<T>;
   slackUserOf(gitlabUserId: number): Promise<SlackUser | null>;
   savePending(state: string, pending: PendingAuthorization, ttlMs: number): Promise<void>;
   /** Returns and deletes the pending authorization: a state is good for one callback only. */
@@ -66,7 +70,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 
 export type LockTiming = { ttlMs: number; waitMs: number; pollMs: number };
 /** The lock outlives GitLab's 10 s timeout on a refresh; a waiter gives up (and retries the job) after 15 s. */
-const DEFAULT_LOCK: LockTiming = { ttlMs: 30_000, waitMs: 15_000, pollMs: 50 };
+const DEFAULT_LOCK: LockTiming = { ttlMs: 30_000, waitMs: 15_000, pollMs: 25 };
 
 function parseJson(text: string): unknown {
   try {
@@ -83,13 +87,16 @@ const who = (user: SlackUser) => `${user.teamId}:${user.userId}`;
 export function createLinkStore(redis: Redis, keys: Keyspace, cipher: TokenCipher, lock: LockTiming = DEFAULT_LOCK): LinkStore {
   const lost = () => new GreenlightError('gitlab_unavailable', 'the lock on a GitLab link expired before its tokens were written', { detail: 'lock_lost' });
 
-  async function acquire(user: SlackUser): Promise<string> {
+  /** The lock's token once held, or the value `settled` produced while waiting. */
+  async function acquire<T>(user: SlackUser, settled?: () => Promise<T | null>): Promise<{ token: string } | { value: T }> {
     const token = randomBytes(12).toString('hex');
     const deadline = Date.now() + lock.waitMs;
     for (;;) {
-      if ((await redis.set(keys.identityLock(user.teamId, user.userId), token, 'PX', lock.ttlMs, 'NX')) === 'OK') return token;
+      if ((await redis.set(keys.identityLock(user.teamId, user.userId), token, 'PX', lock.ttlMs, 'NX')) === 'OK') return { token };
       if (Date.now() >= deadline) throw new GreenlightError('gitlab_unavailable', 'another worker is still refreshing this GitLab link', { detail: 'lock_busy' });
       await new Promise((resolve) => setTimeout(resolve, lock.pollMs));
+      const value = settled ? await settled() : null;
+      if (value !== null) return { value };
     }
   }
 
@@ -113,9 +120,11 @@ export function createLinkStore(redis: Redis, keys: Keyspace, cipher: TokenCiphe
       return { kind: 'link', stale, link: { ...rest, accessToken: secret.a, refreshToken: secret.r } };
     },
 
-    async withLock(user, fn) {
+    async withLock(user, fn, settled) {
       const lockKey = keys.identityLock(user.teamId, user.userId);
-      const token = await acquire(user);
+      const acquired = await acquire(user, settled);
+      if ('value' in acquired) return acquired.value;
+      const { token } = acquired;
       const locked: LockedLink = {
         async write(link) {
           const { accessToken, refreshToken, ...rest } = link;

@@ -76,8 +76,12 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
   async function accessToken(user: SlackUser): Promise<string> {
     const link = await usableLink(user);
     if (fresh(link)) return link.accessToken;
+    const refreshedElsewhere = async () => {
+      const current = await usableLink(user);
+      return fresh(current) ? current.accessToken : null;
+    };
     return store.withLock(user, async (locked) => {
-      // Another worker may have refreshed while this one waited for the lock.
+      // Another worker may have refreshed just before this one took the lock.
       const current = await usableLink(user);
       if (fresh(current)) return current.accessToken;
       let pair;
@@ -91,7 +95,7 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
       await locked.write({ ...current, accessToken: pair.accessToken, refreshToken: pair.refreshToken, expiresAt: now + pair.expiresIn * 1000, refreshedAt: now });
       logger.info({ slackUser: user.userId, gitlabUser: current.gitlab.username }, 'gitlab token refreshed');
       return pair.accessToken;
-    });
+    }, refreshedElsewhere);
   }
 
   /** GitLab answered 401 to a request made with `usedToken`: decide whether the link is broken. */
