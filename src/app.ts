@@ -3,23 +3,33 @@ import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
-import type { Clock, IdentityPort, Logger } from './core/ports.ts';
+import type { Clock, Logger } from './core/ports.ts';
 import { createMembership } from './adapters/gitlab/membership.ts';
+import { createGitLabOAuthClient } from './adapters/gitlab/oauth-client.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
+import type { IdentityAdapter } from './adapters/identity/account.ts';
+import { createLinkStart } from './adapters/identity/link-start.ts';
+import { createLinkStore } from './adapters/identity/link-store.ts';
+import { createOAuthIdentity } from './adapters/identity/oauth-identity.ts';
 import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
+import { createTokenCipher } from './adapters/identity/token-cipher.ts';
 import { createLogger } from './adapters/logging/logger.ts';
 import { createPersonalQueue } from './adapters/queue/personal-queue.ts';
 import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
+import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
 import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
+import { sendDirectMessage } from './adapters/slack/direct-message.ts';
 import { createDirectMessages, createPersonalChat } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
+import { oauthRouter } from './entrypoints/http/oauth-routes.ts';
+import { accountSubcommands } from './entrypoints/slack/listeners/account-commands.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
@@ -57,7 +67,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const logger = createLogger({
     level: config.logLevel,
     ...(opts.logDestination && { destination: opts.logDestination }),
-    secrets: [config.gitlab.token, config.gitlab.webhookSecret, config.slack.botToken, config.slack.signingSecret ?? '', config.slack.appToken ?? '', config.gitlab.oauth?.clientSecret ?? ''],
+    secrets: [config.gitlab.token, config.gitlab.webhookSecret, config.slack.botToken, config.slack.signingSecret ?? '', config.slack.appToken ?? '', config.gitlab.oauth?.clientSecret ?? '', ...config.encryptionKeys.map((k) => k.key.toString('base64'))],
   });
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
   const keys = keyspace(config.redisPrefix);
@@ -76,16 +86,34 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const membership = createMembership(gitlabConn);
   const latest = createLatestDeployments(redis, keys);
   const slackClient = createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl });
+  const audit = createAuditLog(redis, keys);
+
+  // Identity by GITLAB_AUTH_MODE: oauth (each person's own token; loadConfig made sure its settings exist) or sudo.
+  const oauthApp = config.gitlab.authMode === 'oauth' ? config.gitlab.oauth : null;
+  const linkStart = oauthApp && config.publicUrl ? createLinkStart({ publicUrl: config.publicUrl, keys: config.encryptionKeys, now: () => clock.now() }) : null;
   const direct = createDirectMessages(slackClient);
-  const chat = createSlackChat(slackClient, { direct });
-  const identity: IdentityPort = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
+  const chat = createSlackChat(slackClient, { direct, linkUrl: (userId, teamId) => (linkStart && teamId ? linkStart.url({ teamId, userId }) : null) });
+  const sudoIdentity = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
+  const oauthIdentity =
+    oauthApp && linkStart
+      ? createOAuthIdentity({
+          store: createLinkStore(redis, keys, createTokenCipher(config.encryptionKeys)),
+          oauth: createGitLabOAuthClient({ url: config.gitlab.url, clientId: oauthApp.clientId, clientSecret: oauthApp.clientSecret, redirectUri: `${config.publicUrl}/oauth/gitlab/callback` }),
+          conn: gitlabConn,
+          clock,
+          logger,
+          fallback: sudoIdentity,
+        })
+      : null;
+  const identity: IdentityAdapter = oauthIdentity ?? sudoIdentity;
+
   // The list, the Home tab and DMs: open cards from Redis, rule membership from GitLab (cached).
   const pendingIndex = createPendingIndex(redis, keys);
   const personalStore = createPersonalStore(redis, keys);
   const personalQueue = createPersonalQueue(queueConnection, keys.bullPrefix);
   const personalChat = createPersonalChat(slackClient, direct);
-  /** Where the Home tab's Link button points (oauth mode); the account-link flow plugs in here. */
-  const linkTarget: LinkTarget | undefined = undefined;
+  /** Where the Home tab's Link button points (oauth mode): the same signed start URL as every Link button. */
+  const linkTarget: LinkTarget | undefined = linkStart ? async (user) => linkStart.url(user) : undefined;
 
   let server: Server | null = null;
   let workers: Workers | null = null;
@@ -95,6 +123,18 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const startWeb = async () => {
     const http = createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG' });
     http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));
+    if (oauthIdentity && linkStart) {
+      http.use(
+        oauthRouter({
+          identity: oauthIdentity,
+          linkStart,
+          command: config.slack.command,
+          logger,
+          confirm: (user, account) =>
+            sendDirectMessage(slackClient, user.userId, `:white_check_mark: Your Slack account is now linked to GitLab user *@${account.username}*: greenlight records your approvals in GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`),
+        }),
+      );
+    }
     const receiver = new ExpressReceiver({
       signingSecret: config.slack.signingSecret ?? '',
       app: http,
@@ -121,11 +161,11 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       command: config.slack.command,
       logger,
       subcommands: {
-        whoami: async ({ command }) => {
-          const r = await identity.resolve({ teamId: command.team_id, userId: command.user_id });
-          if (r.kind === 'linked') return `greenlight acts for you as GitLab user *@${r.identity.gitlab.username}* (${r.identity.gitlab.name}), found by ${r.identity.via === 'policy' ? 'the policy file' : r.identity.via === 'email' ? 'your e-mail address' : 'your linked account'}. Mode: ${config.gitlab.authMode}.`;
-          return 'greenlight does not know your GitLab account yet: ask an admin to add you to `users:` in the policy file, or make your Slack e-mail match your GitLab e-mail.';
-        },
+        ...accountSubcommands({
+          command: config.slack.command,
+          identity,
+          oauth: oauthIdentity && linkStart ? { linkUrl: (user) => linkStart.url(user), identity: oauthIdentity } : null,
+        }),
       },
       list: listSubcommand(listDeps),
     });
@@ -155,6 +195,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         linkMode: identity.linkHint,
         command: config.slack.command,
         decisionWindowMs: DECISION_WINDOW_MS,
+        audit,
         onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
       },
       { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(opts.workerSettings && { settings: opts.workerSettings }) },

@@ -58,7 +58,8 @@ export type MessageRef = { channel: string; ts: string };
 export interface ChatPort {
   postCard(channel: string, card: CardModel): Promise<MessageRef>;
   updateCard(ref: MessageRef, card: CardModel): Promise<void>;
-  postNotice(channel: string, slackUserId: string, notice: Notice): Promise<void>;
+  /** `teamId` (when known) lets a notice with `link` carry a Link button bound to that Slack user. */
+  postNotice(channel: string, slackUserId: string, notice: Notice, teamId?: string): Promise<void>;
 }
 
 /** One card per deployment; every change is compare-and-set on `version`. */

@@ -20,7 +20,7 @@ export type DecisionJob = {
   channel: string | null;
   requestedAt: number;
 };
-export type NoticeJob = { channel: string; user: string; notice: Notice };
+export type NoticeJob = { channel: string; user: string; notice: Notice; /** Slack team of `user`: the Link button is bound to it */ team?: string };
 
 const KEEP = { removeOnComplete: { age: 3_600, count: 2_000 }, removeOnFail: { age: 7 * 86_400, count: 5_000 } } as const;
 

@@ -26,8 +26,16 @@ export function keyspace(prefix: string) {
     openCards: `${base}:cards:open`,
     latestDeployment: (projectId: number, environmentId: number) => `${base}:env:${projectId}:${environmentId}:latest`,
     knownProjects: `${base}:projects:seen`,
+    /** a Slack user's GitLab link (oauth mode; tokens sealed) */
     identity: (teamId: string, userId: string) => `${base}:identity:${teamId}:${userId}`,
+    /** lock held while one user's tokens are refreshed or rewritten (GitLab rotates both on refresh) */
+    identityLock: (teamId: string, userId: string) => `${base}:identity-lock:${teamId}:${userId}`,
     slackOf: (gitlabUserId: number) => `${base}:slack-of:${gitlabUserId}`,
+    /** a pending OAuth authorization (PKCE verifier), single use, 10 minutes */
+    oauthState: (state: string) => `${base}:oauth-state:${state}`,
+    /** stream of every decision attempt */
+    audit: `${base}:audit`,
+    /** people who want a DM when something waits for them; DMs sent per deployment; recent Home tab viewers */
     dmSubscribers: `${base}:personal:dm-on`,
     dms: (deploymentId: number) => `${base}:personal:dm:${deploymentId}`,
     homeAudience: `${base}:personal:home-opened`,

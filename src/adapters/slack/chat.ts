@@ -19,7 +19,7 @@ export type SlackChat = ChatPort & {
 };
 
 /** Cards and notices over the Slack Web API. `linkUrl` gives the account-link button its target. */
-export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserId: string) => string | null; direct?: DirectMessages } = {}): SlackChat {
+export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserId: string, teamId?: string) => string | null; direct?: DirectMessages } = {}): SlackChat {
   const direct = opts.direct ?? createDirectMessages(client);
   return {
     async postCard(channel, card: CardModel): Promise<MessageRef> {
@@ -41,8 +41,8 @@ export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserI
       await slackCall(`chat.update of ${ref.channel}/${ref.ts}`, () => client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never }));
     },
     /** `channel` = the person's own id (a Home tab click has no channel): the notice goes to their DM. */
-    async postNotice(channel, slackUserId, notice: Notice) {
-      const message = renderNotice(notice, opts.linkUrl?.(slackUserId) ?? null);
+    async postNotice(channel, slackUserId, notice: Notice, teamId?: string) {
+      const message = renderNotice(notice, notice.link ? (opts.linkUrl?.(slackUserId, teamId) ?? null) : null);
       if (channel === slackUserId) {
         await direct.postDirect(slackUserId, message);
         return;

@@ -3,9 +3,11 @@ import { decideDeployment, type DecideDeps } from '../../core/approvals/decide-d
 import { chooseRuleNotice, failureNotice, recordedNotice, refusalNotice, type Notice } from '../../core/approvals/notices.ts';
 import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
 import { classify, type GitLabUser } from '../../core/deployments/deployment.ts';
+import { isGreenlightError } from '../../core/errors.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
 import type { ChatPort, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
 import type { DecisionJob, NoticeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
+import type { AuditEntry, AuditLog } from '../../adapters/redis/audit-log.ts';
 import type { IntakeEvent } from '../http/webhook-events.ts';
 
 export type ProcessorDeps = {
@@ -19,6 +21,8 @@ export type ProcessorDeps = {
   command: string;
   /** A click older than this is not sent to GitLab any more (the worker was down, or the queue stuck). */
   decisionWindowMs: number;
+  /** Every decision attempt is appended here, whatever its outcome. */
+  audit: Pick<AuditLog, 'append'>;
   /** Called after a card was posted or changed (DMs and Home tabs follow it). */
   onCardChanged?(ref: DeploymentRef): Promise<void>;
 };
@@ -62,11 +66,24 @@ export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger
 export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log: Logger): Promise<string> {
   if (Date.now() - job.requestedAt > deps.decisionWindowMs) {
     log.warn({ deploymentId: job.ref.deploymentId, action: job.action, ageMs: Date.now() - job.requestedAt }, 'decision expired before it could be processed');
+    await audit(deps, log, job, { outcome: 'expired' });
     await tell(deps, job, { tone: 'error', text: 'greenlight could not process your click in time, so nothing was recorded in GitLab. Please click again.' });
     return 'expired';
   }
-  const outcome = await decideDeployment({ ...deps.decide, logger: log }, { ref: job.ref, slackUser: job.slackUser, action: job.action, ...(job.comment !== undefined && { comment: job.comment }), ...(job.representedAs !== undefined && { representedAs: job.representedAs }) });
+  let outcome;
+  try {
+    outcome = await decideDeployment({ ...deps.decide, logger: log }, { ref: job.ref, slackUser: job.slackUser, action: job.action, ...(job.comment !== undefined && { comment: job.comment }), ...(job.representedAs !== undefined && { representedAs: job.representedAs }) });
+  } catch (error) {
+    await audit(deps, log, job, { outcome: 'error', error: errorText(error) });
+    throw error;
+  }
   const d = outcome.deployment;
+  await audit(deps, log, job, {
+    outcome: outcome.kind === 'refused' ? outcome.reason : outcome.kind,
+    gitlabUser: outcome.as?.username ?? '',
+    ...(d && { project: d.project.path }),
+    ...(outcome.kind === 'refused' && outcome.detail !== undefined && { error: outcome.detail }),
+  });
   const what = d ? `${d.project.path} → ${d.environment.name}` : `deployment #${job.ref.deploymentId}`;
   let notice: Notice;
   if (outcome.kind === 'recorded') {
@@ -96,14 +113,44 @@ async function mention(deps: ProcessorDeps, user: GitLabUser): Promise<string> {
 
 export async function tell(deps: ProcessorDeps, job: Pick<DecisionJob, 'channel' | 'slackUser'>, notice: Notice): Promise<void> {
   // A click on the Home tab has no channel: addressed to the person's own id, the notice goes to their DM.
-  await deps.producer.enqueueNotice({ channel: job.channel ?? job.slackUser.userId, user: job.slackUser.userId, notice });
+  await deps.producer.enqueueNotice({ channel: job.channel ?? job.slackUser.userId, user: job.slackUser.userId, team: job.slackUser.teamId, notice });
+}
+
+/**
+ * Appends one decision attempt to the audit trail. A failed append is logged, not thrown: by then GitLab
+ * may already have recorded the decision, and a retry must not record it twice.
+ */
+async function audit(deps: ProcessorDeps, log: Logger, job: DecisionJob, fields: Partial<AuditEntry> & Pick<AuditEntry, 'outcome'>): Promise<void> {
+  const entry: AuditEntry = {
+    at: new Date().toISOString(),
+    team: job.slackUser.teamId,
+    slackUser: job.slackUser.userId,
+    gitlabUser: '',
+    project: String(job.ref.projectId),
+    deployment: String(job.ref.deploymentId),
+    action: job.action,
+    comment: job.comment ?? '',
+    error: '',
+    ...fields,
+  };
+  try {
+    await deps.audit.append(entry);
+  } catch (error) {
+    log.error({ err: errorText(error), deploymentId: job.ref.deploymentId, slackUser: job.slackUser.userId, outcome: entry.outcome }, 'audit entry could not be written');
+  }
+}
+
+function errorText(error: unknown): string {
+  if (isGreenlightError(error)) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 export async function giveUpDecision(deps: ProcessorDeps, job: Job<DecisionJob>, error: unknown): Promise<void> {
+  await audit(deps, deps.decide.logger, job.data, { outcome: 'gave_up', error: errorText(error) });
   const noun = job.data.action === 'approve' ? 'approval' : job.data.action === 'reject' ? 'rejection' : 'run request';
   await tell(deps, job.data, failureNotice(error, noun));
 }
 
 export async function processNotice(deps: ProcessorDeps, job: NoticeJob): Promise<void> {
-  await deps.chat.postNotice(job.channel, job.user, job.notice);
+  await deps.chat.postNotice(job.channel, job.user, job.notice, job.team);
 }
