@@ -5,7 +5,7 @@ import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
 import { classify, type GitLabUser } from '../../core/deployments/deployment.ts';
 import { isGreenlightError } from '../../core/errors.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
-import type { ChatPort, GitLabReader, Logger } from '../../core/ports.ts';
+import type { ChatPort, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
 import type { DecisionJob, NoticeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
 import type { AuditEntry, AuditLog } from '../../adapters/redis/audit-log.ts';
 import type { IntakeEvent } from '../http/webhook-events.ts';
@@ -23,6 +23,8 @@ export type ProcessorDeps = {
   decisionWindowMs: number;
   /** Every decision attempt is appended here, whatever its outcome. */
   audit: Pick<AuditLog, 'append'>;
+  /** Called after a card was posted or changed (DMs and Home tabs follow it). */
+  onCardChanged?(ref: DeploymentRef): Promise<void>;
 };
 
 /** Lifecycle statuses exist in every GitLab; these three only from 19.3, which reports each deployment itself. */
@@ -54,6 +56,10 @@ export async function processScan(deps: ProcessorDeps, job: ScanJob, log: Logger
 export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger) {
   const outcome = await syncCard({ ...deps.sync, logger: log }, { projectId: job.projectId, deploymentId: job.deploymentId });
   log.debug({ deploymentId: job.deploymentId, reason: job.reason, outcome: outcome.kind }, 'deployment synced');
+  if ((outcome.kind === 'posted' || outcome.kind === 'updated') && deps.onCardChanged) {
+    // The card is right already; failing the sync here would not bring this back (a rerun finds it unchanged).
+    await deps.onCardChanged({ projectId: job.projectId, deploymentId: job.deploymentId }).catch((error: unknown) => log.warn({ deploymentId: job.deploymentId, err: (error as Error).message }, 'DMs and Home tabs not scheduled'));
+  }
   return outcome;
 }
 
@@ -106,8 +112,8 @@ async function mention(deps: ProcessorDeps, user: GitLabUser): Promise<string> {
 }
 
 export async function tell(deps: ProcessorDeps, job: Pick<DecisionJob, 'channel' | 'slackUser'>, notice: Notice): Promise<void> {
-  if (!job.channel) return;
-  await deps.producer.enqueueNotice({ channel: job.channel, user: job.slackUser.userId, team: job.slackUser.teamId, notice });
+  // A click on the Home tab has no channel: addressed to the person's own id, the notice goes to their DM.
+  await deps.producer.enqueueNotice({ channel: job.channel ?? job.slackUser.userId, user: job.slackUser.userId, team: job.slackUser.teamId, notice });
 }
 
 /**
