@@ -110,6 +110,16 @@ describe('greenlight doctor', () => {
     expect(line(run.out, /\[FAIL\] Slack refuses SLACK_BOT_TOKEN \(invalid_auth\)/)).toBeDefined();
   });
 
+  it('checks the Socket Mode app-level token when SLACK_APP_TOKEN is set', async () => {
+    const good = await runGreenlight(['doctor'], { ...env, SLACK_APP_TOKEN: world.slack.appToken });
+    expect(line(good.out, /\[ok\] +environment is valid: .*Slack over Socket Mode/)).toBeDefined();
+    expect(line(good.out, /\[ok\] +Socket Mode: the app-level token opens connections/)).toBeDefined();
+    const bad = await runGreenlight(['doctor'], { ...env, SLACK_APP_TOKEN: 'xapp-1-A0789DGATE-wrong' });
+    expect(bad.code).toBe(1);
+    expect(line(bad.out, /\[FAIL\] Socket Mode: Slack refuses SLACK_APP_TOKEN \(invalid_auth\)/)).toBeDefined();
+    expect(fixAfter(bad.out, /Socket Mode: Slack refuses/)).toMatch(/connections:write/);
+  });
+
   it('lists every configuration problem at once (exit 78)', async () => {
     const run = await runGreenlight(['doctor'], { GITLAB_AUTH_MODE: 'sudo', SLACK_BOT_TOKEN: 'nope' });
     expect(run.code).toBe(78);
