@@ -184,12 +184,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       const sb = socketBolt as App | null;
       if (sb) await sb.stop().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'socket mode did not close cleanly'));
       const s = server as Server | null;
-      if (s) {
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeIdleConnections();
-        });
-      }
+      if (s) await closeServer(s);
       if (workers) await workers.close();
       await queues.close();
       for (const conn of [redis, queueConnection, workerConnection]) conn?.disconnect();
@@ -201,4 +196,22 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       return address && typeof address === 'object' ? `http://127.0.0.1:${address.port}` : null;
     },
   };
+}
+
+/**
+ * Stops accepting connections and lets requests in flight finish. A keep-alive connection that was busy
+ * when close() was called turns idle afterwards and would hold close() open until its keep-alive timeout
+ * (65 s): idle connections are closed as they appear, and whatever is left after `graceMs` is cut.
+ */
+async function closeServer(server: Server, graceMs = 10_000): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

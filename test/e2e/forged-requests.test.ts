@@ -22,7 +22,8 @@ describe('bad input at the edges', () => {
 
   const post = (body: string, headers: Record<string, string> = {}) =>
     fetch(`${app.url}/webhooks/gitlab`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Deployment Hook', 'x-gitlab-token': WEBHOOK_SECRET, ...headers }, body });
-  const keyCount = async () => (await redis.keys(`*${app.prefix}*`)).length;
+  // workers write their stalled-check markers whenever they get to it (later under load): not stored input
+  const keyCount = async () => (await redis.keys(`*${app.prefix}*`)).filter((k) => !k.endsWith(':stalled-check')).length;
 
   beforeAll(async () => {
     world = await startWorld();

@@ -27,10 +27,13 @@ describe('GET /metrics', () => {
   it('counts webhooks, cards, decisions, jobs and API calls, and shows what is pending', async () => {
     const d = world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id });
     const card = await waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id), { what: 'card' });
-    const waiting = await scrape();
+    // the sync job completes (and is counted) just after the card appears
+    const waiting = await waitFor(async () => {
+      const text = await scrape();
+      return sample(text, 'greenlight_cards_total', { action: 'posted' }) === 1 ? text : undefined;
+    }, { what: 'posted card counted' });
     expect(sample(waiting, 'greenlight_pending_approvals')).toBe(1);
     expect(sample(waiting, 'greenlight_oldest_pending_age_seconds')).toBeGreaterThanOrEqual(0);
-    expect(sample(waiting, 'greenlight_cards_total', { action: 'posted' })).toBe(1);
 
     // a refusal (the creator) and a recorded approval
     await world.slack.clickButton(app.url, { userId: world.slackIds.bob, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
