@@ -2,7 +2,10 @@ import { doctorCommand } from './doctor/doctor.ts';
 import { EXIT, type CliCommand, type CliIo } from './io.ts';
 import { webhooksCommand } from './webhooks.ts';
 
-/** Every subcommand of `greenlight <command>`: adding one is one line here. */
+/**
+ * Every subcommand of `greenlight <command>`: adding one is one line here, e.g. the audit trail reader:
+ *   audit: { summary: 'read the audit trail', run: auditCommand },   // from ./audit.ts
+ */
 export const COMMANDS: Record<string, { summary: string; run: CliCommand }> = {
   doctor: { summary: 'check configuration, Redis, the GitLab token and the Slack app, with a fix for each problem', run: doctorCommand },
   webhooks: { summary: 'webhooks install --project <id|path> | --group <id|path>: create or update the GitLab webhook', run: webhooksCommand },
