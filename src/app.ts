@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, ExpressReceiver } from '@slack/bolt';
+import { App } from '@slack/bolt';
+import type { Express } from 'express';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
 import type { Clock, Logger } from './core/ports.ts';
@@ -15,6 +16,8 @@ import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
 import { createTokenCipher } from './adapters/identity/token-cipher.ts';
 import { createLogger } from './adapters/logging/logger.ts';
 import { createPersonalQueue } from './adapters/queue/personal-queue.ts';
+import { observedSlackFetch } from './adapters/metrics/api-observer.ts';
+import { createMetrics, type Metrics } from './adapters/metrics/metrics.ts';
 import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
 import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
@@ -32,6 +35,7 @@ import { oauthRouter } from './entrypoints/http/oauth-routes.ts';
 import { accountSubcommands } from './entrypoints/slack/listeners/account-commands.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
+import { createSlackReceiver } from './entrypoints/slack/receiver.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
 import { registerHome } from './entrypoints/slack/listeners/home.ts';
@@ -60,6 +64,8 @@ export type Greenlight = {
   url(): string | null;
   producer: Producer;
   queues: Queues;
+  /** this instance's Prometheus registry (GET /metrics) */
+  metrics: Metrics;
 };
 
 /** The composition root: config -> logger -> adapters -> web and/or workers. */
@@ -71,9 +77,10 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   });
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
   const keys = keyspace(config.redisPrefix);
-  const redis = createRedis(config.redisUrl, 'commands');
-  const queueConnection = createRedis(config.redisUrl, 'commands');
-  const workerConnection = config.role === 'web' ? null : createRedis(config.redisUrl, 'bullmq');
+  const redisTarget = { url: config.redisUrl, mode: config.redisMode };
+  const redis = createRedis(redisTarget, 'commands');
+  const queueConnection = createRedis(redisTarget, 'commands');
+  const workerConnection = config.role === 'web' ? null : createRedis(redisTarget, 'bullmq');
   for (const [name, conn] of [['commands', redis], ['queues', queueConnection], ['workers', workerConnection]] as const) {
     conn?.on('error', (error: Error) => logger.warn({ connection: name, err: error.message }, 'redis connection error'));
   }
@@ -81,11 +88,26 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const queues = createQueues(queueConnection, keys.bullPrefix);
   const producer = createProducer(queues);
   const cards = createCardStore(redis, keys);
-  const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token };
+  const metrics = createMetrics({
+    role: config.role,
+    sources: {
+      queueCounts: async () => {
+        const entries = await Promise.all((['intake', 'scan', 'sync', 'decisions', 'notices'] as const).map(async (name) => [name, await queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed')] as const));
+        return Object.fromEntries(entries);
+      },
+      openCards: () => redis.zcard(keys.openCards),
+      oldestOpenCard: async () => {
+        const [, score] = await redis.zrange(keys.openCards, 0, 0, 'WITHSCORES');
+        return score === undefined ? null : Number(score);
+      },
+      now: () => clock.now(),
+    },
+  });
+  const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token, observe: metrics.api };
   const gitlab = createGitLabReader(gitlabConn);
   const membership = createMembership(gitlabConn);
   const latest = createLatestDeployments(redis, keys);
-  const slackClient = createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl });
+  const slackClient = createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, observe: metrics.api });
   const audit = createAuditLog(redis, keys);
 
   // Identity by GITLAB_AUTH_MODE: oauth (each person's own token; loadConfig made sure its settings exist) or sudo.
@@ -119,10 +141,22 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let workers: Workers | null = null;
   let bolt: App | null = null;
   let personalWorker: ReturnType<typeof startPersonalWorker> | null = null;
+  let socketBolt: App | null = null;
+
+  const opsApp = () => createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
+  const listen = async (http: Express) => {
+    finishHttpApp(http, logger);
+    await new Promise<void>((resolve, reject) => {
+      server = http.listen(config.port, () => resolve());
+      server.once('error', reject);
+    });
+    server!.keepAliveTimeout = 65_000;
+    return (server!.address() as AddressInfo).port;
+  };
 
   const startWeb = async () => {
-    const http = createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG' });
-    http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));
+    const http = opsApp();
+    http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, observe: metrics.webhook, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));
     if (oauthIdentity && linkStart) {
       http.use(
         oauthRouter({
@@ -135,20 +169,14 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         }),
       );
     }
-    const receiver = new ExpressReceiver({
-      signingSecret: config.slack.signingSecret ?? '',
-      app: http,
-      endpoints: '/slack/events',
-      processBeforeResponse: false,
-      logger: boltLogger(logger),
-      ...(opts.slackAckTimeoutMs !== undefined && { unhandledRequestTimeoutMillis: opts.slackAckTimeoutMs }),
-    });
+    // Socket Mode (SLACK_APP_TOKEN) or signed HTTP requests on /slack/events of this express app
+    const receiver = createSlackReceiver({ slack: config.slack, http, logger, fetch: observedSlackFetch(metrics.api), ...(opts.slackAckTimeoutMs !== undefined && { ackTimeoutMs: opts.slackAckTimeoutMs }) });
     bolt = new App({
-      receiver,
+      receiver: receiver.receiver,
       token: config.slack.botToken,
       logger: boltLogger(logger),
       deferInitialization: true,
-      clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 } },
+      clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, fetch: observedSlackFetch(metrics.api) },
     });
     await bolt.init();
     registerCardActions(bolt, { producer, cards, logger });
@@ -172,13 +200,18 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     bolt.error(async (error) => {
       logger.error({ err: error.message }, 'slack listener failed');
     });
-    finishHttpApp(http, logger);
-    await new Promise<void>((resolve, reject) => {
-      server = http.listen(config.port, () => resolve());
-      server.once('error', reject);
-    });
-    server!.keepAliveTimeout = 65_000;
-    logger.info({ port: (server!.address() as AddressInfo).port, role: config.role }, 'greenlight web listening');
+    const port = await listen(http);
+    if (receiver.mode === 'socket') {
+      await bolt.start();
+      socketBolt = bolt;
+    }
+    logger.info({ port, role: config.role, slack: receiver.mode }, 'greenlight web listening');
+  };
+
+  /** ROLE=worker still answers /healthz, /readyz and /metrics (probes and Prometheus), nothing else. */
+  const startOpsServer = async () => {
+    const port = await listen(opsApp());
+    logger.info({ port, role: config.role }, 'greenlight worker health and metrics listening');
   };
 
   const startWorkerRole = () => {
@@ -211,6 +244,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       },
       { connection: workerConnection!, prefix: keys.bullPrefix, logger },
     );
+    metrics.observeWorkers(workers.workers, logger);
     logger.info({ role: config.role }, 'greenlight workers started');
   };
 
@@ -219,18 +253,17 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     config,
     producer,
     queues,
+    metrics,
     async start() {
       if (config.role !== 'worker') await startWeb();
+      else await startOpsServer();
       if (config.role !== 'web') startWorkerRole();
     },
     async stop() {
+      const sb = socketBolt as App | null;
+      if (sb) await sb.stop().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'socket mode did not close cleanly'));
       const s = server as Server | null;
-      if (s) {
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeIdleConnections();
-        });
-      }
+      if (s) await closeServer(s);
       if (workers) await workers.close();
       if (personalWorker) await personalWorker.close();
       await queues.close();
@@ -244,4 +277,22 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       return address && typeof address === 'object' ? `http://127.0.0.1:${address.port}` : null;
     },
   };
+}
+
+/**
+ * Stops accepting connections and lets requests in flight finish. A keep-alive connection that was busy
+ * when close() was called turns idle afterwards and would hold close() open until its keep-alive timeout
+ * (65 s): idle connections are closed as they appear, and whatever is left after `graceMs` is cut.
+ */
+async function closeServer(server: Server, graceMs = 10_000): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

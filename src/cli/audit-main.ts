@@ -1,8 +1,5 @@
 import { auditCommand } from './audit.ts';
+import { processIo } from './io.ts';
 
-/** `npm run audit -- --since 24h` (or node dist/cli/audit-main.js in the container). */
-process.exitCode = await auditCommand(process.argv.slice(2), {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  env: process.env,
-});
+/** `npm run audit -- --since 24h` (the same as `greenlight audit --since 24h`). */
+process.exitCode = await auditCommand(process.argv.slice(2), processIo());

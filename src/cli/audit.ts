@@ -3,8 +3,8 @@ import { ConfigError, loadConfig } from '../config/load.ts';
 import { parseDuration } from '../config/duration.ts';
 import { createAuditLog } from '../adapters/redis/audit-log.ts';
 import { createRedis, keyspace } from '../adapters/redis/connection.ts';
+import type { CliIo } from './io.ts';
 
-export type CliIo = { out(line: string): void; /** problems and usage; `out` when absent */ err?(line: string): void; env: Record<string, string | undefined> };
 
 const USAGE = `usage: audit [--since 24h|<ISO time>] [--until <duration>|<ISO time>] [--limit 10000]
 Prints every decision attempt in the audit trail as JSON lines, oldest first.
@@ -25,7 +25,7 @@ function parseTime(text: string, now: number): number | null {
  * prints one JSON object per line. Returns the process exit code.
  */
 export async function auditCommand(argv: string[], io: CliIo): Promise<number> {
-  const err = io.err ?? io.out;
+  const err = io.err;
   let values: { since?: string; until?: string; limit?: string; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, options: { since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));

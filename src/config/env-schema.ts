@@ -12,7 +12,14 @@ export const envVars = {
   PUBLIC_URL: url('greenlight as GitLab and browsers reach it')
     .optional()
     .describe('Base URL where GitLab and browsers reach greenlight, e.g. https://greenlight.example.com. Required in oauth mode (the OAuth redirect is PUBLIC_URL/oauth/gitlab/callback).'),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379').describe('Redis connection URL (redis:// or rediss://). Use noeviction and persistence (AOF) in production.'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .describe('Redis connection URL (redis:// or rediss://). Use noeviction and persistence (AOF) in production. With REDIS_MODE=cluster: one or more seed nodes separated by commas (credentials and TLS from the first).'),
+  REDIS_MODE: z
+    .enum(['standalone', 'cluster'])
+    .default('standalone')
+    .describe('standalone = one Redis (or a primary behind a failover endpoint); cluster = Redis Cluster (also managed "cluster mode" services): REDIS_URL names seed nodes and the client follows the cluster topology.'),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')

@@ -12,6 +12,7 @@ export type Config = Readonly<{
   port: number;
   publicUrl: string | null;
   redisUrl: string;
+  redisMode: 'standalone' | 'cluster';
   redisPrefix: string;
   role: 'all' | 'web' | 'worker';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -78,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
     redisUrl: e.REDIS_URL,
+    redisMode: e.REDIS_MODE,
     redisPrefix: e.REDIS_PREFIX,
     role: e.ROLE,
     logLevel: e.LOG_LEVEL,

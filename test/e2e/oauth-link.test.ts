@@ -197,7 +197,7 @@ describe('oauth mode: approve as yourself', () => {
       expect(entries.find((e) => e.outcome === 'link_broken')!.error).toBe('access was revoked in GitLab');
 
       const lines: string[] = [];
-      const code = await auditCommand(['--since', '1h'], { out: (l) => lines.push(l), env: { ...env, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: app.prefix, CONFIG_FILE: '' } });
+      const code = await auditCommand(['--since', '1h'], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: { ...env, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: app.prefix, CONFIG_FILE: '' } });
       expect(code).toBe(0);
       expect(lines.map((l) => JSON.parse(l).outcome)).toEqual(entries.map((e) => e.outcome));
     } finally {

@@ -124,7 +124,7 @@ function paceKey(state: FakeState, args: Json): string | undefined {
   return state.workspace.users.has(channel) && /^[UW]/.test(channel) ? `D${channel.slice(1)}` : channel;
 }
 
-function bearerToken(header: string | undefined): string | undefined {
+export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   return match?.[1];
 }
