@@ -30,13 +30,15 @@ export type CardModel = {
   openUrl: string;
   /** When the next reminder or escalation is due (epoch ms), if any. */
   nextNudgeAt: number | null;
+  /** What is due at nextNudgeAt (absent: a reminder). */
+  nextNudgeKind?: 'reminder' | 'escalation';
 };
 
 export type PeopleDirectory = (user: GitLabUser) => Promise<Person>;
 
 export async function buildCardModel(
   deployment: Deployment,
-  opts: { state: CardState; version: number; route: RoutePolicy; people: PeopleDirectory; nextNudgeAt?: number | null; supersededBy?: { id: number; url: string } },
+  opts: { state: CardState; version: number; route: RoutePolicy; people: PeopleDirectory; nextNudgeAt?: number | null; nextNudgeKind?: 'reminder' | 'escalation'; supersededBy?: { id: number; url: string } },
 ): Promise<CardModel> {
   const { state } = opts;
   const progress = ruleProgress(deployment);
@@ -72,6 +74,7 @@ export async function buildCardModel(
     },
     openUrl: deployment.job?.webUrl ?? deployment.environment.webUrl,
     nextNudgeAt: state === 'waiting' ? (opts.nextNudgeAt ?? null) : null,
+    ...(state === 'waiting' && opts.nextNudgeAt && opts.nextNudgeKind === 'escalation' && { nextNudgeKind: opts.nextNudgeKind }),
   };
 }
 

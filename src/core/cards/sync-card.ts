@@ -1,6 +1,6 @@
 import { classify, STATE_RANK, type CardState, type Deployment } from '../deployments/deployment.ts';
 import { GreenlightError, isGreenlightError } from '../errors.ts';
-import type { Policy } from '../policy.ts';
+import type { Policy, RoutePolicy } from '../policy.ts';
 import { routeDeployment } from '../routing/route-deployment.ts';
 import type { CardRecord, CardStore, ChatPort, Clock, DeploymentRef, GitLabReader, IdentityPort, Logger } from '../ports.ts';
 import { buildCardModel, cardFingerprint, type CardModel, type Person } from './card-model.ts';
@@ -13,6 +13,8 @@ export type SyncCardDeps = {
   policy: Policy;
   clock: Clock;
   logger: Logger;
+  /** When the next reminder or escalation is due, for the card (src/core/reminders); absent: not shown. */
+  nudges?: { nextNudge(deployment: Deployment, route: RoutePolicy): Promise<{ at: number; kind: 'reminder' | 'escalation' } | null> };
 };
 
 /** A claim younger than this may belong to a post that is still under way (a stalled, not dead, worker). */
@@ -54,7 +56,8 @@ async function render(deps: SyncCardDeps, deployment: Deployment, state: CardSta
     username: user.username,
     slackUserId: await deps.identity.slackUserFor(user),
   });
-  const model = await buildCardModel(deployment, { state, version, route, people });
+  const next = state === 'waiting' && deps.nudges ? await deps.nudges.nextNudge(deployment, route) : null;
+  const model = await buildCardModel(deployment, { state, version, route, people, ...(next && { nextNudgeAt: next.at, nextNudgeKind: next.kind }) });
   // The config loader guarantees a default channel; a route may only override it.
   return { model, channel: route.channel ?? deps.policy.defaults.channel ?? '' };
 }
