@@ -4,13 +4,20 @@ import { App, ExpressReceiver } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
 import type { Clock, IdentityPort, Logger } from './core/ports.ts';
+import { createMembership } from './adapters/gitlab/membership.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
 import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
 import { createLogger } from './adapters/logging/logger.ts';
+import { createNudgeTimer } from './adapters/queue/nudge-timer.ts';
 import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
+import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
+import { createNudgeStore } from './adapters/redis/nudge-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
+import { createNudgeChat } from './adapters/slack/nudge-chat.ts';
+import { pacePostMessages } from './adapters/slack/paced-posts.ts';
+import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
@@ -18,6 +25,7 @@ import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
+import { registerSnooze } from './entrypoints/slack/listeners/snooze.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
 
 export type GreenlightOptions = {
@@ -27,6 +35,8 @@ export type GreenlightOptions = {
   workerSettings?: WorkerSettings;
   /** Bolt's wait for ack() (default 3001 ms, Slack's deadline) */
   slackAckTimeoutMs?: number;
+  /** chat.postMessage pacing per channel (default 1100 ms apart; waits over 1500 ms delay the job) */
+  slackPacing?: { intervalMs?: number; maxSleepMs?: number };
 };
 
 export type Greenlight = {
@@ -62,9 +72,24 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const cards = createCardStore(redis, keys);
   const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token };
   const gitlab = createGitLabReader(gitlabConn);
-  const slackClient = createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl });
+  const slackClient = pacePostMessages(createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }), createChannelPacer(redis, keys, opts.slackPacing), logger);
   const chat = createSlackChat(slackClient);
   const identity: IdentityPort = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
+  const membership = createMembership(gitlabConn);
+  const nudgeStore = createNudgeStore(redis, keys);
+  const nudges: NudgeDeps = {
+    gitlab,
+    cards,
+    nudges: nudgeStore,
+    timer: createNudgeTimer(queues.nudges, clock),
+    chat: createNudgeChat(slackClient),
+    identity,
+    membership,
+    queue: producer,
+    policy: config.policy,
+    clock,
+    logger,
+  };
 
   let server: Server | null = null;
   let workers: Workers | null = null;
@@ -91,6 +116,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     await bolt.init();
     registerCardActions(bolt, { producer, cards, logger });
     registerRejectModal(bolt, { producer, logger });
+    registerSnooze(bolt, { producer, logger });
     registerCommand(bolt, {
       command: config.slack.command,
       logger,
@@ -121,7 +147,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         gitlab,
         producer,
         chat,
-        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger },
+        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) } },
         decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger },
         rememberProject: async (projectId) => {
           await redis.sadd(keys.knownProjects, String(projectId));
@@ -129,6 +155,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         linkMode: identity.linkHint,
         command: config.slack.command,
         decisionWindowMs: DECISION_WINDOW_MS,
+        nudges,
       },
       { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(opts.workerSettings && { settings: opts.workerSettings }) },
     );

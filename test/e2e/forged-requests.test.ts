@@ -3,6 +3,8 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { QUEUE } from '../../src/adapters/queue/queues.ts';
 
 const deploymentHook = (over: Record<string, unknown> = {}) => ({
   object_kind: 'deployment',
@@ -28,6 +30,9 @@ describe('bad input at the edges', () => {
     world = await startWorld();
     app = await startTestApp({ env: world.env, name: 'e2e-forged' });
     redis = new Redis(TEST_REDIS_URL);
+    // Workers write their bookkeeping keys just after start: count keys once they are all there.
+    const queues = Object.keys(QUEUE).length;
+    await waitFor(async () => (await redis.keys(`*${app.prefix}*:meta`)).length === queues && (await redis.keys(`*${app.prefix}*:stalled-check`)).length === queues, { what: 'workers started' });
   });
   afterAll(async () => {
     redis?.disconnect();

@@ -27,6 +27,9 @@ export function keyspace(prefix: string) {
     knownProjects: `${base}:projects:seen`,
     identity: (teamId: string, userId: string) => `${base}:identity:${teamId}:${userId}`,
     slackOf: (gitlabUserId: number) => `${base}:slack-of:${gitlabUserId}`,
+    nudge: (deploymentId: number) => `${base}:nudge:${deploymentId}`,
+    pace: (channel: string) => `${base}:pace:${channel}`,
+    paceTicket: (channel: string, ticket: string) => `${base}:pace-ticket:${channel}:${ticket}`,
     pattern: `${base}:*`,
   };
 }

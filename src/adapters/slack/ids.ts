@@ -5,6 +5,7 @@ export const ACTION = {
   run: 'deploy_run',
   openGitLab: 'deploy_open_gitlab',
   link: 'gitlab_link',
+  snooze: 'nudge_snooze',
 } as const;
 
 export const VIEW = {
@@ -15,6 +16,8 @@ export const VIEW = {
 export const REASON_INPUT = { block: 'reason', action: 'reason_input' } as const;
 
 export const CARD_METADATA_EVENT = 'greenlight_card';
+/** Reminders and escalations carry {deployment_id, seq}: an unconfirmed post is looked up, never repeated. */
+export const NUDGE_METADATA_EVENT = 'greenlight_nudge';
 
 /** GitLab's limit on approval comments. */
 export const MAX_COMMENT = 255;

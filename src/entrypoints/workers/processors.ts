@@ -5,7 +5,10 @@ import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
 import { classify } from '../../core/deployments/deployment.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
 import type { ChatPort, GitLabReader, Logger } from '../../core/ports.ts';
-import type { DecisionJob, NoticeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
+import { sendDueNudge } from '../../core/reminders/send-nudge.ts';
+import { snoozeNudges } from '../../core/reminders/snooze-nudges.ts';
+import { trackNudges, type NudgeDeps } from '../../core/reminders/track-nudges.ts';
+import type { DecisionJob, NoticeJob, NudgeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
 import type { IntakeEvent } from '../http/webhook-events.ts';
 
 export type ProcessorDeps = {
@@ -19,6 +22,8 @@ export type ProcessorDeps = {
   command: string;
   /** A click older than this is not sent to GitLab any more (the worker was down, or the queue stuck). */
   decisionWindowMs: number;
+  /** Reminders and escalations (src/core/reminders). */
+  nudges: NudgeDeps;
 };
 
 /** Lifecycle statuses exist in every GitLab; these three only from 19.3, which reports each deployment itself. */
@@ -48,7 +53,10 @@ export async function processScan(deps: ProcessorDeps, job: ScanJob, log: Logger
 }
 
 export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger) {
-  const outcome = await syncCard({ ...deps.sync, logger: log }, { projectId: job.projectId, deploymentId: job.deploymentId });
+  const ref = { projectId: job.projectId, deploymentId: job.deploymentId };
+  const outcome = await syncCard({ ...deps.sync, logger: log }, ref);
+  // Start reminders for a waiting card, cancel them the moment it stops waiting.
+  await trackNudges({ ...deps.nudges, logger: log }, ref, { gone: outcome.kind === 'gone' });
   log.debug({ deploymentId: job.deploymentId, reason: job.reason, outcome: outcome.kind }, 'deployment synced');
   return outcome;
 }
@@ -92,4 +100,24 @@ export async function giveUpDecision(deps: ProcessorDeps, job: Job<DecisionJob>,
 
 export async function processNotice(deps: ProcessorDeps, job: NoticeJob): Promise<void> {
   await deps.chat.postNotice(job.channel, job.user, job.notice);
+}
+
+export async function processNudge(deps: ProcessorDeps, job: NudgeJob, log: Logger): Promise<string> {
+  const nudges = { ...deps.nudges, logger: log };
+  if (job.kind === 'fire') return (await sendDueNudge(nudges, { ref: job.ref, seq: job.seq })).kind;
+  const outcome = await snoozeNudges(nudges, { ref: job.ref, slackUserId: job.slackUserId, requestedAt: job.requestedAt });
+  if (outcome.kind === 'not-waiting' && job.channel) {
+    await deps.producer.enqueueNotice({ channel: job.channel, user: job.slackUserId, notice: { tone: 'info', text: 'This deployment no longer waits for approval, so there is nothing to snooze.' } });
+  }
+  return outcome.kind;
+}
+
+/** A timer whose retries ran out skips its nudge (and plans the next); a snooze tells the person. */
+export async function giveUpNudge(deps: ProcessorDeps, job: Job<NudgeJob>, log: Logger): Promise<void> {
+  const data = job.data;
+  if (data.kind === 'fire') {
+    await sendDueNudge({ ...deps.nudges, logger: log }, { ref: data.ref, seq: data.seq }, { giveUp: true });
+    return;
+  }
+  if (data.channel) await deps.producer.enqueueNotice({ channel: data.channel, user: data.slackUserId, notice: { tone: 'error', text: 'greenlight could not snooze the reminders right now. Please click Snooze again.' } });
 }
