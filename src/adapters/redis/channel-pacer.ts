@@ -12,7 +12,7 @@ import type { Keyspace } from './connection.ts';
  * queueing again at the end; tickets that never come back simply expire.
  *
  * KEYS[1] channel hash {last: ms of the last granted post, next: first unreserved slot}, KEYS[2] ticket;
- * ARGV: interval ms, max sleep ms. Returns ms to sleep before posting (>= 0) or -(ms to come back).
+ * ARGV: interval ms, max sleep ms. Returns {ms to sleep before posting (>= 0) or -(ms to come back), slot}.
  */
 const ACQUIRE_SCRIPT = `
 local t = redis.call('TIME')
@@ -33,14 +33,14 @@ if slot - now <= maxSleep then
   redis.call('HSET', KEYS[1], 'last', slot, 'next', horizonAfter)
   redis.call('PEXPIRE', KEYS[1], horizonAfter - now + 60000)
   redis.call('DEL', KEYS[2])
-  return slot - now
+  return {slot - now, slot}
 end
 if not ticket then
   redis.call('HSET', KEYS[1], 'next', slot + interval)
   redis.call('PEXPIRE', KEYS[1], slot + interval - now + 60000)
   redis.call('SET', KEYS[2], slot, 'PX', slot - now + 600000)
 end
-return now - slot
+return {now - slot, slot}
 `;
 
 /** Slack said 429 anyway (another app on the token, a burst elsewhere): nobody posts before Retry-After. */
@@ -56,7 +56,8 @@ redis.call('PEXPIRE', KEYS[1], math.max(horizon, free) - now + 60000)
 return 1
 `;
 
-export type PaceDecision = { kind: 'go'; sleepMs: number } | { kind: 'later'; retryAfterMs: number };
+/** `slot`: the granted or reserved time on Redis's clock (epoch ms). */
+export type PaceDecision = { kind: 'go'; sleepMs: number; slot: number } | { kind: 'later'; retryAfterMs: number; slot: number };
 
 export type ChannelPacer = {
   /** `ticket` names the post (the same post asking again keeps its slot). */
@@ -75,8 +76,8 @@ export function createChannelPacer(redis: Redis, keys: Keyspace, opts: { interva
   const maxSleep = String(opts.maxSleepMs ?? DEFAULT_MAX_SLEEP_MS);
   return {
     async acquire(channel, ticket) {
-      const result = Number(await redis.eval(ACQUIRE_SCRIPT, 2, keys.pace(channel), keys.paceTicket(channel, ticket), interval, maxSleep));
-      return result >= 0 ? { kind: 'go', sleepMs: result } : { kind: 'later', retryAfterMs: -result };
+      const [wait, slot] = (await redis.eval(ACQUIRE_SCRIPT, 2, keys.pace(channel), keys.paceTicket(channel, ticket), interval, maxSleep)) as [number, number];
+      return wait >= 0 ? { kind: 'go', sleepMs: wait, slot } : { kind: 'later', retryAfterMs: -wait, slot };
     },
     async penalize(channel, ms) {
       await redis.eval(PENALIZE_SCRIPT, 1, keys.pace(channel), String(Math.max(0, Math.round(ms))), interval);

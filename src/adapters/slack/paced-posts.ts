@@ -6,6 +6,16 @@ import type { Logger } from '../../core/ports.ts';
 import type { ChannelPacer } from '../redis/channel-pacer.ts';
 
 /**
+ * What identifies a post across retries, so it keeps its reserved slot: its metadata when it has some
+ * (cards and reminders carry their deployment and seq, while their text changes, e.g. "waited 3s"),
+ * otherwise its whole content.
+ */
+function ticketFor(args: Record<string, unknown>): string {
+  const identity = args.metadata ? { channel: args.channel, thread_ts: args.thread_ts, metadata: args.metadata } : args;
+  return createHash('sha256').update(JSON.stringify(identity)).digest('base64url').slice(0, 22);
+}
+
+/**
  * Routes every chat.postMessage of this client through the per-channel pacer, so cards, reminders,
  * escalations and DMs, whoever posts them, stay under Slack's ~1 message/s/channel together:
  * - a short wait is slept in place, then the post goes out;
@@ -18,7 +28,7 @@ export function pacePostMessages(client: WebClient, pacer: ChannelPacer, logger?
   const post = client.chat.postMessage;
   const paced = async (args: Parameters<typeof post>[0]) => {
     const channel = String((args as { channel?: unknown }).channel ?? '');
-    const ticket = createHash('sha256').update(JSON.stringify(args)).digest('base64url').slice(0, 22);
+    const ticket = ticketFor(args as unknown as Record<string, unknown>);
     const decision = await pacer.acquire(channel, ticket);
     if (decision.kind === 'later') {
       logger?.debug({ channel, retryAfterMs: decision.retryAfterMs }, 'post paced: job delayed to its slot');
