@@ -3,7 +3,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 
-const CARDS = 6;
+const CARDS = 5;
 
 describe('posting pace under a burst (fake Slack enforces 1 message/s/channel with real 429s)', () => {
   let world: World;
@@ -12,7 +12,8 @@ describe('posting pace under a burst (fake Slack enforces 1 message/s/channel wi
   beforeAll(async () => {
     world = await startWorld();
     world.slack.setPostMessagePace({ perChannelPerSecond: 1 });
-    app = await startTestApp({ env: world.env, name: 'e2e-pacing', policy: 'reminders: { after: 1s, every: 1h, max: 1 }\nescalation: []\n' });
+    // greenlight's production pace (slackPacing: {} = the defaults)
+    app = await startTestApp({ env: world.env, name: 'e2e-pacing', policy: 'reminders: { after: 1s, every: 1h, max: 1 }\nescalation: []\n', options: { slackPacing: {} } });
     world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
   });
   afterAll(async () => {

@@ -32,7 +32,7 @@ describe('reminder schedules survive restarts and fire once with several instanc
   beforeAll(async () => {
     world = await startWorld();
     const dir = mkdtempSync(join(tmpdir(), 'greenlight-policy-'));
-    writeFileSync(join(dir, 'policy.yml'), 'reminders: { after: 2s, every: 1s, max: 2 }\nescalation: []\n');
+    writeFileSync(join(dir, 'policy.yml'), 'reminders: { after: 3s, every: 1s, max: 2 }\nescalation: []\n');
     env = { ...world.env, PORT: '0', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'debug', CONFIG_FILE: join(dir, 'policy.yml') };
     redis = new Redis(TEST_REDIS_URL);
   });
