@@ -28,7 +28,9 @@ gl_ensure_deps() {
   local stamp="$gl_root/node_modules/.package-lock.json"
   if [ ! -f "$stamp" ] || [ "$gl_root/package-lock.json" -nt "$stamp" ]; then
     gl_say "installing dependencies (npm ci)"
-    (cd "$gl_root" && npm ci --no-audit --no-fund >&2)
+    # Registry mirrors without other platforms' optional packages (e.g. msgpackr-extract for darwin) make
+    # npm ci refuse the lock file; npm install then installs exactly the locked versions for this platform.
+    (cd "$gl_root" && { npm ci --no-audit --no-fund >&2 || { gl_say "npm ci refused the lock file; falling back to npm install"; npm install --no-audit --no-fund >&2; }; })
   fi
 }
 

@@ -3,25 +3,37 @@ import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
-import type { Clock, IdentityPort, Logger } from './core/ports.ts';
+import type { Clock, Logger } from './core/ports.ts';
 import { createMembership } from './adapters/gitlab/membership.ts';
+import { createGitLabOAuthClient } from './adapters/gitlab/oauth-client.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
+import type { IdentityAdapter } from './adapters/identity/account.ts';
+import { createLinkStart } from './adapters/identity/link-start.ts';
+import { createLinkStore } from './adapters/identity/link-store.ts';
+import { createOAuthIdentity } from './adapters/identity/oauth-identity.ts';
 import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
+import { createTokenCipher } from './adapters/identity/token-cipher.ts';
 import { createLogger } from './adapters/logging/logger.ts';
 import { createNudgeTimer } from './adapters/queue/nudge-timer.ts';
 import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
+import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
 import { createNudgeStore } from './adapters/redis/nudge-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
+import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
+import { sendDirectMessage } from './adapters/slack/direct-message.ts';
 import { createNudgeChat } from './adapters/slack/nudge-chat.ts';
 import { pacePostMessages } from './adapters/slack/paced-posts.ts';
 import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
+import { oauthRouter } from './entrypoints/http/oauth-routes.ts';
+import { accountSubcommands } from './entrypoints/slack/listeners/account-commands.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
+import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
@@ -56,7 +68,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const logger = createLogger({
     level: config.logLevel,
     ...(opts.logDestination && { destination: opts.logDestination }),
-    secrets: [config.gitlab.token, config.gitlab.webhookSecret, config.slack.botToken, config.slack.signingSecret ?? '', config.slack.appToken ?? '', config.gitlab.oauth?.clientSecret ?? ''],
+    secrets: [config.gitlab.token, config.gitlab.webhookSecret, config.slack.botToken, config.slack.signingSecret ?? '', config.slack.appToken ?? '', config.gitlab.oauth?.clientSecret ?? '', ...config.encryptionKeys.map((k) => k.key.toString('base64'))],
   });
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
   const keys = keyspace(config.redisPrefix);
@@ -72,10 +84,29 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const cards = createCardStore(redis, keys);
   const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token };
   const gitlab = createGitLabReader(gitlabConn);
-  const slackClient = pacePostMessages(createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }), createChannelPacer(redis, keys, opts.slackPacing), logger);
-  const chat = createSlackChat(slackClient);
-  const identity: IdentityPort = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
   const membership = createMembership(gitlabConn);
+  const latest = createLatestDeployments(redis, keys);
+  // Every chat.postMessage (cards, reminders, escalations, DMs) is paced per channel across processes.
+  const slackClient = pacePostMessages(createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }), createChannelPacer(redis, keys, opts.slackPacing), logger);
+  const audit = createAuditLog(redis, keys);
+
+  // Identity by GITLAB_AUTH_MODE: oauth (each person's own token; loadConfig made sure its settings exist) or sudo.
+  const oauthApp = config.gitlab.authMode === 'oauth' ? config.gitlab.oauth : null;
+  const linkStart = oauthApp && config.publicUrl ? createLinkStart({ publicUrl: config.publicUrl, keys: config.encryptionKeys, now: () => clock.now() }) : null;
+  const chat = createSlackChat(slackClient, { linkUrl: (userId, teamId) => (linkStart && teamId ? linkStart.url({ teamId, userId }) : null) });
+  const sudoIdentity = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
+  const oauthIdentity =
+    oauthApp && linkStart
+      ? createOAuthIdentity({
+          store: createLinkStore(redis, keys, createTokenCipher(config.encryptionKeys)),
+          oauth: createGitLabOAuthClient({ url: config.gitlab.url, clientId: oauthApp.clientId, clientSecret: oauthApp.clientSecret, redirectUri: `${config.publicUrl}/oauth/gitlab/callback` }),
+          conn: gitlabConn,
+          clock,
+          logger,
+          fallback: sudoIdentity,
+        })
+      : null;
+  const identity: IdentityAdapter = oauthIdentity ?? sudoIdentity;
   const nudgeStore = createNudgeStore(redis, keys);
   const nudges: NudgeDeps = {
     gitlab,
@@ -98,6 +129,18 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const startWeb = async () => {
     const http = createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG' });
     http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));
+    if (oauthIdentity && linkStart) {
+      http.use(
+        oauthRouter({
+          identity: oauthIdentity,
+          linkStart,
+          command: config.slack.command,
+          logger,
+          confirm: (user, account) =>
+            sendDirectMessage(slackClient, user.userId, `:white_check_mark: Your Slack account is now linked to GitLab user *@${account.username}*: greenlight records your approvals in GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`),
+        }),
+      );
+    }
     const receiver = new ExpressReceiver({
       signingSecret: config.slack.signingSecret ?? '',
       app: http,
@@ -116,16 +159,17 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     await bolt.init();
     registerCardActions(bolt, { producer, cards, logger });
     registerRejectModal(bolt, { producer, logger });
+    registerApproveModal(bolt, { producer, logger });
     registerSnooze(bolt, { producer, logger });
     registerCommand(bolt, {
       command: config.slack.command,
       logger,
       subcommands: {
-        whoami: async ({ command }) => {
-          const r = await identity.resolve({ teamId: command.team_id, userId: command.user_id });
-          if (r.kind === 'linked') return `greenlight acts for you as GitLab user *@${r.identity.gitlab.username}* (${r.identity.gitlab.name}), found by ${r.identity.via === 'policy' ? 'the policy file' : r.identity.via === 'email' ? 'your e-mail address' : 'your linked account'}. Mode: ${config.gitlab.authMode}.`;
-          return 'greenlight does not know your GitLab account yet: ask an admin to add you to `users:` in the policy file, or make your Slack e-mail match your GitLab e-mail.';
-        },
+        ...accountSubcommands({
+          command: config.slack.command,
+          identity,
+          oauth: oauthIdentity && linkStart ? { linkUrl: (user) => linkStart.url(user), identity: oauthIdentity } : null,
+        }),
       },
       list: async () => helpText(config.slack.command),
     });
@@ -147,14 +191,15 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         gitlab,
         producer,
         chat,
-        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) } },
-        decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger },
+        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, membership, supersede: { latest, queue: producer }, nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) } },
+        decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
         rememberProject: async (projectId) => {
           await redis.sadd(keys.knownProjects, String(projectId));
         },
         linkMode: identity.linkHint,
         command: config.slack.command,
         decisionWindowMs: DECISION_WINDOW_MS,
+        audit,
         nudges,
       },
       { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(opts.workerSettings && { settings: opts.workerSettings }) },

@@ -12,6 +12,8 @@ describe('posting pace under a burst (fake Slack enforces 1 message/s/channel wi
   beforeAll(async () => {
     world = await startWorld();
     world.slack.setPostMessagePace({ perChannelPerSecond: 1 });
+    // one environment per deployment: a newer deployment to the same environment would supersede the older
+    for (let i = 0; i < CARDS; i += 1) world.gitlab.protectEnvironment(world.project.id, `burst-${i}`, { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
     // greenlight's production pace (slackPacing: {} = the defaults)
     app = await startTestApp({ env: world.env, name: 'e2e-pacing', policy: 'reminders: { after: 1s, every: 1h, max: 1 }\nescalation: []\n', options: { slackPacing: {} } });
     world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
@@ -24,7 +26,7 @@ describe('posting pace under a burst (fake Slack enforces 1 message/s/channel wi
   it('posts every card and every reminder to one channel exactly once, without running into Slack\'s limit', async () => {
     // one 429 anyway (someone else posting with the same token): retried after its Retry-After
     world.slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
-    const ids = Array.from({ length: CARDS }, () => world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id }).id);
+    const ids = Array.from({ length: CARDS }, (_, i) => world.gitlab.createDeployment({ projectId: world.project.id, environment: `burst-${i}`, userId: world.bob.id }).id);
 
     const cards = await waitFor(
       () => {

@@ -94,6 +94,19 @@ describe('reminders and escalation (real time, real Redis)', () => {
     expect(replies(card.ts)).toEqual([]);
   });
 
+  it('cancels the reminders of a deployment superseded by a newer one to the same environment', async () => {
+    const older = deploy('slow');
+    await cardFor(older.id);
+    await waitFor(async () => (await nudgeJobs(older.id)).length === 1, { what: 'armed timer' });
+    const newer = deploy('slow');
+    await cardFor(newer.id);
+    await waitFor(async () => (await schedule(older.id)) === null && (await nudgeJobs(older.id)).length === 0, { what: 'older schedule dropped' });
+    expect(app.logs.find('reminders cancelled: the deployment stopped waiting').find((l) => l.deploymentId === older.id)?.state).toBe('superseded');
+    expect((await schedule(newer.id))?.due?.kind).toBe('reminder');
+    world.gitlab.cancelDeployment(newer.id);
+    await waitFor(async () => (await schedule(newer.id)) === null, { what: 'newer schedule dropped' });
+  });
+
   it('a reminder that finds the deployment resolved (its webhook lost) sends nothing and updates the card', async () => {
     const d = deploy('slow');
     const card = await cardFor(d.id);

@@ -95,7 +95,9 @@ export class FakeNudgeChat implements NudgeChat {
 /** Rule members by rule name. */
 export class FakeMembership implements MembershipPort {
   readonly members = new Map<string, GitLabUser[]>();
+  failWith: Error | null = null;
   async ruleMembers(_projectId: number, rule: ApprovalRule) {
+    if (this.failWith) throw this.failWith;
     return this.members.get(rule.name) ?? [];
   }
 }

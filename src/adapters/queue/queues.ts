@@ -20,7 +20,7 @@ export type DecisionJob = {
   channel: string | null;
   requestedAt: number;
 };
-export type NoticeJob = { channel: string; user: string; notice: Notice };
+export type NoticeJob = { channel: string; user: string; notice: Notice; /** Slack team of `user`: the Link button is bound to it */ team?: string };
 /** Reminder timers ('fire', one per deployment and seq) and Snooze clicks ('snooze'): see nudge-timer.ts. */
 export type NudgeJob =
   | { kind: 'fire'; ref: DeploymentRef; seq: number }

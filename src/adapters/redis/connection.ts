@@ -24,9 +24,17 @@ export function keyspace(prefix: string) {
     bullPrefix: base,
     card: (deploymentId: number) => `${base}:card:${deploymentId}`,
     openCards: `${base}:cards:open`,
+    latestDeployment: (projectId: number, environmentId: number) => `${base}:env:${projectId}:${environmentId}:latest`,
     knownProjects: `${base}:projects:seen`,
+    /** a Slack user's GitLab link (oauth mode; tokens sealed) */
     identity: (teamId: string, userId: string) => `${base}:identity:${teamId}:${userId}`,
+    /** lock held while one user's tokens are refreshed or rewritten (GitLab rotates both on refresh) */
+    identityLock: (teamId: string, userId: string) => `${base}:identity-lock:${teamId}:${userId}`,
     slackOf: (gitlabUserId: number) => `${base}:slack-of:${gitlabUserId}`,
+    /** a pending OAuth authorization (PKCE verifier), single use, 10 minutes */
+    oauthState: (state: string) => `${base}:oauth-state:${state}`,
+    /** stream of every decision attempt */
+    audit: `${base}:audit`,
     nudge: (deploymentId: number) => `${base}:nudge:${deploymentId}`,
     pace: (channel: string) => `${base}:pace:${channel}`,
     paceTicket: (channel: string, ticket: string) => `${base}:pace-ticket:${channel}:${ticket}`,

@@ -1,4 +1,4 @@
-import type { CardModel, Person } from '../../core/cards/card-model.ts';
+import type { CardModel, OpenRule, Person } from '../../core/cards/card-model.ts';
 import type { CardState } from '../../core/deployments/deployment.ts';
 import { ACTION } from './ids.ts';
 import { clip, esc, link, slackDate } from './mrkdwn.ts';
@@ -68,12 +68,33 @@ function outcomeLine(m: CardModel): string | null {
   }
 }
 
+/** Mentions per rule; the rest are counted ("and 4 more") so a big group never floods the card. */
+export const MAX_MENTIONS_PER_RULE = 5;
+
+/** Who can still approve for one open rule: linked people as mentions, the others counted. */
+function canApproveText(o: OpenRule): string | null {
+  if (!o.known) return null;
+  const total = o.people.length + o.more;
+  if (total === 0) return 'nobody left in this rule who can approve';
+  const linked = o.people.filter((p) => p.slackUserId);
+  if (linked.length === 0) return `${total} ${total === 1 ? 'person' : 'people'} in GitLab can approve, none linked to Slack`;
+  const shown = linked.slice(0, MAX_MENTIONS_PER_RULE);
+  const rest = total - shown.length;
+  return `can approve: ${shown.map(personText).join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
+}
+
 function rulesText(m: CardModel): string | null {
   if (m.rules.length === 0) return null;
+  // openRules lists the unsatisfied rules in the same order; pair them up while rendering.
+  const open = m.rules.filter((r) => r.approved < r.required).length === m.openRules.length ? [...m.openRules] : [];
   const lines = m.rules.map((r) => {
-    const mark = r.approved >= r.required ? ':white_check_mark:' : ':hourglass_flowing_sand:';
+    const satisfied = r.approved >= r.required;
+    const mark = satisfied ? ':white_check_mark:' : ':hourglass_flowing_sand:';
     const who = r.approvals.map((a) => `${a.status === 'rejected' ? ':x: ' : ''}${personText(a.person)}${a.comment ? ` “${esc(clip(a.comment, 200))}”` : ''}`);
-    return `${mark} *${esc(r.name)}*: ${r.approved} of ${r.required}${who.length ? ` — ${who.join(', ')}` : ''}`;
+    const still = satisfied ? null : open.shift();
+    const tail = still ? canApproveText(still) : null;
+    const parts = [who.join(', '), tail].filter((x): x is string => Boolean(x));
+    return `${mark} *${esc(r.name)}*: ${r.approved} of ${r.required}${parts.length ? ` — ${parts.join(' · ')}` : ''}`;
   });
   return clip(lines.join('\n'), 3000);
 }

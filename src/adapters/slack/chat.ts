@@ -14,7 +14,7 @@ export type SlackChat = ChatPort & {
 };
 
 /** Cards and notices over the Slack Web API. `linkUrl` gives the account-link button its target. */
-export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserId: string) => string | null } = {}): SlackChat {
+export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserId: string, teamId?: string) => string | null } = {}): SlackChat {
   return {
     async postCard(channel, card: CardModel): Promise<MessageRef> {
       const message = renderCard(card);
@@ -34,8 +34,8 @@ export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserI
       const message = renderCard(card);
       await slackCall(`chat.update of ${ref.channel}/${ref.ts}`, () => client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never }));
     },
-    async postNotice(channel, slackUserId, notice: Notice) {
-      const message = renderNotice(notice, opts.linkUrl?.(slackUserId) ?? null);
+    async postNotice(channel, slackUserId, notice: Notice, teamId?: string) {
+      const message = renderNotice(notice, notice.link ? (opts.linkUrl?.(slackUserId, teamId) ?? null) : null);
       await slackCall(`chat.postEphemeral to ${slackUserId}`, () => client.chat.postEphemeral({ channel, user: slackUserId, text: message.text, blocks: message.blocks as never }));
     },
     async findCard(channel, deploymentId, since) {

@@ -1,8 +1,8 @@
-import { whoCanStillApprove } from '../approvals/eligible-approvers.ts';
-import { classify, type CardState, type Deployment } from '../deployments/deployment.ts';
+import { describeOpenRules } from '../cards/open-rules.ts';
+import { classify, type CardState, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
 import { GreenlightError, isGreenlightError } from '../errors.ts';
 import type { RoutePolicy } from '../policy.ts';
-import type { MessageRef } from '../ports.ts';
+import type { Logger, MessageRef } from '../ports.ts';
 import { afterNudge, planNext, replanned, SNOOZE_MS, type DueNudge, type NudgeKind, type NudgeState } from './nudge-plan.ts';
 import type { Ask, EscalationMessage, NudgeId, ReminderMessage } from './ports.ts';
 import { dropNudges, routeOf, type NudgeDeps } from './track-nudges.ts';
@@ -71,7 +71,7 @@ export async function sendDueNudge(deps: NudgeDeps, job: NudgeJobInput, opts: { 
   // An earlier attempt may have posted and died before recording it: look before posting again.
   const alreadyPosted = state.posting?.seq === state.seq && (await deps.chat.findNudge(where, id, state.posting.at - 60_000));
   if (!alreadyPosted) {
-    const message = await compose(deps, deployment, route, state, due, card, now);
+    const message = await compose(deps, deployment, route, state, due, card, now, log);
     if (!(await deps.nudges.replace(state.seq, { ...state, posting: { seq: state.seq, at: now } }))) return { kind: 'raced' };
     try {
       if (message.kind === 'reminder') await deps.chat.postReminder(card, message.message);
@@ -95,11 +95,11 @@ export async function sendDueNudge(deps: NudgeDeps, job: NudgeJobInput, opts: { 
 
 type Composed = { kind: 'reminder'; message: ReminderMessage } | { kind: 'escalation'; channel: string; message: EscalationMessage };
 
-async function compose(deps: NudgeDeps, deployment: Deployment, route: RoutePolicy, state: NudgeState, due: DueNudge, card: MessageRef, now: number): Promise<Composed> {
+async function compose(deps: NudgeDeps, deployment: Deployment, route: RoutePolicy, state: NudgeState, due: DueNudge, card: MessageRef, now: number, log: Logger): Promise<Composed> {
   const what = `${deployment.project.path} → ${deployment.environment.name}`;
   const openUrl = deployment.job?.webUrl ?? deployment.environment.webUrl;
   const id = { deploymentId: deployment.id, seq: state.seq };
-  const asks = await asksFor(deps, deployment);
+  const asks = await asksFor(deps, deployment, log);
   const waitedMs = Math.max(0, now - state.anchor);
   if (due.kind === 'reminder') {
     return { kind: 'reminder', message: { id, projectId: deployment.project.id, what, waitedMs, number: due.number, max: route.reminders?.max ?? due.number, asks, openUrl, snoozeMs: SNOOZE_MS } };
@@ -109,16 +109,17 @@ async function compose(deps: NudgeDeps, deployment: Deployment, route: RoutePoli
   return { kind: 'escalation', channel: level.channel, message: { id, what, waitedMs, level: due.level + 1, levels: route.escalation.length, mention: level.mention, asks, cardUrl, openUrl } };
 }
 
-/** For every rule that still needs approvals: the linked people who could give them, or just the rule. */
-async function asksFor(deps: NudgeDeps, deployment: Deployment): Promise<Ask[]> {
-  const missing = await whoCanStillApprove({ membership: deps.membership }, deployment);
-  return Promise.all(
-    missing.map(async (m) => {
-      const ids = await Promise.all(m.people.map((p) => deps.identity.slackUserFor(p)));
-      const linked = [...new Set(ids.filter((id): id is string => id !== null))];
-      return { rule: m.rule.name, missing: m.missing, mentions: linked.slice(0, MAX_MENTIONS), unlinked: m.people.length - Math.min(linked.length, MAX_MENTIONS) };
-    }),
-  );
+/**
+ * For every rule that still needs approvals: the people greenlight can mention, or just the rule (the same
+ * reading as the card's, src/core/cards/open-rules.ts: a rule whose members cannot be read is named).
+ */
+async function asksFor(deps: NudgeDeps, deployment: Deployment, log: Logger): Promise<Ask[]> {
+  const people = async (user: GitLabUser) => ({ name: user.name, username: user.username, slackUserId: await deps.identity.slackUserFor(user) });
+  const open = await describeOpenRules({ membership: deps.membership, people, logger: log }, deployment);
+  return open.map((rule) => {
+    const mentions = [...new Set(rule.people.flatMap((p) => (p.slackUserId ? [p.slackUserId] : [])))].slice(0, MAX_MENTIONS);
+    return { rule: rule.name, missing: rule.missing, mentions, unlinked: rule.people.length + rule.more - mentions.length };
+  });
 }
 
 async function advance(deps: NudgeDeps, state: NudgeState, route: RoutePolicy, due: DueNudge, now: number, skipped: NudgeOutcome | null): Promise<NudgeOutcome> {

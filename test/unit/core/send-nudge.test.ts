@@ -148,6 +148,13 @@ describe('reminders and escalations (core)', () => {
       expect(chat.of('reminder')[0]!.message.asks).toEqual([{ rule: 'Maintainers', missing: 1, mentions: [], unlinked: 2 }]);
     });
 
+    it('still reminds, naming the rule, when GitLab will not say who is in it', async () => {
+      membership.failWith = new GreenlightError('gitlab_forbidden', 'members: 403');
+      await tracked();
+      expect(await fire()).toMatchObject({ kind: 'sent', nudge: 'reminder' });
+      expect(chat.of('reminder')[0]!.message.asks).toEqual([{ rule: 'Maintainers', missing: 1, mentions: [], unlinked: 0 }]);
+    });
+
     it('only asks rules that still need approvals, without the people who already decided', async () => {
       const two = waitingDeployment({ rules: [rule({ name: 'Maintainers', required: 2 }), rule({ id: 2, name: 'QA', required: 1 })], pendingApprovalCount: 3 });
       const partly = approvedBy(two, alice);
