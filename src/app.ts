@@ -15,6 +15,7 @@ import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
 import { createTokenCipher } from './adapters/identity/token-cipher.ts';
 import { createLogger } from './adapters/logging/logger.ts';
 import { createNudgeTimer } from './adapters/queue/nudge-timer.ts';
+import { createPersonalQueue } from './adapters/queue/personal-queue.ts';
 import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
 import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
@@ -22,11 +23,14 @@ import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
 import { createNudgeStore } from './adapters/redis/nudge-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
 import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
+import { createPendingIndex } from './adapters/redis/pending-index.ts';
+import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
 import { sendDirectMessage } from './adapters/slack/direct-message.ts';
 import { createNudgeChat } from './adapters/slack/nudge-chat.ts';
 import { pacePostMessages } from './adapters/slack/paced-posts.ts';
 import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
+import { createDirectMessages, createPersonalChat } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
@@ -36,9 +40,13 @@ import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
+import { registerHome } from './entrypoints/slack/listeners/home.ts';
+import { listSubcommand, registerPendingList, type PendingListDeps } from './entrypoints/slack/listeners/pending-list.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
 import { registerSnooze } from './entrypoints/slack/listeners/snooze.ts';
+import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
+import type { LinkTarget } from './core/personal/ports.ts';
 
 export type GreenlightOptions = {
   /** where logs go (tests capture them); stdout by default */
@@ -93,7 +101,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   // Identity by GITLAB_AUTH_MODE: oauth (each person's own token; loadConfig made sure its settings exist) or sudo.
   const oauthApp = config.gitlab.authMode === 'oauth' ? config.gitlab.oauth : null;
   const linkStart = oauthApp && config.publicUrl ? createLinkStart({ publicUrl: config.publicUrl, keys: config.encryptionKeys, now: () => clock.now() }) : null;
-  const chat = createSlackChat(slackClient, { linkUrl: (userId, teamId) => (linkStart && teamId ? linkStart.url({ teamId, userId }) : null) });
+  const direct = createDirectMessages(slackClient);
+  const chat = createSlackChat(slackClient, { direct, linkUrl: (userId, teamId) => (linkStart && teamId ? linkStart.url({ teamId, userId }) : null) });
   const sudoIdentity = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
   const oauthIdentity =
     oauthApp && linkStart
@@ -122,9 +131,18 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     logger,
   };
 
+  // The list, the Home tab and DMs: open cards from Redis, rule membership from GitLab (cached).
+  const pendingIndex = createPendingIndex(redis, keys);
+  const personalStore = createPersonalStore(redis, keys);
+  const personalQueue = createPersonalQueue(queueConnection, keys.bullPrefix);
+  const personalChat = createPersonalChat(slackClient, direct);
+  /** Where the Home tab's Link button points (oauth mode): the same signed start URL as every Link button. */
+  const linkTarget: LinkTarget | undefined = linkStart ? async (user) => linkStart.url(user) : undefined;
+
   let server: Server | null = null;
   let workers: Workers | null = null;
   let bolt: App | null = null;
+  let personalWorker: ReturnType<typeof startPersonalWorker> | null = null;
 
   const startWeb = async () => {
     const http = createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG' });
@@ -161,6 +179,9 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     registerRejectModal(bolt, { producer, logger });
     registerApproveModal(bolt, { producer, logger });
     registerSnooze(bolt, { producer, logger });
+    const listDeps: PendingListDeps = { index: pendingIndex, identity, membership, clock, command: config.slack.command, linkMode: identity.linkHint, help: helpText(config.slack.command), logger };
+    registerPendingList(bolt, listDeps);
+    registerHome(bolt, { store: personalStore, producer: personalQueue.producer, clock, logger });
     registerCommand(bolt, {
       command: config.slack.command,
       logger,
@@ -171,7 +192,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           oauth: oauthIdentity && linkStart ? { linkUrl: (user) => linkStart.url(user), identity: oauthIdentity } : null,
         }),
       },
-      list: async () => helpText(config.slack.command),
+      list: listSubcommand(listDeps),
     });
     bolt.error(async (error) => {
       logger.error({ err: error.message }, 'slack listener failed');
@@ -201,8 +222,20 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         decisionWindowMs: DECISION_WINDOW_MS,
         audit,
         nudges,
+        onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
       },
       { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(opts.workerSettings && { settings: opts.workerSettings }) },
+    );
+    personalWorker = startPersonalWorker(
+      {
+        home: { index: pendingIndex, identity, membership, store: personalStore, linkTarget, clock, command: config.slack.command },
+        notify: { cards, store: personalStore, chat: personalChat, identity, membership },
+        chat: personalChat,
+        store: personalStore,
+        producer: personalQueue.producer,
+        clock,
+      },
+      { connection: workerConnection!, prefix: keys.bullPrefix, logger },
     );
     logger.info({ role: config.role }, 'greenlight workers started');
   };
@@ -225,7 +258,9 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         });
       }
       if (workers) await workers.close();
+      if (personalWorker) await personalWorker.close();
       await queues.close();
+      await personalQueue.close();
       for (const conn of [redis, queueConnection, workerConnection]) conn?.disconnect();
       logger.info({}, 'greenlight stopped');
     },

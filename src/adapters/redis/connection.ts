@@ -35,6 +35,10 @@ export function keyspace(prefix: string) {
     oauthState: (state: string) => `${base}:oauth-state:${state}`,
     /** stream of every decision attempt */
     audit: `${base}:audit`,
+    /** people who want a DM when something waits for them; DMs sent per deployment; recent Home tab viewers */
+    dmSubscribers: `${base}:personal:dm-on`,
+    dms: (deploymentId: number) => `${base}:personal:dm:${deploymentId}`,
+    homeAudience: `${base}:personal:home-opened`,
     nudge: (deploymentId: number) => `${base}:nudge:${deploymentId}`,
     pace: (channel: string) => `${base}:pace:${channel}`,
     paceTicket: (channel: string, ticket: string) => `${base}:pace-ticket:${channel}:${ticket}`,

@@ -7,12 +7,17 @@ export const ACTION = {
   approveAs: 'deploy_approve_as',
   openGitLab: 'deploy_open_gitlab',
   link: 'gitlab_link',
+  /** the slash command's list: next page */
+  listMore: 'pending_list_more',
+  /** Home tab: DMs on or off */
+  homeDmToggle: 'home_dm_toggle',
   snooze: 'nudge_snooze',
 } as const;
 
 export const VIEW = {
   rejectModal: 'deploy_reject_modal',
   approveModal: 'deploy_approve_modal',
+  home: 'greenlight_home',
 } as const;
 
 /** The reject modal's input: block_id and action_id. */

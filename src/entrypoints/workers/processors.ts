@@ -5,7 +5,7 @@ import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
 import { classify, type GitLabUser } from '../../core/deployments/deployment.ts';
 import { isGreenlightError } from '../../core/errors.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
-import type { ChatPort, GitLabReader, Logger } from '../../core/ports.ts';
+import type { ChatPort, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
 import { sendDueNudge } from '../../core/reminders/send-nudge.ts';
 import { snoozeNudges } from '../../core/reminders/snooze-nudges.ts';
 import { trackNudges, type NudgeDeps } from '../../core/reminders/track-nudges.ts';
@@ -26,6 +26,8 @@ export type ProcessorDeps = {
   decisionWindowMs: number;
   /** Every decision attempt is appended here, whatever its outcome. */
   audit: Pick<AuditLog, 'append'>;
+  /** Called after a card was posted or changed (DMs and Home tabs follow it). */
+  onCardChanged?(ref: DeploymentRef): Promise<void>;
   /** Reminders and escalations (src/core/reminders); without them no reminder is scheduled. */
   nudges?: NudgeDeps;
 };
@@ -62,6 +64,10 @@ export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger
   // Start reminders for a waiting card, cancel them the moment it stops waiting.
   if (deps.nudges) await trackNudges({ ...deps.nudges, logger: log }, ref, { gone: outcome.kind === 'gone' });
   log.debug({ deploymentId: job.deploymentId, reason: job.reason, outcome: outcome.kind }, 'deployment synced');
+  if ((outcome.kind === 'posted' || outcome.kind === 'updated') && deps.onCardChanged) {
+    // The card is right already; failing the sync here would not bring this back (a rerun finds it unchanged).
+    await deps.onCardChanged({ projectId: job.projectId, deploymentId: job.deploymentId }).catch((error: unknown) => log.warn({ deploymentId: job.deploymentId, err: (error as Error).message }, 'DMs and Home tabs not scheduled'));
+  }
   return outcome;
 }
 
@@ -114,8 +120,8 @@ async function mention(deps: ProcessorDeps, user: GitLabUser): Promise<string> {
 }
 
 export async function tell(deps: ProcessorDeps, job: Pick<DecisionJob, 'channel' | 'slackUser'>, notice: Notice): Promise<void> {
-  if (!job.channel) return;
-  await deps.producer.enqueueNotice({ channel: job.channel, user: job.slackUser.userId, team: job.slackUser.teamId, notice });
+  // A click on the Home tab has no channel: addressed to the person's own id, the notice goes to their DM.
+  await deps.producer.enqueueNotice({ channel: job.channel ?? job.slackUser.userId, user: job.slackUser.userId, team: job.slackUser.teamId, notice });
 }
 
 /**
