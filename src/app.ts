@@ -15,18 +15,24 @@ import { createOAuthIdentity } from './adapters/identity/oauth-identity.ts';
 import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
 import { createTokenCipher } from './adapters/identity/token-cipher.ts';
 import { createLogger } from './adapters/logging/logger.ts';
+import { createNudgeTimer } from './adapters/queue/nudge-timer.ts';
 import { createPersonalQueue } from './adapters/queue/personal-queue.ts';
 import { observedSlackFetch } from './adapters/metrics/api-observer.ts';
 import { createMetrics, type Metrics } from './adapters/metrics/metrics.ts';
-import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
+import { createProducer, createQueues, QUEUE, type Producer, type Queues } from './adapters/queue/queues.ts';
 import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
+import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
+import { createNudgeStore } from './adapters/redis/nudge-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
 import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
 import { sendDirectMessage } from './adapters/slack/direct-message.ts';
+import { createNudgeChat } from './adapters/slack/nudge-chat.ts';
+import { pacePostMessages } from './adapters/slack/paced-posts.ts';
+import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
 import { createDirectMessages, createPersonalChat } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
@@ -41,6 +47,7 @@ import { helpText, registerCommand } from './entrypoints/slack/listeners/command
 import { registerHome } from './entrypoints/slack/listeners/home.ts';
 import { listSubcommand, registerPendingList, type PendingListDeps } from './entrypoints/slack/listeners/pending-list.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
+import { registerSnooze } from './entrypoints/slack/listeners/snooze.ts';
 import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
 import type { LinkTarget } from './core/personal/ports.ts';
@@ -52,6 +59,8 @@ export type GreenlightOptions = {
   workerSettings?: WorkerSettings;
   /** Bolt's wait for ack() (default 3001 ms, Slack's deadline) */
   slackAckTimeoutMs?: number;
+  /** chat.postMessage pacing per channel (default 1100 ms apart; waits over 1500 ms delay the job) */
+  slackPacing?: { intervalMs?: number; maxSleepMs?: number };
 };
 
 export type Greenlight = {
@@ -92,7 +101,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     role: config.role,
     sources: {
       queueCounts: async () => {
-        const entries = await Promise.all((['intake', 'scan', 'sync', 'decisions', 'notices'] as const).map(async (name) => [name, await queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed')] as const));
+        const all = [...Object.values(QUEUE).map((name) => [name, queues[name]] as const), ['personal', personalQueue.queue] as const];
+        const entries = await Promise.all(all.map(async ([name, queue]) => [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')] as const));
         return Object.fromEntries(entries);
       },
       openCards: () => redis.zcard(keys.openCards),
@@ -107,7 +117,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const gitlab = createGitLabReader(gitlabConn);
   const membership = createMembership(gitlabConn);
   const latest = createLatestDeployments(redis, keys);
-  const slackClient = createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, observe: metrics.api });
+  // Every chat.postMessage (cards, reminders, escalations, DMs) is paced per channel across processes.
+  const slackClient = pacePostMessages(createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, observe: metrics.api }), createChannelPacer(redis, keys, opts.slackPacing), logger);
   const audit = createAuditLog(redis, keys);
 
   // Identity by GITLAB_AUTH_MODE: oauth (each person's own token; loadConfig made sure its settings exist) or sudo.
@@ -128,6 +139,20 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         })
       : null;
   const identity: IdentityAdapter = oauthIdentity ?? sudoIdentity;
+  const nudgeStore = createNudgeStore(redis, keys);
+  const nudges: NudgeDeps = {
+    gitlab,
+    cards,
+    nudges: nudgeStore,
+    timer: createNudgeTimer(queues.nudges, clock),
+    chat: createNudgeChat(slackClient),
+    identity,
+    membership,
+    queue: producer,
+    policy: config.policy,
+    clock,
+    logger,
+  };
 
   // The list, the Home tab and DMs: open cards from Redis, rule membership from GitLab (cached).
   const pendingIndex = createPendingIndex(redis, keys);
@@ -182,6 +207,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     registerCardActions(bolt, { producer, cards, logger });
     registerRejectModal(bolt, { producer, logger });
     registerApproveModal(bolt, { producer, logger });
+    registerSnooze(bolt, { producer, logger });
     const listDeps: PendingListDeps = { index: pendingIndex, identity, membership, clock, command: config.slack.command, linkMode: identity.linkHint, help: helpText(config.slack.command), logger };
     registerPendingList(bolt, listDeps);
     registerHome(bolt, { store: personalStore, producer: personalQueue.producer, clock, logger });
@@ -220,7 +246,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         gitlab,
         producer,
         chat,
-        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, membership, supersede: { latest, queue: producer } },
+        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, membership, supersede: { latest, queue: producer }, nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) } },
         decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
         rememberProject: async (projectId) => {
           await redis.sadd(keys.knownProjects, String(projectId));
@@ -229,6 +255,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         command: config.slack.command,
         decisionWindowMs: DECISION_WINDOW_MS,
         audit,
+        nudges,
         onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
       },
       { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(opts.workerSettings && { settings: opts.workerSettings }) },

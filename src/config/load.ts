@@ -137,12 +137,27 @@ function loadPolicyFile(path: string, readFile: ReadFile, problems: string[]): P
   }
   const result = policyFileSchema.safeParse(raw);
   if (result.success) return result.data;
-  for (const issue of result.error.issues) {
+  for (const issue of explainUnions(result.error.issues)) {
     const at = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
     const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
     problems.push(`CONFIG_FILE ${path}: ${at}: ${message}`);
   }
   return null;
+}
+
+/**
+ * `off` or an object (reminders, working_hours): when the object was meant, report its own problems
+ * ("days: name at least one day") instead of zod's "Invalid input" for the whole union.
+ */
+function explainUnions(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      const meant = issue.errors.find((branch) => branch.some((i) => i.path.length > 0 || (i.code !== 'invalid_value' && i.code !== 'invalid_type')));
+      if (meant) return explainUnions(meant, path);
+    }
+    return [{ ...issue, path }];
+  });
 }
 
 function parseKeys(value: string, problems: string[]): EncryptionKey[] {

@@ -43,8 +43,12 @@ describe('Redis Cluster (REDIS_MODE=cluster): the approval loop on a three-node 
 
   it('keeps every key in the one slot of the {prefix} hash tag', async () => {
     const slot = (await cluster.cli(cluster.ports[0]!, 'cluster', 'keyslot', `{${app.prefix}}`)).trim();
-    const counts = await Promise.all(cluster.ports.map(async (port) => Number((await cluster.cli(port, 'dbsize')).trim())));
-    const inSlot = await Promise.all(cluster.ports.map(async (port) => Number((await cluster.cli(port, 'cluster', 'countkeysinslot', slot)).trim())));
+    // Keys come and go while workers run (pacing tickets, finished jobs), so read until two reads agree.
+    const { counts, inSlot } = await waitFor(async () => {
+      const counts = await Promise.all(cluster.ports.map(async (port) => Number((await cluster.cli(port, 'dbsize')).trim())));
+      const inSlot = await Promise.all(cluster.ports.map(async (port) => Number((await cluster.cli(port, 'cluster', 'countkeysinslot', slot)).trim())));
+      return counts.every((n, i) => n === inSlot[i]) ? { counts, inSlot } : undefined;
+    }, { what: 'a stable key count' });
     const total = counts.reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(5); // queues, jobs, the card, the open-cards set
     expect(inSlot.reduce((a, b) => a + b, 0)).toBe(total);

@@ -83,6 +83,9 @@ export function keyspace(prefix: string) {
     dmSubscribers: `${base}:personal:dm-on`,
     dms: (deploymentId: number) => `${base}:personal:dm:${deploymentId}`,
     homeAudience: `${base}:personal:home-opened`,
+    nudge: (deploymentId: number) => `${base}:nudge:${deploymentId}`,
+    pace: (channel: string) => `${base}:pace:${channel}`,
+    paceTicket: (channel: string, ticket: string) => `${base}:pace-ticket:${channel}:${ticket}`,
     pattern: `${base}:*`,
   };
 }

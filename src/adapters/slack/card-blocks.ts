@@ -122,7 +122,7 @@ export function renderCard(m: CardModel): SlackMessage {
   ];
   const rules = rulesText(m);
   if (rules) blocks.push({ type: 'section', block_id: `${id}-r-${v}`, text: { type: 'mrkdwn', text: rules } });
-  const nudge = m.nextNudgeAt ? ` · next reminder ${slackDate(m.nextNudgeAt, '{time}')}` : '';
+  const nudge = m.nextNudgeAt ? ` · next ${m.nextNudgeKind ?? 'reminder'} ${slackDate(m.nextNudgeAt, '{date_short_pretty} {time}')}` : '';
   blocks.push({ type: 'context', block_id: `${id}-c-${v}`, elements: [{ type: 'mrkdwn', text: `Deployment #${m.deploymentId} · waiting since ${slackDate(m.waitingSince)}${nudge}` }] });
   const outcome = outcomeLine(m);
   if (outcome) blocks.push({ type: 'context', block_id: `${id}-o-${v}`, elements: [{ type: 'mrkdwn', text: clip(outcome, 3000) }] });

@@ -11,6 +11,7 @@ export const ACTION = {
   listMore: 'pending_list_more',
   /** Home tab: DMs on or off */
   homeDmToggle: 'home_dm_toggle',
+  snooze: 'nudge_snooze',
 } as const;
 
 export const VIEW = {
@@ -30,6 +31,8 @@ export const COMMENT_INPUT = { block: 'comment', action: 'comment_input' } as co
 export const APPROVE_AS_PATTERN = new RegExp(`^${ACTION.approveAs}_\\d+$`);
 
 export const CARD_METADATA_EVENT = 'greenlight_card';
+/** Reminders and escalations carry {deployment_id, seq}: an unconfirmed post is looked up, never repeated. */
+export const NUDGE_METADATA_EVENT = 'greenlight_nudge';
 
 /** GitLab's limit on approval comments. */
 export const MAX_COMMENT = 255;

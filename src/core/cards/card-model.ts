@@ -48,6 +48,8 @@ export type CardModel = {
   openUrl: string;
   /** When the next reminder or escalation is due (epoch ms), if any. */
   nextNudgeAt: number | null;
+  /** What is due at nextNudgeAt (absent: a reminder). */
+  nextNudgeKind?: 'reminder' | 'escalation';
 };
 
 export type PeopleDirectory = (user: GitLabUser) => Promise<Person>;
@@ -60,6 +62,7 @@ export async function buildCardModel(
     route: RoutePolicy;
     people: PeopleDirectory;
     nextNudgeAt?: number | null;
+    nextNudgeKind?: 'reminder' | 'escalation';
     supersededBy?: { id: number; url: string };
     openRules?: OpenRule[];
   },
@@ -99,6 +102,7 @@ export async function buildCardModel(
     },
     openUrl: deployment.job?.webUrl ?? deployment.environment.webUrl,
     nextNudgeAt: state === 'waiting' ? (opts.nextNudgeAt ?? null) : null,
+    ...(state === 'waiting' && opts.nextNudgeAt && opts.nextNudgeKind === 'escalation' && { nextNudgeKind: opts.nextNudgeKind }),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { MembershipPort } from '../approvals/eligible-approvers.ts';
 import { allApprovals, classify, STATE_RANK, type CardState, type Deployment } from '../deployments/deployment.ts';
 import { GreenlightError, isGreenlightError } from '../errors.ts';
-import type { Policy } from '../policy.ts';
+import type { Policy, RoutePolicy } from '../policy.ts';
 import { routeDeployment } from '../routing/route-deployment.ts';
 import type { CardRecord, CardStore, ChatPort, Clock, DeploymentRef, GitLabReader, IdentityPort, LatestDeployment, LatestDeployments, Logger, WorkQueue } from '../ports.ts';
 import { buildCardModel, cardFingerprint, type CardModel, type Person } from './card-model.ts';
@@ -19,6 +19,8 @@ export type SyncCardDeps = {
   membership?: MembershipPort;
   /** Newest deployment per environment, and the queue that re-syncs the one a newer deployment supersedes. */
   supersede?: { latest: LatestDeployments; queue: WorkQueue };
+  /** When the next reminder or escalation is due, for the card (src/core/reminders); absent: not shown. */
+  nudges?: { nextNudge(deployment: Deployment, route: RoutePolicy): Promise<{ at: number; kind: 'reminder' | 'escalation' } | null> };
 };
 
 /** A claim younger than this may belong to a post that is still under way (a stalled, not dead, worker). */
@@ -93,7 +95,8 @@ async function render(deps: SyncCardDeps, deployment: Deployment, state: CardSta
     slackUserId: await deps.identity.slackUserFor(user),
   });
   const openRules = state === 'waiting' ? await describeOpenRules({ ...(deps.membership && { membership: deps.membership }), people, logger: deps.logger }, deployment) : [];
-  const model = await buildCardModel(deployment, { state, version, route, people, openRules, ...(supersededBy && { supersededBy }) });
+  const next = state === 'waiting' && deps.nudges ? await deps.nudges.nextNudge(deployment, route) : null;
+  const model = await buildCardModel(deployment, { state, version, route, people, openRules, ...(supersededBy && { supersededBy }), ...(next && { nextNudgeAt: next.at, nextNudgeKind: next.kind }) });
   // The config loader guarantees a default channel; a route may only override it.
   return { model, channel: route.channel ?? deps.policy.defaults.channel ?? '' };
 }

@@ -6,7 +6,10 @@ import { classify, type GitLabUser } from '../../core/deployments/deployment.ts'
 import { isGreenlightError } from '../../core/errors.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
 import type { ChatPort, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
-import type { DecisionJob, NoticeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
+import { sendDueNudge } from '../../core/reminders/send-nudge.ts';
+import { snoozeNudges } from '../../core/reminders/snooze-nudges.ts';
+import { trackNudges, type NudgeDeps } from '../../core/reminders/track-nudges.ts';
+import type { DecisionJob, NoticeJob, NudgeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
 import type { AuditEntry, AuditLog } from '../../adapters/redis/audit-log.ts';
 import type { IntakeEvent } from '../http/webhook-events.ts';
 
@@ -25,6 +28,8 @@ export type ProcessorDeps = {
   audit: Pick<AuditLog, 'append'>;
   /** Called after a card was posted or changed (DMs and Home tabs follow it). */
   onCardChanged?(ref: DeploymentRef): Promise<void>;
+  /** Reminders and escalations (src/core/reminders); without them no reminder is scheduled. */
+  nudges?: NudgeDeps;
 };
 
 /** Lifecycle statuses exist in every GitLab; these three only from 19.3, which reports each deployment itself. */
@@ -54,7 +59,10 @@ export async function processScan(deps: ProcessorDeps, job: ScanJob, log: Logger
 }
 
 export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger) {
-  const outcome = await syncCard({ ...deps.sync, logger: log }, { projectId: job.projectId, deploymentId: job.deploymentId });
+  const ref = { projectId: job.projectId, deploymentId: job.deploymentId };
+  const outcome = await syncCard({ ...deps.sync, logger: log }, ref);
+  // Start reminders for a waiting card, cancel them the moment it stops waiting.
+  if (deps.nudges) await trackNudges({ ...deps.nudges, logger: log }, ref, { gone: outcome.kind === 'gone' });
   log.debug({ deploymentId: job.deploymentId, reason: job.reason, outcome: outcome.kind }, 'deployment synced');
   if ((outcome.kind === 'posted' || outcome.kind === 'updated') && deps.onCardChanged) {
     // The card is right already; failing the sync here would not bring this back (a rerun finds it unchanged).
@@ -153,4 +161,26 @@ export async function giveUpDecision(deps: ProcessorDeps, job: Job<DecisionJob>,
 
 export async function processNotice(deps: ProcessorDeps, job: NoticeJob): Promise<void> {
   await deps.chat.postNotice(job.channel, job.user, job.notice, job.team);
+}
+
+export async function processNudge(deps: ProcessorDeps, job: NudgeJob, log: Logger): Promise<string> {
+  if (!deps.nudges) return 'reminders not configured';
+  const nudges = { ...deps.nudges, logger: log };
+  if (job.kind === 'fire') return (await sendDueNudge(nudges, { ref: job.ref, seq: job.seq })).kind;
+  const outcome = await snoozeNudges(nudges, { ref: job.ref, slackUserId: job.slackUserId, requestedAt: job.requestedAt });
+  if (outcome.kind === 'not-waiting' && job.channel) {
+    await deps.producer.enqueueNotice({ channel: job.channel, user: job.slackUserId, notice: { tone: 'info', text: 'This deployment no longer waits for approval, so there is nothing to snooze.' } });
+  }
+  return outcome.kind;
+}
+
+/** A timer whose retries ran out skips its nudge (and plans the next); a snooze tells the person. */
+export async function giveUpNudge(deps: ProcessorDeps, job: Job<NudgeJob>, log: Logger): Promise<void> {
+  const data = job.data;
+  if (data.kind === 'fire') {
+    if (!deps.nudges) return;
+    await sendDueNudge({ ...deps.nudges, logger: log }, { ref: data.ref, seq: data.seq }, { giveUp: true });
+    return;
+  }
+  if (data.channel) await deps.producer.enqueueNotice({ channel: data.channel, user: data.slackUserId, notice: { tone: 'error', text: 'greenlight could not snooze the reminders right now. Please click Snooze again.' } });
 }
