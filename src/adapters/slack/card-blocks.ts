@@ -1,6 +1,6 @@
 import type { CardModel, OpenRule, Person } from '../../core/cards/card-model.ts';
 import type { CardState } from '../../core/deployments/deployment.ts';
-import { ACTION } from './ids.ts';
+import { decisionButtons } from './decision-buttons.ts';
 import { clip, esc, link, slackDate } from './mrkdwn.ts';
 
 /** Block Kit for an approval card. Pure: the same model always renders the same blocks. */
@@ -131,41 +131,8 @@ export function renderCard(m: CardModel): SlackMessage {
 }
 
 function buttons(m: CardModel): Block[] {
-  const value = JSON.stringify({ d: m.deploymentId, p: m.projectId, v: m.version } satisfies ButtonValue);
-  const what = clip(`${m.project.path} ${m.ref}@${m.shortSha} → ${m.environment.name}`, 200);
-  const out: Block[] = [];
-  if (m.buttons.approve) {
-    out.push({
-      type: 'button',
-      action_id: ACTION.approve,
-      style: 'primary',
-      text: { type: 'plain_text', text: 'Approve' },
-      value,
-      confirm: {
-        title: { type: 'plain_text', text: 'Approve deployment?' },
-        text: { type: 'plain_text', text: clip(`${what}. Your approval is recorded in GitLab as you.`, 300) },
-        confirm: { type: 'plain_text', text: 'Approve' },
-        deny: { type: 'plain_text', text: 'Cancel' },
-        style: 'primary',
-      },
-    });
-  }
-  if (m.buttons.reject) out.push({ type: 'button', action_id: ACTION.reject, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value });
-  if (m.buttons.run) {
-    out.push({
-      type: 'button',
-      action_id: ACTION.run,
-      style: 'primary',
-      text: { type: 'plain_text', text: 'Run deployment' },
-      value,
-      confirm: {
-        title: { type: 'plain_text', text: 'Run the deployment now?' },
-        text: { type: 'plain_text', text: clip(`${what} starts now, as you.`, 300) },
-        confirm: { type: 'plain_text', text: 'Run' },
-        deny: { type: 'plain_text', text: 'Cancel' },
-      },
-    });
-  }
-  out.push({ type: 'button', action_id: ACTION.openGitLab, text: { type: 'plain_text', text: 'Open in GitLab' }, url: m.openUrl });
-  return out;
+  return decisionButtons(
+    { deploymentId: m.deploymentId, projectId: m.projectId, version: m.version, project: m.project.path, ref: m.ref, shortSha: m.shortSha, environment: m.environment.name, openUrl: m.openUrl },
+    m.buttons,
+  );
 }

@@ -2,7 +2,8 @@ import type { PendingAnswer, PendingPage } from '../../core/pending/list-pending
 import { queryText, type PendingQuery } from '../../core/pending/pending-query.ts';
 import type { PendingRow } from '../../core/pending/pending-row.ts';
 import type { DmModel } from '../../core/personal/ports.ts';
-import type { Block, ButtonValue, SlackMessage } from './card-blocks.ts';
+import type { Block, SlackMessage } from './card-blocks.ts';
+import { decisionButtons as sharedButtons } from './decision-buttons.ts';
 import { ACTION } from './ids.ts';
 import { clip, esc, link, slackDate } from './mrkdwn.ts';
 
@@ -30,30 +31,10 @@ export function formatWaited(ms: number): string {
 
 /** The card's Approve and Reject buttons for a row (and Open in GitLab). */
 export function decisionButtons(row: PendingRow, opts: { decide: boolean }): Block[] {
-  const value = JSON.stringify({ d: row.deploymentId, p: row.projectId, v: row.cardVersion } satisfies ButtonValue);
-  const what = clip(`${row.project.path} ${row.ref}@${row.shortSha} → ${row.environment.name}`, 200);
-  const out: Block[] = [];
-  if (opts.decide) {
-    out.push(
-      {
-        type: 'button',
-        action_id: ACTION.approve,
-        style: 'primary',
-        text: { type: 'plain_text', text: 'Approve' },
-        value,
-        confirm: {
-          title: { type: 'plain_text', text: 'Approve deployment?' },
-          text: { type: 'plain_text', text: clip(`${what}. Your approval is recorded in GitLab as you.`, 300) },
-          confirm: { type: 'plain_text', text: 'Approve' },
-          deny: { type: 'plain_text', text: 'Cancel' },
-          style: 'primary',
-        },
-      },
-      { type: 'button', action_id: ACTION.reject, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value },
-    );
-  }
-  out.push({ type: 'button', action_id: ACTION.openGitLab, text: { type: 'plain_text', text: 'Open in GitLab' }, url: row.openUrl });
-  return out;
+  return sharedButtons(
+    { deploymentId: row.deploymentId, projectId: row.projectId, version: row.cardVersion, project: row.project.path, ref: row.ref, shortSha: row.shortSha, environment: row.environment.name, openUrl: row.openUrl },
+    { approve: opts.decide, reject: opts.decide, run: false },
+  );
 }
 
 /**
