@@ -15,6 +15,8 @@ export type Config = Readonly<{
   redisPrefix: string;
   role: 'all' | 'web' | 'worker';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** how long a dead worker's jobs stay locked before another worker takes them over */
+  workerStallTimeoutMs: number;
   gitlab: Readonly<{
     url: string;
     token: string;
@@ -81,6 +83,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisPrefix: e.REDIS_PREFIX,
     role: e.ROLE,
     logLevel: e.LOG_LEVEL,
+    workerStallTimeoutMs: e.WORKER_STALL_TIMEOUT,
     gitlab: Object.freeze({
       url: e.GITLAB_URL.replace(/\/+$/, ''),
       token: e.GITLAB_TOKEN,
