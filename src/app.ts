@@ -4,21 +4,28 @@ import { App, ExpressReceiver } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
 import type { Clock, IdentityPort, Logger } from './core/ports.ts';
+import { createProjectDirectory } from './adapters/gitlab/projects.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
 import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
 import { createLogger } from './adapters/logging/logger.ts';
 import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
+import { createSweepState } from './adapters/redis/sweep-state.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
+import { perIpRateLimit, RATE_LIMITS, type RateLimitName, type RateLimitRule } from './entrypoints/http/rate-limit.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
+import { startSweeper, type Sweeper } from './entrypoints/workers/sweeper.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
+
+/** Slack's own payloads are far smaller; Bolt's default would be 4 MB. */
+const SLACK_BODY_LIMIT = 1024 * 1024;
 
 export type GreenlightOptions = {
   /** where logs go (tests capture them); stdout by default */
@@ -27,6 +34,8 @@ export type GreenlightOptions = {
   workerSettings?: WorkerSettings;
   /** Bolt's wait for ack() (default 3001 ms, Slack's deadline) */
   slackAckTimeoutMs?: number;
+  /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
+  rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
 };
 
 export type Greenlight = {
@@ -39,6 +48,8 @@ export type Greenlight = {
   url(): string | null;
   producer: Producer;
   queues: Queues;
+  /** the sweep's queue and trigger (worker role) */
+  sweeper(): Sweeper | null;
 };
 
 /** The composition root: config -> logger -> adapters -> web and/or workers. */
@@ -69,15 +80,21 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let server: Server | null = null;
   let workers: Workers | null = null;
   let bolt: App | null = null;
+  let sweeper: Sweeper | null = null;
 
   const startWeb = async () => {
     const http = createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG' });
+    const limits = { ...RATE_LIMITS, ...opts.rateLimits };
+    http.use('/webhooks/gitlab', perIpRateLimit('webhooks', limits.webhooks, logger));
+    http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger));
+    http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger));
     http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));
     const receiver = new ExpressReceiver({
       signingSecret: config.slack.signingSecret ?? '',
       app: http,
       endpoints: '/slack/events',
       processBeforeResponse: false,
+      bodyLimit: SLACK_BODY_LIMIT,
       logger: boltLogger(logger),
       ...(opts.slackAckTimeoutMs !== undefined && { unhandledRequestTimeoutMillis: opts.slackAckTimeoutMs }),
     });
@@ -115,7 +132,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     logger.info({ port: (server!.address() as AddressInfo).port, role: config.role }, 'greenlight web listening');
   };
 
-  const startWorkerRole = () => {
+  const startWorkerRole = async () => {
     workers = startWorkers(
       {
         gitlab,
@@ -130,8 +147,29 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         command: config.slack.command,
         decisionWindowMs: DECISION_WINDOW_MS,
       },
-      { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(opts.workerSettings && { settings: opts.workerSettings }) },
+      {
+        connection: workerConnection!,
+        prefix: keys.bullPrefix,
+        logger,
+        settings: { stallTimeoutMs: config.workerStallTimeoutMs, ...opts.workerSettings },
+        pauseQueue: (name, ms) => queues[name].rateLimit(ms),
+      },
     );
+    const projects = createProjectDirectory(gitlabConn, gitlab);
+    const state = createSweepState(redis, keys, cards);
+    sweeper = await startSweeper({
+      deps: {
+        sources: { ...state, projectId: projects.projectId, groupProjectIds: projects.groupProjectIds },
+        queue: producer,
+        policy: config.policy,
+      },
+      everyMs: config.policy.sweepEveryMs,
+      queueConnection,
+      workerConnection: workerConnection!,
+      prefix: keys.bullPrefix,
+      logger,
+      stallTimeoutMs: opts.workerSettings?.stallTimeoutMs ?? config.workerStallTimeoutMs,
+    });
     logger.info({ role: config.role }, 'greenlight workers started');
   };
 
@@ -142,7 +180,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     queues,
     async start() {
       if (config.role !== 'worker') await startWeb();
-      if (config.role !== 'web') startWorkerRole();
+      if (config.role !== 'web') await startWorkerRole();
     },
     async stop() {
       const s = server as Server | null;
@@ -153,10 +191,12 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         });
       }
       if (workers) await workers.close();
+      if (sweeper) await sweeper.close();
       await queues.close();
       for (const conn of [redis, queueConnection, workerConnection]) conn?.disconnect();
       logger.info({}, 'greenlight stopped');
     },
+    sweeper: () => sweeper,
     url() {
       const s = server as Server | null;
       const address = s?.address();
