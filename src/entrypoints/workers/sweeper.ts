@@ -18,9 +18,10 @@ export type Sweeper = {
 };
 
 /**
- * The sweep as a BullMQ job scheduler (one job every `everyMs`, the first at once) with one sweep at a time
- * across all replicas (global concurrency 1). After Redis comes back from an outage it sweeps at once, and
- * sets the schedule again in case Redis lost its data.
+ * The sweep as a BullMQ job scheduler (one job every `everyMs`) with one sweep at a time across all replicas
+ * (global concurrency 1). A worker that starts sweeps at once (whatever happened while none ran was missed);
+ * so does one whose Redis comes back from an outage, which also sets the schedule again in case Redis lost
+ * its data.
  */
 export async function startSweeper(opts: {
   deps: Omit<SweepDeps, 'logger'>;
@@ -71,6 +72,8 @@ export async function startSweeper(opts: {
   opts.queueConnection.on('ready', onReady);
 
   await schedule();
+  // Events that arrived while no worker was running (a crash, a deploy) were lost: look at once.
+  await requestNow('worker started');
   logger.info({ everyMs: opts.everyMs }, 'sweep scheduled');
   return {
     queue,
