@@ -21,6 +21,7 @@ import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
+import { slackProcessEventErrorHandler } from './entrypoints/slack/receiver-errors.ts';
 import { startSweeper, type Sweeper } from './entrypoints/workers/sweeper.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
 
@@ -95,6 +96,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       endpoints: '/slack/events',
       processBeforeResponse: false,
       bodyLimit: SLACK_BODY_LIMIT,
+      processEventErrorHandler: slackProcessEventErrorHandler(logger),
       logger: boltLogger(logger),
       ...(opts.slackAckTimeoutMs !== undefined && { unhandledRequestTimeoutMillis: opts.slackAckTimeoutMs }),
     });

@@ -13,7 +13,10 @@ import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/worl
 class PrivateRedis {
   readonly dir = mkdtempSync(join(tmpdir(), 'greenlight-redis-'));
   proc: ChildProcess | null = null;
-  constructor(readonly port: number) {}
+  readonly port: number;
+  constructor(port: number) {
+    this.port = port;
+  }
   get url() {
     return `redis://127.0.0.1:${this.port}`;
   }

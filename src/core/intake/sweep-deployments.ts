@@ -1,4 +1,4 @@
-import { GreenlightError, isGreenlightError } from '../errors.ts';
+import { isGreenlightError, type GreenlightError } from '../errors.ts';
 import type { Policy } from '../policy.ts';
 import type { DeploymentRef, Logger, WorkQueue } from '../ports.ts';
 import { mapBounded } from '../../lib/map-bounded.ts';
