@@ -63,6 +63,14 @@ describe('fuzz: HTTP routes answer every input deliberately', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('answers a signed Slack body Bolt cannot dispatch with 400, not 500 (found by this fuzzer)', async () => {
+    const raw = JSON.stringify({ type: 'event_callback', team_id: 'T0001ABCD', event: '', event_id: 'Ev1', event_time: 1 });
+    const res = await fetch(`${app.url}/slack/events`, { method: 'POST', headers: slackHeaders(world.slack.signingSecret, raw, { contentType: SLACK_JSON_CONTENT_TYPE }), body: raw });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'unusable Slack payload' });
+    expect(app.logs.find('slack request rejected: Bolt could not process it')).toHaveLength(1);
+  });
+
   it('POST /slack/events (signed by Slack, so only the content is hostile)', async () => {
     const responseUrl = world.slack.issueResponseUrl({ kind: 'message', userId: 'U0456ALICE', channelId: 'C0123DEPLOY', ts: '1759312345.000200' });
     const click = { ...CLICK_EXAMPLE, response_url: responseUrl };
