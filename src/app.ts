@@ -8,7 +8,7 @@ import { createProjectDirectory } from './adapters/gitlab/projects.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
 import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
 import { createLogger } from './adapters/logging/logger.ts';
-import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
+import { createProducer, createQueues, QUEUE, type Producer, type Queues } from './adapters/queue/queues.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
 import { createSweepState } from './adapters/redis/sweep-state.ts';
@@ -70,6 +70,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   }
 
   const queues = createQueues(queueConnection, keys.bullPrefix);
+  // Without a listener BullMQ prints connection errors to stderr during a Redis outage.
+  for (const name of Object.values(QUEUE)) queues[name].on('error', (error: Error) => logger.warn({ queue: name, err: error.message }, 'queue connection error'));
   const producer = createProducer(queues);
   const cards = createCardStore(redis, keys);
   const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token };

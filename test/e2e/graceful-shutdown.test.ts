@@ -27,9 +27,9 @@ describe('graceful shutdown on SIGTERM', () => {
     child = await spawnGreenlight({ ...world.env, PORT: String(port), REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'debug' });
     world.gitlab.addHook({ projectId: world.project.id, url: `${child.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
 
-    // The sync job of this deployment is in flight: GitLab takes 1.5 s to answer its read.
+    // The sync job of this deployment is in flight: GitLab takes 0.8 s to answer its read.
     const path = (id: number) => `/api/v4/projects/${world.project.id}/deployments/${id}`;
-    world.gitlab.failNext({ method: 'GET', path: path(1), delayMs: 1_500 });
+    world.gitlab.failNext({ method: 'GET', path: path(1), delayMs: 800 });
     const d = world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id });
     expect(d.id).toBe(1);
     await waitFor(() => world.gitlab.requests.some((r) => r.path === path(d.id) && r.status === 0), { what: 'read in flight' });

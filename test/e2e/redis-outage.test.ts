@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../helpers/child.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -79,6 +79,8 @@ describe('Redis unavailable', () => {
     const card = await waitFor(() => cardsOf(before.id)[0], { what: 'card before the outage' });
     await world.gitlab.webhooksIdle();
 
+    // Errors go to the structured log, never raw to stderr.
+    const stderr = vi.spyOn(console, 'error');
     await redis.kill();
     const ready = await timed(fetch(`${app.url}/readyz`));
     expect(ready.status).toBe(503);
@@ -115,6 +117,8 @@ describe('Redis unavailable', () => {
     await world.gitlab.webhooksIdle();
     expect(world.gitlab.deliveries.filter((d) => JSON.stringify(d.payload).includes(`"deployment_id":${after.id}`)).every((d) => d.status !== null && d.status < 300)).toBe(true);
     for (const d of [before, missed, after]) expect(cardsOf(d.id)).toHaveLength(1);
+    expect(stderr).not.toHaveBeenCalled();
+    expect(app.logs.find('queue connection error').length + app.logs.find('redis connection error').length).toBeGreaterThan(0);
     expect(world.gitlab.approvalCalls()).toHaveLength(0);
   });
 });

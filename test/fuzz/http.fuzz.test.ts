@@ -24,7 +24,7 @@ describe('fuzz: HTTP routes answer every input deliberately', () => {
     app = await startTestApp({
       env: { ...world.env, ROLE: 'web', LOG_LEVEL: 'info' },
       name: 'fuzz-http',
-      options: { slackAckTimeoutMs: 40, rateLimits: { webhooks: { perSecond: 1e6, burst: 1e6 }, slack: { perSecond: 1e6, burst: 1e6 } } },
+      options: { slackAckTimeoutMs: 25, rateLimits: { webhooks: { perSecond: 1e6, burst: 1e6 }, slack: { perSecond: 1e6, burst: 1e6 } } },
     });
   });
   afterAll(async () => {
@@ -57,7 +57,7 @@ describe('fuzz: HTTP routes answer every input deliberately', () => {
         if (res.status >= 400) expect(((await res.json()) as { error: string }).error).toMatch(/\S/);
         else await res.arrayBuffer();
       }),
-      { numRuns: 250 },
+      { numRuns: 150 },
     );
     expect(app.logs.find('request failed')).toEqual([]);
     expect(unhandled).toEqual([]);
@@ -102,7 +102,7 @@ describe('fuzz: HTTP routes answer every input deliberately', () => {
         expect(res.status, `${res.status} for ${raw.slice(0, 200)}`).toBeLessThan(500);
         await res.arrayBuffer();
       }),
-      { numRuns: 100 },
+      { numRuns: 80 },
     );
     expect(app.logs.find(/unhandled error/i)).toEqual([]);
     expect(app.logs.find('request failed')).toEqual([]);

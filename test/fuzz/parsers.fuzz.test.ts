@@ -32,7 +32,7 @@ const ENV = {
   CONFIG_FILE: '/policy.yml',
 };
 
-const RUNS = { numRuns: 300 };
+const RUNS = { numRuns: 200 };
 
 describe('fuzz: parsers never crash and always say why', () => {
   it('GitLab webhook bodies: parsed or refused with a reason', () => {
@@ -123,7 +123,7 @@ describe('fuzz: parsers never crash and always say why', () => {
           for (const p of (error as ConfigError).problems) expect(p).toMatch(/^(CONFIG_FILE|SLACK_CHANNEL)/);
         }
       }),
-      { numRuns: 400 },
+      { numRuns: 200 },
     );
   });
 });

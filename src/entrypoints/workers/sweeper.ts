@@ -39,6 +39,7 @@ export async function startSweeper(opts: {
     prefix: opts.prefix,
     defaultJobOptions: { attempts: 4, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
   });
+  queue.on('error', (error: Error) => logger.warn({ queue: SWEEP_QUEUE, err: error.message }, 'queue connection error'));
   const worker = new Worker<SweepJob>(
     SWEEP_QUEUE,
     runJob<SweepJob, SweepReport>(logger, { pauseQueue: (ms) => queue.rateLimit(ms) }, (job, log) => {
