@@ -105,6 +105,20 @@ describe('fuzz: parsers never crash and always say why', () => {
     );
   });
 
+  it('policy files: unknown tags and alias bombs are problems, not silent strings or hangs (found by fuzzing)', () => {
+    const problems = (text: string) => {
+      try {
+        loadConfig(ENV, () => text);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems('channel: !E C0DEPLOYS\n')).toEqual([expect.stringMatching(/^CONFIG_FILE: \/policy.yml is not valid YAML at line 1: .*tag/)]);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+    expect(problems(bomb)).toEqual([expect.stringMatching(/is not valid YAML.*alias/i)]);
+  });
+
   it('policy files: a configuration, or a ConfigError that names the problems', () => {
     const yamlText = fc.oneof(
       { weight: 4, arbitrary: mutated(POLICY_EXAMPLE).map((v) => stringify(v)) },
