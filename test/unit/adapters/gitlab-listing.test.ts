@@ -52,6 +52,12 @@ describe('GitLab listing for the sweep (against the fake GitLab)', () => {
     const reader = createGitLabReader(conn());
     gitlab.failNext({ path: '/api/v4/groups/platform/projects', status: 429, headers: { 'Retry-After': '7' } });
     await expect(createProjectDirectory(conn(), reader).groupProjectIds('platform')).rejects.toMatchObject({ code: 'gitlab_rate_limited', retryAfterMs: 7_000 });
+    // Only RateLimit-Reset (unix seconds), no Retry-After: wait until the reset.
+    gitlab.failNext({ path: '/api/v4/groups/platform/projects', status: 429, body: 'Retry later\n', headers: { 'RateLimit-Reset': String(Math.floor(Date.now() / 1000) + 30) } });
+    const error = (await createProjectDirectory(conn(), reader).groupProjectIds('platform').catch((e: unknown) => e)) as { code: string; retryAfterMs: number };
+    expect(error.code).toBe('gitlab_rate_limited');
+    expect(error.retryAfterMs).toBeGreaterThan(28_000);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(30_000);
   });
 
   it('turns a GitLab that does not answer in time into a retryable error', async () => {
