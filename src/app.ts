@@ -190,7 +190,13 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       const s = server as Server | null;
       if (s) {
         await new Promise<void>((resolve) => {
-          s.close(() => resolve());
+          // Requests in flight are answered; a keep-alive connection is closed as soon as it falls idle
+          // (once is not enough: one that is busy now would otherwise hold the server open for keepAliveTimeout).
+          const idle = setInterval(() => s.closeIdleConnections(), 50);
+          s.close(() => {
+            clearInterval(idle);
+            resolve();
+          });
           s.closeIdleConnections();
         });
       }
