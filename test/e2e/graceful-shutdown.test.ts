@@ -35,23 +35,26 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(d.id).toBe(1);
     await waitFor(() => world.gitlab.requests.some((r) => r.path === path(d.id) && r.status === 0), { what: 'read in flight' });
 
-    // A webhook request in flight too, on a keep-alive connection: its body is only half sent.
+    // A webhook request in flight too, on a keep-alive connection: the server has its headers (it answered
+    // 100 Continue), the body is still to come.
     const body = JSON.stringify({ object_kind: 'pipeline', object_attributes: { id: 9, status: 'running' }, project: { id: world.project.id, path_with_namespace: 'acme/web' } });
     const agent = new Agent({ keepAlive: true });
     const slow = request(`${child.url}/webhooks/gitlab`, {
       method: 'POST',
       agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-token': WEBHOOK_SECRET },
+      headers: { expect: '100-continue', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-token': WEBHOOK_SECRET },
     });
     const answered = new Promise<IncomingMessage>((resolve, reject) => slow.on('response', resolve).on('error', reject));
-    slow.write(body.slice(0, 10));
+    const continued = new Promise((resolve) => slow.once('continue', resolve));
+    slow.flushHeaders();
+    await continued;
 
     child.proc.kill('SIGTERM');
     await child.waitForLog('shutting down');
     // No new connections once shutdown began (the job in flight keeps the process alive meanwhile).
     await expect(fetch(`${child.url}/healthz`)).rejects.toThrow();
     // The request in flight is still answered, and its idle keep-alive connection does not hold the process.
-    slow.end(body.slice(10));
+    slow.end(body);
     const response = await answered;
     response.resume();
     expect(response.statusCode).toBe(202);
