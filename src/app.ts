@@ -6,6 +6,7 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
 import type { Clock, Logger } from './core/ports.ts';
 import { createMembership } from './adapters/gitlab/membership.ts';
+import { createProjectDirectory } from './adapters/gitlab/projects.ts';
 import { createGitLabOAuthClient } from './adapters/gitlab/oauth-client.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
 import type { IdentityAdapter } from './adapters/identity/account.ts';
@@ -26,6 +27,7 @@ import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
 import { createNudgeStore } from './adapters/redis/nudge-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
 import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
+import { createSweepState } from './adapters/redis/sweep-state.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
@@ -38,6 +40,7 @@ import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
 import { oauthRouter } from './entrypoints/http/oauth-routes.ts';
+import { perIpRateLimit, RATE_LIMITS, type RateLimitName, type RateLimitRule } from './entrypoints/http/rate-limit.ts';
 import { accountSubcommands } from './entrypoints/slack/listeners/account-commands.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
@@ -49,6 +52,7 @@ import { listSubcommand, registerPendingList, type PendingListDeps } from './ent
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
 import { registerSnooze } from './entrypoints/slack/listeners/snooze.ts';
 import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
+import { startSweeper, type Sweeper } from './entrypoints/workers/sweeper.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
 import type { LinkTarget } from './core/personal/ports.ts';
 
@@ -61,6 +65,8 @@ export type GreenlightOptions = {
   slackAckTimeoutMs?: number;
   /** chat.postMessage pacing per channel (default 1100 ms apart; waits over 1500 ms delay the job) */
   slackPacing?: { intervalMs?: number; maxSleepMs?: number };
+  /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
+  rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
 };
 
 export type Greenlight = {
@@ -75,6 +81,8 @@ export type Greenlight = {
   queues: Queues;
   /** this instance's Prometheus registry (GET /metrics) */
   metrics: Metrics;
+  /** the sweep's queue and trigger (worker role) */
+  sweeper(): Sweeper | null;
 };
 
 /** The composition root: config -> logger -> adapters -> web and/or workers. */
@@ -95,6 +103,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   }
 
   const queues = createQueues(queueConnection, keys.bullPrefix);
+  // Without a listener BullMQ prints connection errors to stderr during a Redis outage.
+  for (const name of Object.values(QUEUE)) queues[name].on('error', (error: Error) => logger.warn({ queue: name, err: error.message }, 'queue connection error'));
   const producer = createProducer(queues);
   const cards = createCardStore(redis, keys);
   const metrics = createMetrics({
@@ -167,6 +177,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let bolt: App | null = null;
   let personalWorker: ReturnType<typeof startPersonalWorker> | null = null;
   let socketBolt: App | null = null;
+  let sweeper: Sweeper | null = null;
 
   const opsApp = () => createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
   const listen = async (http: Express) => {
@@ -181,6 +192,10 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
 
   const startWeb = async () => {
     const http = opsApp();
+    const limits = { ...RATE_LIMITS, ...opts.rateLimits };
+    http.use('/webhooks/gitlab', perIpRateLimit('webhooks', limits.webhooks, logger));
+    http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger));
+    http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger));
     http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, observe: metrics.webhook, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));
     if (oauthIdentity && linkStart) {
       http.use(
@@ -240,7 +255,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     logger.info({ port, role: config.role }, 'greenlight worker health and metrics listening');
   };
 
-  const startWorkerRole = () => {
+  const startWorkerRole = async () => {
     workers = startWorkers(
       {
         gitlab,
@@ -258,7 +273,13 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         nudges,
         onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
       },
-      { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(opts.workerSettings && { settings: opts.workerSettings }) },
+      {
+        connection: workerConnection!,
+        prefix: keys.bullPrefix,
+        logger,
+        settings: { stallTimeoutMs: config.workerStallTimeoutMs, ...opts.workerSettings },
+        pauseQueue: (name, ms) => queues[name].rateLimit(ms),
+      },
     );
     personalWorker = startPersonalWorker(
       {
@@ -272,6 +293,20 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       { connection: workerConnection!, prefix: keys.bullPrefix, logger },
     );
     metrics.observeWorkers(workers.workers, logger);
+    const projects = createProjectDirectory(gitlabConn, gitlab);
+    sweeper = await startSweeper({
+      deps: {
+        sources: { ...createSweepState(redis, keys, cards), projectId: projects.projectId, groupProjectIds: projects.groupProjectIds },
+        queue: producer,
+        policy: config.policy,
+      },
+      everyMs: config.policy.sweepEveryMs,
+      queueConnection,
+      workerConnection: workerConnection!,
+      prefix: keys.bullPrefix,
+      logger,
+      stallTimeoutMs: opts.workerSettings?.stallTimeoutMs ?? config.workerStallTimeoutMs,
+    });
     logger.info({ role: config.role }, 'greenlight workers started');
   };
 
@@ -284,7 +319,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     async start() {
       if (config.role !== 'worker') await startWeb();
       else await startOpsServer();
-      if (config.role !== 'web') startWorkerRole();
+      if (config.role !== 'web') await startWorkerRole();
     },
     async stop() {
       const sb = socketBolt as App | null;
@@ -292,12 +327,14 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       const s = server as Server | null;
       if (s) await closeServer(s);
       if (workers) await workers.close();
+      if (sweeper) await sweeper.close();
       if (personalWorker) await personalWorker.close();
       await queues.close();
       await personalQueue.close();
       for (const conn of [redis, queueConnection, workerConnection]) conn?.disconnect();
       logger.info({}, 'greenlight stopped');
     },
+    sweeper: () => sweeper,
     url() {
       const s = server as Server | null;
       const address = s?.address();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument, YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { envSchema, envVars } from './env-schema.ts';
 import { policyFileSchema, type PolicyFile } from './policy-schema.ts';
@@ -16,6 +16,8 @@ export type Config = Readonly<{
   redisPrefix: string;
   role: 'all' | 'web' | 'worker';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** how long a dead worker's jobs stay locked before another worker takes them over */
+  workerStallTimeoutMs: number;
   gitlab: Readonly<{
     url: string;
     token: string;
@@ -83,6 +85,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisPrefix: e.REDIS_PREFIX,
     role: e.ROLE,
     logLevel: e.LOG_LEVEL,
+    workerStallTimeoutMs: e.WORKER_STALL_TIMEOUT,
     gitlab: Object.freeze({
       url: e.GITLAB_URL.replace(/\/+$/, ''),
       token: e.GITLAB_TOKEN,
@@ -129,9 +132,13 @@ function loadPolicyFile(path: string, readFile: ReadFile, problems: string[]): P
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text) ?? {};
+    // Warnings (an unknown !tag, ...) are problems too: a policy file must mean exactly what it says.
+    const doc = parseDocument(text, { logLevel: 'silent' });
+    const issue = doc.errors[0] ?? doc.warnings[0];
+    if (issue) throw issue;
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (error) {
-    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
+    const where = error instanceof YAMLError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
     problems.push(`CONFIG_FILE: ${path} is not valid YAML${where}: ${(error as Error).message.split('\n')[0]}`);
     return null;
   }

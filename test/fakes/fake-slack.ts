@@ -141,6 +141,8 @@ export interface FakeSlack {
   // ---- call log
   readonly calls: CallRecord[];
   callsTo(method: string): CallRecord[];
+  /** Requests that arrived and are still being answered (see setLatency): what a crash test kills in flight. */
+  inFlight(method?: string): Array<{ method: string; args: Record<string, unknown> }>;
   /** Calls answered with HTTP 429 (pacing or injected). */
   rateLimited(): CallRecord[];
   /** Unknown methods/routes, bad tokens, unknown response_urls, fake crashes. Assert it is empty after a test. */
@@ -240,6 +242,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return log.all();
     },
     callsTo: (method) => log.to(method),
+    inFlight: (method) => log.inFlight(method),
     rateLimited: () => log.all().filter((c) => c.response.status === 429),
     unexpected: () => log.unexpectedRequests(),
     waitForCall: (method, predicate, timeoutMs) => log.waitForCall(method, predicate, timeoutMs),

@@ -138,10 +138,12 @@ async function postCard(deps: SyncCardDeps, deployment: Deployment): Promise<Syn
  * (cards carry the deployment id in their metadata), otherwise post it now.
  */
 async function recoverUnconfirmedPost(deps: SyncCardDeps, claim: CardRecord, deployment: Deployment, state: CardState | null, supersededBy: LatestDeployment | null): Promise<SyncOutcome> {
-  if (deps.clock.now() - claim.claimedAt < POST_IN_FLIGHT_MS) {
-    throw new GreenlightError('slack_unavailable', 'a card post for this deployment may still be in flight', { retryAfterMs: POST_IN_FLIGHT_MS });
-  }
+  // Look first: a card that is already in Slack can be adopted at once, however young the claim.
   const ts = deps.chat.findCard ? await deps.chat.findCard(claim.channel, claim.deploymentId, claim.claimedAt) : null;
+  const age = deps.clock.now() - claim.claimedAt;
+  if (!ts && age < POST_IN_FLIGHT_MS) {
+    throw new GreenlightError('slack_unavailable', 'a card post for this deployment may still be in flight', { retryAfterMs: POST_IN_FLIGHT_MS - age });
+  }
   if (ts) {
     const adopted: CardRecord = { ...claim, ts, updatedAt: deps.clock.now() };
     if (!(await deps.cards.replace(claim.version, adopted))) return { kind: 'raced' };

@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import type { Config } from '../../config/load.ts';
 import type { Logger } from '../../core/ports.ts';
 import { boltLogger } from './bolt-logger.ts';
+import { slackProcessEventErrorHandler } from './receiver-errors.ts';
 
 export type SlackReceiver = { mode: 'http' | 'socket'; receiver: Receiver };
 
@@ -11,6 +12,9 @@ export type SlackReceiver = { mode: 'http' | 'socket'; receiver: Receiver };
  * Slack (no public Slack endpoint; start() connects). Otherwise: signed HTTP requests on POST /slack/events
  * of the express app that also serves the GitLab webhook. The listeners are the same either way.
  */
+/** Slack's own payloads are far smaller; Bolt's default would be 4 MB. */
+const SLACK_BODY_LIMIT = 1024 * 1024;
+
 export function createSlackReceiver(deps: { slack: Config['slack']; http: Express; logger: Logger; fetch?: typeof fetch; ackTimeoutMs?: number }): SlackReceiver {
   const { slack } = deps;
   if (slack.appToken) {
@@ -32,6 +36,9 @@ export function createSlackReceiver(deps: { slack: Config['slack']; http: Expres
       app: deps.http,
       endpoints: '/slack/events',
       processBeforeResponse: false,
+      bodyLimit: SLACK_BODY_LIMIT,
+      // a signed body Bolt cannot use gets a 400 and one warning, not a 500
+      processEventErrorHandler: slackProcessEventErrorHandler(deps.logger),
       logger: boltLogger(deps.logger),
       ...(deps.ackTimeoutMs !== undefined && { unhandledRequestTimeoutMillis: deps.ackTimeoutMs }),
     }),
