@@ -31,11 +31,10 @@ import { createSweepState } from './adapters/redis/sweep-state.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
-import { sendDirectMessage } from './adapters/slack/direct-message.ts';
 import { createNudgeChat } from './adapters/slack/nudge-chat.ts';
 import { pacePostMessages } from './adapters/slack/paced-posts.ts';
 import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
-import { createDirectMessages, createPersonalChat } from './adapters/slack/personal.ts';
+import { createDirectMessages, createPersonalChat, directText } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
@@ -205,7 +204,9 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           command: config.slack.command,
           logger,
           confirm: (user, account) =>
-            sendDirectMessage(slackClient, user.userId, `:white_check_mark: Your Slack account is now linked to GitLab user *@${account.username}*: greenlight records your approvals in GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`),
+            direct
+              .postDirect(user.userId, directText(`:white_check_mark: Your Slack account is now linked to GitLab user *@${account.username}*: greenlight records your approvals in GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`))
+              .then(() => undefined),
         }),
       );
     }

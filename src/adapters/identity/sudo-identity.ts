@@ -68,15 +68,20 @@ export function createSudoIdentity(deps: { gitlab: GitLabReaderAdapter; slack: S
     async slackUserFor(gitlab: GitLabUser) {
       const mapped = byGitLab.get(gitlab.username.toLowerCase());
       if (mapped) return mapped;
-      return slackOf.getOrLoad(gitlab.id, async () => {
-        try {
-          const email = await deps.gitlab.userEmail(gitlab.id);
-          return email ? await deps.slack.userIdByEmail(email) : null;
-        } catch (error) {
-          deps.logger.debug({ gitlabUser: gitlab.username, err: error }, 'no Slack account found for a GitLab user');
-          return null;
-        }
-      }, (id) => (id ? POSITIVE_MS : NEGATIVE_MS * 30));
+      try {
+        // "not found" is remembered for a while; a failed look-up (rate limit, outage) is not remembered at all
+        return await slackOf.getOrLoad(
+          gitlab.id,
+          async () => {
+            const email = await deps.gitlab.userEmail(gitlab.id);
+            return email ? await deps.slack.userIdByEmail(email) : null;
+          },
+          (id) => (id ? POSITIVE_MS : NEGATIVE_MS * 30),
+        );
+      } catch (error) {
+        deps.logger.debug({ gitlabUser: gitlab.username, err: error }, 'could not look up the Slack account of a GitLab user');
+        return null;
+      }
     },
   };
 }

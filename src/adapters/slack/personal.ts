@@ -13,6 +13,11 @@ export type DirectMessages = {
   postDirect(userId: string, message: SlackMessage): Promise<MessageRef>;
 };
 
+/** A plain DM: the text as a section (mrkdwn), with the same text as the notification fallback. */
+export function directText(text: string): SlackMessage {
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
 export function createDirectMessages(client: WebClient): DirectMessages {
   const channels = new TtlCache<string, string>({ ttlMs: 24 * 3_600_000, max: 10_000 });
   const dmChannel = (userId: string) =>

@@ -71,7 +71,8 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
   if (!deployment) return { kind: 'refused', reason: 'not_found' };
   const refusal = refuseLocally(deps, request, deployment, identity);
   if (refusal) {
-    if (refusal.reason === 'not_waiting') await deps.queue.requestSync(ref, 'click on a resolved card');
+    // The card may be behind what GitLab says (a lost webhook): bring it up to date.
+    if (refusal.reason === 'not_waiting' || refusal.reason === 'already_decided') await deps.queue.requestSync(ref, `click refused: ${refusal.reason}`);
     return refusal;
   }
 
