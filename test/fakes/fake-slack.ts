@@ -2,7 +2,7 @@
  * A fake Slack for tests: a real HTTP server on loopback serving the Web API (`apiUrl`, what the app uses as
  * slackApiUrl) and response_urls, with stored workspace state, a call log and failure injection; plus a driver
  * that sends the app signed commands, clicks, modal submissions and events exactly as Slack would.
- * Ground truth: /work/shared/reference/slack-platform.md. Everything returned is a copy.
+ * Ground truth: the shared reference notes, reference/slack-platform.md. Everything returned is a copy.
  *
  *   const slack = await startFakeSlack();
  *   slack.addUser({ id: 'U0456ALICE', name: 'alice', email: 'alice@example.com' });
