@@ -1,24 +1,59 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, ExpressReceiver } from '@slack/bolt';
+import { App } from '@slack/bolt';
+import type { Express } from 'express';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
-import type { Clock, IdentityPort, Logger } from './core/ports.ts';
+import type { Clock, Logger } from './core/ports.ts';
+import { createMembership } from './adapters/gitlab/membership.ts';
+import { createProjectDirectory } from './adapters/gitlab/projects.ts';
+import { createGitLabOAuthClient } from './adapters/gitlab/oauth-client.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
+import type { IdentityAdapter } from './adapters/identity/account.ts';
+import { createLinkStart } from './adapters/identity/link-start.ts';
+import { createLinkStore } from './adapters/identity/link-store.ts';
+import { createOAuthIdentity } from './adapters/identity/oauth-identity.ts';
 import { createSudoIdentity } from './adapters/identity/sudo-identity.ts';
+import { createTokenCipher } from './adapters/identity/token-cipher.ts';
 import { createLogger } from './adapters/logging/logger.ts';
-import { createProducer, createQueues, type Producer, type Queues } from './adapters/queue/queues.ts';
+import { createNudgeTimer } from './adapters/queue/nudge-timer.ts';
+import { createPersonalQueue } from './adapters/queue/personal-queue.ts';
+import { observedSlackFetch } from './adapters/metrics/api-observer.ts';
+import { createMetrics, type Metrics } from './adapters/metrics/metrics.ts';
+import { createProducer, createQueues, QUEUE, type Producer, type Queues } from './adapters/queue/queues.ts';
+import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
+import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
+import { createNudgeStore } from './adapters/redis/nudge-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
+import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
+import { createSweepState } from './adapters/redis/sweep-state.ts';
+import { createPendingIndex } from './adapters/redis/pending-index.ts';
+import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
+import { createNudgeChat } from './adapters/slack/nudge-chat.ts';
+import { pacePostMessages } from './adapters/slack/paced-posts.ts';
+import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
+import { createDirectMessages, createPersonalChat, directText } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
+import { oauthRouter } from './entrypoints/http/oauth-routes.ts';
+import { perIpRateLimit, RATE_LIMITS, type RateLimitName, type RateLimitRule } from './entrypoints/http/rate-limit.ts';
+import { accountSubcommands } from './entrypoints/slack/listeners/account-commands.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
+import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
+import { createSlackReceiver } from './entrypoints/slack/receiver.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
+import { registerHome } from './entrypoints/slack/listeners/home.ts';
+import { listSubcommand, registerPendingList, type PendingListDeps } from './entrypoints/slack/listeners/pending-list.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
+import { registerSnooze } from './entrypoints/slack/listeners/snooze.ts';
+import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
+import { startSweeper, type Sweeper } from './entrypoints/workers/sweeper.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
+import type { LinkTarget } from './core/personal/ports.ts';
 
 export type GreenlightOptions = {
   /** where logs go (tests capture them); stdout by default */
@@ -27,6 +62,10 @@ export type GreenlightOptions = {
   workerSettings?: WorkerSettings;
   /** Bolt's wait for ack() (default 3001 ms, Slack's deadline) */
   slackAckTimeoutMs?: number;
+  /** chat.postMessage pacing per channel (default 1100 ms apart; waits over 1500 ms delay the job) */
+  slackPacing?: { intervalMs?: number; maxSleepMs?: number };
+  /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
+  rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
 };
 
 export type Greenlight = {
@@ -39,6 +78,10 @@ export type Greenlight = {
   url(): string | null;
   producer: Producer;
   queues: Queues;
+  /** this instance's Prometheus registry (GET /metrics) */
+  metrics: Metrics;
+  /** the sweep's queue and trigger (worker role) */
+  sweeper(): Sweeper | null;
 };
 
 /** The composition root: config -> logger -> adapters -> web and/or workers. */
@@ -46,92 +89,225 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const logger = createLogger({
     level: config.logLevel,
     ...(opts.logDestination && { destination: opts.logDestination }),
-    secrets: [config.gitlab.token, config.gitlab.webhookSecret, config.slack.botToken, config.slack.signingSecret ?? '', config.slack.appToken ?? '', config.gitlab.oauth?.clientSecret ?? ''],
+    secrets: [config.gitlab.token, config.gitlab.webhookSecret, config.slack.botToken, config.slack.signingSecret ?? '', config.slack.appToken ?? '', config.gitlab.oauth?.clientSecret ?? '', ...config.encryptionKeys.map((k) => k.key.toString('base64'))],
   });
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
   const keys = keyspace(config.redisPrefix);
-  const redis = createRedis(config.redisUrl, 'commands');
-  const queueConnection = createRedis(config.redisUrl, 'commands');
-  const workerConnection = config.role === 'web' ? null : createRedis(config.redisUrl, 'bullmq');
+  const redisTarget = { url: config.redisUrl, mode: config.redisMode };
+  const redis = createRedis(redisTarget, 'commands');
+  const queueConnection = createRedis(redisTarget, 'commands');
+  const workerConnection = config.role === 'web' ? null : createRedis(redisTarget, 'bullmq');
   for (const [name, conn] of [['commands', redis], ['queues', queueConnection], ['workers', workerConnection]] as const) {
     conn?.on('error', (error: Error) => logger.warn({ connection: name, err: error.message }, 'redis connection error'));
   }
 
   const queues = createQueues(queueConnection, keys.bullPrefix);
+  // Without a listener BullMQ prints connection errors to stderr during a Redis outage.
+  for (const name of Object.values(QUEUE)) queues[name].on('error', (error: Error) => logger.warn({ queue: name, err: error.message }, 'queue connection error'));
   const producer = createProducer(queues);
   const cards = createCardStore(redis, keys);
-  const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token };
+  const metrics = createMetrics({
+    role: config.role,
+    sources: {
+      queueCounts: async () => {
+        const all = [...Object.values(QUEUE).map((name) => [name, queues[name]] as const), ['personal', personalQueue.queue] as const];
+        const entries = await Promise.all(all.map(async ([name, queue]) => [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')] as const));
+        return Object.fromEntries(entries);
+      },
+      openCards: () => redis.zcard(keys.openCards),
+      oldestOpenCard: async () => {
+        const [, score] = await redis.zrange(keys.openCards, 0, 0, 'WITHSCORES');
+        return score === undefined ? null : Number(score);
+      },
+      now: () => clock.now(),
+    },
+  });
+  const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token, observe: metrics.api };
   const gitlab = createGitLabReader(gitlabConn);
-  const slackClient = createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl });
-  const chat = createSlackChat(slackClient);
-  const identity: IdentityPort = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
+  const membership = createMembership(gitlabConn);
+  const latest = createLatestDeployments(redis, keys);
+  // Every chat.postMessage (cards, reminders, escalations, DMs) is paced per channel across processes.
+  const slackClient = pacePostMessages(createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, observe: metrics.api }), createChannelPacer(redis, keys, opts.slackPacing), logger);
+  const audit = createAuditLog(redis, keys);
+
+  // Identity by GITLAB_AUTH_MODE: oauth (each person's own token; loadConfig made sure its settings exist) or sudo.
+  const oauthApp = config.gitlab.authMode === 'oauth' ? config.gitlab.oauth : null;
+  const linkStart = oauthApp && config.publicUrl ? createLinkStart({ publicUrl: config.publicUrl, keys: config.encryptionKeys, now: () => clock.now() }) : null;
+  const direct = createDirectMessages(slackClient);
+  const chat = createSlackChat(slackClient, { direct, linkUrl: (userId, teamId) => (linkStart && teamId ? linkStart.url({ teamId, userId }) : null) });
+  const sudoIdentity = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
+  const oauthIdentity =
+    oauthApp && linkStart
+      ? createOAuthIdentity({
+          store: createLinkStore(redis, keys, createTokenCipher(config.encryptionKeys)),
+          oauth: createGitLabOAuthClient({ url: config.gitlab.url, clientId: oauthApp.clientId, clientSecret: oauthApp.clientSecret, redirectUri: `${config.publicUrl}/oauth/gitlab/callback` }),
+          conn: gitlabConn,
+          clock,
+          logger,
+          fallback: sudoIdentity,
+        })
+      : null;
+  const identity: IdentityAdapter = oauthIdentity ?? sudoIdentity;
+  const nudgeStore = createNudgeStore(redis, keys);
+  const nudges: NudgeDeps = {
+    gitlab,
+    cards,
+    nudges: nudgeStore,
+    timer: createNudgeTimer(queues.nudges, clock),
+    chat: createNudgeChat(slackClient),
+    identity,
+    membership,
+    queue: producer,
+    policy: config.policy,
+    clock,
+    logger,
+  };
+
+  // The list, the Home tab and DMs: open cards from Redis, rule membership from GitLab (cached).
+  const pendingIndex = createPendingIndex(redis, keys);
+  const personalStore = createPersonalStore(redis, keys);
+  const personalQueue = createPersonalQueue(queueConnection, keys.bullPrefix);
+  const personalChat = createPersonalChat(slackClient, direct);
+  /** Where the Home tab's Link button points (oauth mode): the same signed start URL as every Link button. */
+  const linkTarget: LinkTarget | undefined = linkStart ? async (user) => linkStart.url(user) : undefined;
 
   let server: Server | null = null;
   let workers: Workers | null = null;
   let bolt: App | null = null;
+  let personalWorker: ReturnType<typeof startPersonalWorker> | null = null;
+  let socketBolt: App | null = null;
+  let sweeper: Sweeper | null = null;
 
-  const startWeb = async () => {
-    const http = createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG' });
-    http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));
-    const receiver = new ExpressReceiver({
-      signingSecret: config.slack.signingSecret ?? '',
-      app: http,
-      endpoints: '/slack/events',
-      processBeforeResponse: false,
-      logger: boltLogger(logger),
-      ...(opts.slackAckTimeoutMs !== undefined && { unhandledRequestTimeoutMillis: opts.slackAckTimeoutMs }),
-    });
-    bolt = new App({
-      receiver,
-      token: config.slack.botToken,
-      logger: boltLogger(logger),
-      deferInitialization: true,
-      clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 } },
-    });
-    await bolt.init();
-    registerCardActions(bolt, { producer, cards, logger });
-    registerRejectModal(bolt, { producer, logger });
-    registerCommand(bolt, {
-      command: config.slack.command,
-      logger,
-      subcommands: {
-        whoami: async ({ command }) => {
-          const r = await identity.resolve({ teamId: command.team_id, userId: command.user_id });
-          if (r.kind === 'linked') return `greenlight acts for you as GitLab user *@${r.identity.gitlab.username}* (${r.identity.gitlab.name}), found by ${r.identity.via === 'policy' ? 'the policy file' : r.identity.via === 'email' ? 'your e-mail address' : 'your linked account'}. Mode: ${config.gitlab.authMode}.`;
-          return 'greenlight does not know your GitLab account yet: ask an admin to add you to `users:` in the policy file, or make your Slack e-mail match your GitLab e-mail.';
-        },
-      },
-      list: async () => helpText(config.slack.command),
-    });
-    bolt.error(async (error) => {
-      logger.error({ err: error.message }, 'slack listener failed');
-    });
+  const opsApp = () => createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
+  const listen = async (http: Express) => {
     finishHttpApp(http, logger);
     await new Promise<void>((resolve, reject) => {
       server = http.listen(config.port, () => resolve());
       server.once('error', reject);
     });
     server!.keepAliveTimeout = 65_000;
-    logger.info({ port: (server!.address() as AddressInfo).port, role: config.role }, 'greenlight web listening');
+    return (server!.address() as AddressInfo).port;
   };
 
-  const startWorkerRole = () => {
+  const startWeb = async () => {
+    const http = opsApp();
+    const limits = { ...RATE_LIMITS, ...opts.rateLimits };
+    http.use('/webhooks/gitlab', perIpRateLimit('webhooks', limits.webhooks, logger));
+    http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger));
+    http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger));
+    http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, observe: metrics.webhook, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));
+    if (oauthIdentity && linkStart) {
+      http.use(
+        oauthRouter({
+          identity: oauthIdentity,
+          linkStart,
+          command: config.slack.command,
+          logger,
+          confirm: (user, account) =>
+            direct
+              .postDirect(user.userId, directText(`:white_check_mark: Your Slack account is now linked to GitLab user *@${account.username}*: greenlight records your approvals in GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`))
+              .then(() => undefined),
+        }),
+      );
+    }
+    // Socket Mode (SLACK_APP_TOKEN) or signed HTTP requests on /slack/events of this express app
+    const receiver = createSlackReceiver({ slack: config.slack, http, logger, fetch: observedSlackFetch(metrics.api), ...(opts.slackAckTimeoutMs !== undefined && { ackTimeoutMs: opts.slackAckTimeoutMs }) });
+    bolt = new App({
+      receiver: receiver.receiver,
+      token: config.slack.botToken,
+      logger: boltLogger(logger),
+      deferInitialization: true,
+      clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, fetch: observedSlackFetch(metrics.api) },
+    });
+    await bolt.init();
+    registerCardActions(bolt, { producer, cards, logger });
+    registerRejectModal(bolt, { producer, logger });
+    registerApproveModal(bolt, { producer, logger });
+    registerSnooze(bolt, { producer, logger });
+    const listDeps: PendingListDeps = { index: pendingIndex, identity, membership, clock, command: config.slack.command, linkMode: identity.linkHint, help: helpText(config.slack.command), logger };
+    registerPendingList(bolt, listDeps);
+    registerHome(bolt, { store: personalStore, producer: personalQueue.producer, clock, logger });
+    registerCommand(bolt, {
+      command: config.slack.command,
+      logger,
+      subcommands: {
+        ...accountSubcommands({
+          command: config.slack.command,
+          identity,
+          oauth: oauthIdentity && linkStart ? { linkUrl: (user) => linkStart.url(user), identity: oauthIdentity } : null,
+        }),
+      },
+      list: listSubcommand(listDeps),
+    });
+    bolt.error(async (error) => {
+      logger.error({ err: error.message }, 'slack listener failed');
+    });
+    const port = await listen(http);
+    if (receiver.mode === 'socket') {
+      await bolt.start();
+      socketBolt = bolt;
+    }
+    logger.info({ port, role: config.role, slack: receiver.mode }, 'greenlight web listening');
+  };
+
+  /** ROLE=worker still answers /healthz, /readyz and /metrics (probes and Prometheus), nothing else. */
+  const startOpsServer = async () => {
+    const port = await listen(opsApp());
+    logger.info({ port, role: config.role }, 'greenlight worker health and metrics listening');
+  };
+
+  const startWorkerRole = async () => {
     workers = startWorkers(
       {
         gitlab,
         producer,
         chat,
-        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger },
-        decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger },
+        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, membership, supersede: { latest, queue: producer }, nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) } },
+        decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
         rememberProject: async (projectId) => {
           await redis.sadd(keys.knownProjects, String(projectId));
         },
         linkMode: identity.linkHint,
         command: config.slack.command,
         decisionWindowMs: DECISION_WINDOW_MS,
+        audit,
+        nudges,
+        onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
       },
-      { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(opts.workerSettings && { settings: opts.workerSettings }) },
+      {
+        connection: workerConnection!,
+        prefix: keys.bullPrefix,
+        logger,
+        settings: { stallTimeoutMs: config.workerStallTimeoutMs, ...opts.workerSettings },
+        pauseQueue: (name, ms) => queues[name].rateLimit(ms),
+      },
     );
+    personalWorker = startPersonalWorker(
+      {
+        home: { index: pendingIndex, identity, membership, store: personalStore, linkTarget, clock, command: config.slack.command },
+        notify: { cards, store: personalStore, chat: personalChat, identity, membership },
+        chat: personalChat,
+        store: personalStore,
+        producer: personalQueue.producer,
+        clock,
+      },
+      { connection: workerConnection!, prefix: keys.bullPrefix, logger },
+    );
+    metrics.observeWorkers(workers.workers, logger);
+    const projects = createProjectDirectory(gitlabConn, gitlab);
+    sweeper = await startSweeper({
+      deps: {
+        sources: { ...createSweepState(redis, keys, cards), projectId: projects.projectId, groupProjectIds: projects.groupProjectIds },
+        queue: producer,
+        policy: config.policy,
+      },
+      everyMs: config.policy.sweepEveryMs,
+      queueConnection,
+      workerConnection: workerConnection!,
+      prefix: keys.bullPrefix,
+      logger,
+      stallTimeoutMs: opts.workerSettings?.stallTimeoutMs ?? config.workerStallTimeoutMs,
+    });
     logger.info({ role: config.role }, 'greenlight workers started');
   };
 
@@ -140,33 +316,48 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     config,
     producer,
     queues,
+    metrics,
     async start() {
       if (config.role !== 'worker') await startWeb();
-      if (config.role !== 'web') startWorkerRole();
+      else await startOpsServer();
+      if (config.role !== 'web') await startWorkerRole();
     },
     async stop() {
+      const sb = socketBolt as App | null;
+      if (sb) await sb.stop().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'socket mode did not close cleanly'));
       const s = server as Server | null;
-      if (s) {
-        await new Promise<void>((resolve) => {
-          // close() waits for every connection, and keep-alive clients (GitLab, Slack) keep theirs for up to a
-          // minute: close each one as soon as its in-flight request has been answered.
-          const sweep = setInterval(() => s.closeIdleConnections(), 50);
-          s.close(() => {
-            clearInterval(sweep);
-            resolve();
-          });
-          s.closeIdleConnections();
-        });
-      }
+      if (s) await closeServer(s);
       if (workers) await workers.close();
+      if (sweeper) await sweeper.close();
+      if (personalWorker) await personalWorker.close();
       await queues.close();
+      await personalQueue.close();
       for (const conn of [redis, queueConnection, workerConnection]) conn?.disconnect();
       logger.info({}, 'greenlight stopped');
     },
+    sweeper: () => sweeper,
     url() {
       const s = server as Server | null;
       const address = s?.address();
       return address && typeof address === 'object' ? `http://127.0.0.1:${address.port}` : null;
     },
   };
+}
+
+/**
+ * Stops accepting connections and lets requests in flight finish. A keep-alive connection that was busy
+ * when close() was called turns idle afterwards and would hold close() open until its keep-alive timeout
+ * (65 s): idle connections are closed as they appear, and whatever is left after `graceMs` is cut.
+ */
+async function closeServer(server: Server, graceMs = 10_000): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from './duration.ts';
 
 /**
  * Every environment variable greenlight reads, with its default and what to do when it is wrong.
@@ -12,7 +13,14 @@ export const envVars = {
   PUBLIC_URL: url('greenlight as GitLab and browsers reach it')
     .optional()
     .describe('Base URL where GitLab and browsers reach greenlight, e.g. https://greenlight.example.com. Required in oauth mode (the OAuth redirect is PUBLIC_URL/oauth/gitlab/callback).'),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379').describe('Redis connection URL (redis:// or rediss://). Use noeviction and persistence (AOF) in production.'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .describe('Redis connection URL (redis:// or rediss://). Use noeviction and persistence (AOF) in production. With REDIS_MODE=cluster: one or more seed nodes separated by commas (credentials and TLS from the first).'),
+  REDIS_MODE: z
+    .enum(['standalone', 'cluster'])
+    .default('standalone')
+    .describe('standalone = one Redis (or a primary behind a failover endpoint); cluster = Redis Cluster (also managed "cluster mode" services): REDIS_URL names seed nodes and the client follows the cluster topology.'),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')
@@ -36,6 +44,18 @@ export const envVars = {
   SLACK_COMMAND: z.string().regex(/^\/[a-z0-9_-]{1,31}$/, 'must look like /deploys').default('/deploys').describe('The slash command, as created in the Slack app.'),
   CONFIG_FILE: z.string().min(1).optional().describe('Path of the YAML policy file (routes, reminders, escalation, users...).'),
   ROLE: z.enum(['all', 'web', 'worker']).default('all').describe('all = web and worker in one process; web = HTTP only; worker = queues only. Any number of each may share one Redis.'),
+  WORKER_STALL_TIMEOUT: z
+    .string()
+    .default('15s')
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === null || ms < 1_000) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration of at least 1s; write 15s or 1m` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .describe('When a worker dies mid-job (crash, SIGKILL, lost host), its jobs are taken over by another worker, or by itself after a restart, once this much time has passed without its heartbeat.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
 } as const;
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument, YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { envSchema, envVars } from './env-schema.ts';
 import { policyFileSchema, type PolicyFile } from './policy-schema.ts';
@@ -12,9 +12,12 @@ export type Config = Readonly<{
   port: number;
   publicUrl: string | null;
   redisUrl: string;
+  redisMode: 'standalone' | 'cluster';
   redisPrefix: string;
   role: 'all' | 'web' | 'worker';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** how long a dead worker's jobs stay locked before another worker takes them over */
+  workerStallTimeoutMs: number;
   gitlab: Readonly<{
     url: string;
     token: string;
@@ -78,9 +81,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
     redisUrl: e.REDIS_URL,
+    redisMode: e.REDIS_MODE,
     redisPrefix: e.REDIS_PREFIX,
     role: e.ROLE,
     logLevel: e.LOG_LEVEL,
+    workerStallTimeoutMs: e.WORKER_STALL_TIMEOUT,
     gitlab: Object.freeze({
       url: e.GITLAB_URL.replace(/\/+$/, ''),
       token: e.GITLAB_TOKEN,
@@ -127,20 +132,39 @@ function loadPolicyFile(path: string, readFile: ReadFile, problems: string[]): P
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text) ?? {};
+    // Warnings (an unknown !tag, ...) are problems too: a policy file must mean exactly what it says.
+    const doc = parseDocument(text, { logLevel: 'silent' });
+    const issue = doc.errors[0] ?? doc.warnings[0];
+    if (issue) throw issue;
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (error) {
-    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
+    const where = error instanceof YAMLError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
     problems.push(`CONFIG_FILE: ${path} is not valid YAML${where}: ${(error as Error).message.split('\n')[0]}`);
     return null;
   }
   const result = policyFileSchema.safeParse(raw);
   if (result.success) return result.data;
-  for (const issue of result.error.issues) {
+  for (const issue of explainUnions(result.error.issues)) {
     const at = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
     const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
     problems.push(`CONFIG_FILE ${path}: ${at}: ${message}`);
   }
   return null;
+}
+
+/**
+ * `off` or an object (reminders, working_hours): when the object was meant, report its own problems
+ * ("days: name at least one day") instead of zod's "Invalid input" for the whole union.
+ */
+function explainUnions(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      const meant = issue.errors.find((branch) => branch.some((i) => i.path.length > 0 || (i.code !== 'invalid_value' && i.code !== 'invalid_type')));
+      if (meant) return explainUnions(meant, path);
+    }
+    return [{ ...issue, path }];
+  });
 }
 
 function parseKeys(value: string, problems: string[]): EncryptionKey[] {

@@ -35,6 +35,10 @@ const days = z.union([z.string(), z.array(z.string())]).transform((value, ctx): 
       if (i === b) break;
     }
   }
+  if (out.size === 0) {
+    ctx.addIssue({ code: 'custom', message: 'name at least one day, e.g. Mon-Fri' });
+    return z.NEVER;
+  }
   return WEEKDAYS.filter((d) => out.has(d));
 });
 
@@ -61,15 +65,20 @@ const timezone = z.string().refine(
 );
 
 const workingHours = z
-  .strictObject({
-    days: days.default(['Mon', 'Tue', 'Wed', 'Thu', 'Fri']).describe('Days, e.g. Mon-Fri or Mon,Wed,Fri.'),
-    from: clock.describe('Start of the working day, "09:00".'),
-    to: clock.describe('End of the working day, "18:00".'),
-    timezone: timezone.describe('IANA time zone, e.g. Europe/Berlin.'),
-  })
-  .refine((w) => w.from < w.to, { message: '`from` must be before `to`' })
-  .transform((w): WorkingHours => ({ days: w.days, fromMinute: w.from, toMinute: w.to, timezone: w.timezone }))
-  .describe('Outside these hours the reminder and escalation clocks pause.');
+  .union([
+    z.literal(false),
+    z.literal('off'),
+    z
+      .strictObject({
+        days: days.default(['Mon', 'Tue', 'Wed', 'Thu', 'Fri']).describe('Days, e.g. Mon-Fri or Mon,Wed,Fri.'),
+        from: clock.describe('Start of the working day, "09:00".'),
+        to: clock.describe('End of the working day, "18:00" ("24:00" = midnight).'),
+        timezone: timezone.describe('IANA time zone, e.g. Europe/Berlin; daylight-saving changes are followed.'),
+      })
+      .refine((w) => w.from < w.to, { message: '`from` must be before `to`' }),
+  ])
+  .transform((w): WorkingHours | null => (w === false || w === 'off' ? null : { days: w.days, fromMinute: w.from, toMinute: w.to, timezone: w.timezone }))
+  .describe('Outside these hours the reminder and escalation clocks pause (a reminder due at night waits for the morning); `off` (e.g. in a route) means around the clock.');
 
 const reminders = z
   .union([

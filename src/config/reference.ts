@@ -93,6 +93,7 @@ export function renderConfigReference(): string {
     ...policy,
     '',
     'Reminders default to `{ after: 30m, every: 1h, max: 3 }` when the file does not set them; `run_after_approval` defaults to `button`.',
+    'How reminders, escalation levels, working hours and "Snooze 1h" behave: [reminders.md](reminders.md).',
     '',
     '### Example',
     '',

@@ -58,7 +58,8 @@ export type MessageRef = { channel: string; ts: string };
 export interface ChatPort {
   postCard(channel: string, card: CardModel): Promise<MessageRef>;
   updateCard(ref: MessageRef, card: CardModel): Promise<void>;
-  postNotice(channel: string, slackUserId: string, notice: Notice): Promise<void>;
+  /** `teamId` (when known) lets a notice with `link` carry a Link button bound to that Slack user. */
+  postNotice(channel: string, slackUserId: string, notice: Notice, teamId?: string): Promise<void>;
 }
 
 /** One card per deployment; every change is compare-and-set on `version`. */
@@ -75,6 +76,11 @@ export type CardRecord = {
   updatedAt: number;
   /** The deployment as last read from GitLab; lets clicks refuse the creator without another call. */
   snapshot: Deployment;
+  /**
+   * While waiting: the open rules and the Slack users who could still approve for each, as last rendered.
+   * Lets a click decide within Slack's 3 s whether to ask which rule the person approves for.
+   */
+  openRules?: Array<{ name: string; slackUserIds: string[] }>;
 };
 
 export interface CardStore {
@@ -84,6 +90,18 @@ export interface CardStore {
   /** Replaces the record if its version is still `expectedVersion`. */
   replace(expectedVersion: number, record: CardRecord): Promise<boolean>;
   delete(deploymentId: number): Promise<void>;
+}
+
+/** The newest deployment greenlight has seen of one environment, and how to link to it. */
+export type LatestDeployment = { id: number; url: string };
+
+/** Newest deployment per environment: a newer deployment supersedes older ones still waiting. */
+export interface LatestDeployments {
+  /**
+   * Records `candidate` unless a newer deployment of the environment is known (atomically). Returns the
+   * newest one after the call, whether `candidate` just replaced another, and which one the newest replaced.
+   */
+  note(environment: { projectId: number; environmentId: number }, candidate: LatestDeployment): Promise<{ newest: LatestDeployment; replaced: boolean; previous: number | null }>;
 }
 
 export interface WorkQueue {

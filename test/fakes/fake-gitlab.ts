@@ -1,4 +1,4 @@
-// Fake GitLab: a real HTTP server on loopback that follows /work/shared/reference/gitlab-api.md.
+// Fake GitLab: a real HTTP server on loopback that follows the shared reference notes, reference/gitlab-api.md.
 // Implementation and notes: ./fake-gitlab/ (start.ts composes it).
 export { startFakeGitLab } from './fake-gitlab/start.ts';
 export type { FakeGitLab, StartFakeGitLabOptions, UpdateProjectInput } from './fake-gitlab/types.ts';

@@ -2,7 +2,7 @@
  * A fake Slack for tests: a real HTTP server on loopback serving the Web API (`apiUrl`, what the app uses as
  * slackApiUrl) and response_urls, with stored workspace state, a call log and failure injection; plus a driver
  * that sends the app signed commands, clicks, modal submissions and events exactly as Slack would.
- * Ground truth: /work/shared/reference/slack-platform.md. Everything returned is a copy.
+ * Ground truth: the shared reference notes, reference/slack-platform.md. Everything returned is a copy.
  *
  *   const slack = await startFakeSlack();
  *   slack.addUser({ id: 'U0456ALICE', name: 'alice', email: 'alice@example.com' });
@@ -32,6 +32,7 @@ import { MessageStore } from './fake-slack/messages.ts';
 import { ResponseUrls } from './fake-slack/response-urls.ts';
 import type { ResponseUrlOrigin } from './fake-slack/response-urls.ts';
 import { startServer } from './fake-slack/server.ts';
+import { SocketModeHub, type SocketModeView } from './fake-slack/socket-mode.ts';
 import { TriggerRegistry } from './fake-slack/triggers.ts';
 import type {
   Block,
@@ -57,6 +58,8 @@ export { ButtonNotFoundError } from './fake-slack/driver.ts';
 export { quietSlackLogger } from './fake-slack/quiet-logger.ts';
 export { DEFAULT_SCOPES } from './fake-slack/workspace.ts';
 export { RESPONSE_URL_KEY } from './fake-slack/faults.ts';
+export { SOCKET_MODE } from './fake-slack/socket-mode.ts';
+export type { EnvelopeType, SocketEnvelope, SocketModeView } from './fake-slack/socket-mode.ts';
 export { SUPPORTED_METHODS } from './fake-slack/web-api/index.ts';
 export type * from './fake-slack/types.ts';
 export type {
@@ -85,6 +88,7 @@ export const FAKE_SLACK_DEFAULTS: Identity = {
   appId: 'A0789DGATE',
   botName: 'greenlight',
   verificationToken: 'gIkuvaNzQIHg97ATvDxqgjtO',
+  appToken: 'xapp-1-A0789DGATE-0001-fakesocketmode',
 };
 
 export interface FakeSlack {
@@ -94,7 +98,12 @@ export interface FakeSlack {
   readonly identity: Identity;
   readonly botToken: string;
   readonly signingSecret: string;
+  /** App-level token for Socket Mode (SLACK_APP_TOKEN). */
+  readonly appToken: string;
   close(): Promise<void>;
+
+  // ---- Socket Mode (the app connects with appToken; drive it by passing SOCKET_MODE as appUrl)
+  readonly socketMode: SocketModeView;
 
   // ---- workspace state
   addUser(user: UserInput): void;
@@ -132,6 +141,8 @@ export interface FakeSlack {
   // ---- call log
   readonly calls: CallRecord[];
   callsTo(method: string): CallRecord[];
+  /** Requests that arrived and are still being answered (see setLatency): what a crash test kills in flight. */
+  inFlight(method?: string): Array<{ method: string; args: Record<string, unknown> }>;
   /** Calls answered with HTTP 429 (pacing or injected). */
   rateLimited(): CallRecord[];
   /** Unknown methods/routes, bad tokens, unknown response_urls, fake crashes. Assert it is empty after a test. */
@@ -177,9 +188,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   };
   let baseUrl = '';
   const responseUrls = new ResponseUrls({ baseUrl: () => baseUrl, clock, messages, faults, log, identity });
-  const server = await startServer(state, responseUrls);
+  const socketMode = new SocketModeHub({ identity, log });
+  const server = await startServer(state, responseUrls, socketMode);
   baseUrl = server.url;
-  const driver = new SlackDriver({ state, responseUrls });
+  const driver = new SlackDriver({ state, responseUrls, socketMode });
   const copy = <T>(value: T): T => structuredClone(value);
 
   return {
@@ -188,6 +200,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     identity: { ...identity },
     botToken: identity.botToken,
     signingSecret: identity.signingSecret,
+    appToken: identity.appToken,
+    socketMode,
     close: () => server.close(),
 
     addUser: (user) => state.workspace.addUser(user),
@@ -228,6 +242,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return log.all();
     },
     callsTo: (method) => log.to(method),
+    inFlight: (method) => log.inFlight(method),
     rateLimited: () => log.all().filter((c) => c.response.status === 429),
     unexpected: () => log.unexpectedRequests(),
     waitForCall: (method, predicate, timeoutMs) => log.waitForCall(method, predicate, timeoutMs),

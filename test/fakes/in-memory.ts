@@ -2,8 +2,9 @@
  * In-memory fakes of the core's ports, for unit tests of the core. They record every call so tests
  * can assert on outgoing calls, and they fail loudly on anything unexpected.
  */
+import type { MembershipPort } from '../../src/core/approvals/eligible-approvers.ts';
 import type { CardModel } from '../../src/core/cards/card-model.ts';
-import type { Deployment, GitLabUser } from '../../src/core/deployments/deployment.ts';
+import type { ApprovalRule, Deployment, GitLabUser } from '../../src/core/deployments/deployment.ts';
 import type { Notice } from '../../src/core/approvals/notices.ts';
 import type {
   CardRecord,
@@ -16,6 +17,8 @@ import type {
   Identity,
   IdentityPort,
   IdentityResolution,
+  LatestDeployment,
+  LatestDeployments,
   Logger,
   MessageRef,
   SlackUser,
@@ -144,6 +147,34 @@ export class FakeIdentity implements IdentityPort {
   async slackUserFor(user: GitLabUser) {
     for (const [slack, r] of this.links) if (r.kind === 'linked' && r.identity.gitlab.id === user.id) return slack;
     return null;
+  }
+}
+
+/** Rule members by rule name; a rule listed in `failing` cannot be read. */
+export class FakeMembership implements MembershipPort {
+  readonly members = new Map<string, GitLabUser[]>();
+  readonly failing = new Set<string>();
+  readonly calls: string[] = [];
+  set(ruleName: string, users: GitLabUser[]): this {
+    this.members.set(ruleName, users);
+    return this;
+  }
+  async ruleMembers(_projectId: number, rule: ApprovalRule) {
+    this.calls.push(rule.name);
+    if (this.failing.has(rule.name)) throw new Error(`members of ${rule.name} unreadable`);
+    return structuredClone(this.members.get(rule.name) ?? []);
+  }
+}
+
+export class FakeLatestDeployments implements LatestDeployments {
+  readonly newest = new Map<string, LatestDeployment & { previous: number | null }>();
+  async note(env: { projectId: number; environmentId: number }, candidate: LatestDeployment) {
+    const key = `${env.projectId}:${env.environmentId}`;
+    const current = this.newest.get(key);
+    const replaced = !current || candidate.id > current.id;
+    if (replaced) this.newest.set(key, { ...candidate, previous: current?.id ?? null });
+    const now = this.newest.get(key)!;
+    return { newest: { id: now.id, url: now.url }, replaced, previous: now.previous };
   }
 }
 

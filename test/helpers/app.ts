@@ -47,7 +47,9 @@ export async function startTestApp(opts: { env: Record<string, string>; policy?:
     writeFileSync(env.CONFIG_FILE, opts.policy);
   }
   const logs = new LogCapture();
-  const app = await createGreenlight(loadConfig(env), { logDestination: logs, ...opts.options });
+  // Posts are paced per channel like Slack's 1/s, but faster here so that tests which post many cards stay
+  // quick (the fake only enforces Slack's pace when a test turns it on, and then passes slackPacing: {}).
+  const app = await createGreenlight(loadConfig(env), { logDestination: logs, slackPacing: { intervalMs: 100 }, ...opts.options });
   await app.start();
   return {
     app,

@@ -24,6 +24,20 @@ export type World = {
   close(): Promise<void>;
 };
 
+let environments = 0;
+
+/**
+ * A new protected environment (tier production, one approval from Maintainers unless said otherwise). Tests
+ * that want several deployments waiting at once need one environment each: a newer deployment to the same
+ * environment supersedes the older one, whose card then stops offering Approve.
+ */
+export function freshEnvironment(gitlab: FakeGitLab, projectId: number, requiredApprovals = 1): string {
+  environments += 1;
+  const name = `production-${environments}`;
+  gitlab.protectEnvironment(projectId, name, { approvalRules: [{ accessLevel: 40, requiredApprovals }] });
+  return name;
+}
+
 export async function startWorld(opts: { webhookMode?: 'legacy' | 'modern'; requiredApprovals?: number } = {}): Promise<World> {
   const gitlab = await startFakeGitLab({ webhookMode: opts.webhookMode ?? 'modern' });
   const slack = await startFakeSlack();

@@ -1,12 +1,14 @@
 import { createRequesterFn, GitbeakerRequestError, GitbeakerTimeoutError, type RequesterType, type ResourceOptions } from '@gitbeaker/requester-utils';
 import { GreenlightError } from '../../core/errors.ts';
+import type { ApiObserver } from '../metrics/metrics.ts';
+import { gitlabOperation, noAnswerStatus } from '../metrics/api-observer.ts';
 
 /**
  * gitbeaker's own request handler retries 429 and 502 ten times within milliseconds and ignores
  * Retry-After. BullMQ owns retries here, so this handler makes exactly one attempt and lets the error
  * (with status and headers) reach mapGitLabError.
  */
-async function singleAttemptHandler(endpoint: string, options?: Record<string, unknown>) {
+async function singleAttemptHandler(endpoint: string, options?: Record<string, unknown>, observe?: ApiObserver) {
   const { prefixUrl, searchParams, method, agent: _agent, asStream: _asStream, rateLimiters: _rl, ...rest } = (options ?? {}) as {
     prefixUrl?: string;
     searchParams?: string;
@@ -19,14 +21,18 @@ async function singleAttemptHandler(endpoint: string, options?: Record<string, u
   const url = new URL(endpoint, base);
   url.search = searchParams ?? '';
   const request = new Request(url, { ...rest, method: method ?? 'GET' });
+  const started = performance.now();
+  const report = (status: string) => observe?.({ api: 'gitlab', operation: gitlabOperation(request.method, endpoint), status, seconds: (performance.now() - started) / 1000 });
   let response: Response;
   try {
     response = await fetch(request);
   } catch (error) {
+    report(noAnswerStatus(error));
     const name = (error as Error).name;
     if (name === 'TimeoutError' || name === 'AbortError') throw new GitbeakerTimeoutError('Query timeout was reached', { cause: error });
     throw error;
   }
+  report(String(response.status));
   const headers = Object.fromEntries(response.headers.entries());
   if (!response.ok) {
     const text = await response.text();
@@ -48,6 +54,12 @@ async function singleAttemptHandler(endpoint: string, options?: Record<string, u
 }
 
 export const singleAttemptRequester: (resourceOptions: ResourceOptions) => RequesterType = createRequesterFn((_, requestOptions) => Promise.resolve(requestOptions), singleAttemptHandler as never);
+
+/** The same requester, reporting every request (operation, status, duration) to `observe` (for /metrics). */
+export function observedRequester(observe: ApiObserver): (resourceOptions: ResourceOptions) => RequesterType {
+  const handler = (endpoint: string, options?: Record<string, unknown>) => singleAttemptHandler(endpoint, options, observe);
+  return createRequesterFn((_, requestOptions) => Promise.resolve(requestOptions), handler as never);
+}
 
 /** Classifies what GitLab said about an approval or play request (HTTP 400 bodies carry only a message). */
 export function classifyRefusal(message: string): string | undefined {

@@ -3,18 +3,20 @@ import type { Approval, ApprovalRule, Deployment, GitLabUser } from '../../core/
 import type { DeploymentRef, GitLabReader } from '../../core/ports.ts';
 import { GreenlightError } from '../../core/errors.ts';
 import { TtlCache } from '../../lib/ttl-cache.ts';
-import { mapGitLabError, singleAttemptRequester } from './client.ts';
+import { mapGitLabError, observedRequester, singleAttemptRequester } from './client.ts';
+import type { ApiObserver } from '../metrics/metrics.ts';
 import { AdminUserSchema, DeploymentListItemSchema, DeploymentSchema, EnvironmentSchema, ProjectSchema, UserSchema, type DeploymentEntity, type ProjectEntity, type UserEntity } from './schema.ts';
 import { z } from 'zod';
 
-export type GitLabConnection = { url: string; token: string; timeoutMs?: number };
+/** `observe` (optional) sees every request, for /metrics. */
+export type GitLabConnection = { url: string; token: string; timeoutMs?: number; observe?: ApiObserver };
 
-export function gitbeakerOptions(conn: { url: string; timeoutMs?: number }, auth: { token: string } | { oauthToken: string }, sudo?: string | number) {
+export function gitbeakerOptions(conn: { url: string; timeoutMs?: number; observe?: ApiObserver }, auth: { token: string } | { oauthToken: string }, sudo?: string | number) {
   return {
     host: conn.url,
     ...auth,
     ...(sudo !== undefined && { sudo }),
-    requesterFn: singleAttemptRequester,
+    requesterFn: conn.observe ? observedRequester(conn.observe) : singleAttemptRequester,
     queryTimeout: conn.timeoutMs ?? 10_000,
   };
 }

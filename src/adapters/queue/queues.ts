@@ -5,7 +5,7 @@ import type { DecisionAction } from '../../core/approvals/decide-deployment.ts';
 import type { DeploymentRef, SlackUser, WorkQueue } from '../../core/ports.ts';
 import type { IntakeEvent } from '../../entrypoints/http/webhook-events.ts';
 
-export const QUEUE = { intake: 'intake', scan: 'scan', sync: 'sync', decisions: 'decisions', notices: 'notices' } as const;
+export const QUEUE = { intake: 'intake', scan: 'scan', sync: 'sync', decisions: 'decisions', notices: 'notices', nudges: 'nudges' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 export type SyncJob = DeploymentRef & { reason: string };
@@ -20,7 +20,11 @@ export type DecisionJob = {
   channel: string | null;
   requestedAt: number;
 };
-export type NoticeJob = { channel: string; user: string; notice: Notice };
+export type NoticeJob = { channel: string; user: string; notice: Notice; /** Slack team of `user`: the Link button is bound to it */ team?: string };
+/** Reminder timers ('fire', one per deployment and seq) and Snooze clicks ('snooze'): see nudge-timer.ts. */
+export type NudgeJob =
+  | { kind: 'fire'; ref: DeploymentRef; seq: number }
+  | { kind: 'snooze'; ref: DeploymentRef; slackUserId: string; channel: string | null; reminderSeq: number; requestedAt: number };
 
 const KEEP = { removeOnComplete: { age: 3_600, count: 2_000 }, removeOnFail: { age: 7 * 86_400, count: 5_000 } } as const;
 
@@ -32,13 +36,15 @@ export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
   // a decision is retried only briefly: never an approval long after the click (see DECISION_WINDOW_MS)
   decisions: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP },
   notices: { attempts: 6, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP },
+  // a timer that failed for good is removed, so the next sync of its deployment can arm it again
+  nudges: { attempts: 8, backoff: { type: 'exponential', delay: 2_000 }, ...KEEP, removeOnFail: true },
 };
 
 export type Queues = { [K in QueueName]: Queue } & { close(): Promise<void>; /** the one connection every queue uses */ connection: Redis };
 
 export function createQueues(connection: Redis, prefix: string): Queues {
   const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS[name] });
-  const queues = { intake: make('intake'), scan: make('scan'), sync: make('sync'), decisions: make('decisions'), notices: make('notices') };
+  const queues = { intake: make('intake'), scan: make('scan'), sync: make('sync'), decisions: make('decisions'), notices: make('notices'), nudges: make('nudges') };
   return {
     ...queues,
     connection,
@@ -58,6 +64,8 @@ export type Producer = WorkQueue & {
   requestScan(job: ScanJob): Promise<void>;
   enqueueDecision(job: DecisionJob): Promise<'queued' | 'duplicate'>;
   enqueueNotice(job: NoticeJob): Promise<void>;
+  /** One snooze per person and reminder: a double click adds nothing. */
+  enqueueSnooze(job: Extract<NudgeJob, { kind: 'snooze' }>): Promise<void>;
 };
 
 export function createProducer(queues: Queues): Producer {
@@ -84,6 +92,9 @@ export function createProducer(queues: Queues): Producer {
     },
     async enqueueNotice(job) {
       await queues.notices.add('notice', job);
+    },
+    async enqueueSnooze(job) {
+      await queues.nudges.add('snooze', job, { jobId: `snooze-${job.ref.deploymentId}-${job.reminderSeq}-${safeId(job.slackUserId)}` });
     },
   };
 }

@@ -1,20 +1,64 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Where Redis is. `standalone`: url is one redis:// or rediss:// URL. `cluster`: url lists one or more seed
+ * nodes separated by commas (a managed service's configuration endpoint is enough); user, password and TLS
+ * (rediss://) come from the first URL.
+ */
+export type RedisTarget = { url: string; mode: 'standalone' | 'cluster' };
 
 /**
  * One place that opens Redis connections. BullMQ workers need maxRetriesPerRequest: null (they block);
  * everything else fails fast so that HTTP handlers can answer 503 instead of hanging.
  */
-export function createRedis(url: string, purpose: 'commands' | 'bullmq', extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function createRedis(target: string | RedisTarget, purpose: 'commands' | 'bullmq', extra: RedisOptions = {}): Redis {
+  const { url, mode } = typeof target === 'string' ? { url: target, mode: 'standalone' as const } : target;
+  const options = {
     lazyConnect: false,
     enableReadyCheck: true,
     maxRetriesPerRequest: purpose === 'bullmq' ? null : 1,
     enableOfflineQueue: purpose === 'bullmq',
     connectTimeout: 5_000,
     // reconnect forever, backing off to 2 s: Redis restarts must not need a greenlight restart
-    retryStrategy: (times) => Math.min(100 * times, 2_000),
+    retryStrategy: (times: number) => Math.min(100 * times, 2_000),
     ...extra,
-  });
+  } satisfies RedisOptions;
+  if (mode === 'standalone') return new Redis(url, options);
+  return createCluster(url, options) as unknown as Redis;
+}
+
+/**
+ * A Redis Cluster client. Every key greenlight writes carries the {prefix} hash tag, so Lua scripts,
+ * MULTI and BullMQ's multi-key commands stay within one slot. ioredis' Cluster speaks the same command
+ * interface as Redis, which is why it is handed out under that type: callers never need to know.
+ */
+function createCluster(urls: string, options: RedisOptions): Cluster {
+  const seeds = urls
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+    .map((u) => new URL(u));
+  const first = seeds[0];
+  if (!first) throw new Error('REDIS_URL lists no cluster node');
+  const tls = first.protocol === 'rediss:';
+  const { retryStrategy, enableOfflineQueue, lazyConnect, enableReadyCheck, ...perNode } = options;
+  return new Cluster(
+    seeds.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
+    {
+      lazyConnect,
+      enableReadyCheck,
+      enableOfflineQueue,
+      clusterRetryStrategy: retryStrategy,
+      // TLS endpoints of managed clusters must be reached by name so that certificates match
+      ...(tls && { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) }),
+      redisOptions: {
+        ...perNode,
+        ...(first.username && { username: decodeURIComponent(first.username) }),
+        ...(first.password && { password: decodeURIComponent(first.password) }),
+        ...(tls && { tls: {} }),
+      },
+    },
+  );
 }
 
 /** Keys share one hash slot ({prefix}) so greenlight also runs on Redis Cluster. */
@@ -24,9 +68,24 @@ export function keyspace(prefix: string) {
     bullPrefix: base,
     card: (deploymentId: number) => `${base}:card:${deploymentId}`,
     openCards: `${base}:cards:open`,
+    latestDeployment: (projectId: number, environmentId: number) => `${base}:env:${projectId}:${environmentId}:latest`,
     knownProjects: `${base}:projects:seen`,
+    /** a Slack user's GitLab link (oauth mode; tokens sealed) */
     identity: (teamId: string, userId: string) => `${base}:identity:${teamId}:${userId}`,
+    /** lock held while one user's tokens are refreshed or rewritten (GitLab rotates both on refresh) */
+    identityLock: (teamId: string, userId: string) => `${base}:identity-lock:${teamId}:${userId}`,
     slackOf: (gitlabUserId: number) => `${base}:slack-of:${gitlabUserId}`,
+    /** a pending OAuth authorization (PKCE verifier), single use, 10 minutes */
+    oauthState: (state: string) => `${base}:oauth-state:${state}`,
+    /** stream of every decision attempt */
+    audit: `${base}:audit`,
+    /** people who want a DM when something waits for them; DMs sent per deployment; recent Home tab viewers */
+    dmSubscribers: `${base}:personal:dm-on`,
+    dms: (deploymentId: number) => `${base}:personal:dm:${deploymentId}`,
+    homeAudience: `${base}:personal:home-opened`,
+    nudge: (deploymentId: number) => `${base}:nudge:${deploymentId}`,
+    pace: (channel: string) => `${base}:pace:${channel}`,
+    paceTicket: (channel: string, ticket: string) => `${base}:pace-ticket:${channel}:${ticket}`,
     pattern: `${base}:*`,
   };
 }

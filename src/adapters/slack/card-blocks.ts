@@ -1,6 +1,6 @@
-import type { CardModel, Person } from '../../core/cards/card-model.ts';
+import type { CardModel, OpenRule, Person } from '../../core/cards/card-model.ts';
 import type { CardState } from '../../core/deployments/deployment.ts';
-import { ACTION } from './ids.ts';
+import { decisionButtons } from './decision-buttons.ts';
 import { clip, esc, link, slackDate } from './mrkdwn.ts';
 
 /** Block Kit for an approval card. Pure: the same model always renders the same blocks. */
@@ -68,12 +68,33 @@ function outcomeLine(m: CardModel): string | null {
   }
 }
 
+/** Mentions per rule; the rest are counted ("and 4 more") so a big group never floods the card. */
+export const MAX_MENTIONS_PER_RULE = 5;
+
+/** Who can still approve for one open rule: linked people as mentions, the others counted. */
+function canApproveText(o: OpenRule): string | null {
+  if (!o.known) return null;
+  const total = o.people.length + o.more;
+  if (total === 0) return 'nobody left in this rule who can approve';
+  const linked = o.people.filter((p) => p.slackUserId);
+  if (linked.length === 0) return `${total} ${total === 1 ? 'person' : 'people'} in GitLab can approve, none linked to Slack`;
+  const shown = linked.slice(0, MAX_MENTIONS_PER_RULE);
+  const rest = total - shown.length;
+  return `can approve: ${shown.map(personText).join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
+}
+
 function rulesText(m: CardModel): string | null {
   if (m.rules.length === 0) return null;
+  // openRules lists the unsatisfied rules in the same order; pair them up while rendering.
+  const open = m.rules.filter((r) => r.approved < r.required).length === m.openRules.length ? [...m.openRules] : [];
   const lines = m.rules.map((r) => {
-    const mark = r.approved >= r.required ? ':white_check_mark:' : ':hourglass_flowing_sand:';
+    const satisfied = r.approved >= r.required;
+    const mark = satisfied ? ':white_check_mark:' : ':hourglass_flowing_sand:';
     const who = r.approvals.map((a) => `${a.status === 'rejected' ? ':x: ' : ''}${personText(a.person)}${a.comment ? ` “${esc(clip(a.comment, 200))}”` : ''}`);
-    return `${mark} *${esc(r.name)}*: ${r.approved} of ${r.required}${who.length ? ` — ${who.join(', ')}` : ''}`;
+    const still = satisfied ? null : open.shift();
+    const tail = still ? canApproveText(still) : null;
+    const parts = [who.join(', '), tail].filter((x): x is string => Boolean(x));
+    return `${mark} *${esc(r.name)}*: ${r.approved} of ${r.required}${parts.length ? ` — ${parts.join(' · ')}` : ''}`;
   });
   return clip(lines.join('\n'), 3000);
 }
@@ -101,7 +122,7 @@ export function renderCard(m: CardModel): SlackMessage {
   ];
   const rules = rulesText(m);
   if (rules) blocks.push({ type: 'section', block_id: `${id}-r-${v}`, text: { type: 'mrkdwn', text: rules } });
-  const nudge = m.nextNudgeAt ? ` · next reminder ${slackDate(m.nextNudgeAt, '{time}')}` : '';
+  const nudge = m.nextNudgeAt ? ` · next ${m.nextNudgeKind ?? 'reminder'} ${slackDate(m.nextNudgeAt, '{date_short_pretty} {time}')}` : '';
   blocks.push({ type: 'context', block_id: `${id}-c-${v}`, elements: [{ type: 'mrkdwn', text: `Deployment #${m.deploymentId} · waiting since ${slackDate(m.waitingSince)}${nudge}` }] });
   const outcome = outcomeLine(m);
   if (outcome) blocks.push({ type: 'context', block_id: `${id}-o-${v}`, elements: [{ type: 'mrkdwn', text: clip(outcome, 3000) }] });
@@ -110,41 +131,8 @@ export function renderCard(m: CardModel): SlackMessage {
 }
 
 function buttons(m: CardModel): Block[] {
-  const value = JSON.stringify({ d: m.deploymentId, p: m.projectId, v: m.version } satisfies ButtonValue);
-  const what = clip(`${m.project.path} ${m.ref}@${m.shortSha} → ${m.environment.name}`, 200);
-  const out: Block[] = [];
-  if (m.buttons.approve) {
-    out.push({
-      type: 'button',
-      action_id: ACTION.approve,
-      style: 'primary',
-      text: { type: 'plain_text', text: 'Approve' },
-      value,
-      confirm: {
-        title: { type: 'plain_text', text: 'Approve deployment?' },
-        text: { type: 'plain_text', text: clip(`${what}. Your approval is recorded in GitLab as you.`, 300) },
-        confirm: { type: 'plain_text', text: 'Approve' },
-        deny: { type: 'plain_text', text: 'Cancel' },
-        style: 'primary',
-      },
-    });
-  }
-  if (m.buttons.reject) out.push({ type: 'button', action_id: ACTION.reject, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value });
-  if (m.buttons.run) {
-    out.push({
-      type: 'button',
-      action_id: ACTION.run,
-      style: 'primary',
-      text: { type: 'plain_text', text: 'Run deployment' },
-      value,
-      confirm: {
-        title: { type: 'plain_text', text: 'Run the deployment now?' },
-        text: { type: 'plain_text', text: clip(`${what} starts now, as you.`, 300) },
-        confirm: { type: 'plain_text', text: 'Run' },
-        deny: { type: 'plain_text', text: 'Cancel' },
-      },
-    });
-  }
-  out.push({ type: 'button', action_id: ACTION.openGitLab, text: { type: 'plain_text', text: 'Open in GitLab' }, url: m.openUrl });
-  return out;
+  return decisionButtons(
+    { deploymentId: m.deploymentId, projectId: m.projectId, version: m.version, project: m.project.path, ref: m.ref, shortSha: m.shortSha, environment: m.environment.name, openUrl: m.openUrl },
+    m.buttons,
+  );
 }

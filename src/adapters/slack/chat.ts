@@ -4,8 +4,13 @@ import type { ChatPort, MessageRef } from '../../core/ports.ts';
 import type { Notice } from '../../core/approvals/notices.ts';
 import { renderCard } from './card-blocks.ts';
 import { CARD_METADATA_EVENT } from './ids.ts';
+import { isGreenlightError } from '../../core/errors.ts';
 import { renderNotice } from './notice-blocks.ts';
+import { createDirectMessages, type DirectMessages } from './personal.ts';
 import { slackCall } from './web.ts';
+
+/** Slack's answers when greenlight cannot post an ephemeral where the person clicked. */
+const CANNOT_POST_THERE = new Set(['channel_not_found', 'not_in_channel', 'user_not_in_channel', 'is_archived']);
 
 export type SlackChat = ChatPort & {
   findCard(channel: string, deploymentId: number, since: number): Promise<string | null>;
@@ -14,7 +19,8 @@ export type SlackChat = ChatPort & {
 };
 
 /** Cards and notices over the Slack Web API. `linkUrl` gives the account-link button its target. */
-export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserId: string) => string | null } = {}): SlackChat {
+export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserId: string, teamId?: string) => string | null; direct?: DirectMessages } = {}): SlackChat {
+  const direct = opts.direct ?? createDirectMessages(client);
   return {
     async postCard(channel, card: CardModel): Promise<MessageRef> {
       const message = renderCard(card);
@@ -34,9 +40,20 @@ export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserI
       const message = renderCard(card);
       await slackCall(`chat.update of ${ref.channel}/${ref.ts}`, () => client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never }));
     },
-    async postNotice(channel, slackUserId, notice: Notice) {
-      const message = renderNotice(notice, opts.linkUrl?.(slackUserId) ?? null);
-      await slackCall(`chat.postEphemeral to ${slackUserId}`, () => client.chat.postEphemeral({ channel, user: slackUserId, text: message.text, blocks: message.blocks as never }));
+    /** `channel` = the person's own id (a Home tab click has no channel): the notice goes to their DM. */
+    async postNotice(channel, slackUserId, notice: Notice, teamId?: string) {
+      const message = renderNotice(notice, notice.link ? (opts.linkUrl?.(slackUserId, teamId) ?? null) : null);
+      if (channel === slackUserId) {
+        await direct.postDirect(slackUserId, message);
+        return;
+      }
+      try {
+        await slackCall(`chat.postEphemeral to ${slackUserId}`, () => client.chat.postEphemeral({ channel, user: slackUserId, text: message.text, blocks: message.blocks as never }));
+      } catch (error) {
+        // e.g. the list was opened in a DM between people or a private channel greenlight is not in.
+        if (!isGreenlightError(error, 'slack_refused') || !CANNOT_POST_THERE.has(error.detail ?? '')) throw error;
+        await direct.postDirect(slackUserId, message);
+      }
     },
     async findCard(channel, deploymentId, since) {
       const result = await slackCall(`conversations.history of ${channel}`, () =>

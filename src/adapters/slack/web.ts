@@ -1,12 +1,15 @@
 import { ErrorCode as SlackErrorCode, WebClient, type WebAPICallResult } from '@slack/web-api';
 import { GreenlightError } from '../../core/errors.ts';
+import { observedSlackFetch } from '../metrics/api-observer.ts';
+import type { ApiObserver } from '../metrics/metrics.ts';
 
 /**
  * A Slack WebClient that never retries on its own (BullMQ owns retries) and rejects 429s at once so
  * the job can wait exactly Retry-After.
  */
-export function createSlackWebClient(opts: { token: string; apiUrl: string; timeoutMs?: number }): WebClient {
+export function createSlackWebClient(opts: { token: string; apiUrl: string; timeoutMs?: number; observe?: ApiObserver }): WebClient {
   return new WebClient(opts.token, {
+    ...(opts.observe && { fetch: observedSlackFetch(opts.observe) }),
     slackApiUrl: opts.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,

@@ -1,7 +1,8 @@
-import { allApprovals, classify, rejectionOf, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
+import { allApprovals, classify, rejectionOf, ruleProgress, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
 import { isGreenlightError } from '../errors.ts';
 import type { Policy } from '../policy.ts';
 import type { CardStore, DeploymentRef, GitLabReader, Identity, IdentityPort, Logger, SlackUser, WorkQueue } from '../ports.ts';
+import { chooseRule, type MembershipPort } from './eligible-approvers.ts';
 import type { RefusalReason } from './notices.ts';
 
 export type DecisionAction = 'approve' | 'reject' | 'run';
@@ -16,6 +17,8 @@ export type DecisionRequest = {
 
 export type DecisionOutcome =
   | { kind: 'recorded'; action: DecisionAction; as: GitLabUser; deployment: Deployment }
+  /** The person could approve for several rules that still need approvals: they must say which. */
+  | { kind: 'choose_rule'; rules: string[]; as: GitLabUser; deployment: Deployment }
   | { kind: 'refused'; reason: RefusalReason; deployment?: Deployment; as?: GitLabUser; detail?: string; by?: GitLabUser | null };
 
 export type DecideDeps = {
@@ -25,6 +28,8 @@ export type DecideDeps = {
   queue: WorkQueue;
   policy: Pick<Policy, 'fourEyes'>;
   logger: Logger;
+  /** Rule membership, to send represented_as where GitLab's own pick would not count (see chooseRule). */
+  membership?: MembershipPort;
 };
 
 /** GitLab's refusals (HTTP 400 with a message), as the GitLab adapter classifies them. */
@@ -54,6 +59,10 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
   // The creator rule needs no GitLab call when the card already knows who triggered the deployment
   // (its record came from GitLab, never from the button's value).
   const known = await deps.cards.get(ref.deploymentId);
+  // A newer deployment replaced this one; its card has no buttons any more, this click came from an old view.
+  if (known && known.projectId === ref.projectId && known.state === 'superseded') {
+    return { kind: 'refused', reason: 'superseded', as: identity.gitlab, deployment: known.snapshot };
+  }
   if (action === 'approve' && known && known.projectId === ref.projectId && isCreator(known.snapshot, identity)) {
     return { kind: 'refused', reason: 'self_approval', as: identity.gitlab, deployment: known.snapshot };
   }
@@ -62,8 +71,16 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
   if (!deployment) return { kind: 'refused', reason: 'not_found' };
   const refusal = refuseLocally(deps, request, deployment, identity);
   if (refusal) {
-    if (refusal.reason === 'not_waiting') await deps.queue.requestSync(ref, 'click on a resolved card');
+    // The card may be behind what GitLab says (a lost webhook): bring it up to date.
+    if (refusal.reason === 'not_waiting' || refusal.reason === 'already_decided') await deps.queue.requestSync(ref, `click refused: ${refusal.reason}`);
     return refusal;
+  }
+
+  let representedAs = request.representedAs;
+  if (action === 'approve') {
+    const chosen = await ruleToApproveFor(deps, deployment, identity, representedAs);
+    if (chosen.kind === 'choose') return { kind: 'choose_rule', rules: chosen.rules, as: identity.gitlab, deployment };
+    representedAs = chosen.representedAs;
   }
 
   const actor = await deps.identity.actorFor(identity);
@@ -73,7 +90,7 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
       await actor.recordDecision(ref, {
         status: action === 'approve' ? 'approved' : 'rejected',
         ...(request.comment !== undefined && { comment: request.comment }),
-        ...(request.representedAs !== undefined && { representedAs: request.representedAs }),
+        ...(representedAs !== undefined && { representedAs }),
       });
   } catch (error) {
     const refused = gitlabRefusal(error, action);
@@ -85,6 +102,36 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
   deps.logger.info({ deploymentId: ref.deploymentId, action, gitlabUser: identity.gitlab.username }, 'decision recorded in GitLab');
   await deps.queue.requestSync(ref, `${action} recorded`);
   return { kind: 'recorded', action, as: identity.gitlab, deployment };
+}
+
+/**
+ * The rule an approval counts for. A rule the person chose that meanwhile got its approvals is dropped
+ * (GitLab would record an approval that adds nothing) and the choice is made again from fresh data.
+ * Membership that cannot be read leaves the choice to GitLab, as a plain approval would.
+ */
+async function ruleToApproveFor(
+  deps: DecideDeps,
+  deployment: Deployment,
+  identity: Identity,
+  requested: string | undefined,
+): Promise<{ kind: 'send'; representedAs: string | undefined } | { kind: 'choose'; rules: string[] }> {
+  if (requested !== undefined) {
+    if (ruleProgress(deployment).some((p) => p.rule.name === requested && !p.satisfied)) return { kind: 'send', representedAs: requested };
+    deps.logger.info({ deploymentId: deployment.id, rule: requested }, 'the chosen rule no longer needs approvals; choosing again');
+  }
+  if (!deps.membership) return { kind: 'send', representedAs: undefined };
+  try {
+    const choice = await chooseRule({ membership: deps.membership }, deployment, identity.gitlab.id);
+    if (choice.kind === 'several') {
+      // represented_as matches by name: rules named alike (a project and a group "Maintainers") are one choice.
+      const names = [...new Set(choice.rules.map((r) => r.name))];
+      return names.length > 1 ? { kind: 'choose', rules: names } : { kind: 'send', representedAs: names[0] };
+    }
+    return { kind: 'send', representedAs: choice.kind === 'one' ? choice.rule.name : undefined };
+  } catch (error) {
+    deps.logger.warn({ deploymentId: deployment.id, err: (error as Error).message }, 'could not read rule membership; GitLab picks the rule');
+    return { kind: 'send', representedAs: undefined };
+  }
 }
 
 function isCreator(deployment: Deployment, identity: Identity): boolean {

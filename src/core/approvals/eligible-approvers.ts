@@ -42,3 +42,30 @@ export async function rulesFor(deps: { membership: MembershipPort }, deployment:
   const missing = await whoCanStillApprove(deps, deployment);
   return missing.filter((m) => m.people.some((u) => u.id === userId)).map((m) => m.rule);
 }
+
+/** Which rule an approval should count for, and whether greenlight must say so (represented_as). */
+export type RuleChoice =
+  /** GitLab's own pick (the first rule the person matches) is a rule that still needs approvals, or we cannot tell. */
+  | { kind: 'gitlab_decides' }
+  /** One open rule fits, but GitLab would count the approval for an earlier, satisfied rule: name the open one. */
+  | { kind: 'one'; rule: ApprovalRule }
+  /** Several open rules fit: the person chooses. */
+  | { kind: 'several'; rules: ApprovalRule[] };
+
+/**
+ * GitLab counts an approval for the first rule the approver matches (find_approval_rule_for), satisfied or
+ * not, unless represented_as names another. So an approver in a satisfied rule and an open one would add
+ * nothing without represented_as, and an approver in several open rules should pick.
+ */
+export async function chooseRule(deps: { membership: MembershipPort }, deployment: Deployment, userId: number): Promise<RuleChoice> {
+  const open = await rulesFor(deps, deployment, userId);
+  if (open.length > 1) return { kind: 'several', rules: open };
+  const [only] = open;
+  if (!only) return { kind: 'gitlab_decides' };
+  for (const rule of deployment.rules) {
+    if (rule === only) return { kind: 'gitlab_decides' };
+    const members = await deps.membership.ruleMembers(deployment.project.id, rule);
+    if (members.some((u) => u.id === userId)) return { kind: 'one', rule: only };
+  }
+  return { kind: 'gitlab_decides' };
+}

@@ -1,8 +1,12 @@
 import type { CardState } from '../deployments/deployment.ts';
 import { isGreenlightError } from '../errors.ts';
+import type { DeploymentRef } from '../ports.ts';
 
-/** A short message to one person (ephemeral in Slack). `link` offers the account-link button. */
-export type Notice = { tone: 'success' | 'info' | 'warning' | 'error'; text: string; link?: boolean };
+/**
+ * A short message to one person (ephemeral in Slack). `link` offers the account-link button;
+ * `approveAs` offers one "approve for this rule" button per rule (represented_as).
+ */
+export type Notice = { tone: 'success' | 'info' | 'warning' | 'error'; text: string; link?: boolean; approveAs?: { ref: DeploymentRef; rules: string[] } };
 
 export type RefusalReason =
   | 'unlinked'
@@ -11,6 +15,7 @@ export type RefusalReason =
   | 'commit_author'
   | 'already_decided'
   | 'not_waiting'
+  | 'superseded'
   | 'not_approved_yet'
   | 'no_permission'
   | 'not_found'
@@ -38,6 +43,22 @@ export function describeState(state: CardState): string {
   return STATE_WORDS[state];
 }
 
+/** "was already approved by X", "was already rejected by Y": what happened, and who did it when known. */
+function resolvedBy(state: CardState, by: string | null): string {
+  if (by && state === 'approved') return `was already approved (last by ${by}) and waits to be run`;
+  if (by && state === 'rejected') return `was already rejected by ${by}`;
+  return describeState(state);
+}
+
+/** The person can approve for several rules that still need approvals: GitLab needs to be told which. */
+export function chooseRuleNotice(ref: DeploymentRef, rules: string[], what: string): Notice {
+  return {
+    tone: 'info',
+    text: `You can approve ${what} for more than one approval rule that still needs approvals. Which one do you approve for? Nothing was recorded yet.`,
+    approveAs: { ref, rules },
+  };
+}
+
 /** The sentence a person reads when greenlight refuses or GitLab refuses for them. */
 export function refusalNotice(reason: RefusalReason, ctx: { state?: CardState; by?: string | null; linkMode: 'oauth' | 'sudo'; command: string; detail?: string }): Notice {
   switch (reason) {
@@ -54,7 +75,9 @@ export function refusalNotice(reason: RefusalReason, ctx: { state?: CardState; b
     case 'already_decided':
       return { tone: 'info', text: `You have already ${ctx.detail ?? 'decided on'} this deployment; nothing changed.` };
     case 'not_waiting':
-      return { tone: 'info', text: `Nothing to do: this deployment ${describeState(ctx.state ?? 'approved')}${ctx.by ? ` (by ${ctx.by})` : ''}. The card is up to date now.` };
+      return { tone: 'info', text: `Nothing to do: this deployment ${resolvedBy(ctx.state ?? 'approved', ctx.by ?? null)}. The card is up to date now.` };
+    case 'superseded':
+      return { tone: 'info', text: 'Nothing to do: a newer deployment to this environment superseded this one. Decide on the newer card.' };
     case 'not_approved_yet':
       return { tone: 'info', text: 'This deployment still waits for approvals; it can run once every rule is satisfied.' };
     case 'no_permission':

@@ -4,6 +4,22 @@ import type { RoutePolicy } from '../policy.ts';
 /** A GitLab user as a card shows them: a Slack mention when greenlight knows their Slack account. */
 export type Person = { name: string; username: string; slackUserId: string | null };
 
+/**
+ * A rule that still needs approvals, and who could still give them (members of the rule who are neither the
+ * creator nor already decided). A hint for people: GitLab decides who may approve.
+ */
+export type OpenRule = {
+  name: string;
+  /** approvals this rule still needs */
+  missing: number;
+  /** people looked up (mentioned when they have a Slack account) */
+  people: Person[];
+  /** further people who could approve, not looked up (cards mention a handful, not a whole group) */
+  more: number;
+  /** false when greenlight could not read the rule's members */
+  known: boolean;
+};
+
 export type CardOutcome = { state: CardState; by: Person | null; comment: string | null; at: string | null; supersededBy?: { id: number; url: string } };
 
 /** What a card says, independent of Block Kit. src/adapters/slack/card-blocks.ts renders it. */
@@ -23,6 +39,8 @@ export type CardModel = {
   job: { id: number; name: string; url: string | null } | null;
   totals: { approved: number; required: number };
   rules: Array<{ name: string; approved: number; required: number; approvals: Array<{ person: Person; status: 'approved' | 'rejected'; comment: string | null }> }>;
+  /** While waiting: the rules that still need approvals, in GitLab's order, with who can still give them. */
+  openRules: OpenRule[];
   /** ISO time since when it waits (deployment created_at). */
   waitingSince: string;
   outcome: CardOutcome | null;
@@ -30,13 +48,24 @@ export type CardModel = {
   openUrl: string;
   /** When the next reminder or escalation is due (epoch ms), if any. */
   nextNudgeAt: number | null;
+  /** What is due at nextNudgeAt (absent: a reminder). */
+  nextNudgeKind?: 'reminder' | 'escalation';
 };
 
 export type PeopleDirectory = (user: GitLabUser) => Promise<Person>;
 
 export async function buildCardModel(
   deployment: Deployment,
-  opts: { state: CardState; version: number; route: RoutePolicy; people: PeopleDirectory; nextNudgeAt?: number | null; supersededBy?: { id: number; url: string } },
+  opts: {
+    state: CardState;
+    version: number;
+    route: RoutePolicy;
+    people: PeopleDirectory;
+    nextNudgeAt?: number | null;
+    nextNudgeKind?: 'reminder' | 'escalation';
+    supersededBy?: { id: number; url: string };
+    openRules?: OpenRule[];
+  },
 ): Promise<CardModel> {
   const { state } = opts;
   const progress = ruleProgress(deployment);
@@ -63,6 +92,7 @@ export async function buildCardModel(
     job: deployment.job ? { id: deployment.job.id, name: deployment.job.name, url: deployment.job.webUrl } : null,
     totals: approvalTotals(deployment),
     rules,
+    openRules: state === 'waiting' ? (opts.openRules ?? []) : [],
     waitingSince: deployment.createdAt,
     outcome: state === 'waiting' ? null : await outcomeOf(deployment, state, opts.people, opts.supersededBy),
     buttons: {
@@ -72,6 +102,7 @@ export async function buildCardModel(
     },
     openUrl: deployment.job?.webUrl ?? deployment.environment.webUrl,
     nextNudgeAt: state === 'waiting' ? (opts.nextNudgeAt ?? null) : null,
+    ...(state === 'waiting' && opts.nextNudgeAt && opts.nextNudgeKind === 'escalation' && { nextNudgeKind: opts.nextNudgeKind }),
   };
 }
 

@@ -1,9 +1,11 @@
-import { classify, STATE_RANK, type CardState, type Deployment } from '../deployments/deployment.ts';
+import type { MembershipPort } from '../approvals/eligible-approvers.ts';
+import { allApprovals, classify, STATE_RANK, type CardState, type Deployment } from '../deployments/deployment.ts';
 import { GreenlightError, isGreenlightError } from '../errors.ts';
-import type { Policy } from '../policy.ts';
+import type { Policy, RoutePolicy } from '../policy.ts';
 import { routeDeployment } from '../routing/route-deployment.ts';
-import type { CardRecord, CardStore, ChatPort, Clock, DeploymentRef, GitLabReader, IdentityPort, Logger } from '../ports.ts';
+import type { CardRecord, CardStore, ChatPort, Clock, DeploymentRef, GitLabReader, IdentityPort, LatestDeployment, LatestDeployments, Logger, WorkQueue } from '../ports.ts';
 import { buildCardModel, cardFingerprint, type CardModel, type Person } from './card-model.ts';
+import { describeOpenRules } from './open-rules.ts';
 
 export type SyncCardDeps = {
   gitlab: GitLabReader;
@@ -13,6 +15,12 @@ export type SyncCardDeps = {
   policy: Policy;
   clock: Clock;
   logger: Logger;
+  /** Who can still approve each open rule (cards mention them). Without it, cards show only what is missing. */
+  membership?: MembershipPort;
+  /** Newest deployment per environment, and the queue that re-syncs the one a newer deployment supersedes. */
+  supersede?: { latest: LatestDeployments; queue: WorkQueue };
+  /** When the next reminder or escalation is due, for the card (src/core/reminders); absent: not shown. */
+  nudges?: { nextNudge(deployment: Deployment, route: RoutePolicy): Promise<{ at: number; kind: 'reminder' | 'escalation' } | null> };
 };
 
 /** A claim younger than this may belong to a post that is still under way (a stalled, not dead, worker). */
@@ -36,25 +44,59 @@ export async function syncCard(deps: SyncCardDeps, ref: DeploymentRef): Promise<
   const deployment = await deps.gitlab.getDeployment(ref);
   const existing = await deps.cards.get(ref.deploymentId);
   if (!deployment) return existing ? { kind: 'gone' } : { kind: 'ignored', state: null };
-  const state = classify(deployment);
+  const classified = classify(deployment);
+  const supersededBy = await newerDeployment(deps, deployment, classified);
+  const state: CardState | null = supersededBy ? 'superseded' : classified;
 
   if (!existing) {
     if (state !== 'waiting') return { kind: 'ignored', state };
     return postCard(deps, deployment);
   }
-  if (existing.ts === null) return recoverUnconfirmedPost(deps, existing, deployment, state);
-  if (state === null || STATE_RANK[state] < STATE_RANK[existing.state]) return { kind: 'stale', state, current: existing.state };
-  return updateCard(deps, existing, deployment, state);
+  if (existing.ts === null) return recoverUnconfirmedPost(deps, existing, deployment, state, supersededBy);
+  if (state === null || STATE_RANK[state] < STATE_RANK[existing.state] || readBehind(deployment, state, existing)) return { kind: 'stale', state, current: existing.state };
+  return updateCard(deps, existing, deployment, state, supersededBy);
 }
 
-async function render(deps: SyncCardDeps, deployment: Deployment, state: CardState, version: number): Promise<{ model: CardModel; channel: string }> {
+/**
+ * Within one state a card only moves forward too: GitLab never removes an approval, so a read with fewer
+ * approvals than the card already shows is an older read (a lagging replica, a late job) and is ignored.
+ */
+function readBehind(deployment: Deployment, state: CardState, existing: CardRecord): boolean {
+  return state === existing.state && allApprovals(deployment).length < allApprovals(existing.snapshot).length;
+}
+
+/**
+ * A newer deployment to the same environment (same project) supersedes one that still waits for approval
+ * or to be run. Whichever of the two is synced second notices: the newer one asks for the older one to be
+ * synced again, and the older one, synced after the newer one is known, finds itself superseded. Both
+ * checks are idempotent; the card change itself is an ordinary compare-and-set update.
+ */
+async function newerDeployment(deps: SyncCardDeps, d: Deployment, state: CardState | null): Promise<LatestDeployment | null> {
+  if (!deps.supersede || state === null) return null;
+  const { latest, queue } = deps.supersede;
+  const noted = await latest.note({ projectId: d.project.id, environmentId: d.environment.id }, { id: d.id, url: d.job?.webUrl ?? d.environment.webUrl });
+  if (noted.newest.id > d.id) return state === 'waiting' || state === 'approved' ? noted.newest : null;
+  if (noted.previous !== null) {
+    // Just replaced: the older card may still be on its way (its record not written yet), so always ask.
+    // On a later sync of this deployment (or a retry after a crash), ask only while the older card is open.
+    const older = noted.replaced ? null : await deps.cards.get(noted.previous);
+    if (noted.replaced || (older && (older.state === 'waiting' || older.state === 'approved'))) {
+      await queue.requestSync({ projectId: d.project.id, deploymentId: noted.previous }, `newer deployment ${d.id}`);
+    }
+  }
+  return null;
+}
+
+async function render(deps: SyncCardDeps, deployment: Deployment, state: CardState, version: number, supersededBy?: LatestDeployment | null): Promise<{ model: CardModel; channel: string }> {
   const route = routeDeployment(deps.policy, { projectPath: deployment.project.path, environment: deployment.environment.name, tier: deployment.environment.tier });
   const people = async (user: { id: number; username: string; name: string }): Promise<Person> => ({
     name: user.name,
     username: user.username,
     slackUserId: await deps.identity.slackUserFor(user),
   });
-  const model = await buildCardModel(deployment, { state, version, route, people });
+  const openRules = state === 'waiting' ? await describeOpenRules({ ...(deps.membership && { membership: deps.membership }), people, logger: deps.logger }, deployment) : [];
+  const next = state === 'waiting' && deps.nudges ? await deps.nudges.nextNudge(deployment, route) : null;
+  const model = await buildCardModel(deployment, { state, version, route, people, openRules, ...(supersededBy && { supersededBy }), ...(next && { nextNudgeAt: next.at, nextNudgeKind: next.kind }) });
   // The config loader guarantees a default channel; a route may only override it.
   return { model, channel: route.channel ?? deps.policy.defaults.channel ?? '' };
 }
@@ -73,6 +115,7 @@ async function postCard(deps: SyncCardDeps, deployment: Deployment): Promise<Syn
     claimedAt: now,
     updatedAt: now,
     snapshot: deployment,
+    openRules: clickRules(model),
   };
   // The claim is what makes a card unique per deployment, whoever else is syncing it.
   if (!(await deps.cards.create(claim))) return { kind: 'raced' };
@@ -94,25 +137,27 @@ async function postCard(deps: SyncCardDeps, deployment: Deployment): Promise<Syn
  * A claim without a ts: the process died between posting and saving. Adopt the card if Slack has it
  * (cards carry the deployment id in their metadata), otherwise post it now.
  */
-async function recoverUnconfirmedPost(deps: SyncCardDeps, claim: CardRecord, deployment: Deployment, state: CardState | null): Promise<SyncOutcome> {
-  if (deps.clock.now() - claim.claimedAt < POST_IN_FLIGHT_MS) {
-    throw new GreenlightError('slack_unavailable', 'a card post for this deployment may still be in flight', { retryAfterMs: POST_IN_FLIGHT_MS });
-  }
+async function recoverUnconfirmedPost(deps: SyncCardDeps, claim: CardRecord, deployment: Deployment, state: CardState | null, supersededBy: LatestDeployment | null): Promise<SyncOutcome> {
+  // Look first: a card that is already in Slack can be adopted at once, however young the claim.
   const ts = deps.chat.findCard ? await deps.chat.findCard(claim.channel, claim.deploymentId, claim.claimedAt) : null;
+  const age = deps.clock.now() - claim.claimedAt;
+  if (!ts && age < POST_IN_FLIGHT_MS) {
+    throw new GreenlightError('slack_unavailable', 'a card post for this deployment may still be in flight', { retryAfterMs: POST_IN_FLIGHT_MS - age });
+  }
   if (ts) {
     const adopted: CardRecord = { ...claim, ts, updatedAt: deps.clock.now() };
     if (!(await deps.cards.replace(claim.version, adopted))) return { kind: 'raced' };
     deps.logger.warn({ deploymentId: claim.deploymentId, ts }, 'adopted a card whose post was not confirmed');
     if (state === null) return { kind: 'stale', state, current: claim.state };
-    return updateCard(deps, adopted, deployment, state);
+    return updateCard(deps, adopted, deployment, state, supersededBy);
   }
   await deps.cards.delete(claim.deploymentId);
   if (state !== 'waiting') return { kind: 'ignored', state };
   return postCard(deps, deployment);
 }
 
-async function updateCard(deps: SyncCardDeps, existing: CardRecord, deployment: Deployment, state: CardState): Promise<SyncOutcome> {
-  const { model } = await render(deps, deployment, state, existing.version + 1);
+async function updateCard(deps: SyncCardDeps, existing: CardRecord, deployment: Deployment, state: CardState, supersededBy: LatestDeployment | null): Promise<SyncOutcome> {
+  const { model } = await render(deps, deployment, state, existing.version + 1, supersededBy);
   const fingerprint = cardFingerprint(model);
   if (fingerprint === existing.fingerprint) {
     if (existing.state !== state) await deps.cards.replace(existing.version, { ...existing, state, snapshot: deployment });
@@ -120,8 +165,13 @@ async function updateCard(deps: SyncCardDeps, existing: CardRecord, deployment: 
   }
   // Slack first, then the record: if we die in between, the next sync renders again (harmless).
   await deps.chat.updateCard({ channel: existing.channel, ts: existing.ts! }, model);
-  const next: CardRecord = { ...existing, version: existing.version + 1, state, fingerprint, snapshot: deployment, updatedAt: deps.clock.now() };
+  const next: CardRecord = { ...existing, version: existing.version + 1, state, fingerprint, snapshot: deployment, openRules: clickRules(model), updatedAt: deps.clock.now() };
   if (!(await deps.cards.replace(existing.version, next))) return { kind: 'raced' };
   deps.logger.info({ deploymentId: deployment.id, state, version: next.version }, 'card updated');
   return { kind: 'updated', state, version: next.version };
+}
+
+/** What a click needs to know without calling GitLab: per open rule, the Slack users who could approve for it. */
+function clickRules(model: CardModel): NonNullable<CardRecord['openRules']> {
+  return model.openRules.map((r) => ({ name: r.name, slackUserIds: r.people.flatMap((p) => (p.slackUserId ? [p.slackUserId] : [])) }));
 }

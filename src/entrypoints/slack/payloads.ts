@@ -1,18 +1,23 @@
 import { z } from 'zod';
 
 /** The bits of Slack interaction payloads greenlight reads (Bolt has verified the signature). */
-export const ButtonValue = z
-  .string()
-  .max(2000)
-  .transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'button value is not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.object({ d: z.number().int().positive(), p: z.number().int().positive(), v: z.number().int().nonnegative().optional() }));
+const jsonText = (max: number, what: string) =>
+  z
+    .string()
+    .max(max)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${what} is not JSON` });
+        return z.NEVER;
+      }
+    });
+
+export const ButtonValue = jsonText(2000, 'button value').pipe(z.object({ d: z.number().int().positive(), p: z.number().int().positive(), v: z.number().int().nonnegative().optional() }));
+
+/** "Approve for <rule>" on the notice that asks which rule. */
+export const ApproveAsValue = jsonText(2000, 'button value').pipe(z.object({ d: z.number().int().positive(), p: z.number().int().positive(), r: z.string().min(1).max(1000) }));
 
 export const BlockActionBody = z.object({
   user: z.object({ id: z.string().min(1), team_id: z.string().optional() }),
@@ -24,18 +29,11 @@ export const BlockActionBody = z.object({
   actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
 });
 
-export const RejectMetadata = z
-  .string()
-  .max(3000)
-  .transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'private_metadata is not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.object({ d: z.number().int().positive(), p: z.number().int().positive(), c: z.string().nullable(), ts: z.string().nullable() }));
+export const RejectMetadata = jsonText(3000, 'private_metadata').pipe(z.object({ d: z.number().int().positive(), p: z.number().int().positive(), c: z.string().nullable(), ts: z.string().nullable() }));
+
+export const ApproveMetadata = jsonText(3000, 'private_metadata').pipe(
+  z.object({ d: z.number().int().positive(), p: z.number().int().positive(), c: z.string().nullable(), ts: z.string().nullable(), r: z.array(z.string().min(1)).min(1).max(10) }),
+);
 
 export type Click = { deploymentId: number; projectId: number; userId: string; teamId: string; channel: string | null; messageTs: string | null; triggerId: string };
 
@@ -43,12 +41,24 @@ export type Click = { deploymentId: number; projectId: number; userId: string; t
 export function parseClick(body: unknown): Click | null {
   const parsed = BlockActionBody.safeParse(body);
   if (!parsed.success) return null;
-  const b = parsed.data;
-  const value = ButtonValue.safeParse(b.actions[0]!.value ?? '');
+  const value = ButtonValue.safeParse(parsed.data.actions[0]!.value ?? '');
   if (!value.success) return null;
+  return clickOf(parsed.data, value.data);
+}
+
+/** A click on "Approve for <rule>": the click, and the rule's exact name for represented_as. */
+export function parseApproveAs(body: unknown): { click: Click; representedAs: string } | null {
+  const parsed = BlockActionBody.safeParse(body);
+  if (!parsed.success) return null;
+  const value = ApproveAsValue.safeParse(parsed.data.actions[0]!.value ?? '');
+  if (!value.success) return null;
+  return { click: clickOf(parsed.data, value.data), representedAs: value.data.r };
+}
+
+function clickOf(b: z.infer<typeof BlockActionBody>, value: { d: number; p: number }): Click {
   return {
-    deploymentId: value.data.d,
-    projectId: value.data.p,
+    deploymentId: value.d,
+    projectId: value.p,
     userId: b.user.id,
     teamId: b.team?.id ?? b.user.team_id ?? '',
     channel: b.channel?.id ?? b.container?.channel_id ?? null,

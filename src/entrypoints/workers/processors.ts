@@ -1,11 +1,16 @@
 import type { Job } from 'bullmq';
 import { decideDeployment, type DecideDeps } from '../../core/approvals/decide-deployment.ts';
-import { failureNotice, recordedNotice, refusalNotice, type Notice } from '../../core/approvals/notices.ts';
+import { chooseRuleNotice, failureNotice, recordedNotice, refusalNotice, type Notice } from '../../core/approvals/notices.ts';
 import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
-import { classify } from '../../core/deployments/deployment.ts';
+import { classify, type GitLabUser } from '../../core/deployments/deployment.ts';
+import { isGreenlightError } from '../../core/errors.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
-import type { ChatPort, GitLabReader, Logger } from '../../core/ports.ts';
-import type { DecisionJob, NoticeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
+import type { ChatPort, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
+import { sendDueNudge } from '../../core/reminders/send-nudge.ts';
+import { snoozeNudges } from '../../core/reminders/snooze-nudges.ts';
+import { trackNudges, type NudgeDeps } from '../../core/reminders/track-nudges.ts';
+import type { DecisionJob, NoticeJob, NudgeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
+import type { AuditEntry, AuditLog } from '../../adapters/redis/audit-log.ts';
 import type { IntakeEvent } from '../http/webhook-events.ts';
 
 export type ProcessorDeps = {
@@ -19,6 +24,12 @@ export type ProcessorDeps = {
   command: string;
   /** A click older than this is not sent to GitLab any more (the worker was down, or the queue stuck). */
   decisionWindowMs: number;
+  /** Every decision attempt is appended here, whatever its outcome. */
+  audit: Pick<AuditLog, 'append'>;
+  /** Called after a card was posted or changed (DMs and Home tabs follow it). */
+  onCardChanged?(ref: DeploymentRef): Promise<void>;
+  /** Reminders and escalations (src/core/reminders); without them no reminder is scheduled. */
+  nudges?: NudgeDeps;
 };
 
 /** Lifecycle statuses exist in every GitLab; these three only from 19.3, which reports each deployment itself. */
@@ -48,48 +59,128 @@ export async function processScan(deps: ProcessorDeps, job: ScanJob, log: Logger
 }
 
 export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger) {
-  const outcome = await syncCard({ ...deps.sync, logger: log }, { projectId: job.projectId, deploymentId: job.deploymentId });
+  const ref = { projectId: job.projectId, deploymentId: job.deploymentId };
+  const outcome = await syncCard({ ...deps.sync, logger: log }, ref);
+  // Start reminders for a waiting card, cancel them the moment it stops waiting.
+  if (deps.nudges) await trackNudges({ ...deps.nudges, logger: log }, ref, { gone: outcome.kind === 'gone' });
   log.debug({ deploymentId: job.deploymentId, reason: job.reason, outcome: outcome.kind }, 'deployment synced');
+  if ((outcome.kind === 'posted' || outcome.kind === 'updated') && deps.onCardChanged) {
+    // The card is right already; failing the sync here would not bring this back (a rerun finds it unchanged).
+    await deps.onCardChanged({ projectId: job.projectId, deploymentId: job.deploymentId }).catch((error: unknown) => log.warn({ deploymentId: job.deploymentId, err: (error as Error).message }, 'DMs and Home tabs not scheduled'));
+  }
   return outcome;
 }
 
 export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log: Logger): Promise<string> {
   if (Date.now() - job.requestedAt > deps.decisionWindowMs) {
     log.warn({ deploymentId: job.ref.deploymentId, action: job.action, ageMs: Date.now() - job.requestedAt }, 'decision expired before it could be processed');
+    await audit(deps, log, job, { outcome: 'expired' });
     await tell(deps, job, { tone: 'error', text: 'greenlight could not process your click in time, so nothing was recorded in GitLab. Please click again.' });
     return 'expired';
   }
-  const outcome = await decideDeployment({ ...deps.decide, logger: log }, { ref: job.ref, slackUser: job.slackUser, action: job.action, ...(job.comment !== undefined && { comment: job.comment }), ...(job.representedAs !== undefined && { representedAs: job.representedAs }) });
+  let outcome;
+  try {
+    outcome = await decideDeployment({ ...deps.decide, logger: log }, { ref: job.ref, slackUser: job.slackUser, action: job.action, ...(job.comment !== undefined && { comment: job.comment }), ...(job.representedAs !== undefined && { representedAs: job.representedAs }) });
+  } catch (error) {
+    await audit(deps, log, job, { outcome: 'error', error: errorText(error) });
+    throw error;
+  }
   const d = outcome.deployment;
+  await audit(deps, log, job, {
+    outcome: outcome.kind === 'refused' ? outcome.reason : outcome.kind,
+    gitlabUser: outcome.as?.username ?? '',
+    ...(d && { project: d.project.path }),
+    ...(outcome.kind === 'refused' && outcome.detail !== undefined && { error: outcome.detail }),
+  });
   const what = d ? `${d.project.path} → ${d.environment.name}` : `deployment #${job.ref.deploymentId}`;
   let notice: Notice;
   if (outcome.kind === 'recorded') {
     notice = recordedNotice(outcome.action, { what, username: outcome.as.username });
+  } else if (outcome.kind === 'choose_rule') {
+    notice = chooseRuleNotice(job.ref, outcome.rules, what);
   } else {
     const state = d ? (classify(d) ?? undefined) : undefined;
     notice = refusalNotice(outcome.reason, {
       linkMode: deps.linkMode,
       command: deps.command,
       ...(state !== undefined && { state }),
-      ...(outcome.by !== undefined && { by: outcome.by ? `@${outcome.by.username}` : null }),
+      ...(outcome.by !== undefined && { by: outcome.by ? await mention(deps, outcome.by) : null }),
       ...(outcome.detail !== undefined && { detail: outcome.detail }),
     });
   }
   log.info({ deploymentId: job.ref.deploymentId, action: job.action, outcome: outcome.kind, reason: outcome.kind === 'refused' ? outcome.reason : undefined }, 'decision processed');
   await tell(deps, job, notice);
-  return outcome.kind === 'recorded' ? 'recorded' : outcome.reason;
+  return outcome.kind === 'refused' ? outcome.reason : outcome.kind;
+}
+
+/** Who decided, for the person's notice: a Slack mention when known (ephemeral: nobody is notified). */
+async function mention(deps: ProcessorDeps, user: GitLabUser): Promise<string> {
+  const slack = await deps.sync.identity.slackUserFor(user).catch(() => null);
+  return slack ? `<@${slack}>` : `${user.name.replace(/[<>&]/g, '')} (@${user.username})`;
 }
 
 export async function tell(deps: ProcessorDeps, job: Pick<DecisionJob, 'channel' | 'slackUser'>, notice: Notice): Promise<void> {
-  if (!job.channel) return;
-  await deps.producer.enqueueNotice({ channel: job.channel, user: job.slackUser.userId, notice });
+  // A click on the Home tab has no channel: addressed to the person's own id, the notice goes to their DM.
+  await deps.producer.enqueueNotice({ channel: job.channel ?? job.slackUser.userId, user: job.slackUser.userId, team: job.slackUser.teamId, notice });
+}
+
+/**
+ * Appends one decision attempt to the audit trail. A failed append is logged, not thrown: by then GitLab
+ * may already have recorded the decision, and a retry must not record it twice.
+ */
+async function audit(deps: ProcessorDeps, log: Logger, job: DecisionJob, fields: Partial<AuditEntry> & Pick<AuditEntry, 'outcome'>): Promise<void> {
+  const entry: AuditEntry = {
+    at: new Date().toISOString(),
+    team: job.slackUser.teamId,
+    slackUser: job.slackUser.userId,
+    gitlabUser: '',
+    project: String(job.ref.projectId),
+    deployment: String(job.ref.deploymentId),
+    action: job.action,
+    comment: job.comment ?? '',
+    error: '',
+    ...fields,
+  };
+  try {
+    await deps.audit.append(entry);
+  } catch (error) {
+    log.error({ err: errorText(error), deploymentId: job.ref.deploymentId, slackUser: job.slackUser.userId, outcome: entry.outcome }, 'audit entry could not be written');
+  }
+}
+
+function errorText(error: unknown): string {
+  if (isGreenlightError(error)) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 export async function giveUpDecision(deps: ProcessorDeps, job: Job<DecisionJob>, error: unknown): Promise<void> {
+  await audit(deps, deps.decide.logger, job.data, { outcome: 'gave_up', error: errorText(error) });
   const noun = job.data.action === 'approve' ? 'approval' : job.data.action === 'reject' ? 'rejection' : 'run request';
   await tell(deps, job.data, failureNotice(error, noun));
 }
 
 export async function processNotice(deps: ProcessorDeps, job: NoticeJob): Promise<void> {
-  await deps.chat.postNotice(job.channel, job.user, job.notice);
+  await deps.chat.postNotice(job.channel, job.user, job.notice, job.team);
+}
+
+export async function processNudge(deps: ProcessorDeps, job: NudgeJob, log: Logger): Promise<string> {
+  if (!deps.nudges) return 'reminders not configured';
+  const nudges = { ...deps.nudges, logger: log };
+  if (job.kind === 'fire') return (await sendDueNudge(nudges, { ref: job.ref, seq: job.seq })).kind;
+  const outcome = await snoozeNudges(nudges, { ref: job.ref, slackUserId: job.slackUserId, requestedAt: job.requestedAt });
+  if (outcome.kind === 'not-waiting' && job.channel) {
+    await deps.producer.enqueueNotice({ channel: job.channel, user: job.slackUserId, notice: { tone: 'info', text: 'This deployment no longer waits for approval, so there is nothing to snooze.' } });
+  }
+  return outcome.kind;
+}
+
+/** A timer whose retries ran out skips its nudge (and plans the next); a snooze tells the person. */
+export async function giveUpNudge(deps: ProcessorDeps, job: Job<NudgeJob>, log: Logger): Promise<void> {
+  const data = job.data;
+  if (data.kind === 'fire') {
+    if (!deps.nudges) return;
+    await sendDueNudge({ ...deps.nudges, logger: log }, { ref: data.ref, seq: data.seq }, { giveUp: true });
+    return;
+  }
+  if (data.channel) await deps.producer.enqueueNotice({ channel: data.channel, user: data.slackUserId, notice: { tone: 'error', text: 'greenlight could not snooze the reminders right now. Please click Snooze again.' } });
 }

@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { GreenlightError, isGreenlightError } from '../../core/errors.ts';
 import type { Logger } from '../../core/ports.ts';
 
@@ -7,6 +7,12 @@ export type JobPolicy<T> = {
   maxAgeMs?: number;
   /** Called once when the job will not be tried again, e.g. to tell the person. */
   onGiveUp?(job: Job<T>, error: unknown): Promise<void>;
+  /**
+   * GitLab limits greenlight's own token, not one job: when set, a GitLab 429 pauses the whole queue (every
+   * worker, every replica) for Retry-After instead of letting the other jobs run into the same limit.
+   * The worker must have a `limiter` for BullMQ to honour the pause.
+   */
+  pauseQueue?(ms: number): Promise<void>;
 };
 
 /**
@@ -19,7 +25,7 @@ export function runJob<T, R>(logger: Logger, policy: JobPolicy<T>, process: (job
     try {
       return await process(job, log);
     } catch (error) {
-      if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
+      if (error instanceof DelayedError || error instanceof UnrecoverableError || isRateLimitError(error)) throw error;
       const err = isGreenlightError(error) ? error : null;
       const retryable = err ? err.retryable : true;
       const age = Date.now() - job.timestamp;
@@ -29,6 +35,13 @@ export function runJob<T, R>(logger: Logger, policy: JobPolicy<T>, process: (job
         log.warn({ err: describe(error), retryable, tooOld }, 'job failed for good');
         await policy.onGiveUp?.(job, error).catch((e: unknown) => log.error({ err: describe(e) }, 'could not report a failed job'));
         throw new UnrecoverableError(err?.message ?? (error as Error)?.message ?? 'failed');
+      }
+      if (err?.retryAfterMs !== undefined && err.code === 'gitlab_rate_limited' && policy.pauseQueue) {
+        // The job goes back to wait without spending an attempt; nobody takes a job before the pause ends.
+        const waitMs = Math.max(err.retryAfterMs, 250) + Math.floor(Math.random() * 250);
+        log.info({ waitMs, code: err.code }, 'GitLab rate limit; queue paused');
+        await policy.pauseQueue(waitMs);
+        throw Worker.RateLimitError();
       }
       if (err?.retryAfterMs !== undefined && token) {
         // Rate limited: wait what the server asked (plus a little jitter), without spending an attempt.
@@ -48,4 +61,8 @@ export function describe(error: unknown): Record<string, unknown> {
   if (error instanceof GreenlightError) return { code: error.code, message: error.message, detail: error.detail };
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
   return { message: String(error) };
+}
+
+function isRateLimitError(error: unknown): boolean {
+  return error instanceof Error && error.message === Worker.RateLimitError().message;
 }

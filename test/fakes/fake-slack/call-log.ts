@@ -5,6 +5,18 @@ import type { CallRecord, UnexpectedRequest } from './types.ts';
 export class CallLog {
   private readonly records: CallRecord[] = [];
   private readonly surprises: UnexpectedRequest[] = [];
+  private readonly pending = new Set<{ method: string; args: Record<string, unknown> }>();
+
+  /** A request that arrived and is still being answered (its latency not yet over). */
+  begin(method: string, args: Record<string, unknown>): () => void {
+    const entry = { method, args: structuredClone(args) };
+    this.pending.add(entry);
+    return () => this.pending.delete(entry);
+  }
+
+  inFlight(method?: string): Array<{ method: string; args: Record<string, unknown> }> {
+    return structuredClone([...this.pending].filter((p) => method === undefined || p.method === method));
+  }
 
   add(record: Omit<CallRecord, 'seq'>): CallRecord {
     const full = { ...record, seq: this.records.length + 1 };

@@ -4,6 +4,7 @@ import { randomId } from './clock.ts';
 import * as payloads from './payloads.ts';
 import type { ResponseUrls } from './response-urls.ts';
 import { sendSigned } from './signed-request.ts';
+import { SOCKET_MODE, type SocketModeHub } from './socket-mode.ts';
 import type { Block, DriverResponse, Json, SendOptions } from './types.ts';
 import { applySubmitAck, buildStateValues } from './view-submission.ts';
 import type { SubmitAckResult, SubmittedValues } from './view-submission.ts';
@@ -89,6 +90,8 @@ export interface EventResult extends DriverResponse {
 interface DriverDeps {
   state: FakeState;
   responseUrls: ResponseUrls;
+  /** Used when the driver is given SOCKET_MODE instead of the app's URL. */
+  socketMode?: SocketModeHub;
 }
 
 /** Drives an app the way Slack does: signed commands, clicks, modal submissions and events. */
@@ -226,6 +229,10 @@ export class SlackDriver {
   }
 
   private send(appUrl: string, rawBody: string, contentType: string, opts?: SendOptions, headers?: Record<string, string>): Promise<DriverResponse> {
+    if (appUrl === SOCKET_MODE) {
+      if (!this.deps.socketMode) throw new Error('fake-slack: Socket Mode is not available in this fake');
+      return this.deps.socketMode.deliverHttpBody(rawBody, contentType, opts?.timeoutMs);
+    }
     return sendSigned({ appUrl, rawBody, contentType, signingSecret: this.deps.state.identity.signingSecret, ...(headers ? { headers } : {}) }, opts);
   }
 

@@ -2,8 +2,9 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ResponseUrls } from './response-urls.ts';
+import type { SocketModeHub } from './socket-mode.ts';
 import type { FakeState } from './web-api/context.ts';
-import { handleApiRequest } from './web-api/index.ts';
+import { bearerToken, handleApiRequest } from './web-api/index.ts';
 import type { ApiResponse } from './web-api/index.ts';
 
 export interface RunningServer {
@@ -11,10 +12,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The loopback HTTP server: POST /api/<method> (Web API) and POST /hooks/response/<id> (response_url). */
-export async function startServer(state: FakeState, responseUrls: ResponseUrls): Promise<RunningServer> {
+/**
+ * The loopback HTTP server: POST /api/<method> (Web API) and POST /hooks/response/<id> (response_url); with a
+ * Socket Mode hub also apps.connections.open and the WebSocket upgrade it hands out.
+ */
+export async function startServer(state: FakeState, responseUrls: ResponseUrls, socketMode?: SocketModeHub): Promise<RunningServer> {
   const server: Server = createServer((req, res) => {
-    route(state, responseUrls, req)
+    route(state, responseUrls, req, socketMode)
       .then((response) => send(res, response))
       .catch((error: unknown) => {
         state.log.unexpected({ at: Date.now(), httpMethod: req.method ?? '', path: req.url ?? '', reason: `fake crashed: ${String(error)}` });
@@ -26,21 +30,24 @@ export async function startServer(state: FakeState, responseUrls: ResponseUrls):
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  socketMode?.attach(server, `http://127.0.0.1:${port}`);
   return {
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        void socketMode?.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
   };
 }
 
-async function route(state: FakeState, responseUrls: ResponseUrls, req: IncomingMessage): Promise<ApiResponse> {
+async function route(state: FakeState, responseUrls: ResponseUrls, req: IncomingMessage, socketMode?: SocketModeHub): Promise<ApiResponse> {
   const rawBody = await readBody(req);
   const url = new URL(req.url ?? '/', 'http://fake-slack.invalid');
   const httpMethod = req.method ?? 'GET';
   const api = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
+  if (socketMode && api?.[1] === 'apps.connections.open' && httpMethod === 'POST') return socketMode.connectionsOpen(bearerToken(req.headers.authorization), Date.now());
   if (api?.[1] && (httpMethod === 'POST' || httpMethod === 'GET')) {
     return handleApiRequest(state, { httpMethod, path: url.pathname, method: api[1], headers: req.headers, rawBody, query: url.searchParams });
   }

@@ -16,6 +16,8 @@ export interface FakeSlackOptions {
   botName?: string;
   /** The deprecated verification token Slack still puts in payloads. */
   verificationToken?: string;
+  /** App-level token (xapp-...) that apps.connections.open accepts (Socket Mode). */
+  appToken?: string;
 }
 
 export type Identity = Required<FakeSlackOptions>;

@@ -66,6 +66,8 @@ describe('decideDeployment', () => {
     gitlab.put(approvedBy(waitingDeployment({ pendingApprovalCount: 2, rules: [{ ...waitingDeployment().rules[0]!, required: 2 }] }), alice));
     expect(await click('U0ALICE')).toMatchObject({ kind: 'refused', reason: 'already_decided' });
     expect(aliceActor.calls).toHaveLength(1);
+    // the card may not show that approval yet (a lost webhook): it is refreshed
+    expect(queue.syncs.at(-1)).toMatchObject({ reason: 'click refused: already_decided' });
   });
 
   it('refuses decisions on a deployment that no longer waits and refreshes the card', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canStillApprove, rulesFor, whoCanStillApprove, type MembershipPort } from '../../../src/core/approvals/eligible-approvers.ts';
+import { canStillApprove, chooseRule, rulesFor, whoCanStillApprove, type MembershipPort } from '../../../src/core/approvals/eligible-approvers.ts';
 import type { ApprovalRule, GitLabUser } from '../../../src/core/deployments/deployment.ts';
 import { alice, approval, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
 
@@ -41,5 +41,28 @@ describe('who can still approve', () => {
     const d = waitingDeployment({ pendingApprovalCount: 3, rules: [maintainers, qa] });
     expect((await rulesFor({ membership }, d, carol.id)).map((r) => r.name)).toEqual(['Maintainers', 'qa-group']);
     expect((await rulesFor({ membership }, d, dave.id)).map((r) => r.name)).toEqual(['qa-group']);
+  });
+});
+
+describe('which rule an approval counts for (represented_as)', () => {
+  const maintainers = rule({ id: 1, name: 'Maintainers', required: 1 });
+  const qa = rule({ id: 2, name: 'qa-group', accessLevel: null, groupId: 9, required: 1 });
+
+  it('asks when the person fits several open rules', async () => {
+    const d = waitingDeployment({ pendingApprovalCount: 2, rules: [maintainers, qa] });
+    const choice = await chooseRule({ membership }, d, carol.id);
+    expect(choice.kind === 'several' && choice.rules.map((r) => r.name)).toEqual(['Maintainers', 'qa-group']);
+  });
+
+  it("names the open rule when GitLab's first pick for the person is a satisfied rule", async () => {
+    const d = waitingDeployment({ pendingApprovalCount: 1, rules: [{ ...maintainers, approvals: [approval(alice)] }, qa], approvals: [approval(alice)] });
+    const choice = await chooseRule({ membership }, d, carol.id);
+    expect(choice.kind === 'one' && choice.rule.name).toBe('qa-group');
+  });
+
+  it("leaves it to GitLab when its first pick is the open rule, or the person fits no open rule", async () => {
+    const d = waitingDeployment({ pendingApprovalCount: 1, rules: [qa, { ...maintainers, approvals: [approval(alice)] }], approvals: [approval(alice)] });
+    expect(await chooseRule({ membership }, d, carol.id)).toEqual({ kind: 'gitlab_decides' });
+    expect(await chooseRule({ membership }, d, 99)).toEqual({ kind: 'gitlab_decides' });
   });
 });

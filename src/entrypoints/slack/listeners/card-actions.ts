@@ -1,10 +1,11 @@
 import type { App, RespondFn } from '@slack/bolt';
-import type { CardStore, Logger } from '../../../core/ports.ts';
+import type { CardRecord, CardStore, Logger } from '../../../core/ports.ts';
 import type { DecisionAction } from '../../../core/approvals/decide-deployment.ts';
 import type { Producer } from '../../../adapters/queue/queues.ts';
-import { ACTION } from '../../../adapters/slack/ids.ts';
+import { ACTION, APPROVE_AS_PATTERN } from '../../../adapters/slack/ids.ts';
+import { approveModal } from '../../../adapters/slack/approve-modal.ts';
 import { rejectModal } from '../../../adapters/slack/reject-modal.ts';
-import { parseClick, type Click } from '../payloads.ts';
+import { parseApproveAs, parseClick, type Click } from '../payloads.ts';
 
 export type CardActionDeps = { producer: Pick<Producer, 'enqueueDecision'>; cards: Pick<CardStore, 'get'>; logger: Logger };
 
@@ -16,42 +17,93 @@ async function tellQuietly(respond: RespondFn | undefined, text: string, logger:
   await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not answer a click'));
 }
 
+function summaryOf(record: CardRecord | null, click: Click): string {
+  return record ? `${record.snapshot.project.path} → ${record.snapshot.environment.name} (#${click.deploymentId})` : `deployment #${click.deploymentId}`;
+}
+
+/**
+ * The rules this clicker could approve for, as the card last rendered them (Redis only: Slack's 3 s).
+ * Several: ask which in a modal. Otherwise the decision worker decides from fresh GitLab data, and asks
+ * with buttons if it finds several after all (a link made since the card was rendered, say).
+ */
+function rulesToAsk(record: CardRecord | null, click: Click): string[] {
+  if (!record || record.projectId !== click.projectId || record.state !== 'waiting') return [];
+  // represented_as matches by name, so rules named alike are one choice.
+  return [...new Set((record.openRules ?? []).filter((r) => r.slackUserIds.includes(click.userId)).map((r) => r.name))];
+}
+
 /**
  * Approve, Run and Reject on cards (and on every list that shows the same buttons). Listeners only
  * acknowledge, parse and enqueue; the decision and every GitLab call happen in the decisions worker.
  */
 export function registerCardActions(app: App, deps: CardActionDeps): void {
-  const enqueue = async (click: Click, action: DecisionAction, respond: RespondFn | undefined, log: Logger) => {
+  const enqueue = async (click: Click, action: DecisionAction, respond: RespondFn | undefined, log: Logger, representedAs?: string): Promise<boolean> => {
     try {
       const result = await deps.producer.enqueueDecision({
         ref: { projectId: click.projectId, deploymentId: click.deploymentId },
         slackUser: { teamId: click.teamId, userId: click.userId },
         action,
+        ...(representedAs !== undefined && { representedAs }),
         channel: click.channel,
         requestedAt: Date.now(),
       });
       log.info({ deploymentId: click.deploymentId, action, slackUser: click.userId, result }, 'click accepted');
+      return true;
     } catch (error) {
       log.error({ err: (error as Error).message, deploymentId: click.deploymentId }, 'click not enqueued');
       await tellQuietly(respond, NOT_TAKEN, log);
+      return false;
     }
   };
 
-  for (const [actionId, action] of [
-    [ACTION.approve, 'approve'],
-    [ACTION.run, 'run'],
-  ] as const) {
-    app.action(actionId, async ({ ack, body, respond }) => {
-      await ack();
-      const click = parseClick(body);
-      if (!click) {
-        deps.logger.warn({ actionId }, 'click with an unusable button value');
-        await tellQuietly(respond, UNUSABLE, deps.logger);
+  app.action(ACTION.approve, async ({ ack, body, client, respond }) => {
+    await ack();
+    const click = parseClick(body);
+    if (!click) {
+      deps.logger.warn({ actionId: ACTION.approve }, 'click with an unusable button value');
+      await tellQuietly(respond, UNUSABLE, deps.logger);
+      return;
+    }
+    const record = await deps.cards.get(click.deploymentId).catch(() => null);
+    const view = approveModal({ d: click.deploymentId, p: click.projectId, c: click.channel, ts: click.messageTs, r: rulesToAsk(record, click) }, summaryOf(record, click));
+    if (view) {
+      try {
+        await client.views.open({ trigger_id: click.triggerId, view: view as never });
+        deps.logger.info({ deploymentId: click.deploymentId, slackUser: click.userId }, 'asked which rule to approve for');
         return;
+      } catch (error) {
+        // The worker asks with buttons instead when it finds several rules.
+        deps.logger.warn({ err: (error as Error).message, deploymentId: click.deploymentId }, 'approve modal did not open');
       }
-      await enqueue(click, action, respond, deps.logger);
-    });
-  }
+    }
+    await enqueue(click, 'approve', respond, deps.logger);
+  });
+
+  app.action(ACTION.run, async ({ ack, body, respond }) => {
+    await ack();
+    const click = parseClick(body);
+    if (!click) {
+      deps.logger.warn({ actionId: ACTION.run }, 'click with an unusable button value');
+      await tellQuietly(respond, UNUSABLE, deps.logger);
+      return;
+    }
+    await enqueue(click, 'run', respond, deps.logger);
+  });
+
+  // "Approve for <rule>" on the notice that asked which rule: the person already confirmed on the card.
+  app.action(APPROVE_AS_PATTERN, async ({ ack, body, respond }) => {
+    await ack();
+    const choice = parseApproveAs(body);
+    if (!choice) {
+      deps.logger.warn({ actionId: ACTION.approveAs }, 'click with an unusable button value');
+      await tellQuietly(respond, UNUSABLE, deps.logger);
+      return;
+    }
+    if (await enqueue(choice.click, 'approve', respond, deps.logger, choice.representedAs)) {
+      // Replace the question so its buttons cannot be pressed again.
+      await respond?.({ replace_original: true, text: `Approving for ${choice.representedAs}…` }).catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'could not update the rule question'));
+    }
+  });
 
   app.action(ACTION.reject, async ({ ack, body, client, respond }) => {
     await ack();
@@ -62,9 +114,8 @@ export function registerCardActions(app: App, deps: CardActionDeps): void {
     }
     // The modal must open within 3 s of the click (trigger_id expires): one Redis read, no GitLab call.
     const record = await deps.cards.get(click.deploymentId).catch(() => null);
-    const summary = record ? `${record.snapshot.project.path} → ${record.snapshot.environment.name} (#${click.deploymentId})` : `deployment #${click.deploymentId}`;
     try {
-      await client.views.open({ trigger_id: click.triggerId, view: rejectModal({ d: click.deploymentId, p: click.projectId, c: click.channel, ts: click.messageTs }, summary) as never });
+      await client.views.open({ trigger_id: click.triggerId, view: rejectModal({ d: click.deploymentId, p: click.projectId, c: click.channel, ts: click.messageTs }, summaryOf(record, click)) as never });
     } catch (error) {
       deps.logger.warn({ err: (error as Error).message, deploymentId: click.deploymentId }, 'reject modal did not open');
       await tellQuietly(respond, 'The rejection form could not be opened (Slack allows 3 seconds). Please click Reject again.', deps.logger);

@@ -27,6 +27,8 @@ export interface CreateDeploymentInput {
   commitTitle?: string;
   /** Pipeline triggerer: becomes deployment.user and the job's user. */
   userId: number;
+  /** Author of the deployed commit; default the triggerer (set it when a bot triggers someone's commit). */
+  commitAuthor?: { name: string; email: string };
   /** `when: manual` job: blocked with nothing pending unless the environment has approval rules. */
   manual?: boolean;
   jobName?: string;
@@ -93,7 +95,7 @@ export function createDeployment(ctx: Ctx, input: CreateDeploymentInput): Deploy
     iid: nextIid(state, project.id, 'pipeline'),
     projectId: project.id,
     ref: input.ref ?? project.defaultBranch,
-    commit: { sha, title, message: `${title}\n`, authorName: user.name, authorEmail: user.email, createdAt: now },
+    commit: { sha, title, message: `${title}\n`, authorName: input.commitAuthor?.name ?? user.name, authorEmail: input.commitAuthor?.email ?? user.email, createdAt: now },
     status: 'created',
     userId: user.id,
     createdAt: now,

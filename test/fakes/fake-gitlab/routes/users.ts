@@ -35,6 +35,13 @@ export const userRoutes: ApiRoute[] = [
     handle: ({ ctx, user }) => json(200, userDetails(ctx, user, user)),
   },
   {
+    // Newer GitLab lists every address of the current user, the primary one included (issue 25077).
+    method: 'GET',
+    pattern: '/user/emails',
+    scopes: READ_USER,
+    handle: ({ user }) => json(200, [{ id: user.id * 10, email: user.email, confirmed_at: '2024-01-01T00:00:00.000Z' }]),
+  },
+  {
     method: 'GET',
     pattern: '/users',
     scopes: READ_USER,

@@ -56,8 +56,10 @@ export async function handleApiRequest(state: FakeState, request: ApiRequest): P
   const token = bearerToken(request.headers.authorization) ?? (typeof args.token === 'string' ? args.token : undefined);
   delete args.token;
   const latency = state.faults.latencyFor(request.method);
+  const done = state.log.begin(request.method, args);
   if (latency > 0) await sleep(latency);
   const response = execute(state, request, args, token);
+  done();
   state.log.add({ method: request.method, args, token, at, response: structuredClone(response) });
   return response;
 }
@@ -124,7 +126,7 @@ function paceKey(state: FakeState, args: Json): string | undefined {
   return state.workspace.users.has(channel) && /^[UW]/.test(channel) ? `D${channel.slice(1)}` : channel;
 }
 
-function bearerToken(header: string | undefined): string | undefined {
+export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   return match?.[1];
 }

@@ -1,0 +1,7 @@
+import { existsSync } from 'node:fs';
+import { runCli } from './cli.ts';
+import { processIo } from './io.ts';
+
+/** `greenlight <command>`: the operator's CLI (bin/greenlight.js, npm run cli). Reads .env like npm start. */
+if (existsSync('.env')) process.loadEnvFile('.env');
+process.exitCode = await runCli(process.argv.slice(2), processIo());

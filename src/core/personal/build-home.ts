@@ -1,0 +1,46 @@
+import type { MembershipPort } from '../approvals/eligible-approvers.ts';
+import { waitingRecords, type PendingIndex } from '../pending/list-pending.ts';
+import { pendingRow } from '../pending/pending-row.ts';
+import { waitingFor } from '../pending/waiting-for.ts';
+import type { Clock, IdentityPort, Logger, SlackUser } from '../ports.ts';
+import type { HomeModel, LinkStatus, LinkTarget, PersonalStore } from './ports.ts';
+
+/** How many rows each Home section shows (Slack allows 100 blocks per Home tab; a row takes two). */
+export const HOME_ROWS = { forYou: 10, all: 20 } as const;
+
+export type BuildHomeDeps = {
+  index: PendingIndex;
+  identity: Pick<IdentityPort, 'resolve' | 'linkHint'>;
+  membership: MembershipPort;
+  store: Pick<PersonalStore, 'dmEnabled'>;
+  linkTarget?: LinkTarget;
+  clock: Clock;
+  logger: Logger;
+  command: string;
+};
+
+/** One person's Home tab: what waits for them, everything that waits, their GitLab link and DM setting. */
+export async function buildHome(deps: BuildHomeDeps, user: SlackUser): Promise<HomeModel> {
+  const [{ records }, resolution, dmEnabled] = await Promise.all([waitingRecords(deps.index), deps.identity.resolve(user), deps.store.dmEnabled(user)]);
+  let link: LinkStatus;
+  let forYou: HomeModel['forYou'] = null;
+  if (resolution.kind === 'linked') {
+    const { gitlab, via } = resolution.identity;
+    link = { kind: 'linked', username: gitlab.username, name: gitlab.name, via };
+    const mine = await waitingFor(deps, gitlab.id, records);
+    forYou = { rows: mine.records.slice(0, HOME_ROWS.forYou).map(pendingRow), total: mine.records.length, unchecked: mine.unchecked };
+  } else {
+    link = resolution;
+  }
+  const linkUrl = link.kind !== 'linked' && deps.identity.linkHint === 'oauth' && deps.linkTarget ? await deps.linkTarget(user) : null;
+  return {
+    now: deps.clock.now(),
+    command: deps.command,
+    linkMode: deps.identity.linkHint,
+    link,
+    linkUrl,
+    dmEnabled,
+    forYou,
+    all: { rows: records.slice(0, HOME_ROWS.all).map(pendingRow), total: records.length },
+  };
+}

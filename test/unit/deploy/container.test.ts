@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envVars } from '../../../src/config/env-schema.ts';
+import { createHttpApp } from '../../../src/entrypoints/http/app.ts';
+import type { Server } from 'node:http';
+
+/** No Docker engine in CI: these read the Dockerfile and docker-compose.yml and check what matters. */
+const read = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
+const dockerfile = read('Dockerfile');
+const instructions = dockerfile
+  .replace(/\\\n\s*/g, ' ')
+  .split('\n')
+  .filter((l) => l.trim() && !l.trim().startsWith('#'))
+  .map((l) => l.trim());
+const stages = instructions.filter((l) => l.startsWith('FROM '));
+const runtime = instructions.slice(instructions.lastIndexOf(stages.at(-1)!));
+
+type Service = { image?: string; build?: unknown; command?: string[]; environment?: Record<string, string>; env_file?: string; ports?: string[]; depends_on?: Record<string, { condition: string }>; volumes?: string[]; healthcheck?: { test: string[] }; stop_grace_period?: string; read_only?: boolean };
+const compose = parseYaml(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+
+describe('Dockerfile', () => {
+  it('builds in a build stage and runs from node:24-slim as a non-root user', () => {
+    expect(stages).toEqual(['FROM node:24-slim AS build', 'FROM node:24-slim AS runtime']);
+    expect(runtime).toContain('USER node');
+    expect(runtime.filter((l) => l.startsWith('COPY --from=build')).map((l) => l.split(' ').at(-2))).toEqual(['/app/node_modules', '/app/dist']);
+    expect(instructions.some((l) => l.includes('npm prune --omit=dev'))).toBe(true);
+    expect(runtime.at(-1)).toBe('CMD ["node", "--max-semi-space-size=4", "dist/main.js"]');
+    expect(runtime).toContain('EXPOSE 3000');
+  });
+
+  it('keeps the build context small', () => {
+    const ignored = read('.dockerignore').split('\n');
+    for (const entry of ['node_modules', '.env', 'test', '.git', 'charts']) expect(ignored).toContain(entry);
+  });
+
+  describe('HEALTHCHECK', () => {
+    const healthcheck = runtime.find((l) => l.startsWith('HEALTHCHECK'))!;
+    const script = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
+    let server: Server;
+    let port: number;
+    beforeAll(async () => {
+      const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+      const app = createHttpApp({ logger: quiet, ready: async () => true });
+      server = await new Promise<Server>((resolve) => {
+        const s = app.listen(0, () => resolve(s));
+      });
+      port = (server.address() as { port: number }).port;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('asks /healthz on PORT: exit 0 when it answers, 1 when not', async () => {
+      expect(healthcheck).toMatch(/--interval=\d+s --timeout=\d+s/);
+      expect(script.slice(0, 2)).toEqual(['node', '-e']);
+      const run = (env: Record<string, string>) => promisify(execFile)(process.execPath, script.slice(1), { env: { ...env, PATH: process.env.PATH ?? '' }, timeout: 10_000 }).then(() => 0, (e: { code?: number }) => e.code ?? -1);
+      expect(await run({ PORT: String(port) })).toBe(0);
+      expect(await run({ PORT: '1' })).toBe(1);
+    });
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const { greenlight, redis } = compose.services;
+
+  it('runs Redis with AOF persistence on a volume and noeviction', () => {
+    const command = redis!.command!.join(' ');
+    expect(redis!.image).toMatch(/^redis:7/);
+    expect(command).toMatch(/--appendonly yes/);
+    expect(command).toMatch(/--maxmemory-policy noeviction/);
+    expect(redis!.volumes).toContain('redis-data:/data');
+    expect(compose.volumes).toHaveProperty('redis-data');
+    expect(redis!.healthcheck!.test).toEqual(['CMD', 'redis-cli', 'ping']);
+  });
+
+  it('starts greenlight from the Dockerfile, after Redis is healthy, with settings the schema knows', () => {
+    expect(greenlight!.build).toBe('.');
+    expect(greenlight!.env_file).toBe('.env');
+    expect(greenlight!.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
+    expect(greenlight!.environment!.REDIS_URL).toBe('redis://redis:6379');
+    for (const name of Object.keys(greenlight!.environment!)) expect(Object.keys(envVars)).toContain(name);
+    expect(greenlight!.ports).toEqual([`${greenlight!.environment!.PORT}:3000`]);
+    // longer than the 25 s greenlight takes at most to finish in-flight work
+    expect(Number.parseInt(greenlight!.stop_grace_period!, 10)).toBeGreaterThan(25);
+    expect(greenlight!.read_only).toBe(true);
+  });
+});
