@@ -125,7 +125,7 @@ export function renderReport(r: BenchResults): string {
   if (r.cards.length > 0) {
     lines.push('## Cards end to end', '');
     lines.push('N deployments become blocked at once in the fake GitLab (19.3+ webhook mode; the hook points at the app, ROLE=all, and subscribes to deployment events unless noted). ' +
-      'Ten environments route (policy file) to ten channels. Latency: deployment created → its card stored at the fake Slack. ' +
+      'Each deployment has a protected environment of its own (a newer deployment to the same environment supersedes an older one), `prod-<k>-*` routed by the policy file to channel k of ten. Latency: deployment created → its card stored at the fake Slack. ' +
       'Before each run the app posts a few cards elsewhere to warm up, as a running service would be. "paced": the fake Slack accepts 1 chat.postMessage per second per channel and answers 429 + Retry-After beyond; ' +
       'the minimum is (cards per channel − 1) s. "fakes busy": event-loop utilisation of the bench process that runs both fakes.', '');
     lines.push(row(['deployments', 'p50', 'p95', 'p99', 'drain', 'minimum', 'drain ÷ min', 'webhooks answered by', 'webhook → card p50 / p99', 'cards (dup / lost)', '429s', 'GitLab req. per card', 'Slack calls per card', 'app CPU per card', 'fakes busy', 'RSS idle → peak', 'bottleneck']));
@@ -139,7 +139,7 @@ export function renderReport(r: BenchResults): string {
         fmtMs(c.drainMs),
         c.minimumMs === null ? '–' : fmtMs(c.minimumMs),
         c.minimumMs ? ratio(c.drainMs / c.minimumMs) : '–',
-        `${fmtMs(c.webhooksDoneMs)}${c.deliveriesAnswered < c.deliveries ? ` (${fmtInt(c.deliveriesAnswered)} of ${fmtInt(c.deliveries)})` : ''}`,
+        `${fmtMs(c.webhooksDoneMs)}${c.deliveriesAnswered < c.deliveries ? ` (${fmtInt(c.deliveriesAnswered)} of ${fmtInt(c.deliveries)})` : ''}${c.deliveriesFailed > 0 ? `, **${fmtInt(c.deliveriesFailed)} failed or dropped**` : ''}`,
         `${fmtMs(c.webhookToCard.p50)} / ${fmtMs(c.webhookToCard.p99)}`,
         `${fmtInt(c.cards)} (${c.duplicates} / ${c.lost})`,
         fmtInt(c.rateLimited),

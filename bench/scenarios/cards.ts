@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { startApp, type BenchContext } from '../lib/app.ts';
 import { HttpObserver } from '../lib/observe.ts';
 import { summarize, type Summary } from '../lib/stats.ts';
-import { CHANNELS, ENVIRONMENTS, startBenchWorld, type BenchWorld } from '../lib/world.ts';
+import { CHANNELS, DEFAULT_CHANNEL, startBenchWorld, type BenchWorld } from '../lib/world.ts';
 
 export type CardsSizes = {
   deployments: number;
@@ -40,6 +40,8 @@ export type CardsResult = CardsSizes & {
   deliveries: number;
   /** deliveries the app had answered when the measurement ended */
   deliveriesAnswered: number;
+  /** deliveries that failed (non-2xx, timeout) or were dropped (hook disabled after failures) */
+  deliveriesFailed: number;
   /** t0 -> last webhook answered by the app: how long the fake GitLab's one-at-a-time dispatcher needed */
   webhooksDoneMs: number;
   /** Deployment Hook answered -> card posted */
@@ -89,9 +91,12 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
     });
 
     if (sizes.warmup > 0) {
-      for (let i = 0; i < sizes.warmup; i += 1) world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id, commitTitle: `Warm-up ${i}` });
+      for (let i = 0; i < sizes.warmup; i += 1) {
+        world.protect(`warm-up-${i}`);
+        world.gitlab.createDeployment({ projectId: world.project.id, environment: `warm-up-${i}`, userId: world.bob.id, commitTitle: `Warm-up ${i}` });
+      }
       const until = performance.now() + 30_000;
-      while (posted < sizes.warmup && performance.now() < until && !app.child.exited()) await sleep(20);
+      while (world.slack.messages(DEFAULT_CHANNEL).length < sizes.warmup && performance.now() < until && !app.child.exited()) await sleep(50);
       await world.gitlab.webhooksIdle();
       await sleep(sizes.settleMs);
       posted = 0;
@@ -103,10 +108,10 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
     const gitlabBefore = world.gitlab.requests.length;
     const cpu0 = app.child.cpuMs();
     const elu0 = performance.eventLoopUtilization();
+    const environments = Array.from({ length: sizes.deployments }, (_, i) => world.environmentFor(i).name);
     const t0 = performance.now();
     const ids: number[] = [];
-    for (let i = 0; i < sizes.deployments; i += 1) {
-      const environment = ENVIRONMENTS[i % ENVIRONMENTS.length]!;
+    for (const [i, environment] of environments.entries()) {
       ids.push(world.gitlab.createDeployment({ projectId: world.project.id, environment, userId: world.bob.id, commitTitle: `Change ${i}` }).id);
     }
     const createMs = performance.now() - t0;
@@ -114,7 +119,26 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
     const minimumMs = sizes.paced ? (perChannel - 1) * 1000 : null;
     const timeoutMs = 60_000 + (minimumMs ?? 0) * 3 + sizes.deployments * 50;
     const deadline = performance.now() + timeoutMs;
-    while (posted < sizes.deployments && performance.now() < deadline && !app.child.exited()) await sleep(50);
+    // Stop waiting when nothing moves any more (e.g. the fake GitLab disabled the hook after failed deliveries).
+    const stallMs = Math.max(5_000, Math.min(20_000, sizes.deployments * 20));
+    // chat.postMessage answers are counted as they happen; the channels are only read (a copy of each) once
+    // enough posts went out, since other messages (DMs, reminders) are posted too.
+    const cardsPosted = () => CHANNELS.reduce((n, channel) => n + world.slack.messages(channel).filter((m) => m.metadata?.event_payload?.deployment_id !== undefined).length, 0);
+    let progressAt = performance.now();
+    let seen = 0;
+    let checkedAt = 0;
+    while (performance.now() < deadline && !app.child.exited()) {
+      const now = performance.now();
+      if (posted >= sizes.deployments && now - checkedAt > 250) {
+        checkedAt = now;
+        if (cardsPosted() >= sizes.deployments) break;
+      }
+      if (posted + rateLimited !== seen) {
+        seen = posted + rateLimited;
+        progressAt = now;
+      } else if (now - progressAt > stallMs) break;
+      await sleep(50);
+    }
     // With pipeline and job events the fake GitLab needs minutes to send 3 hooks per deployment one at a time;
     // the cards do not wait for them (scans find the deployments), so neither does the measurement.
     if (sizes.events === 'deployment') await world.gitlab.webhooksIdle();
@@ -176,6 +200,7 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
       minimumMs,
       deliveries: deliveries.length,
       deliveriesAnswered,
+      deliveriesFailed: deliveries.filter((d) => d.state === 'failed' || d.state === 'dropped').length,
       webhooksDoneMs: webhooksDone ? webhooksDone - t0 : Number.NaN,
       webhookToCard: summarize(webhookToCard),
       cards: [...cardsOf.values()].reduce((n, t) => n + t.length, 0),
