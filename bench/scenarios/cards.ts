@@ -3,12 +3,14 @@ import { performance } from 'node:perf_hooks';
 import { startApp, type BenchContext } from '../lib/app.ts';
 import { HttpObserver } from '../lib/observe.ts';
 import { summarize, type Summary } from '../lib/stats.ts';
-import { CHANNELS, DEFAULT_CHANNEL, startBenchWorld, type BenchWorld } from '../lib/world.ts';
+import { DEFAULT_CHANNEL, startBenchWorld, type BenchWorld } from '../lib/world.ts';
 
 export type CardsSizes = {
   deployments: number;
   /** fake Slack accepts 1 chat.postMessage per second per channel (429 + Retry-After beyond) */
   paced: boolean;
+  /** channels the cards are spread over (the app itself posts at most 1 message per second per channel) */
+  channels: number;
   /** which webhook events the app's hook subscribes to ('all' = deployment, pipeline and job events, as the README says) */
   events: 'deployment' | 'all';
   /** approve this many cards one after the other once all are posted (0 = none) */
@@ -29,13 +31,12 @@ export type ClickResult = {
 };
 
 export type CardsResult = CardsSizes & {
-  channels: number;
   /** creating the deployments in the fake GitLab (synchronous loop) */
   createMs: number;
   /** deployment created -> card posted at the fake Slack */
   latency: Summary;
   drainMs: number;
-  /** paced: (cards per channel - 1) s, the fastest any app could post them */
+  /** (cards per channel - 1) s: the fastest any app can post them at Slack's 1 message per second per channel */
   minimumMs: number | null;
   deliveries: number;
   /** deliveries the app had answered when the measurement ended */
@@ -70,7 +71,7 @@ const toWall = (perfMs: number) => performance.timeOrigin + perfMs;
  * deployment got exactly one card, and optionally approves cards by clicking.
  */
 export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: string): Promise<CardsResult> {
-  const world = await startBenchWorld();
+  const world = await startBenchWorld({ channels: sizes.channels });
   const observer = new HttpObserver();
   try {
     const app = await startApp(ctx, world, { name, role: 'all', settleMs: sizes.settleMs });
@@ -108,22 +109,22 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
     const gitlabBefore = world.gitlab.requests.length;
     const cpu0 = app.child.cpuMs();
     const elu0 = performance.eventLoopUtilization();
-    const environments = Array.from({ length: sizes.deployments }, (_, i) => world.environmentFor(i).name);
+    const environments = Array.from({ length: sizes.deployments }, (_, i) => world.environmentFor(i));
     const t0 = performance.now();
     const ids: number[] = [];
     for (const [i, environment] of environments.entries()) {
       ids.push(world.gitlab.createDeployment({ projectId: world.project.id, environment, userId: world.bob.id, commitTitle: `Change ${i}` }).id);
     }
     const createMs = performance.now() - t0;
-    const perChannel = Math.ceil(sizes.deployments / CHANNELS.length);
-    const minimumMs = sizes.paced ? (perChannel - 1) * 1000 : null;
+    const perChannel = Math.ceil(sizes.deployments / sizes.channels);
+    const minimumMs = perChannel > 1 ? (perChannel - 1) * 1000 : null;
     const timeoutMs = 60_000 + (minimumMs ?? 0) * 3 + sizes.deployments * 50;
     const deadline = performance.now() + timeoutMs;
     // Stop waiting when nothing moves any more (e.g. the fake GitLab disabled the hook after failed deliveries).
     const stallMs = Math.max(5_000, Math.min(20_000, sizes.deployments * 20));
     // chat.postMessage answers are counted as they happen; the channels are only read (a copy of each) once
     // enough posts went out, since other messages (DMs, reminders) are posted too.
-    const cardsPosted = () => CHANNELS.reduce((n, channel) => n + world.slack.messages(channel).filter((m) => m.metadata?.event_payload?.deployment_id !== undefined).length, 0);
+    const cardsPosted = () => world.channels.reduce((n, channel) => n + world.slack.messages(channel).filter((m) => m.metadata?.event_payload?.deployment_id !== undefined).length, 0);
     let progressAt = performance.now();
     let seen = 0;
     let checkedAt = 0;
@@ -150,7 +151,7 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
 
     // What Slack shows: top-level messages carrying a deployment id in their metadata, per deployment.
     const cardsOf = new Map<number, number[]>();
-    for (const channel of CHANNELS) {
+    for (const channel of world.channels) {
       for (const message of world.slack.messages(channel)) {
         const id = Number(message.metadata?.event_payload?.deployment_id);
         if (!Number.isFinite(id)) continue;
@@ -193,7 +194,6 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
     const stopped = await app.stop();
     return {
       ...sizes,
-      channels: CHANNELS.length,
       createMs,
       latency,
       drainMs: latency.max,
@@ -230,7 +230,7 @@ async function runClicks(world: BenchWorld, appUrl: string, observer: HttpObserv
     if (m) waiting.get(Number(m[1]))?.(at);
   });
   const ts = new Map<number, { channel: string; ts: string }>();
-  for (const channel of CHANNELS) {
+  for (const channel of world.channels) {
     for (const message of world.slack.messages(channel)) {
       const id = Number(message.metadata?.event_payload?.deployment_id);
       if (Number.isFinite(id) && !ts.has(id)) ts.set(id, { channel, ts: message.ts });
