@@ -4,7 +4,8 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from '../test/helpers/redis.ts';
-import { REPO_ROOT, type BenchContext } from './lib/app.ts';
+import { REPO_ROOT, startApp, type BenchContext } from './lib/app.ts';
+import { startBenchWorld } from './lib/world.ts';
 import { runCards, type CardsResult, type CardsSizes } from './scenarios/cards.ts';
 import { runIntake, type IntakeResult, type IntakeSizes } from './scenarios/intake.ts';
 
@@ -31,6 +32,8 @@ export type BenchResults = {
   cards: { name: string; result: CardsResult }[];
   /** the built app (dist/main.js) under the same load as cards-1000 */
   production: { name: string; command: string; result: CardsResult }[];
+  /** RSS of each way to run the app, started with the ten-channel policy and left alone for 2 s */
+  idle: { command: string; rss: number | null }[];
   durationMs: number;
 };
 
@@ -84,22 +87,30 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     cards.push({ name, result: await runCards(ctx, sizes, name) });
   }
   // What ships: `npm run build` then `node dist/main.js` (Dockerfile, npm start), as is and with a smaller young generation.
+  // Idle memory of each way to run it is measured apart, with the ten-channel policy: a policy of 1,000 routes
+  // (the unpaced runs) leaves V8's heap grown by the parse.
   const production: BenchResults['production'] = [];
+  const idle: BenchResults['idle'] = [];
   const wantedProduction = plan.production.filter((p) => wanted(p.name));
   if (wantedProduction.length > 0) {
+    ctx.log('idle: node src/main.ts');
+    idle.push({ command: 'node src/main.ts', rss: await measureIdle(ctx, 'idle-src') });
     const built = buildApp(appDir, ctx.log);
     try {
       for (const { name, sizes, ...run } of wantedProduction) {
         const nodeArgs = run.nodeArgs === 'npm start' ? startScriptNodeArgs(appDir) : run.nodeArgs;
-        ctx.log(`${name}: node ${[...nodeArgs, 'dist/main.js'].join(' ')}, ${sizes.deployments} deployments`);
-        production.push({ name, command: `node ${[...nodeArgs, 'dist/main.js'].join(' ')}`, result: await runCards({ ...ctx, appDir: built, entry: 'dist/main.js', nodeArgs }, sizes, name) });
+        const command = `node ${[...nodeArgs, 'dist/main.js'].join(' ')}`;
+        const runCtx = { ...ctx, appDir: built, entry: 'dist/main.js', nodeArgs };
+        ctx.log(`${name}: ${command}, idle, then ${sizes.deployments} deployments`);
+        idle.push({ command, rss: await measureIdle(runCtx, `idle-${name}`) });
+        production.push({ name, command, result: await runCards(runCtx, sizes, name) });
       }
     } finally {
       rmSync(built, { recursive: true, force: true });
     }
   }
   machine.loadEnd = loadavg()[0]!;
-  return { smoke, machine, intake, cards, production, durationMs: Date.now() - started };
+  return { smoke, machine, intake, cards, production, idle, durationMs: Date.now() - started };
 }
 
 /**
@@ -115,6 +126,17 @@ export function prepareRef(ref: string): string {
   execFileSync('tar', ['-x', '-C', target], { input: archive });
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(target, 'node_modules'));
   return target;
+}
+
+async function measureIdle(ctx: BenchContext, name: string): Promise<number | null> {
+  const world = await startBenchWorld({ channels: 10 });
+  try {
+    const app = await startApp(ctx, world, { name, role: 'all', settleMs: 2_000 });
+    await app.stop();
+    return app.idleRss;
+  } finally {
+    await world.close();
+  }
 }
 
 /** The node options in package.json's start script (`node --x=1 --env-file-if-exists=.env dist/main.js` -> ['--x=1']). */
