@@ -2,7 +2,7 @@
 // Runs the benchmarks (the app as a child process against the fakes and a real Redis) and rewrites
 // BENCHMARKS.md. --smoke (or BENCH_SMOKE=1) uses tiny sizes and prints the report instead of writing it;
 // so do --only and --ref unless --out is given. --ref measures another git ref's app (e.g. main) the same way.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prepareRef, runBench } from './bench.ts';
@@ -28,6 +28,8 @@ const results = await runBench({
   ...(values.only && { only: values.only.split(',') }),
   ...(appDir && { appDir }),
   log,
+}).finally(() => {
+  if (appDir) rmSync(appDir, { recursive: true, force: true });
 });
 const report = renderReport(results);
 const partial = values.smoke || values.only !== undefined || values.ref !== undefined;
