@@ -20,6 +20,8 @@ export type BenchOptions = {
   only?: string[];
   /** measure the app of another checkout (a directory with src/ and package.json; see prepareRef) */
   appDir?: string;
+  /** what appDir is, for the report (e.g. "git ref main") */
+  appLabel?: string;
   log?(line: string): void;
 };
 
@@ -77,7 +79,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   const appDir = opts.appDir ?? REPO_ROOT;
   const ctx: BenchContext = { dir, profile: opts.profile ?? false, appDir, entry: 'src/main.ts', nodeArgs: [], log: opts.log ?? (() => {}) };
   const wanted = (name: string) => !opts.only || opts.only.some((o) => name === o || (!/\d/.test(o) && name.startsWith(o)));
-  const machine = await describeMachine(appDir);
+  const machine = await describeMachine(appDir, opts.appLabel);
 
   const intake = wanted('intake') ? await runIntake(ctx, plan.intake) : null;
   const cards: BenchResults['cards'] = [];
@@ -159,7 +161,7 @@ function buildApp(appDir: string, log: (line: string) => void): string {
   return target;
 }
 
-async function describeMachine(appDir: string): Promise<Machine> {
+async function describeMachine(appDir: string, appLabel?: string): Promise<Machine> {
   const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   let redisVersion: string;
   try {
@@ -173,7 +175,7 @@ async function describeMachine(appDir: string): Promise<Machine> {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
     if (dirty) commit += ' (src/ modified)';
-    if (relative(REPO_ROOT, appDir) !== '') commit = `app from ${relative(REPO_ROOT, appDir)}, bench at ${commit}`;
+    if (relative(REPO_ROOT, appDir) !== '') commit = `app from ${appLabel ?? appDir}, bench at ${commit}`;
   } catch {
     // not a git checkout
   }

@@ -26,7 +26,7 @@ const results = await runBench({
   smoke: values.smoke,
   profile: values.profile,
   ...(values.only && { only: values.only.split(',') }),
-  ...(appDir && { appDir }),
+  ...(appDir && { appDir, appLabel: `git ref ${values.ref}` }),
   log,
 }).finally(() => {
   if (appDir) rmSync(appDir, { recursive: true, force: true });
