@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App } from '@slack/bolt';
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
 import type { Clock, Logger } from './core/ports.ts';
@@ -54,6 +54,7 @@ import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
 import { startSweeper, type Sweeper } from './entrypoints/workers/sweeper.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
 import type { LinkTarget } from './core/personal/ports.ts';
+import { secureEquals } from './lib/secure-compare.ts';
 
 export type GreenlightOptions = {
   /** where logs go (tests capture them); stdout by default */
@@ -192,7 +193,10 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const startWeb = async () => {
     const http = opsApp();
     const limits = { ...RATE_LIMITS, ...opts.rateLimits };
-    http.use('/webhooks/gitlab', perIpRateLimit('webhooks', limits.webhooks, logger));
+    // Only requests without the secret count: GitLab sends every hook from the same few addresses, a burst of
+    // deployments exceeds any per-address limit, and GitLab disables a hook after four 429s in a row.
+    const fromGitLab = (req: Request) => secureEquals(req.get('x-gitlab-token'), config.gitlab.webhookSecret);
+    http.use('/webhooks/gitlab', perIpRateLimit('webhooks', limits.webhooks, logger, undefined, fromGitLab));
     http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger));
     http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger));
     http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, observe: metrics.webhook, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));

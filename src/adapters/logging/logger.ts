@@ -1,42 +1,54 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
-/** Paths never written to logs, whatever object they appear in. */
-export const REDACT_PATHS = [
+/**
+ * Field names whose values never reach the logs: in the logged object, one or two levels below it, and in its
+ * child-logger bindings. In a `headers` object the secret header names too, whatever their case.
+ * (A hand-written walk: pino's `redact` option cost about 13 µs per line, ten times the rest of the line.)
+ */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'token',
-  '*.token',
   'accessToken',
-  '*.accessToken',
   'access_token',
-  '*.access_token',
   'refreshToken',
-  '*.refreshToken',
   'refresh_token',
-  '*.refresh_token',
   'secret',
-  '*.secret',
   'clientSecret',
-  '*.clientSecret',
   'client_secret',
-  '*.client_secret',
   'password',
-  '*.password',
   'code_verifier',
-  '*.code_verifier',
   'authorization',
-  '*.authorization',
-  'headers.authorization',
-  '*.headers.authorization',
-  'headers["private-token"]',
-  '*.headers["private-token"]',
-  'headers["x-gitlab-token"]',
-  '*.headers["x-gitlab-token"]',
-  'headers["x-slack-signature"]',
-  '*.headers["x-slack-signature"]',
   'responseUrl',
-  '*.responseUrl',
   'response_url',
-  '*.response_url',
-];
+]);
+export const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'private-token', 'x-gitlab-token', 'x-slack-signature']);
+const CENSOR = '[REDACTED]';
+const MAX_DEPTH = 2;
+
+function isPlainContainer(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return true;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Copy on write: returns `value` itself when nothing in it is secret, else a copy with the secrets censored.
+ * Plain objects and arrays only: errors go through errSerializer, which keeps no request or config.
+ */
+export function redactSecrets<T extends Record<string, unknown>>(value: T, depth = 0, inHeaders = false): T {
+  let out: Record<string, unknown> | null = null;
+  for (const key of Object.keys(value)) {
+    const child = value[key];
+    let next = child;
+    if (SECRET_KEYS.has(key) || (inHeaders && SECRET_HEADERS.has(key.toLowerCase()))) next = CENSOR;
+    else if (depth < MAX_DEPTH && isPlainContainer(child)) next = redactSecrets(child, depth + 1, key.toLowerCase() === 'headers');
+    if (next !== child) {
+      out ??= Array.isArray(value) ? Object.assign([], value) : { ...value };
+      out[key] = next;
+    }
+  }
+  return (out ?? value) as T;
+}
 
 /** Known secret shapes, scrubbed from any log line that still carries one in free text. */
 const SECRET_PATTERNS: RegExp[] = [/xox[abposr]-[A-Za-z0-9-]+/g, /xapp-[A-Za-z0-9-]+/g, /glpat-[A-Za-z0-9_-]+/g, /gloas-[A-Za-z0-9_-]+/g, /hooks\.slack\.com\/[A-Za-z0-9/_-]+/g];
@@ -61,15 +73,20 @@ export function createLogger(opts: LoggerOptions): PinoLogger {
   const secrets = (opts.secrets ?? []).filter((s) => s.length >= 8);
   const destination = opts.destination ?? pino.destination({ fd: 1, sync: false });
   const scrubbing: DestinationStream = { write: (line: string) => destination.write(scrub(line, secrets)) };
-  return pino(
+  const logger = pino(
     {
       level: opts.level,
       base: { service: 'greenlight' },
-      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       serializers: { err: errSerializer, error: errSerializer },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: (object) => redactSecrets(object), bindings: (bindings) => redactSecrets(bindings) },
     },
     scrubbing,
   );
+  // pino formats only the root's bindings; children (created from it or from each other) are redacted here.
+  const pinoChild = logger.child;
+  logger.child = function (this: PinoLogger, bindings, options) {
+    return pinoChild.call(this, redactSecrets(bindings), options);
+  } as PinoLogger['child'];
+  return logger;
 }

@@ -40,13 +40,14 @@ export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
   nudges: { attempts: 8, backoff: { type: 'exponential', delay: 2_000 }, ...KEEP, removeOnFail: true },
 };
 
-export type Queues = { [K in QueueName]: Queue } & { close(): Promise<void> };
+export type Queues = { [K in QueueName]: Queue } & { close(): Promise<void>; /** the one connection every queue uses */ connection: Redis };
 
 export function createQueues(connection: Redis, prefix: string): Queues {
   const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS[name] });
   const queues = { intake: make('intake'), scan: make('scan'), sync: make('sync'), decisions: make('decisions'), notices: make('notices'), nudges: make('nudges') };
   return {
     ...queues,
+    connection,
     async close() {
       await Promise.all(Object.values(queues).map((q) => q.close()));
     },
@@ -71,10 +72,10 @@ export function createProducer(queues: Queues): Producer {
   return {
     async enqueueWebhook(event, deliveryKey) {
       const jobId = `hook-${safeId(deliveryKey)}`;
-      // The job id makes the add idempotent; the look-up before it only tells logs and metrics.
-      if (await queues.intake.getJob(jobId)) return 'duplicate';
-      await queues.intake.add(event.kind, event, { jobId });
-      return 'queued';
+      // The job id makes the add idempotent; the look-up only tells logs and metrics. It is sent first on the
+      // same connection, so both cost one round trip (a webhook's answer waits for them).
+      const [seen] = await Promise.all([queues.connection.exists(queues.intake.toKey(jobId)), queues.intake.add(event.kind, event, { jobId })]);
+      return seen ? 'duplicate' : 'queued';
     },
     async requestSync(ref, reason) {
       await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, { deduplication: { id: `dep-${ref.deploymentId}`, keepLastIfActive: true } });

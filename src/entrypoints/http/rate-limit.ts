@@ -22,9 +22,14 @@ type Bucket = { tokens: number; at: number; warnedAt: number };
 /** Buckets kept at most; the least recently used go first (an address that comes back starts full). */
 const MAX_TRACKED = 20_000;
 
-export function perIpRateLimit(name: string, rule: RateLimitRule, logger: Logger, now: () => number = Date.now) {
+/** `exempt`: requests that are neither counted nor limited (e.g. webhooks that carry the secret). */
+export function perIpRateLimit(name: string, rule: RateLimitRule, logger: Logger, now: () => number = Date.now, exempt?: (req: Request) => boolean) {
   const buckets = new Map<string, Bucket>();
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (exempt?.(req)) {
+      next();
+      return;
+    }
     const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const t = now();
     const bucket = buckets.get(ip) ?? { tokens: rule.burst, at: t, warnedAt: 0 };

@@ -27,7 +27,7 @@ describe('Dockerfile', () => {
     expect(runtime).toContain('USER node');
     expect(runtime.filter((l) => l.startsWith('COPY --from=build')).map((l) => l.split(' ').at(-2))).toEqual(['/app/node_modules', '/app/dist']);
     expect(instructions.some((l) => l.includes('npm prune --omit=dev'))).toBe(true);
-    expect(runtime.at(-1)).toBe('CMD ["node", "dist/main.js"]');
+    expect(runtime.at(-1)).toBe('CMD ["node", "--max-semi-space-size=4", "dist/main.js"]');
     expect(runtime).toContain('EXPOSE 3000');
   });
 

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { perIpRateLimit } from '../../../src/entrypoints/http/rate-limit.ts';
 import { CapturingLogger } from '../../fakes/in-memory.ts';
 
-function harness(rule: { perSecond: number; burst: number }) {
+function harness(rule: { perSecond: number; burst: number }, exempt?: (req: Request) => boolean) {
   let now = 1_000_000;
   const logger = new CapturingLogger();
-  const limit = perIpRateLimit('test', rule, logger, () => now);
-  const hit = (ip: string) => {
+  const limit = perIpRateLimit('test', rule, logger, () => now, exempt);
+  const hit = (ip: string, token?: string) => {
     let status = 200;
     const headers: Record<string, string> = {};
     const res = {
@@ -24,7 +24,7 @@ function harness(rule: { perSecond: number; burst: number }) {
       },
     } as unknown as Response;
     let passed = false;
-    limit({ ip } as Request, res, (() => void (passed = true)) as NextFunction);
+    limit({ ip, token } as unknown as Request, res, (() => void (passed = true)) as NextFunction);
     return { passed, status, retryAfter: headers['Retry-After'] };
   };
   return { hit, logger, advance: (ms: number) => void (now += ms) };
@@ -47,6 +47,13 @@ describe('perIpRateLimit', () => {
     h.advance(500);
     expect(h.hit('a').passed).toBe(true);
     expect(h.hit('a').passed).toBe(false);
+  });
+
+  it('neither counts nor limits exempt requests', () => {
+    const h = harness({ perSecond: 1, burst: 2 }, (req) => (req as unknown as { token?: string }).token === 'secret');
+    expect(Array.from({ length: 10 }, () => h.hit('10.0.0.1', 'secret').passed).every(Boolean)).toBe(true);
+    expect([h.hit('10.0.0.1').passed, h.hit('10.0.0.1').passed, h.hit('10.0.0.1').passed]).toEqual([true, true, false]);
+    expect(h.hit('10.0.0.1', 'secret').passed).toBe(true);
   });
 
   it('logs a flood once per address and minute, not once per request', () => {

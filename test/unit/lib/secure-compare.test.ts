@@ -18,4 +18,14 @@ describe('secureEquals', () => {
     // timingSafeEqual throws on buffers of different lengths; hashing first is what keeps the length hidden.
     expect(() => secureEquals('a', 'a much longer secret than this')).not.toThrow();
   });
+
+  it('keeps every expected secret apart (digests of expected secrets are remembered, a bounded number of them)', () => {
+    const secrets = Array.from({ length: 40 }, (_, i) => `secret-number-${i}-0123456789`);
+    for (let round = 0; round < 2; round += 1) {
+      for (const [i, expected] of secrets.entries()) {
+        expect(secureEquals(expected, expected)).toBe(true);
+        expect(secureEquals(secrets[(i + 1) % secrets.length], expected)).toBe(false);
+      }
+    }
+  });
 });

@@ -1,0 +1,195 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import { Redis } from 'ioredis';
+import { TEST_REDIS_URL } from '../test/helpers/redis.ts';
+import { REPO_ROOT, startApp, type BenchContext } from './lib/app.ts';
+import { startBenchWorld } from './lib/world.ts';
+import { runCards, type CardsResult, type CardsSizes } from './scenarios/cards.ts';
+import { runIntake, type IntakeResult, type IntakeSizes } from './scenarios/intake.ts';
+
+export type BenchOptions = {
+  /** tiny sizes: seconds instead of minutes (CI keeps the harness working with it) */
+  smoke?: boolean;
+  /** scratch directory for logs and profiles (default bench/out) */
+  dir?: string;
+  /** node --cpu-prof on every app process; profiles land in <dir>/profiles */
+  profile?: boolean;
+  /** only these scenarios: exact names (cards-1000) or groups (intake, cards, paced); default all */
+  only?: string[];
+  /** measure the app of another checkout (a directory with src/ and package.json; see prepareRef) */
+  appDir?: string;
+  /** what appDir is, for the report (e.g. "git ref main") */
+  appLabel?: string;
+  log?(line: string): void;
+};
+
+export type Machine = { cpu: string; cores: number; ramGb: number; os: string; node: string; redis: string; commit: string; date: string; loadStart: number; loadEnd: number };
+
+export type BenchResults = {
+  smoke: boolean;
+  machine: Machine;
+  intake: IntakeResult | null;
+  cards: { name: string; result: CardsResult }[];
+  /** the built app (dist/main.js) under the same load as cards-1000 */
+  production: { name: string; command: string; result: CardsResult }[];
+  /** RSS of each way to run the app, started with the ten-channel policy and left alone for 2 s */
+  idle: { command: string; rss: number | null }[];
+  durationMs: number;
+};
+
+/** nodeArgs 'npm start': the node options of package.json's start script, i.e. as shipped */
+type Plan = { intake: IntakeSizes; cards: { name: string; sizes: CardsSizes }[]; production: { name: string; nodeArgs: string[] | 'npm start'; sizes: CardsSizes }[] };
+
+// Unpaced runs give each card a channel of its own: the app posts at most 1 message per second per channel (as
+// Slack asks), so they measure the pipeline; the paced runs spread cards over 10 channels as the issue asks.
+const FULL: Plan = {
+  intake: { concurrency: 32, warmupMs: 1_000, durationMs: 5_000, rate: 1_000, rateDurationMs: 5_000 },
+  cards: [
+    { name: 'cards-100', sizes: { deployments: 100, paced: false, channels: 100, events: 'deployment', clicks: 100, warmup: 20, settleMs: 1_000 } },
+    { name: 'cards-1000', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'cards-1000-all-events', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'all', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'paced-100', sizes: { deployments: 100, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'paced-1000', sizes: { deployments: 1_000, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+  ],
+  production: [
+    { name: 'dist-1000', nodeArgs: 'npm start', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'dist-1000-v8-defaults', nodeArgs: [], sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+  ],
+};
+
+const SMOKE: Plan = {
+  intake: { concurrency: 4, warmupMs: 100, durationMs: 300, rate: 200, rateDurationMs: 300 },
+  cards: [
+    { name: 'cards-10', sizes: { deployments: 10, paced: false, channels: 10, events: 'deployment', clicks: 3, warmup: 2, settleMs: 100 } },
+    { name: 'paced-20', sizes: { deployments: 20, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 2, settleMs: 100 } },
+  ],
+  // building takes seconds: not in the smoke run
+  production: [],
+};
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
+  const started = Date.now();
+  const smoke = opts.smoke ?? false;
+  const plan = smoke ? SMOKE : FULL;
+  const dir = opts.dir ?? join(REPO_ROOT, 'bench', 'out');
+  rmSync(join(dir, 'profiles'), { recursive: true, force: true });
+  mkdirSync(join(dir, 'profiles'), { recursive: true });
+  const appDir = opts.appDir ?? REPO_ROOT;
+  const ctx: BenchContext = { dir, profile: opts.profile ?? false, appDir, entry: 'src/main.ts', nodeArgs: [], log: opts.log ?? (() => {}) };
+  const wanted = (name: string) => !opts.only || opts.only.some((o) => name === o || (!/\d/.test(o) && name.startsWith(o)));
+  const machine = await describeMachine(appDir, opts.appLabel);
+
+  const intake = wanted('intake') ? await runIntake(ctx, plan.intake) : null;
+  const cards: BenchResults['cards'] = [];
+  for (const { name, sizes } of plan.cards) {
+    if (!wanted(name)) continue;
+    ctx.log(`${name}: ${sizes.deployments} deployments${sizes.paced ? ', Slack paced at 1 message/s per channel' : ''}${sizes.clicks ? `, then ${sizes.clicks} clicks` : ''}`);
+    cards.push({ name, result: await runCards(ctx, sizes, name) });
+  }
+  // What ships: `npm run build` then `node dist/main.js` (Dockerfile, npm start), as is and with a smaller young generation.
+  // Idle memory of each way to run it is measured apart, with the ten-channel policy: a policy of 1,000 routes
+  // (the unpaced runs) leaves V8's heap grown by the parse.
+  const production: BenchResults['production'] = [];
+  const idle: BenchResults['idle'] = [];
+  const wantedProduction = plan.production.filter((p) => wanted(p.name));
+  if (wantedProduction.length > 0) {
+    ctx.log('idle: node src/main.ts');
+    idle.push({ command: 'node src/main.ts', rss: await measureIdle(ctx, 'idle-src') });
+    const built = buildApp(appDir, ctx.log);
+    try {
+      for (const { name, sizes, ...run } of wantedProduction) {
+        const nodeArgs = run.nodeArgs === 'npm start' ? startScriptNodeArgs(appDir) : run.nodeArgs;
+        const command = `node ${[...nodeArgs, 'dist/main.js'].join(' ')}`;
+        const runCtx = { ...ctx, appDir: built, entry: 'dist/main.js', nodeArgs };
+        ctx.log(`${name}: ${command}, idle, then ${sizes.deployments} deployments`);
+        idle.push({ command, rss: await measureIdle(runCtx, `idle-${name}`) });
+        production.push({ name, command, result: await runCards(runCtx, sizes, name) });
+      }
+    } finally {
+      rmSync(built, { recursive: true, force: true });
+    }
+  }
+  machine.loadEnd = loadavg()[0]!;
+  return { smoke, machine, intake, cards, production, idle, durationMs: Date.now() - started };
+}
+
+/**
+ * Exports `ref`'s src/ and package.json (git archive) into <dir>/ref-<ref>/ with this checkout's node_modules,
+ * so that `--ref main` measures main's app the same way, in the same run conditions.
+ */
+export function prepareRef(ref: string): string {
+  // Outside the checkout, so that tsc and eslint of this checkout do not see a second src/.
+  const target = join(tmpdir(), `greenlight-bench-ref-${ref.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  const archive = execFileSync('git', ['archive', ref, 'src', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
+  execFileSync('tar', ['-x', '-C', target], { input: archive });
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(target, 'node_modules'));
+  return target;
+}
+
+async function measureIdle(ctx: BenchContext, name: string): Promise<number | null> {
+  const world = await startBenchWorld({ channels: 10 });
+  try {
+    const app = await startApp(ctx, world, { name, role: 'all', settleMs: 2_000 });
+    await app.stop();
+    return app.idleRss;
+  } finally {
+    await world.close();
+  }
+}
+
+/** The node options in package.json's start script (`node --x=1 --env-file-if-exists=.env dist/main.js` -> ['--x=1']). */
+export function startScriptNodeArgs(appDir: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  const from = words.indexOf('node') + 1;
+  const to = words.findIndex((w) => w.endsWith('main.js'));
+  if (from === 0 || to < from) return [];
+  return words.slice(from, to).filter((w) => w.startsWith('--') && !w.startsWith('--env-file'));
+}
+
+/** `npm run build` of appDir's src into a scratch directory (dist/, package.json, node_modules link). */
+function buildApp(appDir: string, log: (line: string) => void): string {
+  const target = mkdtempSync(join(tmpdir(), 'greenlight-bench-dist-'));
+  log('building the app (tsc -p tsconfig.build.json)');
+  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(appDir, 'tsconfig.build.json'), '--outDir', join(target, 'dist')], { cwd: appDir, stdio: 'inherit' });
+  copyFileSync(join(appDir, 'package.json'), join(target, 'package.json'));
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(target, 'node_modules'));
+  return target;
+}
+
+async function describeMachine(appDir: string, appLabel?: string): Promise<Machine> {
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  let redisVersion: string;
+  try {
+    await redis.connect();
+    redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+  } finally {
+    redis.disconnect();
+  }
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    if (dirty) commit += ' (src/ modified)';
+    if (relative(REPO_ROOT, appDir) !== '') commit = `app from ${appLabel ?? appDir}, bench at ${commit}`;
+  } catch {
+    // not a git checkout
+  }
+  const list = cpus();
+  return {
+    cpu: list[0]?.model.trim() ?? 'unknown',
+    cores: list.length,
+    ramGb: totalmem() / 1024 ** 3,
+    os: `${process.platform} ${release()}`,
+    node: process.version,
+    redis: redisVersion,
+    commit,
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    loadStart: loadavg()[0]!,
+    loadEnd: Number.NaN,
+  };
+}

@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runBench } from '../../bench/bench.ts';
+import { renderReport } from '../../bench/report.ts';
+
+// Keeps `npm run bench` working: the smoke sizes run every scenario in seconds. The numbers are not judged here.
+describe('npm run bench -- --smoke', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'greenlight-bench-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every scenario against the app as a child process and renders the report', async () => {
+    const results = await runBench({ smoke: true, dir });
+
+    const intake = results.intake!;
+    for (const target of [intake.bare, intake.web]) {
+      expect(target.max.completed).toBeGreaterThan(0);
+      expect(target.max.errors + target.rate.errors).toBe(0);
+    }
+    expect(intake.web.max.statuses['202']).toBe(intake.web.max.completed);
+    expect(intake.all.rate.completed).toBeGreaterThan(0);
+    expect(intake.web.idleRss).toBeGreaterThan(0);
+
+    expect(results.cards.map((c) => c.name)).toEqual(['cards-10', 'paced-20']);
+    for (const { result } of results.cards) {
+      expect({ lost: result.lost, duplicates: result.duplicates, cards: result.cards }).toEqual({ lost: 0, duplicates: 0, cards: result.deployments });
+      expect(result.latency.count).toBe(result.deployments);
+    }
+    const click = results.cards[0]!.result.click!;
+    expect(click.missing).toBe(0);
+    expect(click.toApproval.count).toBe(click.clicks);
+
+    const report = renderReport(results);
+    expect(report).toContain('## Targets');
+    expect(report).toContain('## Webhook intake');
+    expect(report).toContain('## Click to approval');
+  }, 60_000);
+});
