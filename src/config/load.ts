@@ -60,7 +60,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   // Requirements that depend on other settings, checked on the raw values so that every problem shows at once.
   const need = (name: keyof typeof envVars, when: string) => {
-    if (raw[name] === undefined) problems.push(`${name}: required ${when}. ${envVars[name].description}`);
+    // the description's own "Required in ..." sentence would only repeat `when`
+    const described = (envVars[name].description ?? '').replace(/\s*Required (in|unless) [^.]*\.\s*/g, ' ').trim();
+    if (raw[name] === undefined) problems.push(`${name}: required ${when}. ${described}`);
   };
   if ((raw.GITLAB_AUTH_MODE ?? 'oauth') === 'oauth') {
     need('GITLAB_OAUTH_CLIENT_ID', 'in oauth mode');
