@@ -1,4 +1,4 @@
-import { approvalTotals, classify, rejectionOf, ruleProgress, shortSha, type CardState, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
+import { approvalTotals, rejectionOf, ruleProgress, shortSha, type CardState, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
 import type { RoutePolicy } from '../policy.ts';
 
 /** A GitLab user as a card shows them: a Slack mention when greenlight knows their Slack account. */
@@ -127,4 +127,3 @@ export function cardFingerprint(model: CardModel): string {
   return JSON.stringify(content);
 }
 
-export { classify };

@@ -1,7 +1,7 @@
 import { isGreenlightError, type GreenlightError } from '../errors.ts';
 import type { Policy } from '../policy.ts';
 import type { DeploymentRef, Logger, WorkQueue } from '../ports.ts';
-import { mapBounded } from '../../lib/map-bounded.ts';
+import { mapBounded } from '../../lib/map-limit.ts';
 
 /** Where the sweep learns which projects and cards to look at. */
 export interface SweepSources {
