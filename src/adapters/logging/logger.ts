@@ -67,11 +67,53 @@ function errSerializer(error: unknown): unknown {
   return { type: e.name, message: e.message, code: e.code, detail: e.detail, stack: e.stack };
 }
 
+type LineSink = { write(text: string): unknown };
+
+/**
+ * The lines logged during one event-loop turn, written together when it ends: one system call per turn instead
+ * of one per line (a busy turn answers dozens of webhooks, each with its line). The write is synchronous, and
+ * whatever is pending is written when the process exits (process.exit, a crash), so a line waits at most for the
+ * turn that logged it.
+ */
+export function batchLinesPerTurn(out: LineSink): LineSink & { flush(): void } {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.length === 1 ? pending[0]! : pending.join('');
+    pending = [];
+    out.write(text);
+  };
+  return {
+    write(line: string) {
+      pending.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
+let stdoutSink: LineSink | null = null;
+
+/** Standard output for every logger of the process, batched per turn (see batchLinesPerTurn). */
+function stdoutLines(): LineSink {
+  if (!stdoutSink) {
+    const batched = batchLinesPerTurn(pino.destination({ fd: 1, sync: true }));
+    process.on('exit', batched.flush);
+    stdoutSink = batched;
+  }
+  return stdoutSink;
+}
+
 export type LoggerOptions = { level: string; destination?: DestinationStream; secrets?: readonly string[] };
 
 export function createLogger(opts: LoggerOptions): PinoLogger {
   const secrets = (opts.secrets ?? []).filter((s) => s.length >= 8);
-  const destination = opts.destination ?? pino.destination({ fd: 1, sync: false });
+  const destination = opts.destination ?? stdoutLines();
   const scrubbing: DestinationStream = { write: (line: string) => destination.write(scrub(line, secrets)) };
   const logger = pino(
     {
