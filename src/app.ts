@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App } from '@slack/bolt';
 import type { Express, Request } from 'express';
@@ -37,7 +37,7 @@ import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
 import { createDirectMessages, createPersonalChat, directText } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
-import { gitlabWebhookRouter } from './entrypoints/http/gitlab-webhook.ts';
+import { createWebhookIntake, WEBHOOK_PATH, type WebhookIntake } from './entrypoints/http/gitlab-webhook.ts';
 import { oauthRouter } from './entrypoints/http/oauth-routes.ts';
 import { perIpRateLimit, RATE_LIMITS, type RateLimitName, type RateLimitRule } from './entrypoints/http/rate-limit.ts';
 import { accountSubcommands } from './entrypoints/slack/listeners/account-commands.ts';
@@ -52,6 +52,8 @@ import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.
 import { registerSnooze } from './entrypoints/slack/listeners/snooze.ts';
 import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
 import { startSweeper, type Sweeper } from './entrypoints/workers/sweeper.ts';
+import { processIntake, type ProcessorDeps } from './entrypoints/workers/processors.ts';
+import { createWebhookLog, startWebhookConsumer, type WebhookConsumer, type WebhookLog } from './adapters/queue/webhook-stream.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
 import type { LinkTarget } from './core/personal/ports.ts';
 import { secureEquals } from './lib/secure-compare.ts';
@@ -79,6 +81,8 @@ export type Greenlight = {
   url(): string | null;
   producer: Producer;
   queues: Queues;
+  /** GitLab's webhook deliveries not handled yet (a Redis stream, see webhook-stream.ts) */
+  webhooks: WebhookLog;
   /** this instance's Prometheus registry (GET /metrics) */
   metrics: Metrics;
   /** the sweep's queue and trigger (worker role) */
@@ -106,6 +110,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   // Without a listener BullMQ prints connection errors to stderr during a Redis outage.
   for (const name of Object.values(QUEUE)) queues[name].on('error', (error: Error) => logger.warn({ queue: name, err: error.message }, 'queue connection error'));
   const producer = createProducer(queues);
+  // GitLab's deliveries, from the web role to the workers (a Redis stream; see webhook-stream.ts)
+  const webhookLog = createWebhookLog(queueConnection, keys);
   const cards = createCardStore(redis, keys);
   const metrics = createMetrics({
     role: config.role,
@@ -113,7 +119,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       queueCounts: async () => {
         const all = [...Object.values(QUEUE).map((name) => [name, queues[name]] as const), ['personal', personalQueue.queue] as const];
         const entries = await Promise.all(all.map(async ([name, queue]) => [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')] as const));
-        return Object.fromEntries(entries);
+        const intake = await webhookLog.backlog();
+        return { intake: { ...intake, delayed: 0, failed: 0 }, ...Object.fromEntries(entries) };
       },
       openCards: () => redis.zcard(keys.openCards),
       oldestOpenCard: async () => {
@@ -174,16 +181,19 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
 
   let server: Server | null = null;
   let workers: Workers | null = null;
+  let intakeConsumer: WebhookConsumer | null = null;
   let bolt: App | null = null;
   let personalWorker: ReturnType<typeof startPersonalWorker> | null = null;
   let socketBolt: App | null = null;
   let sweeper: Sweeper | null = null;
 
   const opsApp = () => createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
-  const listen = async (http: Express) => {
+  /** `front`: requests served before express (GitLab's verified webhook deliveries); the rest go to `http`. */
+  const listen = async (http: Express, front?: WebhookIntake) => {
     finishHttpApp(http, logger);
+    const handler: RequestListener = front ? (req, res) => (front.isVerifiedDelivery(req) ? front.accept(req, res) : http(req, res)) : http;
     await new Promise<void>((resolve, reject) => {
-      server = http.listen(config.port, () => resolve());
+      server = createServer(handler).listen(config.port, () => resolve());
       server.once('error', reject);
     });
     server!.keepAliveTimeout = 65_000;
@@ -196,10 +206,11 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     // Only requests without the secret count: GitLab sends every hook from the same few addresses, a burst of
     // deployments exceeds any per-address limit, and GitLab disables a hook after four 429s in a row.
     const fromGitLab = (req: Request) => secureEquals(req.get('x-gitlab-token'), config.gitlab.webhookSecret);
-    http.use('/webhooks/gitlab', perIpRateLimit('webhooks', limits.webhooks, logger, undefined, fromGitLab));
+    http.use(WEBHOOK_PATH, perIpRateLimit('webhooks', limits.webhooks, logger, undefined, fromGitLab));
     http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger));
     http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger));
-    http.use(gitlabWebhookRouter({ secret: config.gitlab.webhookSecret, logger, observe: metrics.webhook, enqueue: (event, key) => producer.enqueueWebhook(event, key) }));
+    const intake = createWebhookIntake({ secret: config.gitlab.webhookSecret, logger, observe: metrics.webhook, enqueue: (event, key) => webhookLog.append(event, key) });
+    http.post(WEBHOOK_PATH, intake.handle);
     if (oauthIdentity && linkStart) {
       http.use(
         oauthRouter({
@@ -246,7 +257,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     bolt.error(async (error) => {
       logger.error({ err: error.message }, 'slack listener failed');
     });
-    const port = await listen(http);
+    const port = await listen(http, intake);
     if (receiver.mode === 'socket') {
       await bolt.start();
       socketBolt = bolt;
@@ -261,8 +272,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   };
 
   const startWorkerRole = async () => {
-    workers = startWorkers(
-      {
+    const processorDeps: ProcessorDeps = {
         gitlab,
         producer,
         chat,
@@ -277,7 +287,22 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         audit,
         nudges,
         onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
-      },
+    };
+    const stallTimeoutMs = opts.workerSettings?.stallTimeoutMs ?? config.workerStallTimeoutMs;
+    const intakeConnection = createRedis(redisTarget, 'bullmq');
+    intakeConnection.on('error', (error: Error) => logger.warn({ connection: 'intake', err: error.message }, 'redis connection error'));
+    intakeConsumer = startWebhookConsumer({
+      connection: intakeConnection,
+      commands: redis,
+      keys,
+      handle: (event, log) => processIntake(processorDeps, event, log),
+      logger,
+      concurrency: opts.workerSettings?.concurrency?.intake ?? 20,
+      reclaimAfterMs: stallTimeoutMs,
+      observe: metrics.intake,
+    });
+    workers = startWorkers(
+      processorDeps,
       {
         connection: workerConnection!,
         prefix: keys.bullPrefix,
@@ -310,7 +335,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       workerConnection: workerConnection!,
       prefix: keys.bullPrefix,
       logger,
-      stallTimeoutMs: opts.workerSettings?.stallTimeoutMs ?? config.workerStallTimeoutMs,
+      stallTimeoutMs,
     });
     logger.info({ role: config.role }, 'greenlight workers started');
   };
@@ -320,6 +345,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     config,
     producer,
     queues,
+    webhooks: webhookLog,
     metrics,
     async start() {
       if (config.role !== 'worker') await startWeb();
@@ -331,6 +357,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       if (sb) await sb.stop().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'socket mode did not close cleanly'));
       const s = server as Server | null;
       if (s) await closeServer(s);
+      if (intakeConsumer) await intakeConsumer.close();
       if (workers) await workers.close();
       if (sweeper) await sweeper.close();
       if (personalWorker) await personalWorker.close();

@@ -83,9 +83,10 @@ describe('crash safety: SIGKILL at any point loses nothing and duplicates nothin
 
     // Quiet again: every queue drained, then count.
     await waitFor(async () => {
-      const active = await Promise.all(['intake', 'scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:active`)));
-      const waiting = await Promise.all(['intake', 'scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:wait`)));
-      return [...active, ...waiting].every((n) => n === 0);
+      const active = await Promise.all(['scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:active`)));
+      const waiting = await Promise.all(['scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:wait`)));
+      const webhooks = await redis.xlen(`{${prefix}}:webhooks`);
+      return [...active, ...waiting, webhooks].every((n) => n === 0);
     }, { what: 'queues drained', timeoutMs: 15_000 });
     for (const d of [a, b, c]) expect(cardsOf(d.id), `cards of ${d.id}`).toHaveLength(1);
     expect(world.slack.callsTo('chat.postMessage').filter((call) => JSON.stringify(call.args).includes(`"deployment_id":${b.id}`))).toHaveLength(1);

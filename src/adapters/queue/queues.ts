@@ -3,9 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Notice } from '../../core/approvals/notices.ts';
 import type { DecisionAction } from '../../core/approvals/decide-deployment.ts';
 import type { DeploymentRef, SlackUser, WorkQueue } from '../../core/ports.ts';
-import type { IntakeEvent } from '../../entrypoints/http/webhook-events.ts';
 
-export const QUEUE = { intake: 'intake', scan: 'scan', sync: 'sync', decisions: 'decisions', notices: 'notices', nudges: 'nudges' } as const;
+export const QUEUE = { scan: 'scan', sync: 'sync', decisions: 'decisions', notices: 'notices', nudges: 'nudges' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 export type SyncJob = DeploymentRef & { reason: string };
@@ -30,7 +29,6 @@ const KEEP = { removeOnComplete: { age: 3_600, count: 2_000 }, removeOnFail: { a
 
 /** Retries with exponential backoff: 1 s, 2 s, 4 s ... (429s wait for Retry-After instead, see run-job.ts). */
 export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
-  intake: { attempts: 8, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP, removeOnComplete: { age: 86_400, count: 50_000 } },
   scan: { attempts: 6, backoff: { type: 'exponential', delay: 2_000 }, ...KEEP },
   sync: { attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP },
   // a decision is retried only briefly: never an approval long after the click (see DECISION_WINDOW_MS)
@@ -44,7 +42,7 @@ export type Queues = { [K in QueueName]: Queue } & { close(): Promise<void>; /**
 
 export function createQueues(connection: Redis, prefix: string): Queues {
   const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS[name] });
-  const queues = { intake: make('intake'), scan: make('scan'), sync: make('sync'), decisions: make('decisions'), notices: make('notices'), nudges: make('nudges') };
+  const queues = { scan: make('scan'), sync: make('sync'), decisions: make('decisions'), notices: make('notices'), nudges: make('nudges') };
   return {
     ...queues,
     connection,
@@ -60,7 +58,6 @@ function safeId(text: string): string {
 }
 
 export type Producer = WorkQueue & {
-  enqueueWebhook(event: IntakeEvent, deliveryKey: string): Promise<'queued' | 'duplicate'>;
   requestScan(job: ScanJob): Promise<void>;
   enqueueDecision(job: DecisionJob): Promise<'queued' | 'duplicate'>;
   enqueueNotice(job: NoticeJob): Promise<void>;
@@ -70,13 +67,6 @@ export type Producer = WorkQueue & {
 
 export function createProducer(queues: Queues): Producer {
   return {
-    async enqueueWebhook(event, deliveryKey) {
-      const jobId = `hook-${safeId(deliveryKey)}`;
-      // The job id makes the add idempotent; the look-up only tells logs and metrics. It is sent first on the
-      // same connection, so both cost one round trip (a webhook's answer waits for them).
-      const [seen] = await Promise.all([queues.connection.exists(queues.intake.toKey(jobId)), queues.intake.add(event.kind, event, { jobId })]);
-      return seen ? 'duplicate' : 'queued';
-    },
     async requestSync(ref, reason) {
       await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, { deduplication: { id: `dep-${ref.deploymentId}`, keepLastIfActive: true } });
     },

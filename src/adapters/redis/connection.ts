@@ -86,6 +86,9 @@ export function keyspace(prefix: string) {
     nudge: (deploymentId: number) => `${base}:nudge:${deploymentId}`,
     pace: (channel: string) => `${base}:pace:${channel}`,
     paceTicket: (channel: string, ticket: string) => `${base}:pace-ticket:${channel}:${ticket}`,
+    /** GitLab's webhook deliveries not handled yet (a stream), and the delivery keys seen in the last day */
+    webhooks: `${base}:webhooks`,
+    webhookSeen: (deliveryKey: string) => `${base}:webhook-seen:${deliveryKey}`,
     pattern: `${base}:*`,
   };
 }

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import express, { type Request, type Response, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../core/ports.ts';
 import { secureEquals } from '../../lib/secure-compare.ts';
 import { isHandledHook, parseHook, type IntakeEvent } from './webhook-events.ts';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+export const WEBHOOK_PATH = '/webhooks/gitlab';
 
 export type WebhookDeps = {
   secret: string;
@@ -14,63 +15,140 @@ export type WebhookDeps = {
   observe?(hook: string, result: string): void;
 };
 
+export type WebhookIntake = {
+  /** POST /webhooks/gitlab carrying the right X-Gitlab-Token: the requests `accept` takes without express. */
+  isVerifiedDelivery(req: IncomingMessage): boolean;
+  /** the whole route: token, body, parse, enqueue, answer */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** the route after the token check (for requests isVerifiedDelivery said yes to) */
+  accept(req: IncomingMessage, res: ServerResponse): void;
+};
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function reply(res: ServerResponse, status: number, body?: Record<string, unknown>): void {
+  if (res.headersSent) return;
+  if (body === undefined) {
+    res.writeHead(status, { 'content-length': '0' });
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
 /**
- * POST /webhooks/gitlab: verify, parse, enqueue, answer, in that order and in milliseconds.
+ * POST /webhooks/gitlab: verify, read, parse, enqueue, answer, in that order and in milliseconds.
  * GitLab never re-sends and disables hooks that fail, so only misconfiguration gets a 4xx, and a
  * 503 (Redis down) is the honest answer when the event could not be stored.
+ *
+ * Written on node:http alone: GitLab's own deliveries (the right token) are served before express sees them, which
+ * halves the CPU of the busiest route (BENCHMARKS.md). Everything else, forged requests included, goes through
+ * express, its per-address rate limit, and then `handle`.
  */
-export function gitlabWebhookRouter(deps: WebhookDeps): Router {
-  const router = express.Router();
+export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
   const observe = deps.observe ?? (() => {});
-  router.post(
-    '/webhooks/gitlab',
-    (req: Request, res: Response, next) => {
-      // Checked before the body is read: a forged request costs us nothing.
-      if (!secureEquals(req.get('x-gitlab-token'), deps.secret)) {
-        observe(req.get('x-gitlab-event') ?? 'unknown', 'unauthorized');
-        deps.logger.warn({ event: req.get('x-gitlab-event'), ip: req.ip }, 'webhook rejected: X-Gitlab-Token does not match GITLAB_WEBHOOK_SECRET');
-        res.status(401).json({ error: 'invalid X-Gitlab-Token' });
+  const { logger } = deps;
+
+  const isVerifiedDelivery = (req: IncomingMessage) =>
+    req.method === 'POST' && (req.url === WEBHOOK_PATH || req.url?.startsWith(`${WEBHOOK_PATH}?`) === true) && secureEquals(header(req, 'x-gitlab-token'), deps.secret);
+
+  const store = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
+    const hook = header(req, 'x-gitlab-event');
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      observe(hook ?? 'unknown', 'malformed');
+      logger.warn({ event: hook, bytes: raw.length }, 'webhook rejected: body is not JSON');
+      reply(res, 400, { error: 'body is not valid JSON' });
+      return;
+    }
+    if (!isHandledHook(hook)) {
+      observe(hook ?? 'unknown', 'ignored');
+      reply(res, 200, { status: 'ignored', reason: `greenlight does not use ${hook ?? 'events without X-Gitlab-Event'}` });
+      return;
+    }
+    const parsed = parseHook(hook, body);
+    if (!parsed.ok) {
+      observe(hook, 'malformed');
+      logger.warn({ event: hook, reason: parsed.reason }, 'webhook rejected: payload does not fit');
+      reply(res, 400, { error: parsed.reason });
+      return;
+    }
+    const deliveryKey = header(req, 'idempotency-key') ?? `sha256-${createHash('sha256').update(raw).digest('hex')}`;
+    try {
+      const result = await deps.enqueue(parsed.event, deliveryKey);
+      observe(hook, result);
+      logger.info({ event: hook, deliveryKey, kind: parsed.event.kind, projectId: parsed.event.projectId, result }, 'webhook accepted');
+      reply(res, result === 'queued' ? 202 : 200);
+    } catch (error) {
+      observe(hook, 'unavailable');
+      logger.error({ event: hook, deliveryKey, err: error }, 'webhook not stored: queue unavailable');
+      reply(res, 503, { error: 'greenlight cannot store events right now; GitLab will record this failure' });
+    }
+  };
+
+  const tooLarge = (req: IncomingMessage, res: ServerResponse, bytes: number) => {
+    observe(header(req, 'x-gitlab-event') ?? 'unknown', 'malformed');
+    logger.warn({ path: WEBHOOK_PATH, status: 413, bytes }, 'request rejected');
+    // The rest of the body is not read: close the connection once the answer is out.
+    res.setHeader('connection', 'close');
+    reply(res, 413, { error: 'body too large' });
+    res.once('finish', () => req.destroy());
+  };
+
+  const accept = (req: IncomingMessage, res: ServerResponse) => {
+    const encoding = header(req, 'content-encoding')?.toLowerCase();
+    if (encoding !== undefined && encoding !== 'identity') {
+      observe(header(req, 'x-gitlab-event') ?? 'unknown', 'malformed');
+      logger.warn({ path: WEBHOOK_PATH, status: 415, encoding }, 'request rejected');
+      reply(res, 415, { error: `unsupported content encoding "${encoding}"` });
+      return;
+    }
+    const declared = Number(header(req, 'content-length') ?? 0);
+    if (declared > WEBHOOK_BODY_LIMIT) {
+      tooLarge(req, res, declared);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > WEBHOOK_BODY_LIMIT) {
+        req.off('data', onData).off('end', onEnd);
+        tooLarge(req, res, bytes);
         return;
       }
-      next();
-    },
-    express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }),
-    async (req: Request, res: Response) => {
-      const hook = req.get('x-gitlab-event');
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      let body: unknown;
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        observe(hook ?? 'unknown', 'malformed');
-        deps.logger.warn({ event: hook, bytes: raw.length }, 'webhook rejected: body is not JSON');
-        res.status(400).json({ error: 'body is not valid JSON' });
-        return;
-      }
-      if (!isHandledHook(hook)) {
-        observe(hook ?? 'unknown', 'ignored');
-        res.status(200).json({ status: 'ignored', reason: `greenlight does not use ${hook ?? 'events without X-Gitlab-Event'}` });
-        return;
-      }
-      const parsed = parseHook(hook, body);
-      if (!parsed.ok) {
-        observe(hook, 'malformed');
-        deps.logger.warn({ event: hook, reason: parsed.reason }, 'webhook rejected: payload does not fit');
-        res.status(400).json({ error: parsed.reason });
-        return;
-      }
-      const deliveryKey = req.get('idempotency-key') ?? `sha256-${createHash('sha256').update(raw).digest('hex')}`;
-      try {
-        const result = await deps.enqueue(parsed.event, deliveryKey);
-        observe(hook, result);
-        deps.logger.info({ event: hook, deliveryKey, kind: parsed.event.kind, projectId: parsed.event.projectId, result }, 'webhook accepted');
-        res.status(result === 'queued' ? 202 : 200).end();
-      } catch (error) {
-        observe(hook, 'unavailable');
-        deps.logger.error({ event: hook, deliveryKey, err: error }, 'webhook not stored: queue unavailable');
-        res.status(503).json({ error: 'greenlight cannot store events right now; GitLab will record this failure' });
-      }
-    },
-  );
-  return router;
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      store(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes)).catch((error: unknown) => {
+        logger.error({ path: WEBHOOK_PATH, err: error }, 'request failed');
+        reply(res, 500, { error: 'internal error' });
+      });
+    };
+    req.on('data', onData).on('end', onEnd);
+    // A client that goes away mid-body gets no answer; there is nothing to store.
+    req.on('error', (error) => logger.debug({ path: WEBHOOK_PATH, err: error.message }, 'webhook body not received'));
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // Checked before the body is read: a forged request costs us nothing.
+    if (!secureEquals(header(req, 'x-gitlab-token'), deps.secret)) {
+      const hook = header(req, 'x-gitlab-event');
+      observe(hook ?? 'unknown', 'unauthorized');
+      const ip = (req as { ip?: string }).ip ?? req.socket.remoteAddress;
+      logger.warn({ event: hook, ip }, 'webhook rejected: X-Gitlab-Token does not match GITLAB_WEBHOOK_SECRET');
+      reply(res, 401, { error: 'invalid X-Gitlab-Token' });
+      return;
+    }
+    accept(req, res);
+  };
+
+  return { isVerifiedDelivery, handle, accept };
 }
