@@ -32,19 +32,22 @@ export type BenchResults = {
   machine: Machine;
   intake: IntakeResult | null;
   cards: { name: string; result: CardsResult }[];
-  /** the built app (dist/main.js) under the same load as cards-1000 */
+  /** how the app ran in intake and cards: as shipped (`npm run build`, npm start's node options), dev in smoke runs */
+  app: { command: string; shipped: boolean };
+  /** other ways to run the app (dev entry, V8 defaults) under the same load as cards-1000 */
   production: { name: string; command: string; result: CardsResult }[];
   /** RSS of each way to run the app, started with the ten-channel policy and left alone for 2 s */
   idle: { command: string; rss: number | null }[];
   durationMs: number;
 };
 
-/** nodeArgs 'npm start': the node options of package.json's start script, i.e. as shipped */
-type Plan = { intake: IntakeSizes; cards: { name: string; sizes: CardsSizes }[]; production: { name: string; nodeArgs: string[] | 'npm start'; sizes: CardsSizes }[] };
+/** `shipped`: run intake and cards on the built app with npm start's node options; `production`: the other ways to run it */
+type Plan = { shipped: boolean; intake: IntakeSizes; cards: { name: string; sizes: CardsSizes }[]; production: { name: string; run: 'dev' | 'dist-v8-defaults'; sizes: CardsSizes }[] };
 
 // Unpaced runs give each card a channel of its own: the app posts at most 1 message per second per channel (as
 // Slack asks), so they measure the pipeline; the paced runs spread cards over 10 channels as the issue asks.
 const FULL: Plan = {
+  shipped: true,
   intake: { concurrency: 32, warmupMs: 1_000, durationMs: 5_000, rate: 1_000, rateDurationMs: 5_000 },
   cards: [
     { name: 'cards-100', sizes: { deployments: 100, paced: false, channels: 100, events: 'deployment', clicks: 100, warmup: 20, settleMs: 1_000 } },
@@ -54,18 +57,19 @@ const FULL: Plan = {
     { name: 'paced-1000', sizes: { deployments: 1_000, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
   ],
   production: [
-    { name: 'dist-1000', nodeArgs: 'npm start', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
-    { name: 'dist-1000-v8-defaults', nodeArgs: [], sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'dev-1000', run: 'dev', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    { name: 'dist-1000-v8-defaults', run: 'dist-v8-defaults', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
   ],
 };
 
 const SMOKE: Plan = {
+  // building takes seconds: the smoke run starts src/main.ts
+  shipped: false,
   intake: { concurrency: 4, warmupMs: 100, durationMs: 300, rate: 200, rateDurationMs: 300 },
   cards: [
     { name: 'cards-10', sizes: { deployments: 10, paced: false, channels: 10, events: 'deployment', clicks: 3, warmup: 2, settleMs: 100 } },
     { name: 'paced-20', sizes: { deployments: 20, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 2, settleMs: 100 } },
   ],
-  // building takes seconds: not in the smoke run
   production: [],
 };
 
@@ -77,42 +81,49 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   rmSync(join(dir, 'profiles'), { recursive: true, force: true });
   mkdirSync(join(dir, 'profiles'), { recursive: true });
   const appDir = opts.appDir ?? REPO_ROOT;
-  const ctx: BenchContext = { dir, profile: opts.profile ?? false, appDir, entry: 'src/main.ts', nodeArgs: [], log: opts.log ?? (() => {}) };
+  const log = opts.log ?? (() => {});
+  const dev: BenchContext = { dir, profile: opts.profile ?? false, appDir, entry: 'src/main.ts', nodeArgs: [], log };
   const wanted = (name: string) => !opts.only || opts.only.some((o) => name === o || (!/\d/.test(o) && name.startsWith(o)));
   const machine = await describeMachine(appDir, opts.appLabel);
 
-  const intake = wanted('intake') ? await runIntake(ctx, plan.intake) : null;
-  const cards: BenchResults['cards'] = [];
-  for (const { name, sizes } of plan.cards) {
-    if (!wanted(name)) continue;
-    ctx.log(`${name}: ${sizes.deployments} deployments${sizes.paced ? ', Slack paced at 1 message/s per channel' : ''}${sizes.clicks ? `, then ${sizes.clicks} clicks` : ''}`);
-    cards.push({ name, result: await runCards(ctx, sizes, name) });
-  }
-  // What ships: `npm run build` then `node dist/main.js` (Dockerfile, npm start), as is and with a smaller young generation.
-  // Idle memory of each way to run it is measured apart, with the ten-channel policy: a policy of 1,000 routes
-  // (the unpaced runs) leaves V8's heap grown by the parse.
-  const production: BenchResults['production'] = [];
-  const idle: BenchResults['idle'] = [];
-  const wantedProduction = plan.production.filter((p) => wanted(p.name));
-  if (wantedProduction.length > 0) {
-    ctx.log('idle: node src/main.ts');
-    idle.push({ command: 'node src/main.ts', rss: await measureIdle(ctx, 'idle-src') });
-    const built = buildApp(appDir, ctx.log);
-    try {
-      for (const { name, sizes, ...run } of wantedProduction) {
-        const nodeArgs = run.nodeArgs === 'npm start' ? startScriptNodeArgs(appDir) : run.nodeArgs;
-        const command = `node ${[...nodeArgs, 'dist/main.js'].join(' ')}`;
-        const runCtx = { ...ctx, appDir: built, entry: 'dist/main.js', nodeArgs };
-        ctx.log(`${name}: ${command}, idle, then ${sizes.deployments} deployments`);
-        idle.push({ command, rss: await measureIdle(runCtx, `idle-${name}`) });
-        production.push({ name, command, result: await runCards(runCtx, sizes, name) });
-      }
-    } finally {
-      rmSync(built, { recursive: true, force: true });
+  // What ships: `npm run build`, then `node <npm start's options> dist/main.js` (npm start, the Dockerfile).
+  const built = plan.shipped ? buildApp(appDir, log) : null;
+  try {
+    const shippedArgs = startScriptNodeArgs(appDir);
+    const ctx: BenchContext = built ? { ...dev, appDir: built, entry: 'dist/main.js', nodeArgs: shippedArgs } : dev;
+    const command = `node ${[...ctx.nodeArgs, ctx.entry].join(' ')}`;
+    log(`the app runs as: ${command}`);
+
+    const intake = wanted('intake') ? await runIntake(ctx, plan.intake) : null;
+    const cards: BenchResults['cards'] = [];
+    for (const { name, sizes } of plan.cards) {
+      if (!wanted(name)) continue;
+      log(`${name}: ${sizes.deployments} deployments${sizes.paced ? ', Slack paced at 1 message/s per channel' : ''}${sizes.clicks ? `, then ${sizes.clicks} clicks` : ''}`);
+      cards.push({ name, result: await runCards(ctx, sizes, name) });
     }
+    // The other ways to run it, under the load of cards-1000; idle memory of each is measured apart, with the
+    // ten-channel policy: a policy of 1,000 routes (the unpaced runs) leaves V8's heap grown by the parse.
+    const production: BenchResults['production'] = [];
+    const idle: BenchResults['idle'] = [];
+    const wantedProduction = plan.production.filter((p) => wanted(p.name));
+    if (built) {
+      log(`idle: ${command}`);
+      idle.push({ command, rss: await measureIdle(ctx, 'idle-shipped') });
+    }
+    if (built) {
+      for (const { name, sizes, run } of wantedProduction) {
+        const runCtx = run === 'dev' ? dev : { ...ctx, nodeArgs: [] };
+        const runCommand = `node ${[...runCtx.nodeArgs, runCtx.entry].join(' ')}`;
+        log(`${name}: ${runCommand}, idle, then ${sizes.deployments} deployments`);
+        idle.push({ command: runCommand, rss: await measureIdle(runCtx, `idle-${name}`) });
+        production.push({ name, command: runCommand, result: await runCards(runCtx, sizes, name) });
+      }
+    }
+    machine.loadEnd = loadavg()[0]!;
+    return { smoke, machine, app: { command, shipped: built !== null }, intake, cards, production, idle, durationMs: Date.now() - started };
+  } finally {
+    if (built) rmSync(built, { recursive: true, force: true });
   }
-  machine.loadEnd = loadavg()[0]!;
-  return { smoke, machine, intake, cards, production, idle, durationMs: Date.now() - started };
 }
 
 /**

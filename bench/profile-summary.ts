@@ -14,7 +14,7 @@ export function packageOf(url: string): string {
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
   if (url.startsWith('node:')) return 'node:' + url.slice(5).split('/')[0];
-  const own = /\/(src\/.*)$/.exec(url);
+  const own = /\/((?:src|dist)\/.*)$/.exec(url);
   return own ? own[1]!.split('/').slice(0, 3).join('/') : url;
 }
 
@@ -27,7 +27,7 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   const pkg = new Map<string, number>();
   for (const [id, ms] of self) {
     const { callFrame } = byId.get(id)!;
-    const where = callFrame.url ? `${callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench|test)\//, '$1/')}:${callFrame.lineNumber + 1}` : '';
+    const where = callFrame.url ? `${callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|dist|bench|test)\//, '$1/')}:${callFrame.lineNumber + 1}` : '';
     const key = `${callFrame.functionName || '(anonymous)'} ${where}`.trim();
     fn.set(key, (fn.get(key) ?? 0) + ms);
     const p = packageOf(callFrame.url);
