@@ -55,7 +55,7 @@ export const envVars = {
       }
       return ms;
     })
-    .describe('When a worker dies mid-job (crash, SIGKILL, lost host), its jobs are taken over by another worker, or by itself after a restart, once this much time has passed without its heartbeat.'),
+    .describe('When a worker dies mid-job (crash, SIGKILL, lost host), its jobs are taken over by another worker, or by itself after a restart, once this much time has passed without its heartbeat. Webhook events it had read, or that failed, are taken over after this long too.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
 } as const;
 
