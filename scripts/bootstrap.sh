@@ -28,8 +28,9 @@ gl_ensure_deps() {
   local stamp="$gl_root/node_modules/.package-lock.json"
   if [ ! -f "$stamp" ] || [ "$gl_root/package-lock.json" -nt "$stamp" ]; then
     gl_say "installing dependencies (npm ci)"
-    # Registry mirrors without other platforms' optional packages (e.g. msgpackr-extract for darwin) make
-    # npm ci refuse the lock file; npm install then installs exactly the locked versions for this platform.
+    # npm ci installs exactly the lock file. Should it refuse the lock file (out of sync with package.json, as
+    # when a lock lacked msgpackr-extract's optional platform packages), npm install still installs the locked
+    # versions for this platform, and rewrites the lock file: commit it.
     (cd "$gl_root" && { npm ci --no-audit --no-fund >&2 || { gl_say "npm ci refused the lock file; falling back to npm install"; npm install --no-audit --no-fund >&2; }; })
   fi
 }
