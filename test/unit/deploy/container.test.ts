@@ -27,8 +27,16 @@ describe('Dockerfile', () => {
     expect(runtime).toContain('USER node');
     expect(runtime.filter((l) => l.startsWith('COPY --from=build')).map((l) => l.split(' ').at(-2))).toEqual(['/app/node_modules', '/app/dist']);
     expect(instructions.some((l) => l.includes('npm prune --omit=dev'))).toBe(true);
-    expect(runtime.at(-1)).toBe('CMD ["node", "--max-semi-space-size=4", "dist/main.js"]');
+    expect(runtime.at(-1)).toBe('CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "dist/main.js"]');
     expect(runtime).toContain('EXPOSE 3000');
+  });
+
+  it('starts Node with the same V8 options as npm start (the ones BENCHMARKS.md measures)', () => {
+    const cmd = JSON.parse(runtime.at(-1)!.slice('CMD '.length)) as string[];
+    const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!.split(/\s+/);
+    const nodeOptions = (words: string[]) => words.slice(words.indexOf('node') + 1, words.indexOf('dist/main.js')).filter((w) => !w.startsWith('--env-file'));
+    expect(nodeOptions(cmd)).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=50']);
+    expect(nodeOptions(start)).toEqual(nodeOptions(cmd));
   });
 
   it('keeps the build context small', () => {
