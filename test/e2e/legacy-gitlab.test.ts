@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
+import { CHANNEL, freshEnvironment, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 
 describe('GitLab before 19.3: no webhook for blocked deployments', () => {
   let world: World;
@@ -30,6 +30,20 @@ describe('GitLab before 19.3: no webhook for blocked deployments', () => {
     const paths = world.gitlab.requests.map((r) => `${r.method} ${r.path}${r.query.status ? `?status=${r.query.status}` : ''}`);
     expect(paths).toContain(`GET /api/v4/projects/${world.project.id}/deployments?status=blocked`);
     expect(paths).toContain(`GET /api/v4/projects/${world.project.id}/deployments/${d.id}`);
+  });
+
+  it('finds every deployment of a burst to many environments, not only the environments of the scan that was waiting', async () => {
+    // Scans are coalesced (one running, one waiting per scope); each hook names its own environment. The first
+    // listing is slow, so that the hooks of all the others arrive while a scan of the project is running.
+    world.gitlab.failNext({ method: 'GET', path: /\/projects\/\d+\/deployments(\?|$)/, delayMs: 1_500 });
+    const deployments = Array.from({ length: 12 }, () =>
+      world.gitlab.createDeployment({ projectId: world.project.id, environment: freshEnvironment(world.gitlab, world.project.id), userId: world.bob.id }),
+    );
+    await world.gitlab.webhooksIdle();
+    const read = (id: number) => world.gitlab.requests.some((r) => r.method === 'GET' && r.path === `/api/v4/projects/${world.project.id}/deployments/${id}`);
+    await waitFor(() => deployments.every((d) => read(d.id)), { what: 'every deployment read' }).catch(() => {
+      throw new Error(`deployments never read before the sweep: ${deployments.filter((d) => !read(d.id)).map((d) => d.environment).join(', ')}`);
+    });
   });
 
   it('does not post a card for a plain manual job found by the same listing', async () => {

@@ -71,7 +71,23 @@ export function createProducer(queues: Queues): Producer {
       await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, { deduplication: { id: `dep-${ref.deploymentId}`, keepLastIfActive: true } });
     },
     async requestScan(job) {
-      await queues.scan.add('scan', job, { deduplication: { id: `project-${safeId(String(job.projectId))}`, keepLastIfActive: true } });
+      // Scans are coalesced per project and environment: a request meets at most one scan running and one
+      // waiting with the same scope, and a waiting scan keeps its own data. Coalescing a project's scans of
+      // different environments into one would drop the environments of all but that waiting scan.
+      const project = safeId(String(job.projectId));
+      const environments = [...new Set(job.environments)];
+      if (environments.length === 0) {
+        await queues.scan.add('scan', { ...job, environments: [] }, { deduplication: { id: `project-${project}`, keepLastIfActive: true } });
+        return;
+      }
+      await Promise.all(
+        environments.map((environment) =>
+          queues.scan.add('scan', { ...job, environments: [environment] }, {
+            // base64url: environment names may hold '/', ' ', '$', '{', '}' (safeId would make "a/b" and "a_b" one id)
+            deduplication: { id: `project-${project}-env-${Buffer.from(environment).toString('base64url')}`, keepLastIfActive: true },
+          }),
+        ),
+      );
     },
     async enqueueDecision(job) {
       // One decision per person, deployment and action at a time: a double click adds nothing.
