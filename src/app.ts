@@ -52,7 +52,7 @@ import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.
 import { registerSnooze } from './entrypoints/slack/listeners/snooze.ts';
 import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
 import { startSweeper, type Sweeper } from './entrypoints/workers/sweeper.ts';
-import { processIntake, type ProcessorDeps } from './entrypoints/workers/processors.ts';
+import { processIntake, REPORTS_BLOCKED_TTL_S, type ProcessorDeps } from './entrypoints/workers/processors.ts';
 import { createWebhookLog, startWebhookConsumer, type WebhookConsumer, type WebhookLog } from './adapters/queue/webhook-stream.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
 import type { LinkTarget } from './core/personal/ports.ts';
@@ -278,8 +278,15 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         chat,
         sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, membership, supersede: { latest, queue: producer }, nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) } },
         decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
-        rememberProject: async (projectId) => {
-          await redis.sadd(keys.knownProjects, String(projectId));
+        projects: {
+          remember: async (projectId, { reportsBlocked }) => {
+            if (!reportsBlocked) {
+              await redis.sadd(keys.knownProjects, String(projectId));
+              return;
+            }
+            await redis.multi().sadd(keys.knownProjects, String(projectId)).set(keys.projectReportsBlocked(projectId), '1', 'EX', REPORTS_BLOCKED_TTL_S).exec();
+          },
+          reportsBlocked: async (projectId) => (await redis.exists(keys.projectReportsBlocked(projectId))) === 1,
         },
         linkMode: identity.linkHint,
         command: config.slack.command,

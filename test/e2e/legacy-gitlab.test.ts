@@ -55,3 +55,37 @@ describe('GitLab before 19.3: no webhook for blocked deployments', () => {
     expect(world.slack.messages(CHANNEL).some((m) => m.metadata?.event_payload?.deployment_id === d.id)).toBe(false);
   });
 });
+
+describe('GitLab 19.3+: once a project\'s deployment hooks report blocked deployments, its other hooks scan nothing', () => {
+  let world: World;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    world = await startWorld({ webhookMode: 'modern' });
+    app = await startTestApp({ env: world.env, name: 'e2e-modern-scans' });
+    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await world?.close();
+  });
+
+  const listings = (environment: string) =>
+    world.gitlab.requests.filter((r) => r.method === 'GET' && r.path === `/api/v4/projects/${world.project.id}/deployments` && r.query.environment === environment);
+  const cardOf = (id: number) => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === id);
+
+  it('posts each card from the deployment hook, and lists no environment after the first blocked deployment was reported', async () => {
+    const first = world.gitlab.createDeployment({ projectId: world.project.id, environment: freshEnvironment(world.gitlab, world.project.id), userId: world.bob.id });
+    await world.gitlab.webhooksIdle();
+    await waitFor(() => cardOf(first.id), { what: 'first card' });
+    expect(world.gitlab.deliveries.map((d) => d.event)).toEqual(expect.arrayContaining(['Deployment Hook', 'Pipeline Hook', 'Job Hook']));
+
+    const later = Array.from({ length: 3 }, () =>
+      world.gitlab.createDeployment({ projectId: world.project.id, environment: freshEnvironment(world.gitlab, world.project.id), userId: world.bob.id }),
+    );
+    await world.gitlab.webhooksIdle();
+    for (const d of later) await waitFor(() => cardOf(d.id), { what: `card of ${d.environment}` });
+    // the pipeline and job hooks of these deployments name their environments: none was listed
+    expect(later.flatMap((d) => listings(d.environment))).toEqual([]);
+  });
+});

@@ -70,6 +70,8 @@ export function keyspace(prefix: string) {
     openCards: `${base}:cards:open`,
     latestDeployment: (projectId: number, environmentId: number) => `${base}:env:${projectId}:${environmentId}:latest`,
     knownProjects: `${base}:projects:seen`,
+    /** set while a project's deployment hooks report blocked deployments (GitLab 19.3+), see processIntake */
+    projectReportsBlocked: (projectId: number) => `${base}:project:${projectId}:reports-blocked`,
     /** a Slack user's GitLab link (oauth mode; tokens sealed) */
     identity: (teamId: string, userId: string) => `${base}:identity:${teamId}:${userId}`,
     /** lock held while one user's tokens are refreshed or rewritten (GitLab rotates both on refresh) */

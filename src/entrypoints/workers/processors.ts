@@ -19,7 +19,14 @@ export type ProcessorDeps = {
   chat: ChatPort;
   sync: SyncCardDeps;
   decide: DecideDeps;
-  rememberProject(projectId: number): Promise<void>;
+  /**
+   * Projects seen in webhooks (the sweep lists them), and whether one's deployment hooks report `blocked`
+   * (GitLab 19.3+, deployment events subscribed) lately: then its other hooks need no scan to find them.
+   */
+  projects: {
+    remember(projectId: number, opts: { reportsBlocked: boolean }): Promise<void>;
+    reportsBlocked(projectId: number): Promise<boolean>;
+  };
   linkMode: 'oauth' | 'sudo';
   command: string;
   /** A click older than this is not sent to GitLab any more (the worker was down, or the queue stuck). */
@@ -35,20 +42,32 @@ export type ProcessorDeps = {
 /** Lifecycle statuses exist in every GitLab; these three only from 19.3, which reports each deployment itself. */
 const MODERN_ONLY = new Set(['blocked', 'approved', 'rejected']);
 
+/** How long a deployment hook saying `blocked` vouches for its project's hooks (refreshed by each one). */
+export const REPORTS_BLOCKED_TTL_S = 86_400;
+
 export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log: Logger): Promise<void> {
-  await deps.rememberProject(event.projectId);
+  const reportsBlocked = event.kind === 'deployment' && MODERN_ONLY.has(event.status);
+  await deps.projects.remember(event.projectId, { reportsBlocked });
+  // Scans find blocked deployments GitLab before 19.3 says nothing of. Where the project's deployment hooks
+  // report them, a scan per pipeline, job and deployment hook would only read again what the hook brings
+  // (the sweep still lists every project).
+  const scan = async (environments: string[], reason: string) => {
+    if (await deps.projects.reportsBlocked(event.projectId)) {
+      log.debug({ projectId: event.projectId, reason }, 'scan skipped: the project\'s deployment hooks report blocked deployments');
+      return;
+    }
+    await deps.producer.requestScan({ projectId: event.projectId, environments, reason });
+  };
   switch (event.kind) {
     case 'deployment':
       await deps.producer.requestSync({ projectId: event.projectId, deploymentId: event.deploymentId }, `deployment hook: ${event.status}`);
-      if (!MODERN_ONLY.has(event.status)) await deps.producer.requestScan({ projectId: event.projectId, environments: [], reason: `deployment hook: ${event.status}` });
+      if (!reportsBlocked) await scan([], `deployment hook: ${event.status}`);
       break;
     case 'pipeline':
-      if (event.status === 'manual' || event.environments.length > 0) {
-        await deps.producer.requestScan({ projectId: event.projectId, environments: event.environments, reason: `pipeline hook: ${event.status}` });
-      }
+      if (event.status === 'manual' || event.environments.length > 0) await scan(event.environments, `pipeline hook: ${event.status}`);
       break;
     case 'job':
-      await deps.producer.requestScan({ projectId: event.projectId, environments: event.environment ? [event.environment] : [], reason: `job hook: ${event.status}` });
+      await scan(event.environment ? [event.environment] : [], `job hook: ${event.status}`);
       break;
   }
   log.debug({ kind: event.kind, projectId: event.projectId }, 'webhook event processed');

@@ -40,7 +40,7 @@ describe('decision processing writes the audit trail', () => {
       chat: {} as never,
       sync: {} as never,
       decide: { gitlab, identity, cards: new FakeCardStore(), queue: new FakeQueue(), policy: { fourEyes: { forbidCommitAuthor: false } }, logger },
-      rememberProject: async () => undefined,
+      projects: { remember: async () => undefined, reportsBlocked: async () => false },
       linkMode: 'oauth',
       command: '/deploys',
       decisionWindowMs: 60_000,
