@@ -172,7 +172,7 @@ export function renderReport(r: BenchResults): string {
   if (r.production.length > 0) {
     lines.push('## Memory by way of running the app', '');
     lines.push('The same 1,000 deployments at once (as in the cards table), with the app started the way it ships (`npm run build`, then `npm start` or the Dockerfile: ' +
-      `\`${r.app.command}\`, as in every table above), the way the tests and \`npm run dev\` do (\`node src/main.ts\`: Node strips the types at load time), and built but with V8's default young generation.`, '');
+      `\`${r.app.command}\`, as in every table above), the way the tests and \`npm run dev\` do (\`node src/main.ts\`: Node strips the types at load time), and built but with V8's defaults (no node options).`, '');
     lines.push(row(['app process', 'idle RSS', 'RSS before the cards (1,000-route policy)', 'peak RSS', 'drain', 'app CPU per card']), row(Array(6).fill('---')));
     const runs = [...(shippedRun ? [{ name: 'shipped', command: r.app.command, result: shippedRun.result }] : []), ...r.production];
     for (const { name, command, result } of runs) {
