@@ -27,7 +27,7 @@ import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
 import { createNudgeStore } from './adapters/redis/nudge-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
 import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
-import { createSweepState } from './adapters/redis/sweep-state.ts';
+import { createProjectMemory, createSweepState } from './adapters/redis/sweep-state.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
@@ -52,7 +52,7 @@ import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.
 import { registerSnooze } from './entrypoints/slack/listeners/snooze.ts';
 import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
 import { startSweeper, type Sweeper } from './entrypoints/workers/sweeper.ts';
-import { processIntake, REPORTS_BLOCKED_TTL_S, type ProcessorDeps } from './entrypoints/workers/processors.ts';
+import { processIntake, type ProcessorDeps } from './entrypoints/workers/processors.ts';
 import { createWebhookLog, startWebhookConsumer, type WebhookConsumer, type WebhookLog } from './adapters/queue/webhook-stream.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
 import type { LinkTarget } from './core/personal/ports.ts';
@@ -278,16 +278,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         chat,
         sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, membership, supersede: { latest, queue: producer }, nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) } },
         decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
-        projects: {
-          remember: async (projectId, { reportsBlocked }) => {
-            if (!reportsBlocked) {
-              await redis.sadd(keys.knownProjects, String(projectId));
-              return;
-            }
-            await redis.multi().sadd(keys.knownProjects, String(projectId)).set(keys.projectReportsBlocked(projectId), '1', 'EX', REPORTS_BLOCKED_TTL_S).exec();
-          },
-          reportsBlocked: async (projectId) => (await redis.exists(keys.projectReportsBlocked(projectId))) === 1,
-        },
+        projects: createProjectMemory(redis, keys),
         linkMode: identity.linkHint,
         command: config.slack.command,
         decisionWindowMs: DECISION_WINDOW_MS,

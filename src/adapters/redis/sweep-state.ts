@@ -5,6 +5,26 @@ import type { Keyspace } from './connection.ts';
 /** How many open cards one sweep reads again at most (newest first). */
 export const SWEEP_OPEN_CARDS_MAX = 5_000;
 
+/** How long a deployment hook saying `blocked` vouches for its project's other hooks (refreshed by each one). */
+export const REPORTS_BLOCKED_TTL_S = 86_400;
+
+/**
+ * What the workers write of the projects in webhooks: each project seen (the sweep lists them), and whether its
+ * deployment hooks reported a blocked deployment within REPORTS_BLOCKED_TTL_S (see processIntake).
+ */
+export function createProjectMemory(redis: Redis, keys: Keyspace) {
+  return {
+    async remember(projectId: number, opts: { reportsBlocked: boolean }): Promise<void> {
+      const seen = redis.sadd(keys.knownProjects, String(projectId));
+      // sent in the same turn: one round trip, and either failing fails the event (it is retried)
+      await Promise.all(opts.reportsBlocked ? [seen, redis.set(keys.projectReportsBlocked(projectId), '1', 'EX', REPORTS_BLOCKED_TTL_S)] : [seen]);
+    },
+    async reportsBlocked(projectId: number): Promise<boolean> {
+      return (await redis.exists(keys.projectReportsBlocked(projectId))) === 1;
+    },
+  };
+}
+
 /** What the sweep reads from Redis: projects seen in webhooks and cards not yet resolved. */
 export function createSweepState(redis: Redis, keys: Keyspace, cards: Pick<CardStore, 'get'> & { openCardIds(limit?: number): Promise<number[]> }) {
   return {

@@ -22,6 +22,7 @@ export type ProcessorDeps = {
   /**
    * Projects seen in webhooks (the sweep lists them), and whether one's deployment hooks report `blocked`
    * (GitLab 19.3+, deployment events subscribed) lately: then its other hooks need no scan to find them.
+   * Redis: createProjectMemory (src/adapters/redis/sweep-state.ts).
    */
   projects: {
     remember(projectId: number, opts: { reportsBlocked: boolean }): Promise<void>;
@@ -41,9 +42,6 @@ export type ProcessorDeps = {
 
 /** Lifecycle statuses exist in every GitLab; these three only from 19.3, which reports each deployment itself. */
 const MODERN_ONLY = new Set(['blocked', 'approved', 'rejected']);
-
-/** How long a deployment hook saying `blocked` vouches for its project's hooks (refreshed by each one). */
-export const REPORTS_BLOCKED_TTL_S = 86_400;
 
 export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log: Logger): Promise<void> {
   const reportsBlocked = event.kind === 'deployment' && MODERN_ONLY.has(event.status);
