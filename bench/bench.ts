@@ -25,7 +25,18 @@ export type BenchOptions = {
   log?(line: string): void;
 };
 
-export type Machine = { cpu: string; cores: number; ramGb: number; os: string; node: string; redis: string; commit: string; date: string; loadStart: number; loadEnd: number };
+export type Machine = {
+  cpu: string;
+  cores: number;
+  ramGb: number;
+  os: string;
+  node: string;
+  redis: string;
+  commit: string;
+  date: string;
+  loadStart: number;
+  loadEnd: number;
+};
 
 export type BenchResults = {
   smoke: boolean;
@@ -42,7 +53,12 @@ export type BenchResults = {
 };
 
 /** `shipped`: run intake and cards on the built app with npm start's node options; `production`: the other ways to run it */
-type Plan = { shipped: boolean; intake: IntakeSizes; cards: { name: string; sizes: CardsSizes }[]; production: { name: string; run: 'dev' | 'dist-v8-defaults'; sizes: CardsSizes }[] };
+type Plan = {
+  shipped: boolean;
+  intake: IntakeSizes;
+  cards: { name: string; sizes: CardsSizes }[];
+  production: { name: string; run: 'dev' | 'dist-v8-defaults'; sizes: CardsSizes }[];
+};
 
 // Unpaced runs give each card a channel of its own: the app posts at most 1 message per second per channel (as
 // Slack asks), so they measure the pipeline; the paced runs spread cards over 10 channels as the issue asks.
@@ -50,15 +66,94 @@ const FULL: Plan = {
   shipped: true,
   intake: { concurrency: 32, warmupMs: 1_000, durationMs: 5_000, rate: 1_000, rateDurationMs: 5_000 },
   cards: [
-    { name: 'cards-100', sizes: { deployments: 100, paced: false, channels: 100, events: 'deployment', clicks: 100, warmup: 20, settleMs: 1_000 } },
-    { name: 'cards-1000', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
-    { name: 'cards-1000-all-events', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'all', clicks: 0, warmup: 20, settleMs: 1_000 } },
-    { name: 'paced-100', sizes: { deployments: 100, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
-    { name: 'paced-1000', sizes: { deployments: 1_000, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    {
+      name: 'cards-100',
+      sizes: {
+        deployments: 100,
+        paced: false,
+        channels: 100,
+        events: 'deployment',
+        clicks: 100,
+        warmup: 20,
+        settleMs: 1_000,
+      },
+    },
+    {
+      name: 'cards-1000',
+      sizes: {
+        deployments: 1_000,
+        paced: false,
+        channels: 1_000,
+        events: 'deployment',
+        clicks: 0,
+        warmup: 20,
+        settleMs: 1_000,
+      },
+    },
+    {
+      name: 'cards-1000-all-events',
+      sizes: {
+        deployments: 1_000,
+        paced: false,
+        channels: 1_000,
+        events: 'all',
+        clicks: 0,
+        warmup: 20,
+        settleMs: 1_000,
+      },
+    },
+    {
+      name: 'paced-100',
+      sizes: {
+        deployments: 100,
+        paced: true,
+        channels: 10,
+        events: 'deployment',
+        clicks: 0,
+        warmup: 20,
+        settleMs: 1_000,
+      },
+    },
+    {
+      name: 'paced-1000',
+      sizes: {
+        deployments: 1_000,
+        paced: true,
+        channels: 10,
+        events: 'deployment',
+        clicks: 0,
+        warmup: 20,
+        settleMs: 1_000,
+      },
+    },
   ],
   production: [
-    { name: 'dev-1000', run: 'dev', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
-    { name: 'dist-1000-v8-defaults', run: 'dist-v8-defaults', sizes: { deployments: 1_000, paced: false, channels: 1_000, events: 'deployment', clicks: 0, warmup: 20, settleMs: 1_000 } },
+    {
+      name: 'dev-1000',
+      run: 'dev',
+      sizes: {
+        deployments: 1_000,
+        paced: false,
+        channels: 1_000,
+        events: 'deployment',
+        clicks: 0,
+        warmup: 20,
+        settleMs: 1_000,
+      },
+    },
+    {
+      name: 'dist-1000-v8-defaults',
+      run: 'dist-v8-defaults',
+      sizes: {
+        deployments: 1_000,
+        paced: false,
+        channels: 1_000,
+        events: 'deployment',
+        clicks: 0,
+        warmup: 20,
+        settleMs: 1_000,
+      },
+    },
   ],
 };
 
@@ -67,8 +162,14 @@ const SMOKE: Plan = {
   shipped: false,
   intake: { concurrency: 4, warmupMs: 100, durationMs: 300, rate: 200, rateDurationMs: 300 },
   cards: [
-    { name: 'cards-10', sizes: { deployments: 10, paced: false, channels: 10, events: 'deployment', clicks: 3, warmup: 2, settleMs: 100 } },
-    { name: 'paced-20', sizes: { deployments: 20, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 2, settleMs: 100 } },
+    {
+      name: 'cards-10',
+      sizes: { deployments: 10, paced: false, channels: 10, events: 'deployment', clicks: 3, warmup: 2, settleMs: 100 },
+    },
+    {
+      name: 'paced-20',
+      sizes: { deployments: 20, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 2, settleMs: 100 },
+    },
   ],
   production: [],
 };
@@ -83,7 +184,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   const appDir = opts.appDir ?? REPO_ROOT;
   const log = opts.log ?? (() => {});
   const dev: BenchContext = { dir, profile: opts.profile ?? false, appDir, entry: 'src/main.ts', nodeArgs: [], log };
-  const wanted = (name: string) => !opts.only || opts.only.some((o) => name === o || (!/\d/.test(o) && name.startsWith(o)));
+  const wanted = (name: string) =>
+    !opts.only || opts.only.some((o) => name === o || (!/\d/.test(o) && name.startsWith(o)));
   const machine = await describeMachine(appDir, opts.appLabel);
 
   // What ships: `npm run build`, then `node <npm start's options> dist/main.js` (npm start, the Dockerfile).
@@ -98,7 +200,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     const cards: BenchResults['cards'] = [];
     for (const { name, sizes } of plan.cards) {
       if (!wanted(name)) continue;
-      log(`${name}: ${sizes.deployments} deployments${sizes.paced ? ', Slack paced at 1 message/s per channel' : ''}${sizes.clicks ? `, then ${sizes.clicks} clicks` : ''}`);
+      log(
+        `${name}: ${sizes.deployments} deployments${sizes.paced ? ', Slack paced at 1 message/s per channel' : ''}${sizes.clicks ? `, then ${sizes.clicks} clicks` : ''}`,
+      );
       cards.push({ name, result: await runCards(ctx, sizes, name) });
     }
     // The other ways to run it, under the load of cards-1000; idle memory of each is measured apart, with the
@@ -120,7 +224,16 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       }
     }
     machine.loadEnd = loadavg()[0]!;
-    return { smoke, machine, app: { command, shipped: built !== null }, intake, cards, production, idle, durationMs: Date.now() - started };
+    return {
+      smoke,
+      machine,
+      app: { command, shipped: built !== null },
+      intake,
+      cards,
+      production,
+      idle,
+      durationMs: Date.now() - started,
+    };
   } finally {
     if (built) rmSync(built, { recursive: true, force: true });
   }
@@ -135,7 +248,10 @@ export function prepareRef(ref: string): string {
   const target = join(tmpdir(), `greenlight-bench-ref-${ref.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
-  const archive = execFileSync('git', ['archive', ref, 'src', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
+  const archive = execFileSync('git', ['archive', ref, 'src', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], {
+    cwd: REPO_ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   execFileSync('tar', ['-x', '-C', target], { input: archive });
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(target, 'node_modules'));
   return target;
@@ -166,7 +282,17 @@ export function startScriptNodeArgs(appDir: string): string[] {
 function buildApp(appDir: string, log: (line: string) => void): string {
   const target = mkdtempSync(join(tmpdir(), 'greenlight-bench-dist-'));
   log('building the app (tsc -p tsconfig.build.json)');
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(appDir, 'tsconfig.build.json'), '--outDir', join(target, 'dist')], { cwd: appDir, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(appDir, 'tsconfig.build.json'),
+      '--outDir',
+      join(target, 'dist'),
+    ],
+    { cwd: appDir, stdio: 'inherit' },
+  );
   copyFileSync(join(appDir, 'package.json'), join(target, 'package.json'));
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(target, 'node_modules'));
   return target;
@@ -184,7 +310,10 @@ async function describeMachine(appDir: string, appLabel?: string): Promise<Machi
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim();
     if (dirty) commit += ' (src/ modified)';
     if (relative(REPO_ROOT, appDir) !== '') commit = `app from ${appLabel ?? appDir}, bench at ${commit}`;
   } catch {

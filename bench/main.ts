@@ -41,5 +41,6 @@ if (out) {
   console.log(report);
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
-if (values.profile) log(`CPU profiles of the app: bench/out/profiles (summarise with node bench/profile-summary.ts FILE)`);
+if (values.profile)
+  log(`CPU profiles of the app: bench/out/profiles (summarise with node bench/profile-summary.ts FILE)`);
 log(`done in ${(results.durationMs / 1000).toFixed(0)} s`);

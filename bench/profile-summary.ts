@@ -4,7 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] };
+type Node = {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+};
 type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
 
 export type ProfileSummary = { totalMs: number; byFunction: [string, number][]; byPackage: [string, number][] };
@@ -27,7 +32,9 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   const pkg = new Map<string, number>();
   for (const [id, ms] of self) {
     const { callFrame } = byId.get(id)!;
-    const where = callFrame.url ? `${callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|dist|bench|test)\//, '$1/')}:${callFrame.lineNumber + 1}` : '';
+    const where = callFrame.url
+      ? `${callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|dist|bench|test)\//, '$1/')}:${callFrame.lineNumber + 1}`
+      : '';
     const key = `${callFrame.functionName || '(anonymous)'} ${where}`.trim();
     fn.set(key, (fn.get(key) ?? 0) + ms);
     const p = packageOf(callFrame.url);
@@ -38,13 +45,17 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' } },
+  });
   for (const file of positionals) {
     const summary = summarizeProfile(file, Number(values.top));
     const busy = summary.byPackage.filter(([p]) => p !== '(native/gc/idle)').reduce((n, [, ms]) => n + ms, 0);
     console.log(`\n${file}: ${summary.totalMs.toFixed(0)} ms profiled`);
     console.log('\nself time by package:');
-    for (const [p, ms] of summary.byPackage) console.log(`  ${ms.toFixed(0).padStart(7)} ms  ${((ms / summary.totalMs) * 100).toFixed(1).padStart(5)}%  ${p}`);
+    for (const [p, ms] of summary.byPackage)
+      console.log(`  ${ms.toFixed(0).padStart(7)} ms  ${((ms / summary.totalMs) * 100).toFixed(1).padStart(5)}%  ${p}`);
     console.log(`\nself time by function (JS busy ${busy.toFixed(0)} ms):`);
     for (const [f, ms] of summary.byFunction) console.log(`  ${ms.toFixed(0).padStart(7)} ms  ${f}`);
   }

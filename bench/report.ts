@@ -22,22 +22,35 @@ function describeCards(c: CardsResult): string {
 
 /** The targets of issue 9, judged on this run. */
 export function verdicts(r: BenchResults): Verdict[] {
-  const apps = [
-    ...(r.intake ? [r.intake.web, r.intake.all] : []),
-    ...r.cards.map((c) => c.result),
-  ];
+  const apps = [...(r.intake ? [r.intake.web, r.intake.all] : []), ...r.cards.map((c) => c.result)];
   const how = `\`${r.app.command}\`${r.app.shipped ? ', as shipped' : ''}`;
-  const idle = r.idle.find((i) => i.command === r.app.command)?.rss ?? r.cards[0]?.result.idleRss ?? r.intake?.all.idleRss ?? null;
+  const idle =
+    r.idle.find((i) => i.command === r.app.command)?.rss ?? r.cards[0]?.result.idleRss ?? r.intake?.all.idleRss ?? null;
   const peaks = apps.map((a) => a.peakRss ?? 0);
   const peak = peaks.length ? Math.max(...peaks) : null;
   const out: Verdict[] = [
-    { what: `Idle RSS (ROLE=all, ${how}, ten-channel policy)`, target: '< 120 MB', measured: fmtMb(idle), ok: idle === null ? null : idle < TARGETS.idleRss },
-    { what: 'Peak RSS under the loads below (highest of the intake and cards runs)', target: '< 250 MB', measured: fmtMb(peak), ok: peak === null ? null : peak < TARGETS.peakRss },
+    {
+      what: `Idle RSS (ROLE=all, ${how}, ten-channel policy)`,
+      target: '< 120 MB',
+      measured: fmtMb(idle),
+      ok: idle === null ? null : idle < TARGETS.idleRss,
+    },
+    {
+      what: 'Peak RSS under the loads below (highest of the intake and cards runs)',
+      target: '< 250 MB',
+      measured: fmtMb(peak),
+      ok: peak === null ? null : peak < TARGETS.peakRss,
+    },
   ];
   if (r.intake) {
     const { bare, web } = r.intake;
     const q = web.max.rps / bare.max.rps;
-    out.push({ what: 'Webhook intake throughput (ROLE=web ÷ bare node:http)', target: '≥ 0.5×', measured: `${ratio(q)} (${fmtInt(web.max.rps)} ÷ ${fmtInt(bare.max.rps)} req/s)`, ok: q >= TARGETS.intakeRatio });
+    out.push({
+      what: 'Webhook intake throughput (ROLE=web ÷ bare node:http)',
+      target: '≥ 0.5×',
+      measured: `${ratio(q)} (${fmtInt(web.max.rps)} ÷ ${fmtInt(bare.max.rps)} req/s)`,
+      ok: q >= TARGETS.intakeRatio,
+    });
     out.push({
       what: `Webhook intake p99 at ${fmtInt(r.intake.sizes.rate)} req/s (ROLE=web)`,
       target: '< 10 ms',
@@ -45,21 +58,45 @@ export function verdicts(r: BenchResults): Verdict[] {
       ok: web.rate.latency.p99 < TARGETS.intakeP99Ms,
     });
   }
-  const paced = r.cards.map((c) => c.result).filter((c) => c.paced && c.minimumMs).sort((a, b) => b.deployments - a.deployments)[0];
+  const paced = r.cards
+    .map((c) => c.result)
+    .filter((c) => c.paced && c.minimumMs)
+    .sort((a, b) => b.deployments - a.deployments)[0];
   if (paced) {
     const q = paced.drainMs / paced.minimumMs!;
     const what = `Drain of ${fmtInt(paced.deployments)} cards in ${paced.channels} channels with Slack at 1 message/s per channel (÷ the pacing minimum)`;
-    if (paced.lost > 0) out.push({ what, target: 'close to 1×', measured: `n/a: ${fmtInt(paced.lost)} cards missing`, ok: false });
-    else out.push({ what, target: 'close to 1×', measured: `${ratio(q)} (${fmtMs(paced.drainMs)} ÷ ${fmtMs(paced.minimumMs!)})`, ok: q <= 1.25 });
+    if (paced.lost > 0)
+      out.push({ what, target: 'close to 1×', measured: `n/a: ${fmtInt(paced.lost)} cards missing`, ok: false });
+    else
+      out.push({
+        what,
+        target: 'close to 1×',
+        measured: `${ratio(q)} (${fmtMs(paced.drainMs)} ÷ ${fmtMs(paced.minimumMs!)})`,
+        ok: q <= 1.25,
+      });
   }
   const dup = r.cards.reduce((n, c) => n + c.result.duplicates, 0);
   const lost = r.cards.reduce((n, c) => n + c.result.lost, 0);
   const total = r.cards.reduce((n, c) => n + c.result.deployments, 0);
-  out.push({ what: `Cards: duplicates / lost (of ${fmtInt(total)} deployments)`, target: '0 / 0', measured: `${dup} / ${lost}`, ok: dup === 0 && lost === 0 });
+  out.push({
+    what: `Cards: duplicates / lost (of ${fmtInt(total)} deployments)`,
+    target: '0 / 0',
+    measured: `${dup} / ${lost}`,
+    ok: dup === 0 && lost === 0,
+  });
   return out;
 }
 
-function intakeRow(name: string, t: { max: LoadResult | null; rate: LoadResult; cpuMsPer1k: number | null; idleRss: number | null; peakRss: number | null }): string {
+function intakeRow(
+  name: string,
+  t: {
+    max: LoadResult | null;
+    rate: LoadResult;
+    cpuMsPer1k: number | null;
+    idleRss: number | null;
+    peakRss: number | null;
+  },
+): string {
   const errors = (t.max?.errors ?? 0) + t.rate.errors;
   return row([
     name,
@@ -79,7 +116,8 @@ function intakeRow(name: string, t: { max: LoadResult | null; rate: LoadResult; 
 function bottleneck(c: CardsResult): string {
   const notes: string[] = [];
   if (c.minimumMs && c.drainMs <= 1.3 * c.minimumMs) notes.push('1 message/s per channel');
-  if (c.events === 'deployment' && Number.isFinite(c.webhooksDoneMs) && c.webhooksDoneMs >= 0.8 * c.drainMs && !c.paced) notes.push('webhook delivery (one at a time) bounds the drain');
+  if (c.events === 'deployment' && Number.isFinite(c.webhooksDoneMs) && c.webhooksDoneMs >= 0.8 * c.drainMs && !c.paced)
+    notes.push('webhook delivery (one at a time) bounds the drain');
   if (c.fakesElu > 0.8) notes.push('the fakes were saturated');
   return notes.join('; ') || '–';
 }
@@ -88,12 +126,24 @@ export function renderReport(r: BenchResults): string {
   const m = r.machine;
   const lines: string[] = [];
   lines.push('# Benchmarks', '');
-  lines.push(`*Rewritten by \`npm run bench\`${r.smoke ? ' (smoke sizes: not meaningful numbers)' : ''}; see [bench/](bench/) and "How it is measured" below.*`, '');
-  lines.push(`Measured ${m.date} on ${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(0)} GB RAM (${m.os}); Node ${m.node}, Redis ${m.redis}; code ${m.commit}. ` +
-    `Load average at start / end: ${m.loadStart.toFixed(1)} / ${m.loadEnd.toFixed(1)}. Whole run: ${fmtMs(r.durationMs)}.`, '');
-  lines.push(`The app runs as ${r.app.shipped ? 'it ships' : 'in development'}: \`${r.app.command}\`${r.app.shipped ? ' (`npm run build`, then the node options of `npm start` and the Dockerfile)' : ''}, in every table but the last.`, '');
-  lines.push('Absolute numbers on a shared machine are noise; compare the ratios, which are measured side by side in the same run. ' +
-    'The app, the load generator with the fakes, and Redis share the cores listed above.', '');
+  lines.push(
+    `*Rewritten by \`npm run bench\`${r.smoke ? ' (smoke sizes: not meaningful numbers)' : ''}; see [bench/](bench/) and "How it is measured" below.*`,
+    '',
+  );
+  lines.push(
+    `Measured ${m.date} on ${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(0)} GB RAM (${m.os}); Node ${m.node}, Redis ${m.redis}; code ${m.commit}. ` +
+      `Load average at start / end: ${m.loadStart.toFixed(1)} / ${m.loadEnd.toFixed(1)}. Whole run: ${fmtMs(r.durationMs)}.`,
+    '',
+  );
+  lines.push(
+    `The app runs as ${r.app.shipped ? 'it ships' : 'in development'}: \`${r.app.command}\`${r.app.shipped ? ' (`npm run build`, then the node options of `npm start` and the Dockerfile)' : ''}, in every table but the last.`,
+    '',
+  );
+  lines.push(
+    'Absolute numbers on a shared machine are noise; compare the ratios, which are measured side by side in the same run. ' +
+      'The app, the load generator with the fakes, and Redis share the cores listed above.',
+    '',
+  );
 
   lines.push('## Targets', '');
   lines.push(row(['what', 'target', 'measured', '']), row(['---', '---', '---', '---']));
@@ -103,66 +153,140 @@ export function renderReport(r: BenchResults): string {
   if (r.intake) {
     const i = r.intake;
     lines.push('## Webhook intake: POST /webhooks/gitlab', '');
-    lines.push(`Real Deployment Hook bodies (${fmtInt(i.bodyBytes)} bytes) as the fake GitLab builds them, valid token, a distinct Idempotency-Key and deployment id each, keep-alive connections. ` +
-      `Max throughput: ${i.sizes.concurrency} connections, each sending as soon as the previous answer is in, for ${fmtMs(i.sizes.durationMs)} after a ${fmtMs(i.sizes.warmupMs)} warm-up. ` +
-      `Fixed rate: ${fmtInt(i.sizes.rate)} req/s for ${fmtMs(i.sizes.rateDurationMs)} (open loop; "from due time" also counts any wait for a free connection). ` +
-      'CPU per request is the process\'s user + system time (/proc) divided by its requests.', '');
-    lines.push(row(['server', 'max req/s', 'p50', 'p99', `req/s at ${fmtInt(i.sizes.rate)}/s`, 'p50', 'p99', 'p99 from due time', 'errors', 'CPU per request', 'RSS idle → peak']));
+    lines.push(
+      `Real Deployment Hook bodies (${fmtInt(i.bodyBytes)} bytes) as the fake GitLab builds them, valid token, a distinct Idempotency-Key and deployment id each, keep-alive connections. ` +
+        `Max throughput: ${i.sizes.concurrency} connections, each sending as soon as the previous answer is in, for ${fmtMs(i.sizes.durationMs)} after a ${fmtMs(i.sizes.warmupMs)} warm-up. ` +
+        `Fixed rate: ${fmtInt(i.sizes.rate)} req/s for ${fmtMs(i.sizes.rateDurationMs)} (open loop; "from due time" also counts any wait for a free connection). ` +
+        "CPU per request is the process's user + system time (/proc) divided by its requests.",
+      '',
+    );
+    lines.push(
+      row([
+        'server',
+        'max req/s',
+        'p50',
+        'p99',
+        `req/s at ${fmtInt(i.sizes.rate)}/s`,
+        'p50',
+        'p99',
+        'p99 from due time',
+        'errors',
+        'CPU per request',
+        'RSS idle → peak',
+      ]),
+    );
     lines.push(row(Array(11).fill('---')));
     lines.push(intakeRow('bare node:http (baseline)', i.bare));
     lines.push(intakeRow('greenlight ROLE=web', i.web));
-    lines.push(intakeRow('greenlight ROLE=all (workers handle each webhook)', { max: null, rate: i.all.rate, cpuMsPer1k: null, idleRss: i.all.idleRss, peakRss: i.all.peakRss }));
+    lines.push(
+      intakeRow('greenlight ROLE=all (workers handle each webhook)', {
+        max: null,
+        rate: i.all.rate,
+        cpuMsPer1k: null,
+        idleRss: i.all.idleRss,
+        peakRss: i.all.peakRss,
+      }),
+    );
     lines.push('');
-    lines.push(`Ratios: throughput ${ratio(i.web.max.rps / i.bare.max.rps)} of the bare server; CPU per request ${ratio((i.web.cpuMsPer1k ?? Number.NaN) / (i.bare.cpuMsPer1k ?? Number.NaN))} the bare server's. ` +
-      `With ROLE=all the same webhooks at ${fmtInt(i.sizes.rate)}/s are also processed by the workers (each one a sync that reads GitLab: ${fmtInt(i.all.gitlabReadsDuringRun)} GitLab reads during the run); ` +
-      `the web answers then share the event loop and Redis with them (statuses: ${Object.entries(i.all.rate.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}).`, '');
+    lines.push(
+      `Ratios: throughput ${ratio(i.web.max.rps / i.bare.max.rps)} of the bare server; CPU per request ${ratio((i.web.cpuMsPer1k ?? Number.NaN) / (i.bare.cpuMsPer1k ?? Number.NaN))} the bare server's. ` +
+        `With ROLE=all the same webhooks at ${fmtInt(i.sizes.rate)}/s are also processed by the workers (each one a sync that reads GitLab: ${fmtInt(i.all.gitlabReadsDuringRun)} GitLab reads during the run); ` +
+        `the web answers then share the event loop and Redis with them (statuses: ${Object.entries(i.all.rate.statuses)
+          .map(([k, v]) => `${k}×${v}`)
+          .join(', ')}).`,
+      '',
+    );
   }
 
   if (r.cards.length > 0) {
     lines.push('## Cards end to end', '');
-    lines.push('N deployments become blocked at once in the fake GitLab (19.3+ webhook mode; the hook points at the app, ROLE=all, and subscribes to deployment events unless noted). ' +
-      'Each deployment has a protected environment of its own (a newer deployment to the same environment supersedes an older one), `prod-<k>-*` routed by the policy file to channel k. ' +
-      'Latency: deployment created → its card stored at the fake Slack. Before each run the app posts a few cards elsewhere to warm up, as a running service would be. ' +
-      'The app posts at most one message per second per channel, as Slack asks: unpaced runs give each card a channel of its own, so they measure the pipeline. ' +
-      '"Slack paced": ten channels, and the fake Slack also enforces 1 chat.postMessage per second per channel (429 + Retry-After beyond); the minimum is (cards per channel − 1) s. ' +
-      '"fakes busy": event-loop utilisation of the bench process that runs both fakes.', '');
-    lines.push(row(['deployments', 'p50', 'p95', 'p99', 'drain', 'minimum', 'drain ÷ min', 'webhooks answered by', 'webhook → card p50 / p99', 'cards (dup / lost)', '429s', 'GitLab req. per card', 'Slack calls per card', 'app CPU per card', 'fakes busy', 'RSS idle → peak', 'bottleneck']));
+    lines.push(
+      'N deployments become blocked at once in the fake GitLab (19.3+ webhook mode; the hook points at the app, ROLE=all, and subscribes to deployment events unless noted). ' +
+        'Each deployment has a protected environment of its own (a newer deployment to the same environment supersedes an older one), `prod-<k>-*` routed by the policy file to channel k. ' +
+        'Latency: deployment created → its card stored at the fake Slack. Before each run the app posts a few cards elsewhere to warm up, as a running service would be. ' +
+        'The app posts at most one message per second per channel, as Slack asks: unpaced runs give each card a channel of its own, so they measure the pipeline. ' +
+        '"Slack paced": ten channels, and the fake Slack also enforces 1 chat.postMessage per second per channel (429 + Retry-After beyond); the minimum is (cards per channel − 1) s. ' +
+        '"fakes busy": event-loop utilisation of the bench process that runs both fakes.',
+      '',
+    );
+    lines.push(
+      row([
+        'deployments',
+        'p50',
+        'p95',
+        'p99',
+        'drain',
+        'minimum',
+        'drain ÷ min',
+        'webhooks answered by',
+        'webhook → card p50 / p99',
+        'cards (dup / lost)',
+        '429s',
+        'GitLab req. per card',
+        'Slack calls per card',
+        'app CPU per card',
+        'fakes busy',
+        'RSS idle → peak',
+        'bottleneck',
+      ]),
+    );
     lines.push(row(Array(17).fill('---')));
     for (const { result: c } of r.cards) {
-      lines.push(row([
-        describeCards(c),
-        fmtMs(c.latency.p50),
-        fmtMs(c.latency.p95),
-        fmtMs(c.latency.p99),
-        fmtMs(c.drainMs),
-        c.minimumMs === null ? '–' : fmtMs(c.minimumMs),
-        c.minimumMs ? ratio(c.drainMs / c.minimumMs) : '–',
-        `${fmtMs(c.webhooksDoneMs)}${c.deliveriesAnswered < c.deliveries ? ` (${fmtInt(c.deliveriesAnswered)} of ${fmtInt(c.deliveries)})` : ''}${c.deliveriesFailed > 0 ? `, **${fmtInt(c.deliveriesFailed)} failed or dropped**` : ''}`,
-        `${fmtMs(c.webhookToCard.p50)} / ${fmtMs(c.webhookToCard.p99)}`,
-        `${fmtInt(c.cards)} (${c.duplicates} / ${c.lost})`,
-        fmtInt(c.rateLimited),
-        (c.gitlabRequests / c.deployments).toFixed(1),
-        (c.slackCalls / c.deployments).toFixed(1),
-        c.appCpuMs === null ? 'n/a' : fmtMs(c.appCpuMs / c.deployments),
-        `${(c.fakesElu * 100).toFixed(0)} %`,
-        rss(c.idleRss, c.peakRss),
-        bottleneck(c),
-      ]));
+      lines.push(
+        row([
+          describeCards(c),
+          fmtMs(c.latency.p50),
+          fmtMs(c.latency.p95),
+          fmtMs(c.latency.p99),
+          fmtMs(c.drainMs),
+          c.minimumMs === null ? '–' : fmtMs(c.minimumMs),
+          c.minimumMs ? ratio(c.drainMs / c.minimumMs) : '–',
+          `${fmtMs(c.webhooksDoneMs)}${c.deliveriesAnswered < c.deliveries ? ` (${fmtInt(c.deliveriesAnswered)} of ${fmtInt(c.deliveries)})` : ''}${c.deliveriesFailed > 0 ? `, **${fmtInt(c.deliveriesFailed)} failed or dropped**` : ''}`,
+          `${fmtMs(c.webhookToCard.p50)} / ${fmtMs(c.webhookToCard.p99)}`,
+          `${fmtInt(c.cards)} (${c.duplicates} / ${c.lost})`,
+          fmtInt(c.rateLimited),
+          (c.gitlabRequests / c.deployments).toFixed(1),
+          (c.slackCalls / c.deployments).toFixed(1),
+          c.appCpuMs === null ? 'n/a' : fmtMs(c.appCpuMs / c.deployments),
+          `${(c.fakesElu * 100).toFixed(0)} %`,
+          rss(c.idleRss, c.peakRss),
+          bottleneck(c),
+        ]),
+      );
     }
     lines.push('');
-    const warnings = r.cards.flatMap(({ name, result }) => Object.entries(result.appWarnings).map(([msg, n]) => `${name}: "${msg}" ×${n}`));
+    const warnings = r.cards.flatMap(({ name, result }) =>
+      Object.entries(result.appWarnings).map(([msg, n]) => `${name}: "${msg}" ×${n}`),
+    );
     if (warnings.length) lines.push(`App warnings and errors logged: ${warnings.join('; ')}.`, '');
 
     const clicks = r.cards.filter((c) => c.result.click);
     if (clicks.length) {
       lines.push('## Click to approval', '');
-      lines.push('Approve clicked on a card (signed block_actions from the fake Slack driver, alternating two approvers), one click at a time: ' +
-        'until the app answers Slack (ack), and until the fake GitLab has answered the approval POST, made as the clicker with the Sudo header.', '');
-      lines.push(row(['clicks', 'ack p50', 'ack p99', 'click → approval p50', 'p95', 'p99', 'max', 'missing', 'RSS peak']));
+      lines.push(
+        'Approve clicked on a card (signed block_actions from the fake Slack driver, alternating two approvers), one click at a time: ' +
+          'until the app answers Slack (ack), and until the fake GitLab has answered the approval POST, made as the clicker with the Sudo header.',
+        '',
+      );
+      lines.push(
+        row(['clicks', 'ack p50', 'ack p99', 'click → approval p50', 'p95', 'p99', 'max', 'missing', 'RSS peak']),
+      );
       lines.push(row(Array(9).fill('---')));
       for (const { result } of clicks) {
         const k = result.click!;
-        lines.push(row([fmtInt(k.clicks), fmtMs(k.ack.p50), fmtMs(k.ack.p99), fmtMs(k.toApproval.p50), fmtMs(k.toApproval.p95), fmtMs(k.toApproval.p99), fmtMs(k.toApproval.max), String(k.missing), fmtMb(k.peakRss)]));
+        lines.push(
+          row([
+            fmtInt(k.clicks),
+            fmtMs(k.ack.p50),
+            fmtMs(k.ack.p99),
+            fmtMs(k.toApproval.p50),
+            fmtMs(k.toApproval.p95),
+            fmtMs(k.toApproval.p99),
+            fmtMs(k.toApproval.max),
+            String(k.missing),
+            fmtMb(k.peakRss),
+          ]),
+        );
       }
       lines.push('');
     }
@@ -171,15 +295,44 @@ export function renderReport(r: BenchResults): string {
   const shippedRun = r.cards.find((c) => c.name === 'cards-1000');
   if (r.production.length > 0) {
     lines.push('## Memory by way of running the app', '');
-    lines.push('The same 1,000 deployments at once (as in the cards table), with the app started the way it ships (`npm run build`, then `npm start` or the Dockerfile: ' +
-      `\`${r.app.command}\`, as in every table above), the way the tests and \`npm run dev\` do (\`node src/main.ts\`: Node strips the types at load time), and built but with V8's defaults (no node options).`, '');
-    lines.push(row(['app process', 'idle RSS', 'RSS before the cards (1,000-route policy)', 'peak RSS', 'drain', 'app CPU per card']), row(Array(6).fill('---')));
-    const runs = [...(shippedRun ? [{ name: 'shipped', command: r.app.command, result: shippedRun.result }] : []), ...r.production];
+    lines.push(
+      'The same 1,000 deployments at once (as in the cards table), with the app started the way it ships (`npm run build`, then `npm start` or the Dockerfile: ' +
+        `\`${r.app.command}\`, as in every table above), the way the tests and \`npm run dev\` do (\`node src/main.ts\`: Node strips the types at load time), and built but with V8's defaults (no node options).`,
+      '',
+    );
+    lines.push(
+      row([
+        'app process',
+        'idle RSS',
+        'RSS before the cards (1,000-route policy)',
+        'peak RSS',
+        'drain',
+        'app CPU per card',
+      ]),
+      row(Array(6).fill('---')),
+    );
+    const runs = [
+      ...(shippedRun ? [{ name: 'shipped', command: r.app.command, result: shippedRun.result }] : []),
+      ...r.production,
+    ];
     for (const { name, command, result } of runs) {
       const idle = r.idle.find((i) => i.command === command)?.rss ?? null;
-      lines.push(row([`\`${command}\`${name === 'shipped' ? ' (npm start, Dockerfile)' : name.startsWith('dev') ? ' (npm run dev, tests)' : ''}`, fmtMb(idle), fmtMb(result.idleRss), fmtMb(result.peakRss), fmtMs(result.drainMs), result.appCpuMs === null ? 'n/a' : fmtMs(result.appCpuMs / result.deployments)]));
+      lines.push(
+        row([
+          `\`${command}\`${name === 'shipped' ? ' (npm start, Dockerfile)' : name.startsWith('dev') ? ' (npm run dev, tests)' : ''}`,
+          fmtMb(idle),
+          fmtMb(result.idleRss),
+          fmtMb(result.peakRss),
+          fmtMs(result.drainMs),
+          result.appCpuMs === null ? 'n/a' : fmtMs(result.appCpuMs / result.deployments),
+        ]),
+      );
     }
-    lines.push('', 'Idle: started with the ten-channel policy and left alone for 2 s. The unpaced runs need a route per channel; parsing 1,000 routes leaves V8\'s heap grown by 20–40 MB (the routes themselves take about 1 MB).', '');
+    lines.push(
+      '',
+      "Idle: started with the ten-channel policy and left alone for 2 s. The unpaced runs need a route per channel; parsing 1,000 routes leaves V8's heap grown by 20–40 MB (the routes themselves take about 1 MB).",
+      '',
+    );
   }
 
   const notes = join(REPO_ROOT, 'bench', 'NOTES.md');

@@ -47,13 +47,22 @@ import { createSlackReceiver } from './entrypoints/slack/receiver.ts';
 import { registerCardActions } from './entrypoints/slack/listeners/card-actions.ts';
 import { helpText, registerCommand } from './entrypoints/slack/listeners/command.ts';
 import { registerHome } from './entrypoints/slack/listeners/home.ts';
-import { listSubcommand, registerPendingList, type PendingListDeps } from './entrypoints/slack/listeners/pending-list.ts';
+import {
+  listSubcommand,
+  registerPendingList,
+  type PendingListDeps,
+} from './entrypoints/slack/listeners/pending-list.ts';
 import { registerRejectModal } from './entrypoints/slack/listeners/reject-modal.ts';
 import { registerSnooze } from './entrypoints/slack/listeners/snooze.ts';
 import { startPersonalWorker } from './entrypoints/workers/personal-worker.ts';
 import { startSweeper, type Sweeper } from './entrypoints/workers/sweeper.ts';
 import { processIntake, type ProcessorDeps } from './entrypoints/workers/processors.ts';
-import { createWebhookLog, startWebhookConsumer, type WebhookConsumer, type WebhookLog } from './adapters/queue/webhook-stream.ts';
+import {
+  createWebhookLog,
+  startWebhookConsumer,
+  type WebhookConsumer,
+  type WebhookLog,
+} from './adapters/queue/webhook-stream.ts';
 import { DECISION_WINDOW_MS, startWorkers, type WorkerSettings, type Workers } from './entrypoints/workers/workers.ts';
 import type { LinkTarget } from './core/personal/ports.ts';
 import { secureEquals } from './lib/secure-compare.ts';
@@ -94,7 +103,15 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const logger = createLogger({
     level: config.logLevel,
     ...(opts.logDestination && { destination: opts.logDestination }),
-    secrets: [config.gitlab.token, config.gitlab.webhookSecret, config.slack.botToken, config.slack.signingSecret ?? '', config.slack.appToken ?? '', config.gitlab.oauth?.clientSecret ?? '', ...config.encryptionKeys.map((k) => k.key.toString('base64'))],
+    secrets: [
+      config.gitlab.token,
+      config.gitlab.webhookSecret,
+      config.slack.botToken,
+      config.slack.signingSecret ?? '',
+      config.slack.appToken ?? '',
+      config.gitlab.oauth?.clientSecret ?? '',
+      ...config.encryptionKeys.map((k) => k.key.toString('base64')),
+    ],
   });
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
   const keys = keyspace(config.redisPrefix);
@@ -102,13 +119,22 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const redis = createRedis(redisTarget, 'commands');
   const queueConnection = createRedis(redisTarget, 'commands');
   const workerConnection = config.role === 'web' ? null : createRedis(redisTarget, 'bullmq');
-  for (const [name, conn] of [['commands', redis], ['queues', queueConnection], ['workers', workerConnection]] as const) {
-    conn?.on('error', (error: Error) => logger.warn({ connection: name, err: error.message }, 'redis connection error'));
+  for (const [name, conn] of [
+    ['commands', redis],
+    ['queues', queueConnection],
+    ['workers', workerConnection],
+  ] as const) {
+    conn?.on('error', (error: Error) =>
+      logger.warn({ connection: name, err: error.message }, 'redis connection error'),
+    );
   }
 
   const queues = createQueues(queueConnection, keys.bullPrefix);
   // Without a listener BullMQ prints connection errors to stderr during a Redis outage.
-  for (const name of Object.values(QUEUE)) queues[name].on('error', (error: Error) => logger.warn({ queue: name, err: error.message }, 'queue connection error'));
+  for (const name of Object.values(QUEUE))
+    queues[name].on('error', (error: Error) =>
+      logger.warn({ queue: name, err: error.message }, 'queue connection error'),
+    );
   const producer = createProducer(queues);
   // GitLab's deliveries, from the web role to the workers (a Redis stream; see webhook-stream.ts)
   const webhookLog = createWebhookLog(queueConnection, keys);
@@ -117,8 +143,16 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     role: config.role,
     sources: {
       queueCounts: async () => {
-        const all = [...Object.values(QUEUE).map((name) => [name, queues[name]] as const), ['personal', personalQueue.queue] as const];
-        const entries = await Promise.all(all.map(async ([name, queue]) => [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')] as const));
+        const all = [
+          ...Object.values(QUEUE).map((name) => [name, queues[name]] as const),
+          ['personal', personalQueue.queue] as const,
+        ];
+        const entries = await Promise.all(
+          all.map(
+            async ([name, queue]) =>
+              [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')] as const,
+          ),
+        );
         const intake = await webhookLog.backlog();
         return { intake: { ...intake, delayed: 0, failed: 0 }, ...Object.fromEntries(entries) };
       },
@@ -135,20 +169,35 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const membership = createMembership(gitlabConn);
   const latest = createLatestDeployments(redis, keys);
   // Every chat.postMessage (cards, reminders, escalations, DMs) is paced per channel across processes.
-  const slackClient = pacePostMessages(createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, observe: metrics.api }), createChannelPacer(redis, keys, opts.slackPacing), logger);
+  const slackClient = pacePostMessages(
+    createSlackWebClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, observe: metrics.api }),
+    createChannelPacer(redis, keys, opts.slackPacing),
+    logger,
+  );
   const audit = createAuditLog(redis, keys);
 
   // Identity by GITLAB_AUTH_MODE: oauth (each person's own token; loadConfig made sure its settings exist) or sudo.
   const oauthApp = config.gitlab.authMode === 'oauth' ? config.gitlab.oauth : null;
-  const linkStart = oauthApp && config.publicUrl ? createLinkStart({ publicUrl: config.publicUrl, keys: config.encryptionKeys, now: () => clock.now() }) : null;
+  const linkStart =
+    oauthApp && config.publicUrl
+      ? createLinkStart({ publicUrl: config.publicUrl, keys: config.encryptionKeys, now: () => clock.now() })
+      : null;
   const direct = createDirectMessages(slackClient);
-  const chat = createSlackChat(slackClient, { direct, linkUrl: (userId, teamId) => (linkStart && teamId ? linkStart.url({ teamId, userId }) : null) });
+  const chat = createSlackChat(slackClient, {
+    direct,
+    linkUrl: (userId, teamId) => (linkStart && teamId ? linkStart.url({ teamId, userId }) : null),
+  });
   const sudoIdentity = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
   const oauthIdentity =
     oauthApp && linkStart
       ? createOAuthIdentity({
           store: createLinkStore(redis, keys, createTokenCipher(config.encryptionKeys)),
-          oauth: createGitLabOAuthClient({ url: config.gitlab.url, clientId: oauthApp.clientId, clientSecret: oauthApp.clientSecret, redirectUri: `${config.publicUrl}/oauth/gitlab/callback` }),
+          oauth: createGitLabOAuthClient({
+            url: config.gitlab.url,
+            clientId: oauthApp.clientId,
+            clientSecret: oauthApp.clientSecret,
+            redirectUri: `${config.publicUrl}/oauth/gitlab/callback`,
+          }),
           conn: gitlabConn,
           clock,
           logger,
@@ -187,11 +236,14 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let socketBolt: App | null = null;
   let sweeper: Sweeper | null = null;
 
-  const opsApp = () => createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
+  const opsApp = () =>
+    createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
   /** `front`: requests served before express (GitLab's verified webhook deliveries); the rest go to `http`. */
   const listen = async (http: Express, front?: WebhookIntake) => {
     finishHttpApp(http, logger);
-    const handler: RequestListener = front ? (req, res) => (front.isVerifiedDelivery(req) ? front.accept(req, res) : http(req, res)) : http;
+    const handler: RequestListener = front
+      ? (req, res) => (front.isVerifiedDelivery(req) ? front.accept(req, res) : http(req, res))
+      : http;
     await new Promise<void>((resolve, reject) => {
       server = createServer(handler).listen(config.port, () => resolve());
       server.once('error', reject);
@@ -209,7 +261,12 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     http.use(WEBHOOK_PATH, perIpRateLimit('webhooks', limits.webhooks, logger, undefined, fromGitLab));
     http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger));
     http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger));
-    const intake = createWebhookIntake({ secret: config.gitlab.webhookSecret, logger, observe: metrics.webhook, enqueue: (event, key) => webhookLog.append(event, key) });
+    const intake = createWebhookIntake({
+      secret: config.gitlab.webhookSecret,
+      logger,
+      observe: metrics.webhook,
+      enqueue: (event, key) => webhookLog.append(event, key),
+    });
     http.post(WEBHOOK_PATH, intake.handle);
     if (oauthIdentity && linkStart) {
       http.use(
@@ -220,26 +277,50 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           logger,
           confirm: (user, account) =>
             direct
-              .postDirect(user.userId, directText(`:white_check_mark: Your Slack account is now linked to GitLab user *@${account.username}*: greenlight records your approvals in GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`))
+              .postDirect(
+                user.userId,
+                directText(
+                  `:white_check_mark: Your Slack account is now linked to GitLab user *@${account.username}*: greenlight records your approvals in GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`,
+                ),
+              )
               .then(() => undefined),
         }),
       );
     }
     // Socket Mode (SLACK_APP_TOKEN) or signed HTTP requests on /slack/events of this express app
-    const receiver = createSlackReceiver({ slack: config.slack, http, logger, fetch: observedSlackFetch(metrics.api), ...(opts.slackAckTimeoutMs !== undefined && { ackTimeoutMs: opts.slackAckTimeoutMs }) });
+    const receiver = createSlackReceiver({
+      slack: config.slack,
+      http,
+      logger,
+      fetch: observedSlackFetch(metrics.api),
+      ...(opts.slackAckTimeoutMs !== undefined && { ackTimeoutMs: opts.slackAckTimeoutMs }),
+    });
     bolt = new App({
       receiver: receiver.receiver,
       token: config.slack.botToken,
       logger: boltLogger(logger),
       deferInitialization: true,
-      clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, fetch: observedSlackFetch(metrics.api) },
+      clientOptions: {
+        slackApiUrl: config.slack.apiUrl,
+        retryConfig: { retries: 0 },
+        fetch: observedSlackFetch(metrics.api),
+      },
     });
     await bolt.init();
     registerCardActions(bolt, { producer, cards, logger });
     registerRejectModal(bolt, { producer, logger });
     registerApproveModal(bolt, { producer, logger });
     registerSnooze(bolt, { producer, logger });
-    const listDeps: PendingListDeps = { index: pendingIndex, identity, membership, clock, command: config.slack.command, linkMode: identity.linkHint, help: helpText(config.slack.command), logger };
+    const listDeps: PendingListDeps = {
+      index: pendingIndex,
+      identity,
+      membership,
+      clock,
+      command: config.slack.command,
+      linkMode: identity.linkHint,
+      help: helpText(config.slack.command),
+      logger,
+    };
     registerPendingList(bolt, listDeps);
     registerHome(bolt, { store: personalStore, producer: personalQueue.producer, clock, logger });
     registerCommand(bolt, {
@@ -249,7 +330,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         ...accountSubcommands({
           command: config.slack.command,
           identity,
-          oauth: oauthIdentity && linkStart ? { linkUrl: (user) => linkStart.url(user), identity: oauthIdentity } : null,
+          oauth:
+            oauthIdentity && linkStart ? { linkUrl: (user) => linkStart.url(user), identity: oauthIdentity } : null,
         }),
       },
       list: listSubcommand(listDeps),
@@ -273,22 +355,35 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
 
   const startWorkerRole = async () => {
     const processorDeps: ProcessorDeps = {
+      gitlab,
+      producer,
+      chat,
+      sync: {
         gitlab,
-        producer,
+        cards,
         chat,
-        sync: { gitlab, cards, chat, identity, policy: config.policy, clock, logger, membership, supersede: { latest, queue: producer }, nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) } },
-        decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
-        projects: createProjectMemory(redis, keys),
-        linkMode: identity.linkHint,
-        command: config.slack.command,
-        decisionWindowMs: DECISION_WINDOW_MS,
-        audit,
-        nudges,
-        onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
+        identity,
+        policy: config.policy,
+        clock,
+        logger,
+        membership,
+        supersede: { latest, queue: producer },
+        nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) },
+      },
+      decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
+      projects: createProjectMemory(redis, keys),
+      linkMode: identity.linkHint,
+      command: config.slack.command,
+      decisionWindowMs: DECISION_WINDOW_MS,
+      audit,
+      nudges,
+      onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
     };
     const stallTimeoutMs = opts.workerSettings?.stallTimeoutMs ?? config.workerStallTimeoutMs;
     const intakeConnection = createRedis(redisTarget, 'bullmq');
-    intakeConnection.on('error', (error: Error) => logger.warn({ connection: 'intake', err: error.message }, 'redis connection error'));
+    intakeConnection.on('error', (error: Error) =>
+      logger.warn({ connection: 'intake', err: error.message }, 'redis connection error'),
+    );
     intakeConsumer = startWebhookConsumer({
       connection: intakeConnection,
       commands: redis,
@@ -299,19 +394,24 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       reclaimAfterMs: stallTimeoutMs,
       observe: metrics.intake,
     });
-    workers = startWorkers(
-      processorDeps,
-      {
-        connection: workerConnection!,
-        prefix: keys.bullPrefix,
-        logger,
-        settings: { stallTimeoutMs: config.workerStallTimeoutMs, ...opts.workerSettings },
-        pauseQueue: (name, ms) => queues[name].rateLimit(ms),
-      },
-    );
+    workers = startWorkers(processorDeps, {
+      connection: workerConnection!,
+      prefix: keys.bullPrefix,
+      logger,
+      settings: { stallTimeoutMs: config.workerStallTimeoutMs, ...opts.workerSettings },
+      pauseQueue: (name, ms) => queues[name].rateLimit(ms),
+    });
     personalWorker = startPersonalWorker(
       {
-        home: { index: pendingIndex, identity, membership, store: personalStore, linkTarget, clock, command: config.slack.command },
+        home: {
+          index: pendingIndex,
+          identity,
+          membership,
+          store: personalStore,
+          linkTarget,
+          clock,
+          command: config.slack.command,
+        },
         notify: { cards, store: personalStore, chat: personalChat, identity, membership },
         chat: personalChat,
         store: personalStore,
@@ -324,7 +424,11 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     const projects = createProjectDirectory(gitlabConn, gitlab);
     sweeper = await startSweeper({
       deps: {
-        sources: { ...createSweepState(redis, keys, cards), projectId: projects.projectId, groupProjectIds: projects.groupProjectIds },
+        sources: {
+          ...createSweepState(redis, keys, cards),
+          projectId: projects.projectId,
+          groupProjectIds: projects.groupProjectIds,
+        },
         queue: producer,
         policy: config.policy,
       },
@@ -352,7 +456,12 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     },
     async stop() {
       const sb = socketBolt as App | null;
-      if (sb) await sb.stop().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'socket mode did not close cleanly'));
+      if (sb)
+        await sb
+          .stop()
+          .catch((error: unknown) =>
+            logger.warn({ err: (error as Error).message }, 'socket mode did not close cleanly'),
+          );
       const s = server as Server | null;
       if (s) await closeServer(s);
       if (intakeConsumer) await intakeConsumer.close();

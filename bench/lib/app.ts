@@ -36,7 +36,11 @@ export type AppChild = {
  * The real app as a separate process (`node src/main.ts`), configured only through its environment: its own
  * Redis prefix (deleted on stop), the fakes' URLs and credentials, and the bench policy file.
  */
-export async function startApp(ctx: BenchContext, world: BenchWorld, opts: { name: string; role: 'all' | 'web' | 'worker'; settleMs: number }): Promise<AppChild> {
+export async function startApp(
+  ctx: BenchContext,
+  world: BenchWorld,
+  opts: { name: string; role: 'all' | 'web' | 'worker'; settleMs: number },
+): Promise<AppChild> {
   const prefix = `glbench-${opts.name}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const policyFile = join(ctx.dir, `${opts.name}-policy.yml`);
   writeFileSync(policyFile, world.policy);
@@ -52,12 +56,19 @@ export async function startApp(ctx: BenchContext, world: BenchWorld, opts: { nam
       CONFIG_FILE: policyFile,
       NODE_ENV: 'production',
       // diagnostics only, e.g. BENCH_APP_ENV="LOG_LEVEL=warn" (never set by the bench itself)
-      ...Object.fromEntries((process.env.BENCH_APP_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')])),
+      ...Object.fromEntries(
+        (process.env.BENCH_APP_ENV ?? '')
+          .split(' ')
+          .filter(Boolean)
+          .map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]),
+      ),
     },
     logFile: join(ctx.dir, `${opts.name}.log`),
     nodeArgs: [
       ...ctx.nodeArgs,
-      ...(ctx.profile ? ['--cpu-prof', '--cpu-prof-dir', join(ctx.dir, 'profiles'), '--cpu-prof-name', `${opts.name}.cpuprofile`] : []),
+      ...(ctx.profile
+        ? ['--cpu-prof', '--cpu-prof-dir', join(ctx.dir, 'profiles'), '--cpu-prof-name', `${opts.name}.cpuprofile`]
+        : []),
       // diagnostics only, e.g. BENCH_APP_NODE_ARGS=--trace-gc (never set by the bench itself)
       ...(process.env.BENCH_APP_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],

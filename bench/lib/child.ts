@@ -38,7 +38,8 @@ export async function freePort(): Promise<number> {
 export function readProcStatus(pid: number): { rss: number; hwm: number } | null {
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024;
+    const kb = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024;
     return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
   } catch {
     return null;
@@ -95,12 +96,15 @@ export async function startChild(opts: {
   });
   closeSync(fd);
   let exitCode: number | null | undefined;
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve((exitCode = code ?? (signal ? 128 : null)))));
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve((exitCode = code ?? (signal ? 128 : null)))),
+  );
   const pid = child.pid!;
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   for (;;) {
-    if (exitCode !== undefined) throw new Error(`${opts.script} exited with ${exitCode} before it was ready:\n${tail(opts.logFile)}`);
+    if (exitCode !== undefined)
+      throw new Error(`${opts.script} exited with ${exitCode} before it was ready:\n${tail(opts.logFile)}`);
     if ((await httpStatus(url + opts.readyPath)) === 200) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

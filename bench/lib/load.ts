@@ -23,13 +23,21 @@ export type LoadResult = {
 
 type Target = { url: string; path: string };
 
-function sendOne(agent: Agent, target: Target, req: { headers: Record<string, string>; body: Buffer }): Promise<number> {
+function sendOne(
+  agent: Agent,
+  target: Target,
+  req: { headers: Record<string, string>; body: Buffer },
+): Promise<number> {
   return new Promise((resolve) => {
-    const r = request(target.url + target.path, { method: 'POST', agent, headers: { ...req.headers, 'Content-Length': String(req.body.length) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', () => resolve(0));
-    });
+    const r = request(
+      target.url + target.path,
+      { method: 'POST', agent, headers: { ...req.headers, 'Content-Length': String(req.body.length) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(0));
+      },
+    );
     r.on('error', () => resolve(0));
     r.end(req.body);
   });
@@ -43,7 +51,10 @@ function statusKey(status: number): string {
  * Closed loop at fixed concurrency: `concurrency` keep-alive connections, each sending its next request as
  * soon as the previous answer is in, for `durationMs` after a `warmupMs` that is not recorded.
  */
-export async function runMaxThroughput(target: Target, opts: { concurrency: number; durationMs: number; warmupMs: number; make: MakeRequest }): Promise<LoadResult> {
+export async function runMaxThroughput(
+  target: Target,
+  opts: { concurrency: number; durationMs: number; warmupMs: number; make: MakeRequest },
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency, maxFreeSockets: opts.concurrency });
   const latency = new Samples();
   const statuses: Record<string, number> = {};
@@ -73,14 +84,28 @@ export async function runMaxThroughput(target: Target, opts: { concurrency: numb
   await Promise.all(Array.from({ length: opts.concurrency }, loop));
   agent.destroy();
   const window = measuredEnd - measureFrom;
-  return { mode: 'max', concurrency: opts.concurrency, rate: null, durationMs: window, completed, errors, statuses, rps: (completed / window) * 1000, latency: summarize(latency.values()), scheduledLatency: null };
+  return {
+    mode: 'max',
+    concurrency: opts.concurrency,
+    rate: null,
+    durationMs: window,
+    completed,
+    errors,
+    statuses,
+    rps: (completed / window) * 1000,
+    latency: summarize(latency.values()),
+    scheduledLatency: null,
+  };
 }
 
 /**
  * Open loop at a fixed rate: request i is due at start + i/rate whatever the answers do, so a slow server
  * shows up as latency (measured from the due time too) instead of as a lower request rate.
  */
-export async function runFixedRate(target: Target, opts: { rate: number; durationMs: number; maxSockets: number; make: MakeRequest }): Promise<LoadResult> {
+export async function runFixedRate(
+  target: Target,
+  opts: { rate: number; durationMs: number; maxSockets: number; make: MakeRequest },
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets });
   const total = Math.round((opts.rate * opts.durationMs) / 1000);
   const interval = 1000 / opts.rate;

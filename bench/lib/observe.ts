@@ -15,14 +15,26 @@ export class HttpObserver {
   readonly #clients = new Map<string, ClientHandler>();
 
   readonly #onServer = (message: unknown) => {
-    const { request, response, server } = message as { request: IncomingMessage; response: ServerResponse; server: Server };
+    const { request, response, server } = message as {
+      request: IncomingMessage;
+      response: ServerResponse;
+      server: Server;
+    };
     const address = server.address();
     const handler = typeof address === 'object' && address ? this.#servers.get(address.port) : undefined;
-    handler?.({ method: request.method ?? '', url: request.url ?? '', status: response.statusCode, at: performance.now() });
+    handler?.({
+      method: request.method ?? '',
+      url: request.url ?? '',
+      status: response.statusCode,
+      at: performance.now(),
+    });
   };
 
   readonly #onClient = (message: unknown) => {
-    const { request, response } = message as { request: { origin: string; path: string; headers: string[] | string }; response: { statusCode: number } };
+    const { request, response } = message as {
+      request: { origin: string; path: string; headers: string[] | string };
+      response: { statusCode: number };
+    };
     const handler = this.#clients.get(request.origin);
     if (!handler) return;
     const headers: Record<string, string> = {};

@@ -1,5 +1,14 @@
 /** Latency samples and their summary. Percentiles use the nearest-rank method on sorted samples. */
-export type Summary = { count: number; min: number; mean: number; p50: number; p90: number; p95: number; p99: number; max: number };
+export type Summary = {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+};
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;

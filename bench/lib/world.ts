@@ -30,9 +30,15 @@ export async function startBenchWorld(opts: { channels: number } = { channels: 1
   const world = await startWorld({ webhookMode: 'modern' });
   const channels = Array.from({ length: opts.channels }, (_, k) => channelId(k));
   channels.forEach((id, k) => world.slack.addChannel({ id, name: `deploys-${k}`, botIsMember: true }));
-  const policy = ['routes:', ...channels.map((channel, k) => `  - { match: { environment: "prod-${k}-*" }, channel: ${channel} }`)].join('\n') + '\n';
+  const policy =
+    [
+      'routes:',
+      ...channels.map((channel, k) => `  - { match: { environment: "prod-${k}-*" }, channel: ${channel} }`),
+    ].join('\n') + '\n';
   const protect = (name: string) => {
-    world.gitlab.protectEnvironment(world.project.id, name, { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+    world.gitlab.protectEnvironment(world.project.id, name, {
+      approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }],
+    });
   };
   return {
     ...world,
@@ -46,7 +52,14 @@ export async function startBenchWorld(opts: { channels: number } = { channels: 1
     },
     hook(appUrl, events) {
       const all = events === 'all';
-      world.gitlab.addHook({ projectId: world.project.id, url: `${appUrl}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: all, jobEvents: all });
+      world.gitlab.addHook({
+        projectId: world.project.id,
+        url: `${appUrl}/webhooks/gitlab`,
+        token: WEBHOOK_SECRET,
+        deploymentEvents: true,
+        pipelineEvents: all,
+        jobEvents: all,
+      });
     },
   };
 }

@@ -88,16 +88,27 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
     });
     const webhookAnswered = new Map<string, number>();
     observer.fetched(app.url, ({ path, headers, at }) => {
-      if (path === '/webhooks/gitlab' && headers['idempotency-key']) webhookAnswered.set(headers['idempotency-key'], at);
+      if (path === '/webhooks/gitlab' && headers['idempotency-key'])
+        webhookAnswered.set(headers['idempotency-key'], at);
     });
 
     if (sizes.warmup > 0) {
       for (let i = 0; i < sizes.warmup; i += 1) {
         world.protect(`warm-up-${i}`);
-        world.gitlab.createDeployment({ projectId: world.project.id, environment: `warm-up-${i}`, userId: world.bob.id, commitTitle: `Warm-up ${i}` });
+        world.gitlab.createDeployment({
+          projectId: world.project.id,
+          environment: `warm-up-${i}`,
+          userId: world.bob.id,
+          commitTitle: `Warm-up ${i}`,
+        });
       }
       const until = performance.now() + 30_000;
-      while (world.slack.messages(DEFAULT_CHANNEL).length < sizes.warmup && performance.now() < until && !app.child.exited()) await sleep(50);
+      while (
+        world.slack.messages(DEFAULT_CHANNEL).length < sizes.warmup &&
+        performance.now() < until &&
+        !app.child.exited()
+      )
+        await sleep(50);
       await world.gitlab.webhooksIdle();
       await sleep(sizes.settleMs);
       posted = 0;
@@ -113,7 +124,14 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
     const t0 = performance.now();
     const ids: number[] = [];
     for (const [i, environment] of environments.entries()) {
-      ids.push(world.gitlab.createDeployment({ projectId: world.project.id, environment, userId: world.bob.id, commitTitle: `Change ${i}` }).id);
+      ids.push(
+        world.gitlab.createDeployment({
+          projectId: world.project.id,
+          environment,
+          userId: world.bob.id,
+          commitTitle: `Change ${i}`,
+        }).id,
+      );
     }
     const createMs = performance.now() - t0;
     const perChannel = Math.ceil(sizes.deployments / sizes.channels);
@@ -124,7 +142,13 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
     const stallMs = Math.max(5_000, Math.min(20_000, sizes.deployments * 20));
     // chat.postMessage answers are counted as they happen; the channels are only read (a copy of each) once
     // enough posts went out, since other messages (DMs, reminders) are posted too.
-    const cardsPosted = () => world.channels.reduce((n, channel) => n + world.slack.messages(channel).filter((m) => m.metadata?.event_payload?.deployment_id !== undefined).length, 0);
+    const cardsPosted = () =>
+      world.channels.reduce(
+        (n, channel) =>
+          n +
+          world.slack.messages(channel).filter((m) => m.metadata?.event_payload?.deployment_id !== undefined).length,
+        0,
+      );
     let progressAt = performance.now();
     let seen = 0;
     let checkedAt = 0;
@@ -182,14 +206,18 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
       deliveriesAnswered += 1;
       webhooksDone = Math.max(webhooksDone, at);
       // With pipeline and job hooks, scans often post a card before its deployment's hook arrives.
-      const id = delivery.event === 'Deployment Hook' && sizes.events === 'deployment' ? Number(delivery.payload.deployment_id) : Number.NaN;
+      const id =
+        delivery.event === 'Deployment Hook' && sizes.events === 'deployment'
+          ? Number(delivery.payload.deployment_id)
+          : Number.NaN;
       const times = cardsOf.get(id);
       if (times) webhookToCard.push(Math.min(...times) - toWall(at));
     }
     const latency = summarize(latencies);
 
     let click: ClickResult | null = null;
-    if (sizes.clicks > 0) click = await runClicks(world, app.url, observer, ids.slice(0, sizes.clicks), () => app.sampler, sizes.settleMs);
+    if (sizes.clicks > 0)
+      click = await runClicks(world, app.url, observer, ids.slice(0, sizes.clicks), () => app.sampler, sizes.settleMs);
 
     const stopped = await app.stop();
     return {
@@ -223,7 +251,14 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
 }
 
 /** One click at a time: Approve on the card, then wait until the fake GitLab has recorded the approval. */
-async function runClicks(world: BenchWorld, appUrl: string, observer: HttpObserver, ids: number[], sampler: () => { reset(): void; peak: number | null }, settleMs: number): Promise<ClickResult> {
+async function runClicks(
+  world: BenchWorld,
+  appUrl: string,
+  observer: HttpObserver,
+  ids: number[],
+  sampler: () => { reset(): void; peak: number | null },
+  settleMs: number,
+): Promise<ClickResult> {
   const waiting = new Map<number, (at: number) => void>();
   observer.served(world.gitlab.url, ({ method, url, status, at }) => {
     const m = method === 'POST' && status === 201 ? /\/deployments\/(\d+)\/approval$/.exec(url) : null;
@@ -256,14 +291,25 @@ async function runClicks(world: BenchWorld, appUrl: string, observer: HttpObserv
       });
     });
     const sent = performance.now();
-    await world.slack.clickButton(appUrl, { userId: approvers[i % approvers.length]!, channel: card.channel, ts: card.ts, actionId: 'deploy_approve' });
+    await world.slack.clickButton(appUrl, {
+      userId: approvers[i % approvers.length]!,
+      channel: card.channel,
+      ts: card.ts,
+      actionId: 'deploy_approve',
+    });
     ack.push(performance.now() - sent);
     const at = await recorded;
     waiting.delete(id);
     if (at === null) missing += 1;
     else toApproval.push(at - sent);
   }
-  return { clicks: ids.length, toApproval: summarize(toApproval), ack: summarize(ack), missing, peakRss: sampler().peak };
+  return {
+    clicks: ids.length,
+    toApproval: summarize(toApproval),
+    ack: summarize(ack),
+    missing,
+    peakRss: sampler().peak,
+  };
 }
 
 /** Count of the app's warn/error log lines by message. */

@@ -4,9 +4,21 @@ import { startChild } from '../lib/child.ts';
 import { runFixedRate, runMaxThroughput, type LoadResult, type MakeRequest } from '../lib/load.ts';
 import { startBenchWorld, WEBHOOK_SECRET, type BenchWorld } from '../lib/world.ts';
 
-export type IntakeSizes = { concurrency: number; warmupMs: number; durationMs: number; rate: number; rateDurationMs: number };
+export type IntakeSizes = {
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+  rate: number;
+  rateDurationMs: number;
+};
 
-export type IntakeTarget = { max: LoadResult; rate: LoadResult; idleRss: number | null; peakRss: number | null; cpuMsPer1k: number | null };
+export type IntakeTarget = {
+  max: LoadResult;
+  rate: LoadResult;
+  idleRss: number | null;
+  peakRss: number | null;
+  cpuMsPer1k: number | null;
+};
 export type IntakeResult = {
   sizes: IntakeSizes;
   bodyBytes: number;
@@ -21,11 +33,24 @@ const ID_MARK = 987654321;
 /** A real Deployment Hook body as the fake GitLab builds it (status blocked), with a distinct deployment_id per request. */
 function deploymentHookRequests(world: BenchWorld): { make: MakeRequest; bodyBytes: number } {
   world.gitlab.holdWebhooks();
-  world.gitlab.addHook({ projectId: world.project.id, url: 'http://127.0.0.1:9/webhooks/gitlab', token: WEBHOOK_SECRET, deploymentEvents: true });
-  world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id, commitTitle: 'Benchmark intake' });
+  world.gitlab.addHook({
+    projectId: world.project.id,
+    url: 'http://127.0.0.1:9/webhooks/gitlab',
+    token: WEBHOOK_SECRET,
+    deploymentEvents: true,
+  });
+  world.gitlab.createDeployment({
+    projectId: world.project.id,
+    environment: 'production',
+    userId: world.bob.id,
+    commitTitle: 'Benchmark intake',
+  });
   const delivery = world.gitlab.deliveries.find((d) => d.event === 'Deployment Hook');
   if (!delivery) throw new Error('the fake GitLab built no Deployment Hook');
-  const [head, tail] = JSON.stringify({ ...delivery.payload, deployment_id: ID_MARK }).split(String(ID_MARK)) as [string, string];
+  const [head, tail] = JSON.stringify({ ...delivery.payload, deployment_id: ID_MARK }).split(String(ID_MARK)) as [
+    string,
+    string,
+  ];
   const run = Date.now().toString(36);
   let seq = 0;
   // Every request of every run is a new delivery: its own Idempotency-Key and deployment id.
@@ -51,8 +76,18 @@ function deploymentHookRequests(world: BenchWorld): { make: MakeRequest; bodyByt
 
 async function drive(url: string, make: MakeRequest, sizes: IntakeSizes) {
   const target = { url, path: '/webhooks/gitlab' };
-  const warmup = await runMaxThroughput(target, { concurrency: sizes.concurrency, durationMs: sizes.warmupMs, warmupMs: 0, make });
-  const max = await runMaxThroughput(target, { concurrency: sizes.concurrency, durationMs: sizes.durationMs, warmupMs: 0, make });
+  const warmup = await runMaxThroughput(target, {
+    concurrency: sizes.concurrency,
+    durationMs: sizes.warmupMs,
+    warmupMs: 0,
+    make,
+  });
+  const max = await runMaxThroughput(target, {
+    concurrency: sizes.concurrency,
+    durationMs: sizes.durationMs,
+    warmupMs: 0,
+    make,
+  });
   const rate = await runFixedRate(target, { rate: sizes.rate, durationMs: sizes.rateDurationMs, maxSockets: 64, make });
   return { max, rate, requests: warmup.completed + max.completed + rate.completed };
 }
@@ -67,11 +102,23 @@ export async function runIntake(ctx: BenchContext, sizes: IntakeSizes): Promise<
     const { make, bodyBytes } = deploymentHookRequests(world);
 
     ctx.log(`intake: bare node:http server, ${sizes.concurrency} connections`);
-    const bareChild = await startChild({ script: 'bench/bare-server.ts', cwd: REPO_ROOT, env: {}, logFile: join(ctx.dir, 'bare-server.log'), readyPath: '/' });
+    const bareChild = await startChild({
+      script: 'bench/bare-server.ts',
+      cwd: REPO_ROOT,
+      env: {},
+      logFile: join(ctx.dir, 'bare-server.log'),
+      readyPath: '/',
+    });
     const bareIdle = bareChild.rss();
     let cpu0 = bareChild.cpuMs();
     const bareRuns = await drive(bareChild.url, make, sizes);
-    const bare: IntakeTarget = { max: bareRuns.max, rate: bareRuns.rate, idleRss: bareIdle, peakRss: bareChild.peakRss(), cpuMsPer1k: perThousand(bareChild.cpuMs(), cpu0, bareRuns) };
+    const bare: IntakeTarget = {
+      max: bareRuns.max,
+      rate: bareRuns.rate,
+      idleRss: bareIdle,
+      peakRss: bareChild.peakRss(),
+      cpuMsPer1k: perThousand(bareChild.cpuMs(), cpu0, bareRuns),
+    };
     await bareChild.stop();
 
     ctx.log('intake: app ROLE=web');
@@ -80,15 +127,30 @@ export async function runIntake(ctx: BenchContext, sizes: IntakeSizes): Promise<
     const webRuns = await drive(web.url, make, sizes);
     const webCpu = web.child.cpuMs();
     const webStop = await web.stop();
-    const webResult: IntakeTarget = { max: webRuns.max, rate: webRuns.rate, idleRss: web.idleRss, peakRss: webStop.peakRss, cpuMsPer1k: perThousand(webCpu, cpu0, webRuns) };
+    const webResult: IntakeTarget = {
+      max: webRuns.max,
+      rate: webRuns.rate,
+      idleRss: web.idleRss,
+      peakRss: webStop.peakRss,
+      cpuMsPer1k: perThousand(webCpu, cpu0, webRuns),
+    };
 
     ctx.log('intake: app ROLE=all (workers process every webhook)');
     const all = await startApp(ctx, world, { name: 'intake-all', role: 'all', settleMs: sizes.warmupMs });
     const readsBefore = world.gitlab.requests.length;
-    const rate = await runFixedRate({ url: all.url, path: '/webhooks/gitlab' }, { rate: sizes.rate, durationMs: sizes.rateDurationMs, maxSockets: 64, make });
+    const rate = await runFixedRate(
+      { url: all.url, path: '/webhooks/gitlab' },
+      { rate: sizes.rate, durationMs: sizes.rateDurationMs, maxSockets: 64, make },
+    );
     const gitlabReadsDuringRun = world.gitlab.requests.length - readsBefore;
     const allStop = await all.stop();
-    return { sizes, bodyBytes, bare, web: webResult, all: { rate, idleRss: all.idleRss, peakRss: allStop.peakRss, gitlabReadsDuringRun } };
+    return {
+      sizes,
+      bodyBytes,
+      bare,
+      web: webResult,
+      all: { rate, idleRss: all.idleRss, peakRss: allStop.peakRss, gitlabReadsDuringRun },
+    };
   } finally {
     await world.close();
   }

@@ -5,7 +5,6 @@ import { createAuditLog } from '../adapters/redis/audit-log.ts';
 import { createRedis, keyspace } from '../adapters/redis/connection.ts';
 import type { CliIo } from './io.ts';
 
-
 const USAGE = `usage: audit [--since 24h|<ISO time>] [--until <duration>|<ISO time>] [--limit 10000]
 Prints every decision attempt in the audit trail as JSON lines, oldest first.
   --since  start: a duration back from now (30m, 24h, 7d) or a time (2026-01-31T09:00:00Z); default 24h
@@ -28,7 +27,17 @@ export async function auditCommand(argv: string[], io: CliIo): Promise<number> {
   const err = io.err;
   let values: { since?: string; until?: string; limit?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        since: { type: 'string' },
+        until: { type: 'string' },
+        limit: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (error) {
     err(`audit: ${(error as Error).message}`);
     err(USAGE);
@@ -43,7 +52,9 @@ export async function auditCommand(argv: string[], io: CliIo): Promise<number> {
   const untilMs = values.until === undefined ? undefined : parseTime(values.until, now);
   const limit = values.limit === undefined ? 10_000 : Number(values.limit);
   if (sinceMs === null || untilMs === null || !Number.isInteger(limit) || limit < 1) {
-    err('audit: --since and --until take a duration (24h) or a time (2026-01-31T09:00:00Z); --limit a positive whole number');
+    err(
+      'audit: --since and --until take a duration (24h) or a time (2026-01-31T09:00:00Z); --limit a positive whole number',
+    );
     err(USAGE);
     return 2;
   }
@@ -61,7 +72,11 @@ export async function auditCommand(argv: string[], io: CliIo): Promise<number> {
   const redis = createRedis(config.redisUrl, 'commands', { enableOfflineQueue: true });
   redis.on('error', () => undefined); // reported once below, when the read fails
   try {
-    const entries = await createAuditLog(redis, keyspace(config.redisPrefix)).read({ sinceMs, ...(untilMs !== undefined && { untilMs }), limit });
+    const entries = await createAuditLog(redis, keyspace(config.redisPrefix)).read({
+      sinceMs,
+      ...(untilMs !== undefined && { untilMs }),
+      limit,
+    });
     for (const entry of entries) io.out(JSON.stringify(entry));
     return 0;
   } catch (error) {

@@ -5,14 +5,30 @@ import { webhooksCommand } from './webhooks.ts';
 
 /** Every subcommand of `greenlight <command>`: adding one is one line here. */
 export const COMMANDS: Record<string, { summary: string; run: CliCommand }> = {
-  doctor: { summary: 'check configuration, Redis, the GitLab token and the Slack app, with a fix for each problem', run: doctorCommand },
-  audit: { summary: 'audit [--since 24h] [--until 1h] [--limit N]: the decision audit trail as JSON lines', run: auditCommand },
-  webhooks: { summary: 'webhooks install --project <id|path> | --group <id|path>: create or update the GitLab webhook', run: webhooksCommand },
+  doctor: {
+    summary: 'check configuration, Redis, the GitLab token and the Slack app, with a fix for each problem',
+    run: doctorCommand,
+  },
+  audit: {
+    summary: 'audit [--since 24h] [--until 1h] [--limit N]: the decision audit trail as JSON lines',
+    run: auditCommand,
+  },
+  webhooks: {
+    summary: 'webhooks install --project <id|path> | --group <id|path>: create or update the GitLab webhook',
+    run: webhooksCommand,
+  },
 };
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  return ['usage: greenlight <command> [options]', '', 'commands:', ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`), '', 'The configuration is read from the environment (and .env in the current directory), as for the service.'].join('\n');
+  return [
+    'usage: greenlight <command> [options]',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'The configuration is read from the environment (and .env in the current directory), as for the service.',
+  ].join('\n');
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

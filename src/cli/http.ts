@@ -6,14 +6,21 @@ export type ApiResult<T> =
   | { ok: false; status: number | 'network' | 'timeout'; message: string; headers?: Headers };
 
 /** One JSON request with a timeout; the answer is parsed with `schema` (only the fields the CLI uses). */
-export async function requestJson<T>(url: string, init: RequestInit & { schema: z.ZodType<T>; timeoutMs?: number }): Promise<ApiResult<T>> {
+export async function requestJson<T>(
+  url: string,
+  init: RequestInit & { schema: z.ZodType<T>; timeoutMs?: number },
+): Promise<ApiResult<T>> {
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs ?? 10_000) });
   } catch (error) {
     const name = (error as Error).name;
     const timeout = name === 'TimeoutError' || name === 'AbortError';
-    return { ok: false, status: timeout ? 'timeout' : 'network', message: timeout ? 'no answer in time' : causeOf(error) };
+    return {
+      ok: false,
+      status: timeout ? 'timeout' : 'network',
+      message: timeout ? 'no answer in time' : causeOf(error),
+    };
   }
   const text = await response.text();
   let body: unknown;
@@ -22,11 +29,22 @@ export async function requestJson<T>(url: string, init: RequestInit & { schema: 
   } catch {
     // not JSON: the raw text explains a failure below
   }
-  if (!response.ok) return { ok: false, status: response.status, message: messageOf(body) ?? (text.slice(0, 200) || `HTTP ${response.status}`), headers: response.headers };
+  if (!response.ok)
+    return {
+      ok: false,
+      status: response.status,
+      message: messageOf(body) ?? (text.slice(0, 200) || `HTTP ${response.status}`),
+      headers: response.headers,
+    };
   const parsed = init.schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, status: response.status, message: `unexpected answer (${issue?.path.join('.') || 'body'}: ${issue?.message})`, headers: response.headers };
+    return {
+      ok: false,
+      status: response.status,
+      message: `unexpected answer (${issue?.path.join('.') || 'body'}: ${issue?.message})`,
+      headers: response.headers,
+    };
   }
   return { ok: true, status: response.status, data: parsed.data, headers: response.headers };
 }
@@ -49,9 +67,15 @@ export function gitlabApi(baseUrl: string, token: string) {
   const root = `${baseUrl.replace(/\/+$/, '')}/api/v4/`;
   const headers = { 'PRIVATE-TOKEN': token, Accept: 'application/json' };
   return {
-    get: <T>(path: string, schema: z.ZodType<T>) => requestJson(new URL(path, root).href, { method: 'GET', headers, schema }),
+    get: <T>(path: string, schema: z.ZodType<T>) =>
+      requestJson(new URL(path, root).href, { method: 'GET', headers, schema }),
     send: <T>(method: 'POST' | 'PUT', path: string, body: Record<string, unknown>, schema: z.ZodType<T>) =>
-      requestJson(new URL(path, root).href, { method, headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body), schema }),
+      requestJson(new URL(path, root).href, {
+        method,
+        headers: { ...headers, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        schema,
+      }),
   };
 }
 export type GitLabApi = ReturnType<typeof gitlabApi>;

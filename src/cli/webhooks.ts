@@ -31,12 +31,24 @@ export const webhooksCommand: CliCommand = async (argv, io) => {
     (sub === undefined || sub === '--help' || sub === '-h' ? io.out : io.err)(USAGE);
     return sub === '--help' || sub === '-h' ? EXIT.ok : EXIT.usage;
   }
-  const { values } = parseArgs({ args: rest, options: { project: { type: 'string', multiple: true }, group: { type: 'string', multiple: true }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      project: { type: 'string', multiple: true },
+      group: { type: 'string', multiple: true },
+      url: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
   if (values.help) {
     io.out(USAGE);
     return EXIT.ok;
   }
-  const targets: Target[] = [...(values.project ?? []).map((id) => ({ kind: 'project' as const, id })), ...(values.group ?? []).map((id) => ({ kind: 'group' as const, id }))];
+  const targets: Target[] = [
+    ...(values.project ?? []).map((id) => ({ kind: 'project' as const, id })),
+    ...(values.group ?? []).map((id) => ({ kind: 'group' as const, id })),
+  ];
   if (targets.length === 0) {
     io.err(`greenlight webhooks install: name at least one --project or --group\n\n${USAGE}`);
     return EXIT.usage;
@@ -51,7 +63,9 @@ export const webhooksCommand: CliCommand = async (argv, io) => {
   }
   const hookUrl = values.url ?? (config.publicUrl ? `${config.publicUrl}/webhooks/gitlab` : null);
   if (!hookUrl || !/^https?:\/\//.test(hookUrl)) {
-    io.err('greenlight webhooks install: set PUBLIC_URL (where GitLab reaches greenlight) or pass --url https://.../webhooks/gitlab');
+    io.err(
+      'greenlight webhooks install: set PUBLIC_URL (where GitLab reaches greenlight) or pass --url https://.../webhooks/gitlab',
+    );
     return EXIT.usage;
   }
   const api = gitlabApi(config.gitlab.url, config.gitlab.token);
@@ -64,7 +78,12 @@ export const webhooksCommand: CliCommand = async (argv, io) => {
 };
 
 /** Find greenlight's hook by URL (all pages), then update it or create it. */
-export async function installHook(api: GitLabApi, target: Target, hook: { url: string; token: string }, io: CliIo): Promise<boolean> {
+export async function installHook(
+  api: GitLabApi,
+  target: Target,
+  hook: { url: string; token: string },
+  io: CliIo,
+): Promise<boolean> {
   const base = `${target.kind === 'project' ? 'projects' : 'groups'}/${encodeId(target.id)}/hooks`;
   const name = `${target.kind} ${target.id}`;
   const existing: Array<z.infer<typeof Hook>> = [];
@@ -79,13 +98,23 @@ export async function installHook(api: GitLabApi, target: Target, hook: { url: s
   if (same[0]) {
     const updated = await api.send('PUT', `${base}/${same[0].id}`, body, Hook);
     if (!updated.ok) return report(io, name, `update webhook #${same[0].id}`, updated, target);
-    io.out(`${name}: updated webhook #${updated.data.id} → ${hook.url} (secret token, Deployment, Pipeline and Job events)`);
-    if (same.length > 1) io.out(`${name}: note: webhooks ${same.slice(1).map((h) => `#${h.id}`).join(', ')} have the same URL; delete them in GitLab (Settings > Webhooks), or each event arrives twice`);
+    io.out(
+      `${name}: updated webhook #${updated.data.id} → ${hook.url} (secret token, Deployment, Pipeline and Job events)`,
+    );
+    if (same.length > 1)
+      io.out(
+        `${name}: note: webhooks ${same
+          .slice(1)
+          .map((h) => `#${h.id}`)
+          .join(', ')} have the same URL; delete them in GitLab (Settings > Webhooks), or each event arrives twice`,
+      );
     return true;
   }
   const created = await api.send('POST', base, body, Hook);
   if (!created.ok) return report(io, name, 'create a webhook', created, target);
-  io.out(`${name}: created webhook #${created.data.id} → ${hook.url} (secret token, Deployment, Pipeline and Job events)`);
+  io.out(
+    `${name}: created webhook #${created.data.id} → ${hook.url} (secret token, Deployment, Pipeline and Job events)`,
+  );
   return true;
 }
 
@@ -94,14 +123,24 @@ function sameUrl(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
-function report(io: CliIo, name: string, what: string, result: Extract<ApiResult<unknown>, { ok: false }>, target: Target): false {
+function report(
+  io: CliIo,
+  name: string,
+  what: string,
+  result: Extract<ApiResult<unknown>, { ok: false }>,
+  target: Target,
+): false {
   const role = target.kind === 'project' ? 'Maintainer of the project' : 'Owner of the group';
   const fix =
-    result.status === 401 ? 'GITLAB_TOKEN is wrong, expired or revoked'
-    : result.status === 403 ? `the token needs the api scope and its user must be ${role} (run once with GITLAB_TOKEN=<such a token>)`
-    : result.status === 404 ? `no ${target.kind} "${target.id}" is visible to the token: check the ID or full path (e.g. acme/web)`
-    : result.status === 422 || result.status === 400 ? 'GitLab refused the settings; is the URL allowed? (self-managed: Admin > Settings > Network > Outbound requests, allow requests to the local network)'
-    : 'check GITLAB_URL and that GitLab is up';
+    result.status === 401
+      ? 'GITLAB_TOKEN is wrong, expired or revoked'
+      : result.status === 403
+        ? `the token needs the api scope and its user must be ${role} (run once with GITLAB_TOKEN=<such a token>)`
+        : result.status === 404
+          ? `no ${target.kind} "${target.id}" is visible to the token: check the ID or full path (e.g. acme/web)`
+          : result.status === 422 || result.status === 400
+            ? 'GitLab refused the settings; is the URL allowed? (self-managed: Admin > Settings > Network > Outbound requests, allow requests to the local network)'
+            : 'check GITLAB_URL and that GitLab is up';
   io.err(`${name}: could not ${what}: ${result.status} ${result.message}\n  fix: ${fix}`);
   return false;
 }

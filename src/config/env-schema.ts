@@ -6,44 +6,111 @@ import { parseDuration } from './duration.ts';
  * docs/configuration.md is generated from this schema (npm run docs:config), so keep descriptions exact.
  */
 const url = (what: string) =>
-  z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: `must be an http(s) URL of ${what}` });
+  z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), {
+    message: `must be an http(s) URL of ${what}`,
+  });
 
 export const envVars = {
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port of the web role.'),
   PUBLIC_URL: url('greenlight as GitLab and browsers reach it')
     .optional()
-    .describe('Base URL where GitLab and browsers reach greenlight, e.g. https://greenlight.example.com. Required in oauth mode (the OAuth redirect is PUBLIC_URL/oauth/gitlab/callback).'),
+    .describe(
+      'Base URL where GitLab and browsers reach greenlight, e.g. https://greenlight.example.com. Required in oauth mode (the OAuth redirect is PUBLIC_URL/oauth/gitlab/callback).',
+    ),
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .describe('Redis connection URL (redis:// or rediss://). Use noeviction and persistence (AOF) in production. With REDIS_MODE=cluster: one or more seed nodes separated by commas (credentials and TLS from the first).'),
+    .describe(
+      'Redis connection URL (redis:// or rediss://). Use noeviction and persistence (AOF) in production. With REDIS_MODE=cluster: one or more seed nodes separated by commas (credentials and TLS from the first).',
+    ),
   REDIS_MODE: z
     .enum(['standalone', 'cluster'])
     .default('standalone')
-    .describe('standalone = one Redis (or a primary behind a failover endpoint); cluster = Redis Cluster (also managed "cluster mode" services): REDIS_URL names seed nodes and the client follows the cluster topology.'),
+    .describe(
+      'standalone = one Redis (or a primary behind a failover endpoint); cluster = Redis Cluster (also managed "cluster mode" services): REDIS_URL names seed nodes and the client follows the cluster topology.',
+    ),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')
     .default('greenlight')
-    .describe('Prefix of every Redis key and queue. Keys are written as {PREFIX}:... so they share one Redis Cluster slot.'),
+    .describe(
+      'Prefix of every Redis key and queue. Keys are written as {PREFIX}:... so they share one Redis Cluster slot.',
+    ),
   GITLAB_URL: url('GitLab').default('https://gitlab.com').describe('GitLab base URL (no /api/v4).'),
-  GITLAB_TOKEN: z.string().min(1).describe("greenlight's own GitLab token for reading (scope read_api). In sudo mode: an administrator token with the api and sudo scopes."),
-  GITLAB_WEBHOOK_SECRET: z.string().min(16, 'use at least 16 characters').describe('Secret token configured on the GitLab webhooks; compared with the X-Gitlab-Token header.'),
-  GITLAB_AUTH_MODE: z.enum(['oauth', 'sudo']).default('oauth').describe('How decisions are recorded as the clicking person: oauth (each user links their GitLab account; works on GitLab.com) or sudo (self-managed; GITLAB_TOKEN is an admin token and acts with the Sudo header).'),
-  GITLAB_OAUTH_CLIENT_ID: z.string().min(1).optional().describe('Application ID of the GitLab OAuth application (scopes api, read_user). Required in oauth mode.'),
-  GITLAB_OAUTH_CLIENT_SECRET: z.string().min(1).optional().describe('Secret of the GitLab OAuth application. Required in oauth mode.'),
+  GITLAB_TOKEN: z
+    .string()
+    .min(1)
+    .describe(
+      "greenlight's own GitLab token for reading (scope read_api). In sudo mode: an administrator token with the api and sudo scopes.",
+    ),
+  GITLAB_WEBHOOK_SECRET: z
+    .string()
+    .min(16, 'use at least 16 characters')
+    .describe('Secret token configured on the GitLab webhooks; compared with the X-Gitlab-Token header.'),
+  GITLAB_AUTH_MODE: z
+    .enum(['oauth', 'sudo'])
+    .default('oauth')
+    .describe(
+      'How decisions are recorded as the clicking person: oauth (each user links their GitLab account; works on GitLab.com) or sudo (self-managed; GITLAB_TOKEN is an admin token and acts with the Sudo header).',
+    ),
+  GITLAB_OAUTH_CLIENT_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Application ID of the GitLab OAuth application (scopes api, read_user). Required in oauth mode.'),
+  GITLAB_OAUTH_CLIENT_SECRET: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Secret of the GitLab OAuth application. Required in oauth mode.'),
   TOKEN_ENCRYPTION_KEY: z
     .string()
     .optional()
-    .describe('32 random bytes, base64 (openssl rand -base64 32); encrypts stored user tokens (AES-256-GCM). Required in oauth mode. To rotate, put the new key first and keep old ones after a comma: NEW,OLD.'),
-  SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-...)').describe('Slack bot token (xoxb-...).'),
-  SLACK_SIGNING_SECRET: z.string().min(1).optional().describe('Slack signing secret (Basic Information page of the app). Required unless SLACK_APP_TOKEN (Socket Mode) is set.'),
-  SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-...)').optional().describe('App-level token with connections:write. When set, Slack traffic uses Socket Mode and no public Slack endpoint is needed.'),
-  SLACK_API_URL: url('the Slack Web API').default('https://slack.com/api/').describe('Slack Web API base URL (change only for proxies and tests).'),
-  SLACK_CHANNEL: z.string().regex(/^[CGD][A-Z0-9]+$/, 'must be a channel ID like C0123ABCD (channel details > About)').optional().describe('Default channel for cards (a channel ID). Or set `channel` in CONFIG_FILE.'),
-  SLACK_COMMAND: z.string().regex(/^\/[a-z0-9_-]{1,31}$/, 'must look like /deploys').default('/deploys').describe('The slash command, as created in the Slack app.'),
-  CONFIG_FILE: z.string().min(1).optional().describe('Path of the YAML policy file (routes, reminders, escalation, users...).'),
-  ROLE: z.enum(['all', 'web', 'worker']).default('all').describe('all = web and worker in one process; web = HTTP only; worker = queues only. Any number of each may share one Redis.'),
+    .describe(
+      '32 random bytes, base64 (openssl rand -base64 32); encrypts stored user tokens (AES-256-GCM). Required in oauth mode. To rotate, put the new key first and keep old ones after a comma: NEW,OLD.',
+    ),
+  SLACK_BOT_TOKEN: z
+    .string()
+    .startsWith('xoxb-', 'must be a bot token (xoxb-...)')
+    .describe('Slack bot token (xoxb-...).'),
+  SLACK_SIGNING_SECRET: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Slack signing secret (Basic Information page of the app). Required unless SLACK_APP_TOKEN (Socket Mode) is set.',
+    ),
+  SLACK_APP_TOKEN: z
+    .string()
+    .startsWith('xapp-', 'must be an app-level token (xapp-...)')
+    .optional()
+    .describe(
+      'App-level token with connections:write. When set, Slack traffic uses Socket Mode and no public Slack endpoint is needed.',
+    ),
+  SLACK_API_URL: url('the Slack Web API')
+    .default('https://slack.com/api/')
+    .describe('Slack Web API base URL (change only for proxies and tests).'),
+  SLACK_CHANNEL: z
+    .string()
+    .regex(/^[CGD][A-Z0-9]+$/, 'must be a channel ID like C0123ABCD (channel details > About)')
+    .optional()
+    .describe('Default channel for cards (a channel ID). Or set `channel` in CONFIG_FILE.'),
+  SLACK_COMMAND: z
+    .string()
+    .regex(/^\/[a-z0-9_-]{1,31}$/, 'must look like /deploys')
+    .default('/deploys')
+    .describe('The slash command, as created in the Slack app.'),
+  CONFIG_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Path of the YAML policy file (routes, reminders, escalation, users...).'),
+  ROLE: z
+    .enum(['all', 'web', 'worker'])
+    .default('all')
+    .describe(
+      'all = web and worker in one process; web = HTTP only; worker = queues only. Any number of each may share one Redis.',
+    ),
   WORKER_STALL_TIMEOUT: z
     .string()
     .default('15s')
@@ -55,8 +122,13 @@ export const envVars = {
       }
       return ms;
     })
-    .describe('When a worker dies mid-job (crash, SIGKILL, lost host), its jobs are taken over by another worker, or by itself after a restart, once this much time has passed without its heartbeat. Webhook events it had read, or that failed, are taken over after this long too.'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+    .describe(
+      'When a worker dies mid-job (crash, SIGKILL, lost host), its jobs are taken over by another worker, or by itself after a restart, once this much time has passed without its heartbeat. Webhook events it had read, or that failed, are taken over after this long too.',
+    ),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
 } as const;
 
 export const envSchema = z.object(envVars);

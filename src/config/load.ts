@@ -42,7 +42,9 @@ export class ConfigError extends Error {
   readonly code = 'config_invalid';
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
-    super(`greenlight cannot start: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee docs/configuration.md (or .env.example) for every setting.`);
+    super(
+      `greenlight cannot start: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee docs/configuration.md (or .env.example) for every setting.`,
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -51,7 +53,10 @@ export class ConfigError extends Error {
 type ReadFile = (path: string) => string;
 
 /** Reads environment and policy file once; reports every problem at once. */
-export function loadConfig(env: Record<string, string | undefined> = process.env, readFile: ReadFile = (p) => readFileSync(p, 'utf8')): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  readFile: ReadFile = (p) => readFileSync(p, 'utf8'),
+): Config {
   const problems: string[] = [];
   const raw = withoutEmpty(env);
   const envResult = envSchema.safeParse(raw);
@@ -72,9 +77,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (!raw.SLACK_APP_TOKEN) need('SLACK_SIGNING_SECRET', 'unless SLACK_APP_TOKEN (Socket Mode) is set');
   const encryptionKeys = raw.TOKEN_ENCRYPTION_KEY ? parseKeys(raw.TOKEN_ENCRYPTION_KEY, problems) : [];
-  const defaultChannel = policyFile?.channel ?? (envResult.success ? envResult.data.SLACK_CHANNEL : raw.SLACK_CHANNEL) ?? null;
+  const defaultChannel =
+    policyFile?.channel ?? (envResult.success ? envResult.data.SLACK_CHANNEL : raw.SLACK_CHANNEL) ?? null;
   if (defaultChannel === null && policyFile) {
-    problems.push('SLACK_CHANNEL: required, or set `channel` in CONFIG_FILE: cards that match no route need a default channel (a channel ID like C0123ABCD).');
+    problems.push(
+      'SLACK_CHANNEL: required, or set `channel` in CONFIG_FILE: cards that match no route need a default channel (a channel ID like C0123ABCD).',
+    );
   }
   if (!envResult.success || !policyFile || problems.length > 0) throw new ConfigError(problems);
   const e = envResult.data;
@@ -93,7 +101,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       token: e.GITLAB_TOKEN,
       webhookSecret: e.GITLAB_WEBHOOK_SECRET,
       authMode: e.GITLAB_AUTH_MODE,
-      oauth: e.GITLAB_OAUTH_CLIENT_ID && e.GITLAB_OAUTH_CLIENT_SECRET ? Object.freeze({ clientId: e.GITLAB_OAUTH_CLIENT_ID, clientSecret: e.GITLAB_OAUTH_CLIENT_SECRET }) : null,
+      oauth:
+        e.GITLAB_OAUTH_CLIENT_ID && e.GITLAB_OAUTH_CLIENT_SECRET
+          ? Object.freeze({ clientId: e.GITLAB_OAUTH_CLIENT_ID, clientSecret: e.GITLAB_OAUTH_CLIENT_SECRET })
+          : null,
     }),
     encryptionKeys,
     slack: Object.freeze({
@@ -129,7 +140,9 @@ function loadPolicyFile(path: string, readFile: ReadFile, problems: string[]): P
   try {
     text = readFile(path);
   } catch (error) {
-    problems.push(`CONFIG_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); check the path and permissions.`);
+    problems.push(
+      `CONFIG_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); check the path and permissions.`,
+    );
     return null;
   }
   let raw: unknown;
@@ -148,7 +161,10 @@ function loadPolicyFile(path: string, readFile: ReadFile, problems: string[]): P
   if (result.success) return result.data;
   for (const issue of explainUnions(result.error.issues)) {
     const at = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
-    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`
+        : issue.message;
     problems.push(`CONFIG_FILE ${path}: ${at}: ${message}`);
   }
   return null;
@@ -162,7 +178,9 @@ function explainUnions(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[
   return issues.flatMap((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'invalid_union') {
-      const meant = issue.errors.find((branch) => branch.some((i) => i.path.length > 0 || (i.code !== 'invalid_value' && i.code !== 'invalid_type')));
+      const meant = issue.errors.find((branch) =>
+        branch.some((i) => i.path.length > 0 || (i.code !== 'invalid_value' && i.code !== 'invalid_type')),
+      );
       if (meant) return explainUnions(meant, path);
     }
     return [{ ...issue, path }];
@@ -171,10 +189,15 @@ function explainUnions(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[
 
 function parseKeys(value: string, problems: string[]): EncryptionKey[] {
   const keys: EncryptionKey[] = [];
-  for (const [index, part] of value.split(',').map((p) => p.trim()).entries()) {
+  for (const [index, part] of value
+    .split(',')
+    .map((p) => p.trim())
+    .entries()) {
     const key = Buffer.from(part, 'base64');
     if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== part.replace(/=+$/, '')) {
-      problems.push(`TOKEN_ENCRYPTION_KEY: key ${index + 1} is not 32 bytes of base64; create one with: openssl rand -base64 32`);
+      problems.push(
+        `TOKEN_ENCRYPTION_KEY: key ${index + 1} is not 32 bytes of base64; create one with: openssl rand -base64 32`,
+      );
       continue;
     }
     keys.push({ id: createHash('sha256').update(key).digest('hex').slice(0, 8), key });
@@ -191,7 +214,11 @@ function toPolicy(file: PolicyFile, defaultChannel: string | null): Policy {
     runAfterApproval: file.run_after_approval ?? 'button',
   };
   const routes: Route[] = file.routes.map((r) => ({
-    match: { ...(r.match.project !== undefined && { project: r.match.project }), ...(r.match.environment !== undefined && { environment: r.match.environment }), ...(r.match.tier !== undefined && { tier: r.match.tier }) },
+    match: {
+      ...(r.match.project !== undefined && { project: r.match.project }),
+      ...(r.match.environment !== undefined && { environment: r.match.environment }),
+      ...(r.match.tier !== undefined && { tier: r.match.tier }),
+    },
     overrides: {
       ...(r.channel !== undefined && { channel: r.channel }),
       ...(r.reminders !== undefined && { reminders: r.reminders }),

@@ -4,16 +4,14 @@ import type { EscalationLevel, ReminderPolicy, RunAfterApproval, Weekday, Workin
 
 /** The YAML policy file (CONFIG_FILE). docs/configuration.md is generated from these descriptions. */
 
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
-    if (ms === null || !Number.isFinite(ms) || ms < 0) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write 500ms, 10s, 30m, 2h or 1d` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
+  if (ms === null || !Number.isFinite(ms) || ms < 0) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write 500ms, 10s, 30m, 2h or 1d` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 const channelId = z.string().regex(/^[CGD][A-Z0-9]+$/, 'must be a channel ID like C0123ABCD');
 
@@ -27,7 +25,10 @@ const days = z.union([z.string(), z.array(z.string())]).transform((value, ctx): 
     const a = WEEKDAYS.indexOf(from as Weekday);
     const b = to === undefined ? a : WEEKDAYS.indexOf(to as Weekday);
     if (a < 0 || b < 0) {
-      ctx.addIssue({ code: 'custom', message: `"${part}" is not a day or range of days; write Mon-Fri or Mon,Wed,Fri` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${part}" is not a day or range of days; write Mon-Fri or Mon,Wed,Fri`,
+      });
       return z.NEVER;
     }
     for (let i = a; ; i = (i + 1) % 7) {
@@ -77,8 +78,12 @@ const workingHours = z
       })
       .refine((w) => w.from < w.to, { message: '`from` must be before `to`' }),
   ])
-  .transform((w): WorkingHours | null => (w === false || w === 'off' ? null : { days: w.days, fromMinute: w.from, toMinute: w.to, timezone: w.timezone }))
-  .describe('Outside these hours the reminder and escalation clocks pause (a reminder due at night waits for the morning); `off` (e.g. in a route) means around the clock.');
+  .transform((w): WorkingHours | null =>
+    w === false || w === 'off' ? null : { days: w.days, fromMinute: w.from, toMinute: w.to, timezone: w.timezone },
+  )
+  .describe(
+    'Outside these hours the reminder and escalation clocks pause (a reminder due at night waits for the morning); `off` (e.g. in a route) means around the clock.',
+  );
 
 const reminders = z
   .union([
@@ -90,10 +95,17 @@ const reminders = z
       max: z.number().int().min(0).max(100).default(3).describe('At most this many reminders.'),
     }),
   ])
-  .transform((r): ReminderPolicy | null => (r === false || r === 'off' ? null : { afterMs: r.after, everyMs: r.every, max: r.max }))
+  .transform((r): ReminderPolicy | null =>
+    r === false || r === 'off' ? null : { afterMs: r.after, everyMs: r.every, max: r.max },
+  )
   .describe('Thread replies on the card that mention who can still approve; `off` disables them.');
 
-const mention = z.string().regex(/^(<@[UW][A-Z0-9]+>|<!subteam\^[A-Z0-9]+>|<!here>|<!channel>|[UW][A-Z0-9]+)$/, 'must be <@U...>, <!subteam^S...>, <!here> or a user ID');
+const mention = z
+  .string()
+  .regex(
+    /^(<@[UW][A-Z0-9]+>|<!subteam\^[A-Z0-9]+>|<!here>|<!channel>|[UW][A-Z0-9]+)$/,
+    'must be <@U...>, <!subteam^S...>, <!here> or a user ID',
+  );
 
 const escalation = z
   .array(
@@ -103,11 +115,17 @@ const escalation = z
         channel: channelId.describe('Channel the escalation is posted in.'),
         mention: z.array(mention).default([]).describe('Who to mention: <@U...>, <!subteam^S...> or user IDs.'),
       })
-      .transform((e): EscalationLevel => ({ afterMs: e.after, channel: e.channel, mention: e.mention.map((m) => (/^[UW]/.test(m) ? `<@${m}>` : m)) })),
+      .transform((e): EscalationLevel => ({
+        afterMs: e.after,
+        channel: e.channel,
+        mention: e.mention.map((m) => (/^[UW]/.test(m) ? `<@${m}>` : m)),
+      })),
   )
   .describe('Escalation levels, in order.');
 
-const runAfterApproval = z.enum(['off', 'button']).describe('button: offer "Run deployment" once fully approved.') as z.ZodType<RunAfterApproval>;
+const runAfterApproval = z
+  .enum(['off', 'button'])
+  .describe('button: offer "Run deployment" once fully approved.') as z.ZodType<RunAfterApproval>;
 
 const routePolicyFields = {
   channel: channelId.optional().describe('Channel for cards.'),
@@ -121,7 +139,10 @@ const route = z
   .strictObject({
     match: z
       .strictObject({
-        project: z.string().optional().describe('Project path glob: * within one path segment, ** across segments (acme/payments/*).'),
+        project: z
+          .string()
+          .optional()
+          .describe('Project path glob: * within one path segment, ** across segments (acme/payments/*).'),
         environment: z.string().optional().describe('Environment name glob (prod*).'),
         tier: z.string().optional().describe('Deployment tier: production, staging, testing, development or other.'),
       })
@@ -133,20 +154,31 @@ const route = z
 export const policyFileSchema = z
   .strictObject({
     ...routePolicyFields,
-    projects: z.array(z.union([z.string().min(1), z.number().int().positive()])).default([]).describe('Projects (path or id) swept for blocked deployments, besides projects seen in webhooks.'),
-    groups: z.array(z.union([z.string().min(1), z.number().int().positive()])).default([]).describe('Every project of these groups (and subgroups) is swept.'),
+    projects: z
+      .array(z.union([z.string().min(1), z.number().int().positive()]))
+      .default([])
+      .describe('Projects (path or id) swept for blocked deployments, besides projects seen in webhooks.'),
+    groups: z
+      .array(z.union([z.string().min(1), z.number().int().positive()]))
+      .default([])
+      .describe('Every project of these groups (and subgroups) is swept.'),
     sweep: z
       .strictObject({ every: duration.default(300_000).describe('How often the sweep runs.') })
       .default({ every: 300_000 })
       .describe('The sweep lists blocked deployments of known projects and repairs what webhooks missed.'),
     four_eyes: z
-      .strictObject({ forbid_commit_author: z.boolean().default(false).describe('Also refuse the author of the deployed commit.') })
+      .strictObject({
+        forbid_commit_author: z.boolean().default(false).describe('Also refuse the author of the deployed commit.'),
+      })
       .default({ forbid_commit_author: false })
       .describe('The creator of a deployment can never approve it; this adds more people who cannot.'),
     users: z
       .array(
         z.strictObject({
-          slack: z.string().regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user ID like U0123ABCD').describe('Slack member ID (profile > ⋯ > Copy member ID).'),
+          slack: z
+            .string()
+            .regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user ID like U0123ABCD')
+            .describe('Slack member ID (profile > ⋯ > Copy member ID).'),
           gitlab: z.string().min(1).describe('GitLab username.'),
         }),
       )

@@ -9,7 +9,12 @@ import { policyFileSchema } from './policy-schema.ts';
  */
 type AnySchema = z.ZodType & { def: Record<string, unknown> & { type: string }; description?: string };
 
-function unwrap(schema: AnySchema): { inner: AnySchema; description: string | undefined; defaultValue: unknown; optional: boolean } {
+function unwrap(schema: AnySchema): {
+  inner: AnySchema;
+  description: string | undefined;
+  defaultValue: unknown;
+  optional: boolean;
+} {
   let current = schema;
   let description = schema.description;
   let defaultValue: unknown;

@@ -24,11 +24,20 @@ export class GreenlightError extends Error {
   /** HTTP status or platform error code from the remote side, for logs and metrics. */
   readonly detail: string | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { retryable?: boolean; retryAfterMs?: number; detail?: string; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { retryable?: boolean; retryAfterMs?: number; detail?: string; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'GreenlightError';
     this.code = code;
-    this.retryable = opts.retryable ?? (code === 'gitlab_unavailable' || code === 'gitlab_rate_limited' || code === 'slack_rate_limited' || code === 'slack_unavailable');
+    this.retryable =
+      opts.retryable ??
+      (code === 'gitlab_unavailable' ||
+        code === 'gitlab_rate_limited' ||
+        code === 'slack_rate_limited' ||
+        code === 'slack_unavailable');
     this.retryAfterMs = opts.retryAfterMs;
     this.detail = opts.detail;
   }

@@ -13,7 +13,10 @@ export interface GitLabReader {
   /** null when GitLab answers 404 (deleted, or no longer visible). */
   getDeployment(ref: DeploymentRef): Promise<Deployment | null>;
   /** Blocked deployments of a project (the list API has no approval fields: read each one). */
-  listBlockedDeployments(projectId: number | string, opts?: { environment?: string }): Promise<Array<{ id: number; projectId: number; environment: string }>>;
+  listBlockedDeployments(
+    projectId: number | string,
+    opts?: { environment?: string },
+  ): Promise<Array<{ id: number; projectId: number; environment: string }>>;
   findUserByUsername(username: string): Promise<GitLabUser | null>;
   /** Exact, case-insensitive e-mail match (needs an administrator token for private e-mails). */
   findUserByEmail(email: string): Promise<GitLabUser | null>;
@@ -24,7 +27,10 @@ export type DecisionStatus = 'approved' | 'rejected';
 /** GitLab acting as one person: their OAuth token, or the Sudo header for them. */
 export interface GitLabActor {
   readonly user: GitLabUser;
-  recordDecision(ref: DeploymentRef, input: { status: DecisionStatus; comment?: string; representedAs?: string }): Promise<void>;
+  recordDecision(
+    ref: DeploymentRef,
+    input: { status: DecisionStatus; comment?: string; representedAs?: string },
+  ): Promise<void>;
   playJob(projectId: number, jobId: number): Promise<void>;
 }
 
@@ -101,7 +107,10 @@ export interface LatestDeployments {
    * Records `candidate` unless a newer deployment of the environment is known (atomically). Returns the
    * newest one after the call, whether `candidate` just replaced another, and which one the newest replaced.
    */
-  note(environment: { projectId: number; environmentId: number }, candidate: LatestDeployment): Promise<{ newest: LatestDeployment; replaced: boolean; previous: number | null }>;
+  note(
+    environment: { projectId: number; environmentId: number },
+    candidate: LatestDeployment,
+  ): Promise<{ newest: LatestDeployment; replaced: boolean; previous: number | null }>;
 }
 
 export interface WorkQueue {

@@ -24,7 +24,11 @@ describe('npm run bench -- --smoke', () => {
 
     expect(results.cards.map((c) => c.name)).toEqual(['cards-10', 'paced-20']);
     for (const { result } of results.cards) {
-      expect({ lost: result.lost, duplicates: result.duplicates, cards: result.cards }).toEqual({ lost: 0, duplicates: 0, cards: result.deployments });
+      expect({ lost: result.lost, duplicates: result.duplicates, cards: result.cards }).toEqual({
+        lost: 0,
+        duplicates: 0,
+        cards: result.deployments,
+      });
       expect(result.latency.count).toBe(result.deployments);
     }
     const click = results.cards[0]!.result.click!;

@@ -6,7 +6,8 @@ import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/worl
 
 type Block = Record<string, unknown>;
 type Button = { action_id: string };
-const buttonsOf = (blocks: Block[]): Button[] => blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Button[]);
+const buttonsOf = (blocks: Block[]): Button[] =>
+  blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Button[]);
 const RANK: Array<[RegExp, number]> = [
   [/^Deployment approval needed/, 0],
   [/^Approved/, 1],
@@ -28,19 +29,34 @@ describe('card state machine (two approvals required)', () => {
     world.gitlab.addProjectMember(world.project.id, gina.id, 40);
     world.slack.addUser({ id: slack.gina, name: 'gina', email: 'gina@acme.test' });
     // Deployments to one environment supersede each other: tests that need two waiting cards use two.
-    for (const env of ['eu-production', 'us-production']) world.gitlab.protectEnvironment(world.project.id, env, { approvalRules: [{ accessLevel: 40, requiredApprovals: 2 }] });
+    for (const env of ['eu-production', 'us-production'])
+      world.gitlab.protectEnvironment(world.project.id, env, {
+        approvalRules: [{ accessLevel: 40, requiredApprovals: 2 }],
+      });
     app = await startTestApp({ env: world.env, name: 'e2e-state' });
-    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
   });
   afterAll(async () => {
     await app?.stop();
     await world?.close();
   });
 
-  const deploy = (environment = 'production') => world.gitlab.createDeployment({ projectId: world.project.id, environment, userId: world.bob.id });
+  const deploy = (environment = 'production') =>
+    world.gitlab.createDeployment({ projectId: world.project.id, environment, userId: world.bob.id });
   const idle = async () => {
     const q = app.app.queues;
-    const counts = await Promise.all([q.scan, q.sync].map(async (x) => (await x.getWaitingCount()) + (await x.getActiveCount()) + (await x.getDelayedCount())));
+    const counts = await Promise.all(
+      [q.scan, q.sync].map(
+        async (x) => (await x.getWaitingCount()) + (await x.getActiveCount()) + (await x.getDelayedCount()),
+      ),
+    );
     const webhooks = await app.app.webhooks.backlog();
     return counts.every((n) => n === 0) && webhooks.waiting + webhooks.active === 0;
   };
@@ -58,30 +74,57 @@ describe('card state machine (two approvals required)', () => {
     }
   };
   const cardFor = (deploymentId: number) =>
-    waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId), { what: `card for deployment ${deploymentId}` });
+    waitFor(
+      () => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId),
+      { what: `card for deployment ${deploymentId}` },
+    );
   const cardWhere = (ts: string, what: string, test: (m: { text: string; blocks: Block[] }) => boolean) =>
-    waitFor(() => {
-      const m = world.slack.message(CHANNEL, ts);
-      return m && test(m) ? m : undefined;
-    }, { what });
-  const callsFor = (deploymentId: number) => world.gitlab.approvalCalls().filter((c) => c.path.includes(`/deployments/${deploymentId}/`));
+    waitFor(
+      () => {
+        const m = world.slack.message(CHANNEL, ts);
+        return m && test(m) ? m : undefined;
+      },
+      { what },
+    );
+  const callsFor = (deploymentId: number) =>
+    world.gitlab.approvalCalls().filter((c) => c.path.includes(`/deployments/${deploymentId}/`));
   const ephemeralTo = (userId: string, pattern: RegExp) =>
-    waitFor(() => world.slack.ephemerals({ user: userId }).find((e) => pattern.test(e.text ?? '')), { what: `ephemeral ${pattern} to ${userId}` });
+    waitFor(() => world.slack.ephemerals({ user: userId }).find((e) => pattern.test(e.text ?? '')), {
+      what: `ephemeral ${pattern} to ${userId}`,
+    });
   const decisionsIdle = () =>
-    waitFor(async () => (await app.app.queues.decisions.getWaitingCount()) + (await app.app.queues.decisions.getActiveCount()) === 0, { what: 'decisions drained' });
+    waitFor(
+      async () =>
+        (await app.app.queues.decisions.getWaitingCount()) + (await app.app.queues.decisions.getActiveCount()) === 0,
+      { what: 'decisions drained' },
+    );
   const noticesTo = (userId: string) => world.slack.ephemerals({ user: userId }).length;
 
   it('two approvers clicking at the same moment make exactly one GitLab call each, and the card shows both', async () => {
     const d = deploy();
     const card = await cardFor(d.id);
     const clicks = await Promise.all([
-      world.slack.clickButton(app.url, { userId: slack.alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' }),
-      world.slack.clickButton(app.url, { userId: slack.carol, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' }),
+      world.slack.clickButton(app.url, {
+        userId: slack.alice,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      }),
+      world.slack.clickButton(app.url, {
+        userId: slack.carol,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      }),
     ]);
     expect(clicks.map((c) => c.status)).toEqual([200, 200]);
     await waitFor(() => callsFor(d.id).length === 2, { what: 'two approval calls' });
     await decisionsIdle();
-    expect(callsFor(d.id).map((c) => c.actingUser?.username).sort()).toEqual(['alice', 'carol']);
+    expect(
+      callsFor(d.id)
+        .map((c) => c.actingUser?.username)
+        .sort(),
+    ).toEqual(['alice', 'carol']);
     expect(callsFor(d.id).every((c) => c.status === 201)).toBe(true);
     const approved = await cardWhere(card.ts, 'approved card', (m) => /^Approved/.test(m.text));
     expect(JSON.stringify(approved.blocks)).toContain('2 of 2 required');
@@ -92,19 +135,35 @@ describe('card state machine (two approvals required)', () => {
     const card = await cardFor(d.id);
     const before = noticesTo(slack.alice);
     await Promise.all([
-      world.slack.clickButton(app.url, { userId: slack.alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' }),
-      world.slack.clickButton(app.url, { userId: slack.alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' }),
+      world.slack.clickButton(app.url, {
+        userId: slack.alice,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      }),
+      world.slack.clickButton(app.url, {
+        userId: slack.alice,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      }),
     ]);
     await waitFor(() => callsFor(d.id).length === 1, { what: 'approval call' });
     await cardWhere(card.ts, '1 of 2 on the card', (m) => JSON.stringify(m.blocks).includes('1 of 2 required'));
     await decisionsIdle();
-    await waitFor(async () => (await app.app.queues.notices.getWaitingCount()) + (await app.app.queues.notices.getActiveCount()) === 0, { what: 'notices sent' });
+    await waitFor(
+      async () =>
+        (await app.app.queues.notices.getWaitingCount()) + (await app.app.queues.notices.getActiveCount()) === 0,
+      { what: 'notices sent' },
+    );
     expect(callsFor(d.id)).toHaveLength(1);
     expect(noticesTo(slack.alice) - before).toBeLessThanOrEqual(2);
 
     world.gitlab.approveInUi(d.id, world.carol.id, 'approved');
     const done = await cardWhere(card.ts, 'approved card', (m) => /^Approved/.test(m.text));
-    const history = world.slack.message(CHANNEL, done.ts)!.history.filter((r) => r.via === 'chat.postMessage' || r.via === 'chat.update');
+    const history = world.slack
+      .message(CHANNEL, done.ts)!
+      .history.filter((r) => r.via === 'chat.postMessage' || r.via === 'chat.update');
     expect(history.length).toBeGreaterThanOrEqual(3);
     const ids = history.map((r) => new Set(r.blocks.map((b) => String(b.block_id))));
     for (let i = 1; i < ids.length; i++) for (const id of ids[i]!) expect(ids[i - 1]!.has(id)).toBe(false);
@@ -121,12 +180,29 @@ describe('card state machine (two approvals required)', () => {
       world.gitlab.approveInUi(approved.id, world.carol.id, 'approved');
       world.gitlab.approveInUi(approved.id, gina.id, 'approved');
 
-      await world.slack.clickButton(app.url, { userId: slack.alice, channel: CHANNEL, ts: rejectedCard.ts, actionId: 'deploy_approve' });
+      await world.slack.clickButton(app.url, {
+        userId: slack.alice,
+        channel: CHANNEL,
+        ts: rejectedCard.ts,
+        actionId: 'deploy_approve',
+      });
       await ephemeralTo(slack.alice, new RegExp(`was already rejected by <@${slack.carol}>`));
-      await cardWhere(rejectedCard.ts, 'rejected card', (m) => /^Rejected/.test(m.text) && buttonsOf(m.blocks).every((b) => b.action_id === 'deploy_open_gitlab'));
+      await cardWhere(
+        rejectedCard.ts,
+        'rejected card',
+        (m) => /^Rejected/.test(m.text) && buttonsOf(m.blocks).every((b) => b.action_id === 'deploy_open_gitlab'),
+      );
 
-      await world.slack.clickButton(app.url, { userId: slack.alice, channel: CHANNEL, ts: approvedCard.ts, actionId: 'deploy_approve' });
-      await ephemeralTo(slack.alice, new RegExp(`was already approved \\(last by <@(${slack.carol}|${slack.gina})>\\)`));
+      await world.slack.clickButton(app.url, {
+        userId: slack.alice,
+        channel: CHANNEL,
+        ts: approvedCard.ts,
+        actionId: 'deploy_approve',
+      });
+      await ephemeralTo(
+        slack.alice,
+        new RegExp(`was already approved \\(last by <@(${slack.carol}|${slack.gina})>\\)`),
+      );
       await cardWhere(approvedCard.ts, 'approved card', (m) => /^Approved/.test(m.text));
     });
     expect(callsFor(rejected.id)).toHaveLength(0);
@@ -165,7 +241,12 @@ describe('card state machine (two approvals required)', () => {
     expect(buttonsOf(superseded.blocks).map((b) => b.action_id)).toEqual(['deploy_open_gitlab']);
 
     // A click from an old view of the superseded card changes nothing in GitLab.
-    await world.slack.clickButton(app.url, { userId: slack.carol, channel: CHANNEL, ts: (await cardFor(newer.id)).ts, actionId: 'deploy_approve' });
+    await world.slack.clickButton(app.url, {
+      userId: slack.carol,
+      channel: CHANNEL,
+      ts: (await cardFor(newer.id)).ts,
+      actionId: 'deploy_approve',
+    });
     await waitFor(() => callsFor(newer.id).length === 1, { what: 'approval of the newer one' });
     expect(callsFor(older.id)).toHaveLength(0);
   });

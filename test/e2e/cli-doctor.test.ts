@@ -34,16 +34,28 @@ describe('greenlight doctor', () => {
     const run = await runGreenlight(['doctor'], env);
     expect(run.code).toBe(0);
     expect(line(run.out, /\[ok\] +environment is valid: sudo mode, ROLE=all, Slack over HTTP/)).toBeDefined();
-    expect(line(run.out, /\[ok\] +Redis \d+\.\d+\.\d+ at redis:\/\/127\.0\.0\.1:6379 answers \(standalone\)/)).toBeDefined();
+    expect(
+      line(run.out, /\[ok\] +Redis \d+\.\d+\.\d+ at redis:\/\/127\.0\.0\.1:6379 answers \(standalone\)/),
+    ).toBeDefined();
     expect(line(run.out, /\[ok\] +GitLab 18\.2\.0-ee at http:\/\/127\.0\.0\.1:\d+ accepts GITLAB_TOKEN/)).toBeDefined();
-    expect(line(run.out, /\[ok\] +GitLab before 19\.3 sends no webhook when a deployment starts waiting/)).toBeDefined();
+    expect(
+      line(run.out, /\[ok\] +GitLab before 19\.3 sends no webhook when a deployment starts waiting/),
+    ).toBeDefined();
     expect(line(run.out, /\[ok\] +the token has the scopes api, sudo/)).toBeDefined();
     expect(line(run.out, /\[ok\] +the token belongs to administrator @greenlight-admin/)).toBeDefined();
     expect(line(run.out, /\[ok\] +Slack accepts the bot token: @greenlight/)).toBeDefined();
-    expect(line(run.out, new RegExp(`\\[ok\\] +channel #deployments \\(${CHANNEL}\\) exists and the bot is in it`))).toBeDefined();
+    expect(
+      line(run.out, new RegExp(`\\[ok\\] +channel #deployments \\(${CHANNEL}\\) exists and the bot is in it`)),
+    ).toBeDefined();
     expect(run.out).not.toContain('[FAIL]');
     // never prints secrets
-    for (const secret of [ADMIN_TOKEN, world.slack.botToken, world.slack.signingSecret, world.env.GITLAB_WEBHOOK_SECRET!]) expect(run.out).not.toContain(secret);
+    for (const secret of [
+      ADMIN_TOKEN,
+      world.slack.botToken,
+      world.slack.signingSecret,
+      world.env.GITLAB_WEBHOOK_SECRET!,
+    ])
+      expect(run.out).not.toContain(secret);
     const calls = world.slack.callsTo('conversations.info');
     expect(calls.at(-1)?.args.channel).toBe(CHANNEL);
   });
@@ -57,8 +69,14 @@ describe('greenlight doctor', () => {
     try {
       const admin = modern.addUser({ username: 'root', admin: true });
       modern.addToken({ token: 'glpat-modern-0000000001', userId: admin.id, scopes: ['api', 'sudo'] });
-      const run = await runGreenlight(['doctor'], { ...env, GITLAB_URL: modern.url, GITLAB_TOKEN: 'glpat-modern-0000000001' });
-      expect(line(run.out, /\[ok\] +GitLab 19\.3\+ sends Deployment Hooks for blocked, approved and rejected deployments/)).toBeDefined();
+      const run = await runGreenlight(['doctor'], {
+        ...env,
+        GITLAB_URL: modern.url,
+        GITLAB_TOKEN: 'glpat-modern-0000000001',
+      });
+      expect(
+        line(run.out, /\[ok\] +GitLab 19\.3\+ sends Deployment Hooks for blocked, approved and rejected deployments/),
+      ).toBeDefined();
     } finally {
       await modern.close();
     }
@@ -67,26 +85,48 @@ describe('greenlight doctor', () => {
   it('prints a fix for each problem and exits 1', async () => {
     const gitlab: FakeGitLab = world.gitlab;
     const user = gitlab.addUser({ username: 'reader' });
-    gitlab.addToken({ token: 'glpat-reader-only-000001', userId: user.id, scopes: ['read_api'], expiresAt: gitlab.now() + 3 * 86_400_000 });
+    gitlab.addToken({
+      token: 'glpat-reader-only-000001',
+      userId: user.id,
+      scopes: ['read_api'],
+      expiresAt: gitlab.now() + 3 * 86_400_000,
+    });
     world.slack.addChannel({ id: 'C0PRIVATE1', name: 'releases', isPrivate: true, botIsMember: false });
     world.slack.addChannel({ id: 'C0ARCHIVED', name: 'old-deploys', isArchived: true, botIsMember: true });
     world.slack.addChannel({ id: 'C0PUBLIC01', name: 'qa', botIsMember: false });
     world.slack.setScopes(['chat:write', 'users:read', 'channels:read', 'groups:read']);
     const dir = mkdtempSync(join(tmpdir(), 'greenlight-doctor-'));
-    writeFileSync(join(dir, 'policy.yml'), `routes:\n  - match: { environment: "prod*" }\n    channel: C0PRIVATE1\n  - match: { tier: staging }\n    channel: C0NOTHERE1\n  - match: { tier: testing }\n    channel: C0PUBLIC01\nescalation:\n  - { after: 2h, channel: C0ARCHIVED }\n`);
+    writeFileSync(
+      join(dir, 'policy.yml'),
+      `routes:\n  - match: { environment: "prod*" }\n    channel: C0PRIVATE1\n  - match: { tier: staging }\n    channel: C0NOTHERE1\n  - match: { tier: testing }\n    channel: C0PUBLIC01\nescalation:\n  - { after: 2h, channel: C0ARCHIVED }\n`,
+    );
     try {
-      const run = await runGreenlight(['doctor'], { ...env, GITLAB_TOKEN: 'glpat-reader-only-000001', REDIS_URL: 'redis://127.0.0.1:1', CONFIG_FILE: join(dir, 'policy.yml') });
+      const run = await runGreenlight(['doctor'], {
+        ...env,
+        GITLAB_TOKEN: 'glpat-reader-only-000001',
+        REDIS_URL: 'redis://127.0.0.1:1',
+        CONFIG_FILE: join(dir, 'policy.yml'),
+      });
       expect(run.code).toBe(1);
-      expect(line(run.out, /\[FAIL\] Redis at redis:\/\/127\.0\.0\.1:1 does not answer \(ECONNREFUSED\)/)).toBeDefined();
+      expect(
+        line(run.out, /\[FAIL\] Redis at redis:\/\/127\.0\.0\.1:1 does not answer \(ECONNREFUSED\)/),
+      ).toBeDefined();
       expect(fixAfter(run.out, /\[FAIL\] Redis at/)).toMatch(/fix: start Redis or correct REDIS_URL/);
       expect(line(run.out, /\[FAIL\] GITLAB_TOKEN lacks the scopes api, sudo \(has read_api\)/)).toBeDefined();
       expect(line(run.out, /\[warn\] the token expires on \d{4}-\d\d-\d\d, in less than 3 days/)).toBeDefined();
       expect(line(run.out, /\[FAIL\] GITLAB_TOKEN belongs to @reader, who is not an administrator/)).toBeDefined();
-      expect(line(run.out, /\[FAIL\] the bot lacks commands \(the slash command\), users:read\.email \(match Slack and GitLab users by e-mail in sudo mode\)$/)).toBeDefined();
+      expect(
+        line(
+          run.out,
+          /\[FAIL\] the bot lacks commands \(the slash command\), users:read\.email \(match Slack and GitLab users by e-mail in sudo mode\)$/,
+        ),
+      ).toBeDefined();
       expect(fixAfter(run.out, /\[FAIL\] the bot lacks/)).toMatch(/fix: .*reinstall it/);
       expect(line(run.out, /\[warn\] the bot lacks chat:write\.public/)).toBeDefined();
       // Slack hides private channels from a bot that is not in them
-      expect(line(run.out, /\[FAIL\] channel C0PRIVATE1 does not exist, or is private and the bot is not in it/)).toBeDefined();
+      expect(
+        line(run.out, /\[FAIL\] channel C0PRIVATE1 does not exist, or is private and the bot is not in it/),
+      ).toBeDefined();
       expect(fixAfter(run.out, /channel C0PRIVATE1/)).toMatch(/\/invite @greenlight/);
       expect(line(run.out, /\[warn\] the bot is not in #qa \(C0PUBLIC01\): cards are posted/)).toBeDefined();
       expect(line(run.out, /\[FAIL\] channel C0NOTHERE1 does not exist/)).toBeDefined();
@@ -103,10 +143,16 @@ describe('greenlight doctor', () => {
   });
 
   it('refuses a wrong GitLab token and an unknown Slack token with what to do', async () => {
-    const run = await runGreenlight(['doctor'], { ...env, GITLAB_TOKEN: 'glpat-nobody-knows-this', SLACK_BOT_TOKEN: 'xoxb-not-a-real-token' });
+    const run = await runGreenlight(['doctor'], {
+      ...env,
+      GITLAB_TOKEN: 'glpat-nobody-knows-this',
+      SLACK_BOT_TOKEN: 'xoxb-not-a-real-token',
+    });
     expect(run.code).toBe(1);
     expect(line(run.out, /\[FAIL\] GitLab at .* refuses GITLAB_TOKEN \(401/)).toBeDefined();
-    expect(fixAfter(run.out, /refuses GITLAB_TOKEN/)).toMatch(/fix: the token is wrong, expired or revoked: create a personal access token of an administrator with the scopes api and sudo/);
+    expect(fixAfter(run.out, /refuses GITLAB_TOKEN/)).toMatch(
+      /fix: the token is wrong, expired or revoked: create a personal access token of an administrator with the scopes api and sudo/,
+    );
     expect(line(run.out, /\[FAIL\] Slack refuses SLACK_BOT_TOKEN \(invalid_auth\)/)).toBeDefined();
   });
 
@@ -133,5 +179,7 @@ describe('greenlight doctor', () => {
   });
 });
 
-const manifest = parseYaml(readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8')) as { oauth_config: { scopes: { bot: string[] } } };
+const manifest = parseYaml(readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8')) as {
+  oauth_config: { scopes: { bot: string[] } };
+};
 const BOT_SCOPES_FROM_MANIFEST: readonly string[] = manifest.oauth_config.scopes.bot;

@@ -20,15 +20,27 @@ describe('greenlight webhooks install', () => {
 
   /** The fake numbers hooks from 1. */
   const hooksOf = (projectId: number) =>
-    Array.from({ length: 100 }, (_, i) => world.gitlab.getHook(i + 1)).filter((h) => h?.container.kind === 'project' && h.container.projectId === projectId);
+    Array.from({ length: 100 }, (_, i) => world.gitlab.getHook(i + 1)).filter(
+      (h) => h?.container.kind === 'project' && h.container.projectId === projectId,
+    );
 
   it('creates the project webhook with URL, secret and the three event kinds, then only updates it', async () => {
     const first = await runGreenlight(['webhooks', 'install', '--project', 'acme/web'], env);
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(/^project acme\/web: created webhook #\d+ → https:\/\/greenlight\.acme\.test\/webhooks\/gitlab/);
+    expect(first.out).toMatch(
+      /^project acme\/web: created webhook #\d+ → https:\/\/greenlight\.acme\.test\/webhooks\/gitlab/,
+    );
     const [hook] = hooksOf(world.project.id);
-    expect(hook).toMatchObject({ url: 'https://greenlight.acme.test/webhooks/gitlab', token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true, pushEvents: false, enableSslVerification: true });
+    expect(hook).toMatchObject({
+      url: 'https://greenlight.acme.test/webhooks/gitlab',
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+      pushEvents: false,
+      enableSslVerification: true,
+    });
 
     // the secret was rotated: running again updates the hook, never duplicates it
     const rotated = { ...env, GITLAB_WEBHOOK_SECRET: 'rotated-secret-0123456789' };
@@ -42,21 +54,37 @@ describe('greenlight webhooks install', () => {
   });
 
   it('installs a group webhook, with --url instead of PUBLIC_URL', async () => {
-    const run = await runGreenlight(['webhooks', 'install', '--group', 'acme', '--url', 'https://hooks.acme.test/webhooks/gitlab'], world.env);
+    const run = await runGreenlight(
+      ['webhooks', 'install', '--group', 'acme', '--url', 'https://hooks.acme.test/webhooks/gitlab'],
+      world.env,
+    );
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/^group acme: created webhook #(\d+) → https:\/\/hooks\.acme\.test\/webhooks\/gitlab/);
     const id = Number(/#(\d+)/.exec(run.out)![1]);
-    expect(world.gitlab.getHook(id)).toMatchObject({ container: { kind: 'group' }, deploymentEvents: true, pipelineEvents: true, jobEvents: true, token: WEBHOOK_SECRET });
+    expect(world.gitlab.getHook(id)).toMatchObject({
+      container: { kind: 'group' },
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+      token: WEBHOOK_SECRET,
+    });
   });
 
   it('explains what the token lacks, and which project was not found', async () => {
     const outsider = world.gitlab.addUser({ username: 'outsider' });
     world.gitlab.addToken({ token: 'glpat-outsider-000000001', userId: outsider.id, scopes: ['api'] });
     world.gitlab.addProjectMember(world.project.id, outsider.id, 30); // Developer: may not manage hooks
-    const denied = await runGreenlight(['webhooks', 'install', '--project', 'acme/web', '--project', 'acme/nothing'], { ...env, GITLAB_TOKEN: 'glpat-outsider-000000001' });
+    const denied = await runGreenlight(['webhooks', 'install', '--project', 'acme/web', '--project', 'acme/nothing'], {
+      ...env,
+      GITLAB_TOKEN: 'glpat-outsider-000000001',
+    });
     expect(denied.code).toBe(1);
-    expect(denied.err).toMatch(/project acme\/web: could not list its webhooks: 403 .*\n {2}fix: the token needs the api scope and its user must be Maintainer of the project/);
-    expect(denied.err).toMatch(/project acme\/nothing: could not list its webhooks: 404 .*\n {2}fix: no project "acme\/nothing" is visible to the token/);
+    expect(denied.err).toMatch(
+      /project acme\/web: could not list its webhooks: 403 .*\n {2}fix: the token needs the api scope and its user must be Maintainer of the project/,
+    );
+    expect(denied.err).toMatch(
+      /project acme\/nothing: could not list its webhooks: 404 .*\n {2}fix: no project "acme\/nothing" is visible to the token/,
+    );
   });
 
   it('needs a target and a URL', async () => {
@@ -70,7 +98,15 @@ describe('greenlight webhooks install', () => {
   });
 
   it('runs as the greenlight binary (bin/greenlight.js)', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'webhooks', 'install', '--project', 'acme/web'], { env: { PATH: process.env.PATH ?? '', ...env }, cwd: fileURLToPath(new URL('../../', import.meta.url)), timeout: 15_000 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [BIN, 'webhooks', 'install', '--project', 'acme/web'],
+      {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        timeout: 15_000,
+      },
+    );
     expect(stdout).toMatch(/^project acme\/web: updated webhook #\d+/);
   });
 });

@@ -21,7 +21,16 @@ describe('bad input at the edges', () => {
   let redis: Redis;
 
   const post = (body: string, headers: Record<string, string> = {}) =>
-    fetch(`${app.url}/webhooks/gitlab`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Deployment Hook', 'x-gitlab-token': WEBHOOK_SECRET, ...headers }, body });
+    fetch(`${app.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-gitlab-event': 'Deployment Hook',
+        'x-gitlab-token': WEBHOOK_SECRET,
+        ...headers,
+      },
+      body,
+    });
   // Workers keep their own bookkeeping keys (meta, events, stalled checks, markers, the sweep's schedule) on
   // their own timing; what a forged request must not create is anything else.
   const BOOKKEEPING = /:(meta|events|stalled-check|marker|id|repeat)$|:sweep:/;
@@ -42,7 +51,11 @@ describe('bad input at the edges', () => {
     const before = await keyCount();
     const wrong = await post(JSON.stringify(deploymentHook()), { 'x-gitlab-token': 'not-the-secret' });
     expect(wrong.status).toBe(401);
-    const missing = await fetch(`${app.url}/webhooks/gitlab`, { method: 'POST', headers: { 'x-gitlab-event': 'Deployment Hook' }, body: JSON.stringify(deploymentHook()) });
+    const missing = await fetch(`${app.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: { 'x-gitlab-event': 'Deployment Hook' },
+      body: JSON.stringify(deploymentHook()),
+    });
     expect(missing.status).toBe(401);
     expect(await keyCount()).toBe(before);
     expect(app.logs.find('webhook accepted')).toHaveLength(0);
@@ -77,7 +90,11 @@ describe('bad input at the edges', () => {
   it('answers Slack requests with a forged signature or stale timestamp with 401 and does nothing', async () => {
     const posts = world.slack.callsTo('chat.postMessage').length;
     for (const signing of ['wrong-secret', 'stale-timestamp', 'missing-headers', 'tampered-body'] as const) {
-      const res = await world.slack.sendCommand(app.url, { userId: world.slackIds.alice, channelId: CHANNEL, text: 'help' }, { signing });
+      const res = await world.slack.sendCommand(
+        app.url,
+        { userId: world.slackIds.alice, channelId: CHANNEL, text: 'help' },
+        { signing },
+      );
       expect(res.status, signing).toBe(401);
     }
     expect(await app.app.queues.decisions.count()).toBe(0);

@@ -25,26 +25,57 @@ describe('graceful shutdown on SIGTERM', () => {
 
   it('stops accepting, finishes the job in flight, closes workers, queues and Redis, and exits 0', async () => {
     const port = await freePort();
-    child = await spawnGreenlight({ ...world.env, PORT: String(port), REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'debug' });
-    world.gitlab.addHook({ projectId: world.project.id, url: `${child.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    child = await spawnGreenlight({
+      ...world.env,
+      PORT: String(port),
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'debug',
+    });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${child.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
 
     // The sync job of this deployment is in flight: GitLab takes 1.5 s to answer its read.
     const path = (id: number) => `/api/v4/projects/${world.project.id}/deployments/${id}`;
     world.gitlab.failNext({ method: 'GET', path: path(1), delayMs: 1_500 });
-    const d = world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id });
+    const d = world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: 'production',
+      userId: world.bob.id,
+    });
     expect(d.id).toBe(1);
-    await waitFor(() => world.gitlab.requests.some((r) => r.path === path(d.id) && r.status === 0), { what: 'read in flight' });
+    await waitFor(() => world.gitlab.requests.some((r) => r.path === path(d.id) && r.status === 0), {
+      what: 'read in flight',
+    });
 
     // A webhook request in flight too, on a keep-alive connection: the server has its headers (it answered
     // 100 Continue), the body is still to come.
-    const body = JSON.stringify({ object_kind: 'pipeline', object_attributes: { id: 9, status: 'running' }, project: { id: world.project.id, path_with_namespace: 'acme/web' } });
+    const body = JSON.stringify({
+      object_kind: 'pipeline',
+      object_attributes: { id: 9, status: 'running' },
+      project: { id: world.project.id, path_with_namespace: 'acme/web' },
+    });
     const agent = new Agent({ keepAlive: true });
     const slow = request(`${child.url}/webhooks/gitlab`, {
       method: 'POST',
       agent,
-      headers: { expect: '100-continue', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-token': WEBHOOK_SECRET },
+      headers: {
+        expect: '100-continue',
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'x-gitlab-event': 'Pipeline Hook',
+        'x-gitlab-token': WEBHOOK_SECRET,
+      },
     });
-    const answered = new Promise<IncomingMessage>((resolve, reject) => slow.on('response', resolve).on('error', reject));
+    const answered = new Promise<IncomingMessage>((resolve, reject) =>
+      slow.on('response', resolve).on('error', reject),
+    );
     const continued = new Promise((resolve) => slow.once('continue', resolve));
     slow.flushHeaders();
     await continued;

@@ -10,7 +10,14 @@ describe('GitLab before 19.3: no webhook for blocked deployments', () => {
   beforeAll(async () => {
     world = await startWorld({ webhookMode: 'legacy' });
     app = await startTestApp({ env: world.env, name: 'e2e-legacy' });
-    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
   });
   afterAll(async () => {
     await app?.stop();
@@ -18,16 +25,28 @@ describe('GitLab before 19.3: no webhook for blocked deployments', () => {
   });
 
   it('finds the blocked deployment from the pipeline hook (status manual) and posts its card', async () => {
-    const d = world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id });
+    const d = world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: 'production',
+      userId: world.bob.id,
+    });
     await world.gitlab.webhooksIdle();
-    const events = world.gitlab.deliveries.map((x) => `${x.event}:${(x.payload as { status?: string; object_attributes?: { status?: string } }).status ?? (x.payload as { object_attributes?: { status?: string } }).object_attributes?.status ?? ''}`);
+    const events = world.gitlab.deliveries.map(
+      (x) =>
+        `${x.event}:${(x.payload as { status?: string; object_attributes?: { status?: string } }).status ?? (x.payload as { object_attributes?: { status?: string } }).object_attributes?.status ?? ''}`,
+    );
     expect(events.some((e) => e.startsWith('Deployment Hook'))).toBe(false);
     expect(events).toContain('Pipeline Hook:manual');
 
-    const card = await waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id), { what: 'card' });
+    const card = await waitFor(
+      () => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id),
+      { what: 'card' },
+    );
     expect(card.text).toContain('acme/web → production');
     // the list has no approval fields: greenlight listed, then read the single deployment
-    const paths = world.gitlab.requests.map((r) => `${r.method} ${r.path}${r.query.status ? `?status=${r.query.status}` : ''}`);
+    const paths = world.gitlab.requests.map(
+      (r) => `${r.method} ${r.path}${r.query.status ? `?status=${r.query.status}` : ''}`,
+    );
     expect(paths).toContain(`GET /api/v4/projects/${world.project.id}/deployments?status=blocked`);
     expect(paths).toContain(`GET /api/v4/projects/${world.project.id}/deployments/${d.id}`);
   });
@@ -37,33 +56,63 @@ describe('GitLab before 19.3: no webhook for blocked deployments', () => {
     // listing is slow, so that the hooks of all the others arrive while a scan of the project is running.
     world.gitlab.failNext({ method: 'GET', path: /\/projects\/\d+\/deployments(\?|$)/, delayMs: 1_500 });
     const deployments = Array.from({ length: 12 }, () =>
-      world.gitlab.createDeployment({ projectId: world.project.id, environment: freshEnvironment(world.gitlab, world.project.id), userId: world.bob.id }),
+      world.gitlab.createDeployment({
+        projectId: world.project.id,
+        environment: freshEnvironment(world.gitlab, world.project.id),
+        userId: world.bob.id,
+      }),
     );
     await world.gitlab.webhooksIdle();
-    const read = (id: number) => world.gitlab.requests.some((r) => r.method === 'GET' && r.path === `/api/v4/projects/${world.project.id}/deployments/${id}`);
+    const read = (id: number) =>
+      world.gitlab.requests.some(
+        (r) => r.method === 'GET' && r.path === `/api/v4/projects/${world.project.id}/deployments/${id}`,
+      );
     await waitFor(() => deployments.every((d) => read(d.id)), { what: 'every deployment read' }).catch(() => {
-      throw new Error(`deployments never read before the sweep: ${deployments.filter((d) => !read(d.id)).map((d) => d.environment).join(', ')}`);
+      throw new Error(
+        `deployments never read before the sweep: ${deployments
+          .filter((d) => !read(d.id))
+          .map((d) => d.environment)
+          .join(', ')}`,
+      );
     });
   });
 
   it('does not post a card for a plain manual job found by the same listing', async () => {
     world.gitlab.protectEnvironment(world.project.id, 'staging', {});
-    const d = world.gitlab.createDeployment({ projectId: world.project.id, environment: 'staging', userId: world.bob.id, manual: true });
+    const d = world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: 'staging',
+      userId: world.bob.id,
+      manual: true,
+    });
     await world.gitlab.webhooksIdle();
-    await waitFor(() => world.gitlab.requests.some((r) => r.path === `/api/v4/projects/${world.project.id}/deployments/${d.id}`), { what: 'deployment read' });
-    await waitFor(async () => (await app.app.queues.sync.getWaitingCount()) + (await app.app.queues.sync.getActiveCount()) === 0, { what: 'syncs drained' });
+    await waitFor(
+      () => world.gitlab.requests.some((r) => r.path === `/api/v4/projects/${world.project.id}/deployments/${d.id}`),
+      { what: 'deployment read' },
+    );
+    await waitFor(
+      async () => (await app.app.queues.sync.getWaitingCount()) + (await app.app.queues.sync.getActiveCount()) === 0,
+      { what: 'syncs drained' },
+    );
     expect(world.slack.messages(CHANNEL).some((m) => m.metadata?.event_payload?.deployment_id === d.id)).toBe(false);
   });
 });
 
-describe('GitLab 19.3+: once a project\'s deployment hooks report blocked deployments, its other hooks scan nothing', () => {
+describe("GitLab 19.3+: once a project's deployment hooks report blocked deployments, its other hooks scan nothing", () => {
   let world: World;
   let app: TestApp;
 
   beforeAll(async () => {
     world = await startWorld({ webhookMode: 'modern' });
     app = await startTestApp({ env: world.env, name: 'e2e-modern-scans' });
-    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
   });
   afterAll(async () => {
     await app?.stop();
@@ -71,17 +120,33 @@ describe('GitLab 19.3+: once a project\'s deployment hooks report blocked deploy
   });
 
   const listings = (environment: string) =>
-    world.gitlab.requests.filter((r) => r.method === 'GET' && r.path === `/api/v4/projects/${world.project.id}/deployments` && r.query.environment === environment);
-  const cardOf = (id: number) => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === id);
+    world.gitlab.requests.filter(
+      (r) =>
+        r.method === 'GET' &&
+        r.path === `/api/v4/projects/${world.project.id}/deployments` &&
+        r.query.environment === environment,
+    );
+  const cardOf = (id: number) =>
+    world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === id);
 
   it('posts each card from the deployment hook, and lists no environment after the first blocked deployment was reported', async () => {
-    const first = world.gitlab.createDeployment({ projectId: world.project.id, environment: freshEnvironment(world.gitlab, world.project.id), userId: world.bob.id });
+    const first = world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: freshEnvironment(world.gitlab, world.project.id),
+      userId: world.bob.id,
+    });
     await world.gitlab.webhooksIdle();
     await waitFor(() => cardOf(first.id), { what: 'first card' });
-    expect(world.gitlab.deliveries.map((d) => d.event)).toEqual(expect.arrayContaining(['Deployment Hook', 'Pipeline Hook', 'Job Hook']));
+    expect(world.gitlab.deliveries.map((d) => d.event)).toEqual(
+      expect.arrayContaining(['Deployment Hook', 'Pipeline Hook', 'Job Hook']),
+    );
 
     const later = Array.from({ length: 3 }, () =>
-      world.gitlab.createDeployment({ projectId: world.project.id, environment: freshEnvironment(world.gitlab, world.project.id), userId: world.bob.id }),
+      world.gitlab.createDeployment({
+        projectId: world.project.id,
+        environment: freshEnvironment(world.gitlab, world.project.id),
+        userId: world.bob.id,
+      }),
     );
     await world.gitlab.webhooksIdle();
     for (const d of later) await waitFor(() => cardOf(d.id), { what: `card of ${d.environment}` });

@@ -26,8 +26,20 @@ describe('oauth mode: approve as yourself', () => {
     env = oauthEnv(world);
     deployBot = world.gitlab.addUser({ username: 'deploy-bot', name: 'Deploy Bot', email: 'deploy-bot@acme.test' });
     world.gitlab.addProjectMember(world.project.id, deployBot.id, 40);
-    app = await startTestApp({ env, name: 'e2e-oauth', policy: 'four_eyes: { forbid_commit_author: true }\n', options: { clock: { now: () => world.gitlab.now() } } });
-    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    app = await startTestApp({
+      env,
+      name: 'e2e-oauth',
+      policy: 'four_eyes: { forbid_commit_author: true }\n',
+      options: { clock: { now: () => world.gitlab.now() } },
+    });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
   });
   afterAll(async () => {
     await app?.stop();
@@ -35,23 +47,51 @@ describe('oauth mode: approve as yourself', () => {
   });
 
   const deploy = (over: { userId?: number; commitAuthor?: { name: string; email: string } } = {}) =>
-    world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: over.userId ?? world.bob.id, ...(over.commitAuthor && { commitAuthor: over.commitAuthor }) });
+    world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: 'production',
+      userId: over.userId ?? world.bob.id,
+      ...(over.commitAuthor && { commitAuthor: over.commitAuthor }),
+    });
   const cardFor = (deploymentId: number) =>
-    waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId), { what: `card for deployment ${deploymentId}` });
+    waitFor(
+      () => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId),
+      { what: `card for deployment ${deploymentId}` },
+    );
   const approve = async (slackUserId: string, deploymentId: number) => {
     const card = await cardFor(deploymentId);
-    await world.slack.clickButton(app.url, { userId: slackUserId, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
+    await world.slack.clickButton(app.url, {
+      userId: slackUserId,
+      channel: CHANNEL,
+      ts: card.ts,
+      actionId: 'deploy_approve',
+    });
   };
   const nextEphemeral = async (userId: string, pattern: RegExp, after: number) =>
-    waitFor(() => world.slack.ephemerals({ user: userId }).slice(after).find((e) => pattern.test(e.text ?? '')), { what: `ephemeral ${pattern} to ${userId}` });
+    waitFor(
+      () =>
+        world.slack
+          .ephemerals({ user: userId })
+          .slice(after)
+          .find((e) => pattern.test(e.text ?? '')),
+      { what: `ephemeral ${pattern} to ${userId}` },
+    );
   const ephemeralCount = (userId: string) => world.slack.ephemerals({ user: userId }).length;
-  const approvalsOf = (deploymentId: number) => world.gitlab.approvalCalls().filter((c) => c.path.includes(`/deployments/${deploymentId}/`));
+  const approvalsOf = (deploymentId: number) =>
+    world.gitlab.approvalCalls().filter((c) => c.path.includes(`/deployments/${deploymentId}/`));
 
   /** `/deploys <text>`: the answer arrives through response_url. */
   async function command(userId: string, text: string) {
     const after = ephemeralCount(userId);
     await world.slack.sendCommand(app.url, { userId, channelId: CHANNEL, text });
-    return waitFor(() => world.slack.ephemerals({ user: userId }).slice(after).find((e) => e.via === 'response_url'), { what: `answer to ${text}` });
+    return waitFor(
+      () =>
+        world.slack
+          .ephemerals({ user: userId })
+          .slice(after)
+          .find((e) => e.via === 'response_url'),
+      { what: `answer to ${text}` },
+    );
   }
 
   async function linkWithCommand(slackUserId: string, gitlabUserId: number) {
@@ -73,7 +113,12 @@ describe('oauth mode: approve as yourself', () => {
     expect(url.startsWith(`${PUBLIC_URL}/oauth/gitlab/start?t=`)).toBe(true);
 
     const browser = await linkInBrowser(app.url, world.gitlab, url, world.alice.id);
-    expect(Object.fromEntries(browser.authorizeUrl.searchParams)).toMatchObject({ response_type: 'code', code_challenge_method: 'S256', scope: 'api read_user', redirect_uri: `${PUBLIC_URL}/oauth/gitlab/callback` });
+    expect(Object.fromEntries(browser.authorizeUrl.searchParams)).toMatchObject({
+      response_type: 'code',
+      code_challenge_method: 'S256',
+      scope: 'api read_user',
+      redirect_uri: `${PUBLIC_URL}/oauth/gitlab/callback`,
+    });
     expect(browser.status).toBe(200);
     expect(browser.html).toContain('Linked as @alice');
     expect(browser.html).toContain('You can close this tab');
@@ -82,19 +127,35 @@ describe('oauth mode: approve as yourself', () => {
     expect(browser.headers.get('x-content-type-options')).toBe('nosniff');
     expect(browser.headers.get('referrer-policy')).toBe('no-referrer');
     expect(browser.headers.get('cache-control')).toBe('no-store');
-    await waitFor(() => world.slack.dms(world.slackIds.alice).some((m) => /now linked to GitLab user \*@alice\*/.test(m.text ?? '')), { what: 'confirmation DM' });
+    await waitFor(
+      () =>
+        world.slack.dms(world.slackIds.alice).some((m) => /now linked to GitLab user \*@alice\*/.test(m.text ?? '')),
+      { what: 'confirmation DM' },
+    );
 
     const again = ephemeralCount(world.slackIds.alice);
     await approve(world.slackIds.alice, d.id);
     await nextEphemeral(world.slackIds.alice, /You approved acme\/web → production in GitLab as @alice/, again);
-    expect(approvalsOf(d.id)).toEqual([expect.objectContaining({ status: 201, tokenKind: 'oauth', viaSudo: false, actingUser: expect.objectContaining({ username: 'alice' }), tokenUser: expect.objectContaining({ username: 'alice' }) })]);
+    expect(approvalsOf(d.id)).toEqual([
+      expect.objectContaining({
+        status: 201,
+        tokenKind: 'oauth',
+        viaSudo: false,
+        actingUser: expect.objectContaining({ username: 'alice' }),
+        tokenUser: expect.objectContaining({ username: 'alice' }),
+      }),
+    ]);
   });
 
   it('answers /deploys link, whoami and unlink', async () => {
     await linkWithCommand(world.slackIds.carol, world.carol.id);
     const me = await command(world.slackIds.carol, 'whoami');
     expect(me.text).toMatch(/acts for you as GitLab user \*@carol\* \(Carol QA\).*Mode: oauth.*GitLab accepts it/);
-    expect(world.gitlab.requests.filter((r) => r.path === '/api/v4/user' && r.tokenUser?.username === 'carol' && r.status === 200).length).toBeGreaterThan(0);
+    expect(
+      world.gitlab.requests.filter(
+        (r) => r.path === '/api/v4/user' && r.tokenUser?.username === 'carol' && r.status === 200,
+      ).length,
+    ).toBeGreaterThan(0);
 
     const unlinked = await command(world.slackIds.carol, 'unlink');
     expect(unlinked.text).toMatch(/Unlinked from GitLab user \*@carol\*.*revoked its access in GitLab/);
@@ -112,7 +173,13 @@ describe('oauth mode: approve as yourself', () => {
     await approve(world.slackIds.alice, d.id);
     await nextEphemeral(world.slackIds.alice, /You approved/, seen);
     expect(refreshCalls(world.gitlab).length).toBe(before + 1);
-    expect(approvalsOf(d.id)).toEqual([expect.objectContaining({ status: 201, tokenKind: 'oauth', actingUser: expect.objectContaining({ username: 'alice' }) })]);
+    expect(approvalsOf(d.id)).toEqual([
+      expect.objectContaining({
+        status: 201,
+        tokenKind: 'oauth',
+        actingUser: expect.objectContaining({ username: 'alice' }),
+      }),
+    ]);
   });
 
   it('tells the person to link again when they revoked greenlight in GitLab; linking again makes the click work', async () => {
@@ -120,7 +187,11 @@ describe('oauth mode: approve as yourself', () => {
     const d = deploy();
     const seen = ephemeralCount(world.slackIds.alice);
     await approve(world.slackIds.alice, d.id);
-    const notice = await nextEphemeral(world.slackIds.alice, /Your GitLab link stopped working \(access was revoked in GitLab\)/, seen);
+    const notice = await nextEphemeral(
+      world.slackIds.alice,
+      /Your GitLab link stopped working \(access was revoked in GitLab\)/,
+      seen,
+    );
     expect(approvalsOf(d.id).filter((c) => c.status === 201)).toEqual([]);
 
     const browser = await linkInBrowser(app.url, world.gitlab, linkButtonUrl(notice.blocks)!, world.alice.id);
@@ -142,7 +213,9 @@ describe('oauth mode: approve as yourself', () => {
     const carolSeen = ephemeralCount(world.slackIds.carol);
     await approve(world.slackIds.carol, d.id);
     await nextEphemeral(world.slackIds.carol, /You approved/, carolSeen);
-    expect(approvalsOf(d.id)).toEqual([expect.objectContaining({ status: 201, actingUser: expect.objectContaining({ username: 'carol' }) })]);
+    expect(approvalsOf(d.id)).toEqual([
+      expect.objectContaining({ status: 201, actingUser: expect.objectContaining({ username: 'carol' }) }),
+    ]);
   });
 
   it('shows clear pages, never a stack trace, for bad, used or refused sign-ins', async () => {
@@ -154,7 +227,11 @@ describe('oauth mode: approve as yourself', () => {
       [await get('/oauth/gitlab/start?t=forged.token'), 400, 'This link is not valid'],
       [await get('/oauth/gitlab/start'), 400, 'This link is not valid'],
       [await get('/oauth/gitlab/callback?state=never-issued&code=abc'), 400, 'This sign-in has expired'],
-      [await get('/oauth/gitlab/callback?state=never-issued&error=access_denied&error_description=denied'), 400, 'Nothing was linked'],
+      [
+        await get('/oauth/gitlab/callback?state=never-issued&error=access_denied&error_description=denied'),
+        400,
+        'Nothing was linked',
+      ],
       [await get('/oauth/gitlab/callback'), 400, 'This is not a GitLab sign-in'],
     ] as const;
     for (const [page, status, title] of cases) {
@@ -178,11 +255,16 @@ describe('oauth mode: approve as yourself', () => {
   it('records every decision attempt in the audit stream, readable with the audit command', async () => {
     const redis = new Redis(TEST_REDIS_URL);
     try {
-      const entries = await waitFor(async () => {
-        const all = await createAuditLog(redis, keyspace(app.prefix)).read({ sinceMs: 0 });
-        return all.filter((e) => e.slackUser === world.slackIds.alice).length >= 5 ? all : undefined;
-      }, { what: 'audit entries' });
-      const alice = entries.filter((e) => e.slackUser === world.slackIds.alice).map((e) => [e.outcome, e.gitlabUser, e.action]);
+      const entries = await waitFor(
+        async () => {
+          const all = await createAuditLog(redis, keyspace(app.prefix)).read({ sinceMs: 0 });
+          return all.filter((e) => e.slackUser === world.slackIds.alice).length >= 5 ? all : undefined;
+        },
+        { what: 'audit entries' },
+      );
+      const alice = entries
+        .filter((e) => e.slackUser === world.slackIds.alice)
+        .map((e) => [e.outcome, e.gitlabUser, e.action]);
       expect(alice).toEqual([
         ['unlinked', '', 'approve'],
         ['recorded', 'alice', 'approve'],
@@ -192,12 +274,21 @@ describe('oauth mode: approve as yourself', () => {
         ['commit_author', 'alice', 'approve'],
       ]);
       const recorded = entries.find((e) => e.outcome === 'recorded')!;
-      expect(recorded).toMatchObject({ team: world.slack.identity.teamId, project: 'acme/web', comment: '', error: '' });
+      expect(recorded).toMatchObject({
+        team: world.slack.identity.teamId,
+        project: 'acme/web',
+        comment: '',
+        error: '',
+      });
       expect(new Date(recorded.at).toISOString()).toBe(recorded.at);
       expect(entries.find((e) => e.outcome === 'link_broken')!.error).toBe('access was revoked in GitLab');
 
       const lines: string[] = [];
-      const code = await auditCommand(['--since', '1h'], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: { ...env, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: app.prefix, CONFIG_FILE: '' } });
+      const code = await auditCommand(['--since', '1h'], {
+        out: (l) => lines.push(l),
+        err: (l) => lines.push(l),
+        env: { ...env, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: app.prefix, CONFIG_FILE: '' },
+      });
       expect(code).toBe(0);
       expect(lines.map((l) => JSON.parse(l).outcome)).toEqual(entries.map((e) => e.outcome));
     } finally {
@@ -216,7 +307,9 @@ describe('oauth mode: approve as yourself', () => {
       if (r.actingUser) expect(r.tokenUser).toEqual(r.actingUser);
       else expect(r.status).toBe(401);
     }
-    expect(world.gitlab.requests.filter((r) => r.headers['private-token'] === READ_TOKEN).every((r) => r.method === 'GET')).toBe(true);
+    expect(
+      world.gitlab.requests.filter((r) => r.headers['private-token'] === READ_TOKEN).every((r) => r.method === 'GET'),
+    ).toBe(true);
     expect(app.logs.text()).not.toMatch(/"(access|refresh)_token"\s*:\s*"[0-9a-f]{16,}/);
   });
 });

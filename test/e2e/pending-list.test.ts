@@ -9,8 +9,12 @@ import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/worl
 type Block = Record<string, unknown>;
 type Button = { action_id: string; value?: string; url?: string };
 type Answer = { text?: string; blocks?: Block[]; replace_original?: boolean; response_type?: string };
-const buttonsOf = (blocks: Block[] = []): Button[] => blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Button[]);
-const listed = (answer: Answer) => buttonsOf(answer.blocks).filter((b) => b.action_id === 'deploy_approve').map((b) => (JSON.parse(b.value!) as { d: number }).d);
+const buttonsOf = (blocks: Block[] = []): Button[] =>
+  blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Button[]);
+const listed = (answer: Answer) =>
+  buttonsOf(answer.blocks)
+    .filter((b) => b.action_id === 'deploy_approve')
+    .map((b) => (JSON.parse(b.value!) as { d: number }).d);
 
 /**
  * The slash command's list against the real app: fake GitLab (sudo mode) and fake Slack. acme/web's
@@ -25,10 +29,16 @@ describe('/deploys: what waits for approval', () => {
   const ids: { web: number; pay: number; canary: number[] } = { web: 0, pay: 0, canary: [] };
 
   const cardFor = (deploymentId: number) =>
-    waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId), { what: `card for ${deploymentId}` });
-  const command = (userId: string, text: string) => world.slack.sendCommand(app.url, { userId, channelId: CHANNEL, text });
+    waitFor(
+      () => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId),
+      { what: `card for ${deploymentId}` },
+    );
+  const command = (userId: string, text: string) =>
+    world.slack.sendCommand(app.url, { userId, channelId: CHANNEL, text });
   const answerTo = async (result: CommandResult | { responseUrl: string | undefined }, index = 0) => {
-    const post = await waitFor(() => world.slack.responses(result.responseUrl!)[index], { what: 'answer through response_url' });
+    const post = await waitFor(() => world.slack.responses(result.responseUrl!)[index], {
+      what: 'answer through response_url',
+    });
     expect(post.status).toBe(200);
     return post.body as Answer;
   };
@@ -49,16 +59,37 @@ describe('/deploys: what waits for approval', () => {
     world.gitlab.addProjectMember(payments.id, world.alice.id, 40);
     world.gitlab.addProjectMember(payments.id, world.bob.id, 40);
     world.gitlab.addProjectMember(payments.id, world.carol.id, 30);
-    world.gitlab.protectEnvironment(payments.id, 'pre-release', { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+    world.gitlab.protectEnvironment(payments.id, 'pre-release', {
+      approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }],
+    });
     // one environment each: a newer deployment to the same environment supersedes the waiting one
-    for (let i = 1; i <= 23; i++) world.gitlab.protectEnvironment(world.project.id, `canary-${i}`, { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+    for (let i = 1; i <= 23; i++)
+      world.gitlab.protectEnvironment(world.project.id, `canary-${i}`, {
+        approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }],
+      });
     app = await startTestApp({ env: world.env, name: 'e2e-list' });
     for (const projectId of [world.project.id, payments.id]) {
-      world.gitlab.addHook({ projectId, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+      world.gitlab.addHook({
+        projectId,
+        url: `${app.url}/webhooks/gitlab`,
+        token: WEBHOOK_SECRET,
+        deploymentEvents: true,
+        pipelineEvents: true,
+        jobEvents: true,
+      });
     }
-    ids.web = world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id }).id;
+    ids.web = world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: 'production',
+      userId: world.bob.id,
+    }).id;
     world.gitlab.advanceClock(60_000);
-    ids.pay = world.gitlab.createDeployment({ projectId: payments.id, environment: 'pre-release', tier: 'staging', userId: world.bob.id }).id;
+    ids.pay = world.gitlab.createDeployment({
+      projectId: payments.id,
+      environment: 'pre-release',
+      tier: 'staging',
+      userId: world.bob.id,
+    }).id;
     await cardFor(ids.web);
     await cardFor(ids.pay);
   });
@@ -86,12 +117,28 @@ describe('/deploys: what waits for approval', () => {
     const answer = await list(world.slackIds.dave, '');
     expect(listed(answer)).toEqual([ids.pay, ids.web]);
     const json = JSON.stringify(answer.blocks);
-    for (const part of ['acme/payments', 'pre-release', '(staging)', 'acme/web', 'production', 'Waiting ', '0 of 1 approvals']) expect(json).toContain(part);
+    for (const part of [
+      'acme/payments',
+      'pre-release',
+      '(staging)',
+      'acme/web',
+      'production',
+      'Waiting ',
+      '0 of 1 approvals',
+    ])
+      expect(json).toContain(part);
     // the same action_ids and values as the card
     const card = await cardFor(ids.web);
-    const essentials = (b: Button & { style?: string; confirm?: { text: { text: string } } }) => ({ action_id: b.action_id, value: b.value, style: b.style, confirm: b.confirm?.text.text });
+    const essentials = (b: Button & { style?: string; confirm?: { text: { text: string } } }) => ({
+      action_id: b.action_id,
+      value: b.value,
+      style: b.style,
+      confirm: b.confirm?.text.text,
+    });
     const fromCard = buttonsOf(card.blocks).filter((b) => b.action_id !== 'deploy_open_gitlab');
-    const fromList = buttonsOf(answer.blocks).filter((b) => b.action_id !== 'deploy_open_gitlab' && b.value && JSON.parse(b.value).d === ids.web);
+    const fromList = buttonsOf(answer.blocks).filter(
+      (b) => b.action_id !== 'deploy_open_gitlab' && b.value && JSON.parse(b.value).d === ids.web,
+    );
     expect(fromList.map(essentials)).toEqual(fromCard.map(essentials));
     expect(fromCard.map((b) => b.action_id)).toEqual(['deploy_approve', 'deploy_reject']);
   });
@@ -122,17 +169,37 @@ describe('/deploys: what waits for approval', () => {
   it('approves from the list as the clicker, exactly like the card', async () => {
     await list(world.slackIds.carol, 'mine');
     const before = world.gitlab.approvalCalls().length;
-    const click = await world.slack.clickEphemeralButton(app.url, { userId: world.slackIds.carol, actionId: 'deploy_approve' });
+    const click = await world.slack.clickEphemeralButton(app.url, {
+      userId: world.slackIds.carol,
+      actionId: 'deploy_approve',
+    });
     expect(click.status).toBe(200);
     await waitFor(() => world.gitlab.approvalCalls().length > before, { what: 'approval call' });
     const call = world.gitlab.approvalCalls().at(-1)!;
     expect(call.path).toContain(`/deployments/${ids.web}/approval`);
     expect(call.actingUser?.username).toBe('carol');
     expect(call.viaSudo).toBe(true);
-    await waitFor(() => world.slack.ephemerals({ user: world.slackIds.carol, channel: CHANNEL }).some((e) => /You approved acme\/web → production/.test(e.text ?? '')), { what: 'notice to carol' });
+    await waitFor(
+      () =>
+        world.slack
+          .ephemerals({ user: world.slackIds.carol, channel: CHANNEL })
+          .some((e) => /You approved acme\/web → production/.test(e.text ?? '')),
+      { what: 'notice to carol' },
+    );
     // the card follows, and the list no longer shows it
-    await waitFor(() => /Approved/.test(world.slack.message(CHANNEL, world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === ids.web)!.ts)!.text), { what: 'card approved' });
-    await waitFor(async () => listed(await list(world.slackIds.dave, '')).join() === String(ids.pay), { what: 'list without the approved one' });
+    await waitFor(
+      () =>
+        /Approved/.test(
+          world.slack.message(
+            CHANNEL,
+            world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === ids.web)!.ts,
+          )!.text,
+        ),
+      { what: 'card approved' },
+    );
+    await waitFor(async () => listed(await list(world.slackIds.dave, '')).join() === String(ids.pay), {
+      what: 'list without the approved one',
+    });
   });
 
   it('rejects from the list through the same reason form', async () => {
@@ -140,7 +207,10 @@ describe('/deploys: what waits for approval', () => {
     await world.slack.clickEphemeralButton(app.url, { userId: world.slackIds.alice, actionId: 'deploy_reject' });
     const view = await waitFor(() => world.slack.lastView(world.slackIds.alice), { what: 'reject modal' });
     expect(view.view.callback_id).toBe('deploy_reject_modal');
-    await world.slack.submitView(app.url, { userId: world.slackIds.alice, values: { reason: { reason_input: 'Wrong release branch' } } });
+    await world.slack.submitView(app.url, {
+      userId: world.slackIds.alice,
+      values: { reason: { reason_input: 'Wrong release branch' } },
+    });
     await waitFor(() => world.gitlab.getDeployment(ids.pay)?.status === 'failed', { what: 'rejected in GitLab' });
     const call = world.gitlab.approvalCalls().find((c) => c.path.includes(`/deployments/${ids.pay}/`))!;
     expect(call.actingUser?.username).toBe('alice');
@@ -150,7 +220,10 @@ describe('/deploys: what waits for approval', () => {
   it('pages with Show more when more wait than fit in one message', async () => {
     for (let i = 1; i <= 23; i++) {
       world.gitlab.advanceClock(1_000);
-      ids.canary.push(world.gitlab.createDeployment({ projectId: world.project.id, environment: `canary-${i}`, userId: world.bob.id }).id);
+      ids.canary.push(
+        world.gitlab.createDeployment({ projectId: world.project.id, environment: `canary-${i}`, userId: world.bob.id })
+          .id,
+      );
     }
     await Promise.all(ids.canary.map(cardFor));
     const first = await list(world.slackIds.dave, 'canary');
@@ -160,7 +233,10 @@ describe('/deploys: what waits for approval', () => {
     const more = buttonsOf(first.blocks).find((b) => b.action_id === 'pending_list_more')!;
     expect(JSON.parse(more.value!)).toEqual({ q: 'canary', o: 20 });
 
-    const click = await world.slack.clickEphemeralButton(app.url, { userId: world.slackIds.dave, actionId: 'pending_list_more' });
+    const click = await world.slack.clickEphemeralButton(app.url, {
+      userId: world.slackIds.dave,
+      actionId: 'pending_list_more',
+    });
     expect(click.status).toBe(200);
     const post = await waitFor(() => world.slack.responses(click.responseUrl!)[0], { what: 'next page' });
     expect(post.effect).toBe('replaced');
@@ -172,13 +248,33 @@ describe('/deploys: what waits for approval', () => {
   });
 
   it('tells the outcome by DM when it cannot answer where the list was opened', async () => {
-    world.slack.addChannel({ id: 'G0PRIVATE', name: 'release-crew', isPrivate: true, botIsMember: false, members: [world.slackIds.carol] });
-    const result = await world.slack.sendCommand(app.url, { userId: world.slackIds.carol, channelId: 'G0PRIVATE', text: 'canary' });
+    world.slack.addChannel({
+      id: 'G0PRIVATE',
+      name: 'release-crew',
+      isPrivate: true,
+      botIsMember: false,
+      members: [world.slackIds.carol],
+    });
+    const result = await world.slack.sendCommand(app.url, {
+      userId: world.slackIds.carol,
+      channelId: 'G0PRIVATE',
+      text: 'canary',
+    });
     const answer = await answerTo(result);
     const newest = listed(answer)[0]!;
-    await world.slack.clickEphemeralButton(app.url, { userId: world.slackIds.carol, channel: 'G0PRIVATE', actionId: 'deploy_approve', value: JSON.stringify({ d: newest, p: world.project.id, v: 1 }) });
-    await waitFor(() => world.slack.dms(world.slackIds.carol).some((m) => /You approved acme\/web → canary/.test(m.text)), { what: 'notice in carol’s DM' });
-    expect(world.gitlab.approvalCalls().find((c) => c.path.includes(`/deployments/${newest}/`))?.actingUser?.username).toBe('carol');
+    await world.slack.clickEphemeralButton(app.url, {
+      userId: world.slackIds.carol,
+      channel: 'G0PRIVATE',
+      actionId: 'deploy_approve',
+      value: JSON.stringify({ d: newest, p: world.project.id, v: 1 }),
+    });
+    await waitFor(
+      () => world.slack.dms(world.slackIds.carol).some((m) => /You approved acme\/web → canary/.test(m.text)),
+      { what: 'notice in carol’s DM' },
+    );
+    expect(
+      world.gitlab.approvalCalls().find((c) => c.path.includes(`/deployments/${newest}/`))?.actingUser?.username,
+    ).toBe('carol');
   });
 
   it('leaves nothing unexpected behind', () => {

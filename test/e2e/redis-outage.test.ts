@@ -22,17 +22,37 @@ class PrivateRedis {
   }
   async start() {
     // AOF with fsync on every write: what survives a SIGKILL is what a production Redis would keep.
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir], { stdio: 'ignore' });
-    await waitFor(async () => {
-      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG';
-      } finally {
-        probe.disconnect();
-      }
-    }, { what: 'redis-server up' });
+    this.proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        this.dir,
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitFor(
+      async () => {
+        const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } finally {
+          probe.disconnect();
+        }
+      },
+      { what: 'redis-server up' },
+    );
   }
   async kill() {
     const proc = this.proc!;
@@ -57,7 +77,14 @@ describe('Redis unavailable', () => {
     redis = new PrivateRedis(await freePort());
     await redis.start();
     app = await startTestApp({ env: { ...world.env, REDIS_URL: redis.url }, name: 'e2e-redis-outage' });
-    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
   });
   afterAll(async () => {
     if (redis?.proc === null) await redis.start().catch(() => {});
@@ -66,8 +93,10 @@ describe('Redis unavailable', () => {
     redis?.cleanup();
   });
 
-  const cardsOf = (id: number) => world.slack.messages(CHANNEL).filter((m) => m.metadata?.event_payload?.deployment_id === id);
-  const deploy = () => world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id });
+  const cardsOf = (id: number) =>
+    world.slack.messages(CHANNEL).filter((m) => m.metadata?.event_payload?.deployment_id === id);
+  const deploy = () =>
+    world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id });
   const timed = async (request: Promise<Response>) => {
     const started = performance.now();
     const response = await request;
@@ -89,8 +118,18 @@ describe('Redis unavailable', () => {
     const hook = await timed(
       fetch(`${app.url}/webhooks/gitlab`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Deployment Hook', 'x-gitlab-token': WEBHOOK_SECRET },
-        body: JSON.stringify({ object_kind: 'deployment', status: 'blocked', deployment_id: 999, environment: 'production', project: { id: world.project.id, path_with_namespace: 'acme/web' } }),
+        headers: {
+          'content-type': 'application/json',
+          'x-gitlab-event': 'Deployment Hook',
+          'x-gitlab-token': WEBHOOK_SECRET,
+        },
+        body: JSON.stringify({
+          object_kind: 'deployment',
+          status: 'blocked',
+          deployment_id: 999,
+          environment: 'production',
+          project: { id: world.project.id, path_with_namespace: 'acme/web' },
+        }),
       }),
     );
     expect(hook).toMatchObject({ status: 503 });
@@ -99,24 +138,43 @@ describe('Redis unavailable', () => {
     // GitLab's own deliveries fail and are recorded as failures (GitLab never sends them again).
     const missed = deploy();
     await world.gitlab.webhooksIdle();
-    const deliveries = world.gitlab.deliveries.filter((d) => JSON.stringify(d.payload).includes(`"deployment_id":${missed.id}`));
+    const deliveries = world.gitlab.deliveries.filter((d) =>
+      JSON.stringify(d.payload).includes(`"deployment_id":${missed.id}`),
+    );
     expect(deliveries.length).toBeGreaterThan(0);
     expect(deliveries.every((d) => d.status === 503)).toBe(true);
 
     // A click cannot be stored: the person hears so at once, instead of silence.
-    const click = await world.slack.clickButton(app.url, { userId: world.slackIds.alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
+    const click = await world.slack.clickButton(app.url, {
+      userId: world.slackIds.alice,
+      channel: CHANNEL,
+      ts: card.ts,
+      actionId: 'deploy_approve',
+    });
     expect(click.status).toBe(200);
-    await waitFor(() => world.slack.responses().some((r) => /storage is unavailable/.test(JSON.stringify(r.body))), { what: 'click answered' });
+    await waitFor(() => world.slack.responses().some((r) => /storage is unavailable/.test(JSON.stringify(r.body))), {
+      what: 'click answered',
+    });
 
     await redis.start();
-    await waitFor(async () => (await fetch(`${app.url}/readyz`)).status === 200, { what: 'ready again', timeoutMs: 10_000 });
-    await waitFor(() => cardsOf(missed.id).length === 1, { what: 'the sweep posts the missed card', timeoutMs: 10_000 });
+    await waitFor(async () => (await fetch(`${app.url}/readyz`)).status === 200, {
+      what: 'ready again',
+      timeoutMs: 10_000,
+    });
+    await waitFor(() => cardsOf(missed.id).length === 1, {
+      what: 'the sweep posts the missed card',
+      timeoutMs: 10_000,
+    });
     expect(app.logs.find('redis is back; sweeping for what was missed').length).toBeGreaterThan(0);
 
     const after = deploy();
     await waitFor(() => cardsOf(after.id).length === 1, { what: 'webhooks work again', timeoutMs: 10_000 });
     await world.gitlab.webhooksIdle();
-    expect(world.gitlab.deliveries.filter((d) => JSON.stringify(d.payload).includes(`"deployment_id":${after.id}`)).every((d) => d.status !== null && d.status < 300)).toBe(true);
+    expect(
+      world.gitlab.deliveries
+        .filter((d) => JSON.stringify(d.payload).includes(`"deployment_id":${after.id}`))
+        .every((d) => d.status !== null && d.status < 300),
+    ).toBe(true);
     for (const d of [before, missed, after]) expect(cardsOf(d.id)).toHaveLength(1);
     expect(stderr.mock.calls.map((args) => String(args[0]))).toEqual([]);
     expect(world.gitlab.approvalCalls()).toHaveLength(0);

@@ -33,7 +33,14 @@ describe('reminder schedules survive restarts and fire once with several instanc
     world = await startWorld();
     const dir = mkdtempSync(join(tmpdir(), 'greenlight-policy-'));
     writeFileSync(join(dir, 'policy.yml'), 'reminders: { after: 3s, every: 1s, max: 2 }\nescalation: []\n');
-    env = { ...world.env, PORT: '0', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'debug', CONFIG_FILE: join(dir, 'policy.yml') };
+    env = {
+      ...world.env,
+      PORT: '0',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'debug',
+      CONFIG_FILE: join(dir, 'policy.yml'),
+    };
     redis = new Redis(TEST_REDIS_URL);
   });
   afterAll(async () => {
@@ -45,9 +52,23 @@ describe('reminder schedules survive restarts and fire once with several instanc
 
   it('keeps the timer in Redis while no worker runs, then sends each reminder exactly once', async () => {
     const first = await startInstance();
-    world.gitlab.addHook({ projectId: world.project.id, url: `${first.url()}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
-    const d = world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id });
-    const card = await waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id), { what: 'card' });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${first.url()}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
+    const d = world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: 'production',
+      userId: world.bob.id,
+    });
+    const card = await waitFor(
+      () => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id),
+      { what: 'card' },
+    );
     await waitFor(async () => (await first.queues.nudges.getJob(`nudge-${d.id}-0`))?.delay, { what: 'armed timer' });
     await world.gitlab.webhooksIdle();
     await stopInstance(first);
@@ -66,7 +87,10 @@ describe('reminder schedules survive restarts and fire once with several instanc
     // Two new instances on the same prefix (a restart, scaled out): every reminder still goes out once.
     await Promise.all([startInstance(), startInstance()]);
     await waitFor(() => world.slack.thread(CHANNEL, card.ts).length >= 2, { what: 'two reminders', timeoutMs: 10_000 });
-    await waitFor(async () => JSON.parse((await redis.hget(`{${prefix}}:nudge:${d.id}`, 'data')) ?? '{}').due === null, { what: 'schedule finished' });
+    await waitFor(
+      async () => JSON.parse((await redis.hget(`{${prefix}}:nudge:${d.id}`, 'data')) ?? '{}').due === null,
+      { what: 'schedule finished' },
+    );
     const reminders = world.slack.thread(CHANNEL, card.ts);
     expect(reminders.map((m) => m.metadata?.event_payload)).toEqual([
       { deployment_id: d.id, seq: 0 },

@@ -23,7 +23,8 @@ routes:
 `;
 
 type Block = Record<string, unknown>;
-const buttons = (blocks: Block[]) => blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Array<{ action_id: string; value?: string }>);
+const buttons = (blocks: Block[]) =>
+  blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Array<{ action_id: string; value?: string }>);
 const contextText = (blocks: Block[]) => JSON.stringify(blocks.filter((b) => b.type === 'context'));
 
 describe('reminders and escalation (real time, real Redis)', () => {
@@ -34,9 +35,19 @@ describe('reminders and escalation (real time, real Redis)', () => {
   beforeAll(async () => {
     world = await startWorld();
     world.slack.addChannel({ id: ONCALL, name: 'oncall', botIsMember: true });
-    for (const env of ['staging', 'slow']) world.gitlab.protectEnvironment(world.project.id, env, { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+    for (const env of ['staging', 'slow'])
+      world.gitlab.protectEnvironment(world.project.id, env, {
+        approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }],
+      });
     app = await startTestApp({ env: world.env, name: 'e2e-reminders', policy: POLICY });
-    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
     redis = new Redis(TEST_REDIS_URL);
   });
   afterAll(async () => {
@@ -45,39 +56,67 @@ describe('reminders and escalation (real time, real Redis)', () => {
     await world?.close();
   });
 
-  const deploy = (environment = 'production') => world.gitlab.createDeployment({ projectId: world.project.id, environment, userId: world.bob.id });
+  const deploy = (environment = 'production') =>
+    world.gitlab.createDeployment({ projectId: world.project.id, environment, userId: world.bob.id });
   const cardFor = (deploymentId: number) =>
-    waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_type === 'greenlight_card' && m.metadata.event_payload?.deployment_id === deploymentId), { what: `card for ${deploymentId}` });
+    waitFor(
+      () =>
+        world.slack
+          .messages(CHANNEL)
+          .find(
+            (m) =>
+              m.metadata?.event_type === 'greenlight_card' && m.metadata.event_payload?.deployment_id === deploymentId,
+          ),
+      { what: `card for ${deploymentId}` },
+    );
   const replies = (ts: string) => world.slack.thread(CHANNEL, ts);
   const schedule = async (deploymentId: number) => {
     const data = await redis.hget(`{${app.prefix}}:nudge:${deploymentId}`, 'data');
     return data ? (JSON.parse(data) as NudgeState) : null;
   };
-  const nudgeJobs = async (deploymentId: number) => (await app.app.queues.nudges.getJobs(['delayed', 'waiting', 'active'])).filter((j) => j?.data?.ref?.deploymentId === deploymentId);
+  const nudgeJobs = async (deploymentId: number) =>
+    (await app.app.queues.nudges.getJobs(['delayed', 'waiting', 'active'])).filter(
+      (j) => j?.data?.ref?.deploymentId === deploymentId,
+    );
 
   it('reminds in the card thread, mentioning who can still approve, escalates with a link to the card, then stops', async () => {
     const d = deploy();
     const card = await cardFor(d.id);
     expect(contextText(card.blocks)).toContain('next reminder');
 
-    const [first, second] = await waitFor(() => (replies(card.ts).length >= 2 ? replies(card.ts) : undefined), { what: 'two reminders' });
+    const [first, second] = await waitFor(() => (replies(card.ts).length >= 2 ? replies(card.ts) : undefined), {
+      what: 'two reminders',
+    });
     for (const [i, reply] of [first!, second!].entries()) {
       // alice and carol can approve; bob triggered it and is never asked
-      expect(reply.text).toMatch(/^Reminder: acme\/web → production has waited \d+s for approval\. <@U0456ALICE> <@U0321CAROL>$/);
+      expect(reply.text).toMatch(
+        /^Reminder: acme\/web → production has waited \d+s for approval\. <@U0456ALICE> <@U0321CAROL>$/,
+      );
       expect(JSON.stringify(reply.blocks)).toContain(`reminder ${i + 1} of 2`);
       expect(JSON.stringify(reply.blocks)).not.toContain('U0789BOB');
       expect(buttons(reply.blocks).map((b) => b.action_id)).toEqual(['nudge_snooze']);
     }
 
-    const escalation = await waitFor(() => world.slack.messages(ONCALL).find((m) => m.metadata?.event_payload?.deployment_id === d.id), { what: 'escalation' });
+    const escalation = await waitFor(
+      () => world.slack.messages(ONCALL).find((m) => m.metadata?.event_payload?.deployment_id === d.id),
+      { what: 'escalation' },
+    );
     expect(escalation.text).toContain('<!subteam^S0ONCALL> <@U0999DAVE>');
-    expect(JSON.stringify(escalation.blocks)).toContain(`https://acme.slack.com/archives/${CHANNEL}/p${card.ts.replace('.', '')}`);
+    expect(JSON.stringify(escalation.blocks)).toContain(
+      `https://acme.slack.com/archives/${CHANNEL}/p${card.ts.replace('.', '')}`,
+    );
 
     // everything planned has been sent: nothing is armed, the card no longer announces a next reminder
-    await waitFor(async () => (await schedule(d.id))?.due === null && (await nudgeJobs(d.id)).length === 0, { what: 'schedule finished' });
-    await waitFor(() => !contextText(world.slack.message(CHANNEL, card.ts)!.blocks).includes('next '), { what: 'card without next reminder' });
+    await waitFor(async () => (await schedule(d.id))?.due === null && (await nudgeJobs(d.id)).length === 0, {
+      what: 'schedule finished',
+    });
+    await waitFor(() => !contextText(world.slack.message(CHANNEL, card.ts)!.blocks).includes('next '), {
+      what: 'card without next reminder',
+    });
     expect(replies(card.ts)).toHaveLength(2);
-    expect(world.slack.messages(ONCALL).filter((m) => m.metadata?.event_payload?.deployment_id === d.id)).toHaveLength(1);
+    expect(world.slack.messages(ONCALL).filter((m) => m.metadata?.event_payload?.deployment_id === d.id)).toHaveLength(
+      1,
+    );
     expect(world.slack.unexpected()).toEqual([]);
   });
 
@@ -89,8 +128,12 @@ describe('reminders and escalation (real time, real Redis)', () => {
 
     world.gitlab.approveInUi(d.id, world.carol.id, 'approved');
     await waitFor(() => /Approved/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), { what: 'approved card' });
-    await waitFor(async () => (await schedule(d.id)) === null && (await nudgeJobs(d.id)).length === 0, { what: 'schedule dropped' });
-    expect(app.logs.find('reminders cancelled: the deployment stopped waiting').some((l) => l.deploymentId === d.id)).toBe(true);
+    await waitFor(async () => (await schedule(d.id)) === null && (await nudgeJobs(d.id)).length === 0, {
+      what: 'schedule dropped',
+    });
+    expect(
+      app.logs.find('reminders cancelled: the deployment stopped waiting').some((l) => l.deploymentId === d.id),
+    ).toBe(true);
     expect(replies(card.ts)).toEqual([]);
   });
 
@@ -100,8 +143,13 @@ describe('reminders and escalation (real time, real Redis)', () => {
     await waitFor(async () => (await nudgeJobs(older.id)).length === 1, { what: 'armed timer' });
     const newer = deploy('slow');
     await cardFor(newer.id);
-    await waitFor(async () => (await schedule(older.id)) === null && (await nudgeJobs(older.id)).length === 0, { what: 'older schedule dropped' });
-    expect(app.logs.find('reminders cancelled: the deployment stopped waiting').find((l) => l.deploymentId === older.id)?.state).toBe('superseded');
+    await waitFor(async () => (await schedule(older.id)) === null && (await nudgeJobs(older.id)).length === 0, {
+      what: 'older schedule dropped',
+    });
+    expect(
+      app.logs.find('reminders cancelled: the deployment stopped waiting').find((l) => l.deploymentId === older.id)
+        ?.state,
+    ).toBe('superseded');
     expect((await schedule(newer.id))?.due?.kind).toBe('reminder');
     world.gitlab.cancelDeployment(newer.id);
     await waitFor(async () => (await schedule(newer.id)) === null, { what: 'newer schedule dropped' });
@@ -113,12 +161,25 @@ describe('reminders and escalation (real time, real Redis)', () => {
     await waitFor(async () => (await nudgeJobs(d.id)).length === 1, { what: 'armed timer' });
     // every webhook about the new deployment delivered and synced; the next ones are lost
     await world.gitlab.webhooksIdle();
-    await waitFor(async () => (await app.app.queues.sync.getWaitingCount()) + (await app.app.queues.sync.getActiveCount()) + (await app.app.queues.scan.getWaitingCount()) + (await app.app.queues.scan.getActiveCount()) === 0, { what: 'syncs drained' });
+    await waitFor(
+      async () =>
+        (await app.app.queues.sync.getWaitingCount()) +
+          (await app.app.queues.sync.getActiveCount()) +
+          (await app.app.queues.scan.getWaitingCount()) +
+          (await app.app.queues.scan.getActiveCount()) ===
+        0,
+      { what: 'syncs drained' },
+    );
     world.gitlab.holdWebhooks();
     try {
       world.gitlab.cancelDeployment(d.id);
-      await waitFor(() => app.logs.find('reminder not sent: the deployment no longer waits').find((l) => l.deploymentId === d.id), { what: 'reminder skipped', timeoutMs: 8_000 });
-      await waitFor(() => /Canceled/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), { what: 'canceled card' });
+      await waitFor(
+        () => app.logs.find('reminder not sent: the deployment no longer waits').find((l) => l.deploymentId === d.id),
+        { what: 'reminder skipped', timeoutMs: 8_000 },
+      );
+      await waitFor(() => /Canceled/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), {
+        what: 'canceled card',
+      });
       expect(await schedule(d.id)).toBeNull();
       expect(replies(card.ts)).toEqual([]);
     } finally {
@@ -129,13 +190,22 @@ describe('reminders and escalation (real time, real Redis)', () => {
   it('"Snooze 1h" delays the next reminder, notes who snoozed in the thread, and the card shows the new time', async () => {
     const d = deploy('staging');
     const card = await cardFor(d.id);
-    const [reminder] = await waitFor(() => (replies(card.ts).length >= 1 ? replies(card.ts) : undefined), { what: 'first reminder' });
+    const [reminder] = await waitFor(() => (replies(card.ts).length >= 1 ? replies(card.ts) : undefined), {
+      what: 'first reminder',
+    });
     const clickedAt = Date.now();
-    const click = await world.slack.clickButton(app.url, { userId: world.slackIds.alice, channel: CHANNEL, ts: reminder!.ts, actionId: 'nudge_snooze' });
+    const click = await world.slack.clickButton(app.url, {
+      userId: world.slackIds.alice,
+      channel: CHANNEL,
+      ts: reminder!.ts,
+      actionId: 'nudge_snooze',
+    });
     expect(click.status).toBe(200);
 
     const note = await waitFor(() => replies(card.ts).find((m) => m.text.includes('snoozed')), { what: 'snooze note' });
-    expect(note.text).toMatch(/^:zzz: <@U0456ALICE> snoozed reminders until <!date\^\d+\^\{time\}\|.*>\. Next reminder <!date\^\d+/);
+    expect(note.text).toMatch(
+      /^:zzz: <@U0456ALICE> snoozed reminders until <!date\^\d+\^\{time\}\|.*>\. Next reminder <!date\^\d+/,
+    );
     const state = (await schedule(d.id))!;
     expect(state.snoozedBy).toBe('U0456ALICE');
     expect(state.snoozedUntil).toBeGreaterThanOrEqual(clickedAt + 3_600_000);
@@ -144,8 +214,17 @@ describe('reminders and escalation (real time, real Redis)', () => {
     expect(timer!.id).toBe(`nudge-${d.id}-${state.seq}`);
     // the job's delay was computed a moment before BullMQ stamped it
     expect(Math.abs(timer!.timestamp + timer!.delay - state.due!.at)).toBeLessThan(1_000);
-    await waitFor(() => contextText(world.slack.message(CHANNEL, card.ts)!.blocks).includes(`<!date^${Math.floor(state.due!.at / 1000)}^`), { what: 'card with the snoozed time' });
+    await waitFor(
+      () =>
+        contextText(world.slack.message(CHANNEL, card.ts)!.blocks).includes(
+          `<!date^${Math.floor(state.due!.at / 1000)}^`,
+        ),
+      { what: 'card with the snoozed time' },
+    );
     // only the reminder and the note: the second reminder is an hour away, not 30 s
-    expect(replies(card.ts).map((m) => (m.text.includes('snoozed') ? 'note' : 'reminder'))).toEqual(['reminder', 'note']);
+    expect(replies(card.ts).map((m) => (m.text.includes('snoozed') ? 'note' : 'reminder'))).toEqual([
+      'reminder',
+      'note',
+    ]);
   });
 });

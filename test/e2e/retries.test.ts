@@ -11,7 +11,14 @@ describe('retries: GitLab and Slack failures are retried by BullMQ, decisions on
   beforeAll(async () => {
     world = await startWorld({ requiredApprovals: 2 });
     app = await startTestApp({ env: world.env, name: 'e2e-retries' });
-    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
   });
   afterAll(async () => {
     await app?.stop();
@@ -20,14 +27,28 @@ describe('retries: GitLab and Slack failures are retried by BullMQ, decisions on
 
   const deploymentPath = (id: number) => `/api/v4/projects/${world.project.id}/deployments/${id}`;
   const approvalPath = (id: number) => `${deploymentPath(id)}/approval`;
-  const cardsOf = (id: number) => world.slack.messages(CHANNEL).filter((m) => m.metadata?.event_payload?.deployment_id === id);
+  const cardsOf = (id: number) =>
+    world.slack.messages(CHANNEL).filter((m) => m.metadata?.event_payload?.deployment_id === id);
   const cardFor = (id: number) => waitFor(() => cardsOf(id)[0], { what: `card for ${id}` });
   /** A notice that arrived after `since` notices to the same person. */
-  const noticeTo = (user: string, pattern: RegExp, since: number) => waitFor(() => world.slack.ephemerals({ user }).slice(since).find((e) => pattern.test(e.text)), { what: `notice ${pattern}` });
+  const noticeTo = (user: string, pattern: RegExp, since: number) =>
+    waitFor(
+      () =>
+        world.slack
+          .ephemerals({ user })
+          .slice(since)
+          .find((e) => pattern.test(e.text)),
+      { what: `notice ${pattern}` },
+    );
   const noticesTo = (user: string) => world.slack.ephemerals({ user }).length;
   let lastId = 0;
   const deploy = () => {
-    const d = world.gitlab.createDeployment({ projectId: world.project.id, environment: freshEnvironment(world.gitlab, world.project.id, 2), tier: 'production', userId: world.bob.id });
+    const d = world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: freshEnvironment(world.gitlab, world.project.id, 2),
+      tier: 'production',
+      userId: world.bob.id,
+    });
     lastId = d.id;
     return d;
   };
@@ -47,7 +68,12 @@ describe('retries: GitLab and Slack failures are retried by BullMQ, decisions on
     });
 
     it('waits Retry-After when GitLab answers 429, then posts the card', async ({ expect }) => {
-      world.gitlab.failNext({ method: 'GET', path: deploymentPath(nextId()), status: 429, headers: { 'Retry-After': '1' } });
+      world.gitlab.failNext({
+        method: 'GET',
+        path: deploymentPath(nextId()),
+        status: 429,
+        headers: { 'Retry-After': '1' },
+      });
       const started = Date.now();
       const d = deploy();
       await cardFor(d.id);
@@ -60,7 +86,12 @@ describe('retries: GitLab and Slack failures are retried by BullMQ, decisions on
       const card = await cardFor(d.id);
       world.gitlab.failNext({ method: 'POST', path: approvalPath(d.id), status: 502 });
       const seen = noticesTo(world.slackIds.alice);
-      await world.slack.clickButton(app.url, { userId: world.slackIds.alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
+      await world.slack.clickButton(app.url, {
+        userId: world.slackIds.alice,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      });
       await noticeTo(world.slackIds.alice, new RegExp(`You approved .* as @alice`), seen);
       const calls = world.gitlab.approvalCalls().filter((c) => c.path === approvalPath(d.id));
       expect(calls.map((c) => c.status)).toEqual([502, 201]);
@@ -72,18 +103,35 @@ describe('retries: GitLab and Slack failures are retried by BullMQ, decisions on
       const card = await cardFor(d.id);
       world.gitlab.failNext({ method: 'POST', path: approvalPath(d.id), status: 502, processFirst: true });
       const seen = noticesTo(world.slackIds.carol);
-      await world.slack.clickButton(app.url, { userId: world.slackIds.carol, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
+      await world.slack.clickButton(app.url, {
+        userId: world.slackIds.carol,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      });
       await noticeTo(world.slackIds.carol, /already approved this deployment/, seen);
       expect(world.gitlab.approvalCalls().filter((c) => c.path === approvalPath(d.id))).toHaveLength(1);
       expect(world.gitlab.getDeployment(d.id)!.approvals.filter((a) => a.userId === world.carol.id)).toHaveLength(1);
     });
 
-    it('gives a decision up at once when GitLab asks to wait past the decision window, and tells the person', async ({ expect }) => {
+    it('gives a decision up at once when GitLab asks to wait past the decision window, and tells the person', async ({
+      expect,
+    }) => {
       const d = deploy();
       const card = await cardFor(d.id);
-      world.gitlab.failNext({ method: 'POST', path: approvalPath(d.id), status: 429, headers: { 'Retry-After': '120' } });
+      world.gitlab.failNext({
+        method: 'POST',
+        path: approvalPath(d.id),
+        status: 429,
+        headers: { 'Retry-After': '120' },
+      });
       const seen = noticesTo(world.slackIds.alice);
-      await world.slack.clickButton(app.url, { userId: world.slackIds.alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
+      await world.slack.clickButton(app.url, {
+        userId: world.slackIds.alice,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      });
       const notice = await noticeTo(world.slackIds.alice, /was not recorded/, seen);
       expect(notice.text).toMatch(/your approval was not recorded/);
       expect(world.gitlab.approvalCalls().filter((c) => c.path === approvalPath(d.id))).toHaveLength(1);
@@ -110,9 +158,16 @@ describe('retries: GitLab and Slack failures are retried by BullMQ, decisions on
       world.slack.failNext('chat.update', { status: 500 });
       world.slack.failNext('chat.postEphemeral', { status: 503 });
       const seen = noticesTo(world.slackIds.alice);
-      await world.slack.clickButton(app.url, { userId: world.slackIds.alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
+      await world.slack.clickButton(app.url, {
+        userId: world.slackIds.alice,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      });
       await noticeTo(world.slackIds.alice, /You approved/, seen);
-      await waitFor(() => /1 of 2|1\/2/.test(JSON.stringify(world.slack.message(CHANNEL, card.ts)?.blocks ?? [])), { what: 'card shows one approval' });
+      await waitFor(() => /1 of 2|1\/2/.test(JSON.stringify(world.slack.message(CHANNEL, card.ts)?.blocks ?? [])), {
+        what: 'card shows one approval',
+      });
       expect(world.slack.callsTo('chat.update').some((c) => c.response.status === 500)).toBe(true);
       expect(world.slack.callsTo('chat.postEphemeral').some((c) => c.response.status === 503)).toBe(true);
     });

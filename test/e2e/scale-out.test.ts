@@ -19,8 +19,18 @@ describe('scale out: ROLE=web and two ROLE=worker processes on one Redis', () =>
     const env = { ...world.env, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, PORT: '0', LOG_LEVEL: 'debug' };
     web = startGreenlightProcess('web', { ...env, ROLE: 'web' });
     workers = [1, 2].map((n) => startGreenlightProcess(`worker-${n}`, { ...env, ROLE: 'worker' }));
-    await Promise.all([web.waitForLog('greenlight web listening'), ...workers.map((w) => w.waitForLog('greenlight workers started'))]);
-    world.gitlab.addHook({ projectId: world.project.id, url: `http://127.0.0.1:${port(web, 'greenlight web listening')}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    await Promise.all([
+      web.waitForLog('greenlight web listening'),
+      ...workers.map((w) => w.waitForLog('greenlight workers started')),
+    ]);
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `http://127.0.0.1:${port(web, 'greenlight web listening')}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
   });
   afterAll(async () => {
     const codes = await Promise.all([web, ...(workers ?? [])].filter(Boolean).map((p) => p.stop()));
@@ -32,18 +42,47 @@ describe('scale out: ROLE=web and two ROLE=worker processes on one Redis', () =>
   it('posts one card per deployment and records each click once, every job handled by exactly one worker', async () => {
     // one environment each: a newer deployment to the same environment would supersede the older card
     const deployments = Array.from({ length: DEPLOYMENTS }, (_, i) => {
-      world.gitlab.protectEnvironment(world.project.id, `production-${i}`, { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
-      return world.gitlab.createDeployment({ projectId: world.project.id, environment: `production-${i}`, tier: 'production', userId: world.bob.id });
+      world.gitlab.protectEnvironment(world.project.id, `production-${i}`, {
+        approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }],
+      });
+      return world.gitlab.createDeployment({
+        projectId: world.project.id,
+        environment: `production-${i}`,
+        tier: 'production',
+        userId: world.bob.id,
+      });
     });
-    const cards = await waitFor(() => {
-      const found = deployments.map((d) => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id));
-      return found.every(Boolean) ? found.map((m) => m!) : undefined;
-    }, { what: 'every card', timeoutMs: 15_000 });
+    const cards = await waitFor(
+      () => {
+        const found = deployments.map((d) =>
+          world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id),
+        );
+        return found.every(Boolean) ? found.map((m) => m!) : undefined;
+      },
+      { what: 'every card', timeoutMs: 15_000 },
+    );
     const webUrl = `http://127.0.0.1:${port(web, 'greenlight web listening')}`;
-    for (const card of cards) await world.slack.clickButton(webUrl, { userId: world.slackIds.alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
-    await waitFor(() => world.gitlab.approvalCalls().length === DEPLOYMENTS, { what: 'every approval', timeoutMs: 15_000 });
-    await waitFor(() => cards.every((c) => /Approved/.test(world.slack.message(CHANNEL, c.ts)?.text ?? '')), { what: 'every card approved', timeoutMs: 15_000 });
-    await waitFor(() => world.slack.ephemerals({ user: world.slackIds.alice }).filter((e) => /You approved/.test(e.text ?? '')).length === DEPLOYMENTS, { what: 'every notice' });
+    for (const card of cards)
+      await world.slack.clickButton(webUrl, {
+        userId: world.slackIds.alice,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      });
+    await waitFor(() => world.gitlab.approvalCalls().length === DEPLOYMENTS, {
+      what: 'every approval',
+      timeoutMs: 15_000,
+    });
+    await waitFor(() => cards.every((c) => /Approved/.test(world.slack.message(CHANNEL, c.ts)?.text ?? '')), {
+      what: 'every card approved',
+      timeoutMs: 15_000,
+    });
+    await waitFor(
+      () =>
+        world.slack.ephemerals({ user: world.slackIds.alice }).filter((e) => /You approved/.test(e.text ?? ''))
+          .length === DEPLOYMENTS,
+      { what: 'every notice' },
+    );
 
     // Slack and GitLab saw each thing exactly once
     expect(world.slack.callsTo('chat.postMessage')).toHaveLength(DEPLOYMENTS);
@@ -51,16 +90,38 @@ describe('scale out: ROLE=web and two ROLE=worker processes on one Redis', () =>
     expect(world.slack.messages(CHANNEL)).toHaveLength(DEPLOYMENTS);
 
     // each worker serves /healthz and /metrics; once the queues are quiet, metrics and logs agree
-    const scrape = () => Promise.all(workers.map(async (w) => (await fetch(`http://127.0.0.1:${port(w, 'greenlight worker health and metrics listening')}/metrics`)).text()));
-    const completed = () => workers.flatMap((w) => w.logs.filter((l) => l.msg === 'job completed').map((l) => ({ worker: w.name, job: `${String(l.queue)}/${String(l.jobId)}` })));
-    const quiet = await waitFor(async () => {
-      const texts = await scrape();
-      const counted = texts.reduce((sum, text) => sum + total(text, 'greenlight_jobs_total', { result: 'completed' }), 0);
-      const active = total(texts[0]!, 'greenlight_queue_jobs', { state: 'active' }) + total(texts[0]!, 'greenlight_queue_jobs', { state: 'waiting' });
-      return active === 0 && counted === completed().length ? texts : undefined;
-    }, { what: 'quiet queues, metrics matching logs' });
-    for (const w of workers) expect((await fetch(`http://127.0.0.1:${port(w, 'greenlight worker health and metrics listening')}/healthz`)).status).toBe(200);
-    for (const text of quiet) expect(samples(text, 'greenlight_jobs_total').every((s) => s.labels.role === 'worker')).toBe(true);
+    const scrape = () =>
+      Promise.all(
+        workers.map(async (w) =>
+          (await fetch(`http://127.0.0.1:${port(w, 'greenlight worker health and metrics listening')}/metrics`)).text(),
+        ),
+      );
+    const completed = () =>
+      workers.flatMap((w) =>
+        w.logs
+          .filter((l) => l.msg === 'job completed')
+          .map((l) => ({ worker: w.name, job: `${String(l.queue)}/${String(l.jobId)}` })),
+      );
+    const quiet = await waitFor(
+      async () => {
+        const texts = await scrape();
+        const counted = texts.reduce(
+          (sum, text) => sum + total(text, 'greenlight_jobs_total', { result: 'completed' }),
+          0,
+        );
+        const active =
+          total(texts[0]!, 'greenlight_queue_jobs', { state: 'active' }) +
+          total(texts[0]!, 'greenlight_queue_jobs', { state: 'waiting' });
+        return active === 0 && counted === completed().length ? texts : undefined;
+      },
+      { what: 'quiet queues, metrics matching logs' },
+    );
+    for (const w of workers)
+      expect(
+        (await fetch(`http://127.0.0.1:${port(w, 'greenlight worker health and metrics listening')}/healthz`)).status,
+      ).toBe(200);
+    for (const text of quiet)
+      expect(samples(text, 'greenlight_jobs_total').every((s) => s.labels.role === 'worker')).toBe(true);
 
     // every job completed once, in one worker; the web process ran none
     const done = completed();

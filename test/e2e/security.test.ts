@@ -8,8 +8,16 @@ import { SLACK_FORM_CONTENT_TYPE } from '../helpers/slack-sign.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ADMIN_TOKEN, CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 
-const webhookHeaders = { 'content-type': 'application/json', 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-token': WEBHOOK_SECRET };
-const pipelineHook = JSON.stringify({ object_kind: 'pipeline', object_attributes: { id: 1, status: 'running' }, project: { id: 1, path_with_namespace: 'acme/web' } });
+const webhookHeaders = {
+  'content-type': 'application/json',
+  'x-gitlab-event': 'Pipeline Hook',
+  'x-gitlab-token': WEBHOOK_SECRET,
+};
+const pipelineHook = JSON.stringify({
+  object_kind: 'pipeline',
+  object_attributes: { id: 1, status: 'running' },
+  project: { id: 1, path_with_namespace: 'acme/web' },
+});
 
 describe('security at the edges', () => {
   let world: World;
@@ -21,10 +29,19 @@ describe('security at the edges', () => {
     world = await startWorld();
     other = world.gitlab.addProject({ pathWithNamespace: 'acme/other' });
     for (const u of [world.alice, world.bob]) world.gitlab.addProjectMember(other.id, u.id, 40);
-    world.gitlab.protectEnvironment(other.id, 'production', { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+    world.gitlab.protectEnvironment(other.id, 'production', {
+      approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }],
+    });
     app = await startTestApp({ env: world.env, name: 'e2e-security' });
     for (const project of [world.project, other]) {
-      world.gitlab.addHook({ projectId: project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+      world.gitlab.addHook({
+        projectId: project.id,
+        url: `${app.url}/webhooks/gitlab`,
+        token: WEBHOOK_SECRET,
+        deploymentEvents: true,
+        pipelineEvents: true,
+        jobEvents: true,
+      });
     }
     redis = new Redis(TEST_REDIS_URL);
   });
@@ -34,10 +51,15 @@ describe('security at the edges', () => {
     await world?.close();
   });
 
-  const deploy = (project: FakeProject, userId = world.bob.id) => world.gitlab.createDeployment({ projectId: project.id, environment: 'production', userId });
-  const cardFor = (id: number) => waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === id), { what: `card ${id}` });
+  const deploy = (project: FakeProject, userId = world.bob.id) =>
+    world.gitlab.createDeployment({ projectId: project.id, environment: 'production', userId });
+  const cardFor = (id: number) =>
+    waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === id), {
+      what: `card ${id}`,
+    });
   const noticesTo = (user: string) => world.slack.ephemerals({ user }).length;
-  const noticeTo = (user: string, since: number) => waitFor(() => world.slack.ephemerals({ user })[since], { what: `notice to ${user}` });
+  const noticeTo = (user: string, since: number) =>
+    waitFor(() => world.slack.ephemerals({ user })[since], { what: `notice to ${user}` });
 
   /** A click Slack signed for real, on a button whose value someone crafted. */
   async function forgedClick(userId: string, actionId: string, value: string, card: { ts: string }) {
@@ -52,10 +74,17 @@ describe('security at the edges', () => {
       channel: { id: CHANNEL, name: 'deployments' },
       message: { ts: card.ts, type: 'message', text: 'card' },
       response_url: responseUrl,
-      actions: [{ type: 'button', action_id: actionId, block_id: 'actions', value, action_ts: String(Date.now() / 1000) }],
+      actions: [
+        { type: 'button', action_id: actionId, block_id: 'actions', value, action_ts: String(Date.now() / 1000) },
+      ],
     };
     const rawBody = new URLSearchParams([['payload', JSON.stringify(payload)]]).toString();
-    const res = await sendSigned({ appUrl: app.url, rawBody, contentType: SLACK_FORM_CONTENT_TYPE, signingSecret: world.slack.signingSecret });
+    const res = await sendSigned({
+      appUrl: app.url,
+      rawBody,
+      contentType: SLACK_FORM_CONTENT_TYPE,
+      signingSecret: world.slack.signingSecret,
+    });
     expect(res.status).toBe(200);
     return responseUrl;
   }
@@ -74,7 +103,12 @@ describe('security at the edges', () => {
 
     it('refuses a value that points at a deployment of another project, without calling the approval API', async () => {
       const since = noticesTo(world.slackIds.alice);
-      await forgedClick(world.slackIds.alice, 'deploy_approve', JSON.stringify({ d: bobsOther.id, p: world.project.id }), card);
+      await forgedClick(
+        world.slackIds.alice,
+        'deploy_approve',
+        JSON.stringify({ d: bobsOther.id, p: world.project.id }),
+        card,
+      );
       expect((await noticeTo(world.slackIds.alice, since)).text).toMatch(/no longer has this deployment/);
       expect(world.gitlab.approvalCalls()).toHaveLength(0);
     });
@@ -88,7 +122,10 @@ describe('security at the edges', () => {
     });
 
     it('refuses ids that do not exist', async () => {
-      for (const value of [{ d: 999_999, p: world.project.id }, { d: waiting.id, p: 999_999 }]) {
+      for (const value of [
+        { d: 999_999, p: world.project.id },
+        { d: waiting.id, p: 999_999 },
+      ]) {
         const since = noticesTo(world.slackIds.alice);
         await forgedClick(world.slackIds.alice, 'deploy_approve', JSON.stringify(value), card);
         expect((await noticeTo(world.slackIds.alice, since)).text).toMatch(/no longer has this deployment/);
@@ -98,32 +135,61 @@ describe('security at the edges', () => {
 
     it('re-checks the state: Run on a deployment still waiting for approval plays nothing', async () => {
       const since = noticesTo(world.slackIds.alice);
-      await forgedClick(world.slackIds.alice, 'deploy_run', JSON.stringify({ d: waiting.id, p: world.project.id }), card);
+      await forgedClick(
+        world.slackIds.alice,
+        'deploy_run',
+        JSON.stringify({ d: waiting.id, p: world.project.id }),
+        card,
+      );
       expect((await noticeTo(world.slackIds.alice, since)).text).toMatch(/still waits for approvals/);
       expect(world.gitlab.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/play'))).toHaveLength(0);
     });
 
     it('re-checks the person: a Slack user greenlight cannot map to GitLab records nothing', async () => {
       const since = noticesTo(world.slackIds.dave);
-      await forgedClick(world.slackIds.dave, 'deploy_approve', JSON.stringify({ d: waiting.id, p: world.project.id }), card);
+      await forgedClick(
+        world.slackIds.dave,
+        'deploy_approve',
+        JSON.stringify({ d: waiting.id, p: world.project.id }),
+        card,
+      );
       expect((await noticeTo(world.slackIds.dave, since)).text).toMatch(/does not know your GitLab account/);
       expect(world.gitlab.approvalCalls()).toHaveLength(0);
     });
 
     it('answers values that are not greenlight buttons with a short message and enqueues nothing', async () => {
       const before = await app.app.queues.decisions.count();
-      for (const value of ['not json', '{"d":-1,"p":1}', '{"d":"1","p":1}', '{"d":1.5,"p":1}', '[]', 'null', `{"d":1,"p":1,"x":"${'y'.repeat(3000)}"}`]) {
+      for (const value of [
+        'not json',
+        '{"d":-1,"p":1}',
+        '{"d":"1","p":1}',
+        '{"d":1.5,"p":1}',
+        '[]',
+        'null',
+        `{"d":1,"p":1,"x":"${'y'.repeat(3000)}"}`,
+      ]) {
         const url = await forgedClick(world.slackIds.alice, 'deploy_approve', value, card);
-        await waitFor(() => world.slack.responses(url).some((r) => /could not read this button/.test(JSON.stringify(r.body))), { what: `answer to ${value.slice(0, 20)}` });
+        await waitFor(
+          () => world.slack.responses(url).some((r) => /could not read this button/.test(JSON.stringify(r.body))),
+          { what: `answer to ${value.slice(0, 20)}` },
+        );
       }
       expect(await app.app.queues.decisions.count()).toBe(before);
       expect(world.gitlab.approvalCalls()).toHaveLength(0);
     });
 
     it('still records a genuine click, as the person who clicked', async () => {
-      await world.slack.clickButton(app.url, { userId: world.slackIds.alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
+      await world.slack.clickButton(app.url, {
+        userId: world.slackIds.alice,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      });
       await waitFor(() => world.gitlab.approvalCalls().length === 1, { what: 'approval' });
-      expect(world.gitlab.approvalCalls()[0]!).toMatchObject({ path: `/api/v4/projects/${world.project.id}/deployments/${waiting.id}/approval`, actingUser: { username: 'alice' } });
+      expect(world.gitlab.approvalCalls()[0]!).toMatchObject({
+        path: `/api/v4/projects/${world.project.id}/deployments/${waiting.id}/approval`,
+        actingUser: { username: 'alice' },
+      });
     });
   });
 
@@ -134,16 +200,33 @@ describe('security at the edges', () => {
       // A little of everything: a card, a rejection through the modal, a command, failures with and without tokens.
       const d = deploy(world.project);
       const card = await cardFor(d.id);
-      await world.slack.clickButton(app.url, { userId: world.slackIds.carol, channel: CHANNEL, ts: card.ts, actionId: 'deploy_reject' });
+      await world.slack.clickButton(app.url, {
+        userId: world.slackIds.carol,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_reject',
+      });
       await waitFor(() => world.slack.lastView(world.slackIds.carol), { what: 'modal' });
       world.gitlab.failNext({ method: 'POST', path: /\/approval$/, status: 502 });
-      await world.slack.submitView(app.url, { userId: world.slackIds.carol, values: { reason: { reason_input: 'Not today' } } });
+      await world.slack.submitView(app.url, {
+        userId: world.slackIds.carol,
+        values: { reason: { reason_input: 'Not today' } },
+      });
       await waitFor(() => world.gitlab.getDeployment(d.id)?.status === 'failed', { what: 'rejected' });
       await world.slack.sendCommand(app.url, { userId: world.slackIds.alice, channelId: CHANNEL, text: 'whoami' });
-      await fetch(`${app.url}/webhooks/gitlab`, { method: 'POST', headers: { ...webhookHeaders, 'x-gitlab-token': `${WEBHOOK_SECRET}-guess` }, body: pipelineHook });
+      await fetch(`${app.url}/webhooks/gitlab`, {
+        method: 'POST',
+        headers: { ...webhookHeaders, 'x-gitlab-token': `${WEBHOOK_SECRET}-guess` },
+        body: pipelineHook,
+      });
       world.gitlab.revokeToken(ADMIN_TOKEN);
       deploy(world.project);
-      await waitFor(() => app.logs.find('job failed for good').length > 0 || app.logs.find('job failed; will retry').some((l) => /401|unauthorized|revoked/i.test(JSON.stringify(l))), { what: 'a failure with a revoked token' });
+      await waitFor(
+        () =>
+          app.logs.find('job failed for good').length > 0 ||
+          app.logs.find('job failed; will retry').some((l) => /401|unauthorized|revoked/i.test(JSON.stringify(l))),
+        { what: 'a failure with a revoked token' },
+      );
     });
 
     it('keeps tokens, secrets and response URLs out of the logs', () => {
@@ -184,7 +267,13 @@ describe('rate and size limits on public endpoints', () => {
     app = await startTestApp({
       env: { ...world.env, ROLE: 'web' },
       name: 'e2e-limits',
-      options: { rateLimits: { webhooks: { perSecond: 0.5, burst: 3 }, slack: { perSecond: 0.5, burst: 3 }, oauth: { perSecond: 0.5, burst: 2 } } },
+      options: {
+        rateLimits: {
+          webhooks: { perSecond: 0.5, burst: 3 },
+          slack: { perSecond: 0.5, burst: 3 },
+          oauth: { perSecond: 0.5, burst: 2 },
+        },
+      },
     });
   });
   afterAll(async () => {
@@ -192,7 +281,12 @@ describe('rate and size limits on public endpoints', () => {
     await world?.close();
   });
 
-  const hook = (ip: string, token = WEBHOOK_SECRET) => fetch(`${app.url}/webhooks/gitlab`, { method: 'POST', headers: { ...webhookHeaders, 'x-gitlab-token': token, 'x-forwarded-for': ip }, body: pipelineHook });
+  const hook = (ip: string, token = WEBHOOK_SECRET) =>
+    fetch(`${app.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: { ...webhookHeaders, 'x-gitlab-token': token, 'x-forwarded-for': ip },
+      body: pipelineHook,
+    });
 
   it('answers 429 with Retry-After once an address exceeds the limit with webhooks that lack the secret; other addresses pass', async () => {
     const statuses = [];
@@ -213,7 +307,11 @@ describe('rate and size limits on public endpoints', () => {
   it('limits Slack requests per address before checking signatures', async () => {
     const statuses = [];
     for (let i = 0; i < 4; i += 1) {
-      const res = await world.slack.sendCommand(app.url, { userId: world.slackIds.alice, channelId: CHANNEL, text: 'help' }, { signing: i === 1 ? 'wrong-secret' : 'valid' });
+      const res = await world.slack.sendCommand(
+        app.url,
+        { userId: world.slackIds.alice, channelId: CHANNEL, text: 'help' },
+        { signing: i === 1 ? 'wrong-secret' : 'valid' },
+      );
       statuses.push(res.status);
     }
     expect(statuses).toEqual([200, 401, 200, 429]);
@@ -221,13 +319,24 @@ describe('rate and size limits on public endpoints', () => {
 
   it('limits the OAuth routes per address', async () => {
     const statuses = [];
-    for (let i = 0; i < 3; i += 1) statuses.push((await fetch(`${app.url}/oauth/gitlab/callback?code=x&state=y`, { headers: { 'x-forwarded-for': '192.0.2.1' } })).status);
+    for (let i = 0; i < 3; i += 1)
+      statuses.push(
+        (
+          await fetch(`${app.url}/oauth/gitlab/callback?code=x&state=y`, {
+            headers: { 'x-forwarded-for': '192.0.2.1' },
+          })
+        ).status,
+      );
     expect(statuses.slice(2)).toEqual([429]);
   });
 
   it('answers Slack bodies over 1 MiB with 413 without reading them into a listener', async () => {
     const body = `payload=${'x'.repeat(1024 * 1024 + 10)}`;
-    const res = await fetch(`${app.url}/slack/events`, { method: 'POST', headers: { 'content-type': SLACK_FORM_CONTENT_TYPE, 'x-forwarded-for': '192.0.2.50' }, body });
+    const res = await fetch(`${app.url}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': SLACK_FORM_CONTENT_TYPE, 'x-forwarded-for': '192.0.2.50' },
+      body,
+    });
     expect(res.status).toBe(413);
   });
 });

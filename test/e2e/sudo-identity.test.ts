@@ -18,8 +18,19 @@ describe('sudo mode: the administrator token acts for the mapped person', () => 
   beforeAll(async () => {
     world = await startWorld({ webhookMode: 'modern', requiredApprovals: 2 });
     world.slack.addUser({ id: ERIN, name: 'erin', email: 'erin@contractor.test' });
-    app = await startTestApp({ env: world.env, name: 'e2e-sudo-id', policy: 'users:\n  - { slack: U0555ERIN, gitlab: carol }\nfour_eyes: { forbid_commit_author: true }\n' });
-    world.gitlab.addHook({ projectId: world.project.id, url: `${app.url}/webhooks/gitlab`, token: WEBHOOK_SECRET, deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+    app = await startTestApp({
+      env: world.env,
+      name: 'e2e-sudo-id',
+      policy: 'users:\n  - { slack: U0555ERIN, gitlab: carol }\nfour_eyes: { forbid_commit_author: true }\n',
+    });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
   });
   afterAll(async () => {
     await app?.stop();
@@ -27,18 +38,41 @@ describe('sudo mode: the administrator token acts for the mapped person', () => 
   });
 
   const deploy = (commitAuthor?: { name: string; email: string }) =>
-    world.gitlab.createDeployment({ projectId: world.project.id, environment: 'production', userId: world.bob.id, ...(commitAuthor && { commitAuthor }) });
+    world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: 'production',
+      userId: world.bob.id,
+      ...(commitAuthor && { commitAuthor }),
+    });
   const approve = async (slackUserId: string, deploymentId: number) => {
-    const card = await waitFor(() => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId), { what: 'card' });
-    await world.slack.clickButton(app.url, { userId: slackUserId, channel: CHANNEL, ts: card.ts, actionId: 'deploy_approve' });
+    const card = await waitFor(
+      () => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId),
+      { what: 'card' },
+    );
+    await world.slack.clickButton(app.url, {
+      userId: slackUserId,
+      channel: CHANNEL,
+      ts: card.ts,
+      actionId: 'deploy_approve',
+    });
   };
   const ephemeral = (userId: string, pattern: RegExp) =>
-    waitFor(() => world.slack.ephemerals({ user: userId }).find((e) => pattern.test(e.text ?? '')), { what: `ephemeral ${pattern} to ${userId}` });
-  const approvalsOf = (deploymentId: number) => world.gitlab.approvalCalls().filter((c) => c.path.includes(`/deployments/${deploymentId}/`));
+    waitFor(() => world.slack.ephemerals({ user: userId }).find((e) => pattern.test(e.text ?? '')), {
+      what: `ephemeral ${pattern} to ${userId}`,
+    });
+  const approvalsOf = (deploymentId: number) =>
+    world.gitlab.approvalCalls().filter((c) => c.path.includes(`/deployments/${deploymentId}/`));
   async function command(userId: string, text: string) {
     const after = world.slack.ephemerals({ user: userId }).length;
     await world.slack.sendCommand(app.url, { userId, channelId: CHANNEL, text });
-    return waitFor(() => world.slack.ephemerals({ user: userId }).slice(after).find((e) => e.via === 'response_url'), { what: `answer to ${text}` });
+    return waitFor(
+      () =>
+        world.slack
+          .ephemerals({ user: userId })
+          .slice(after)
+          .find((e) => e.via === 'response_url'),
+      { what: `answer to ${text}` },
+    );
   }
 
   it('records decisions with Sudo for the person found by e-mail and by the policy file', async () => {
@@ -47,8 +81,16 @@ describe('sudo mode: the administrator token acts for the mapped person', () => 
     await approve(ERIN, d.id);
     await waitFor(() => approvalsOf(d.id).length === 2, { what: 'two approvals' });
     const byUser = Object.fromEntries(approvalsOf(d.id).map((c) => [c.actingUser?.username, c]));
-    for (const [username, person] of [['alice', world.alice], ['carol', world.carol]] as const) {
-      expect(byUser[username]).toMatchObject({ status: 201, viaSudo: true, tokenKind: 'personal', tokenUser: { username: 'greenlight-admin' } });
+    for (const [username, person] of [
+      ['alice', world.alice],
+      ['carol', world.carol],
+    ] as const) {
+      expect(byUser[username]).toMatchObject({
+        status: 201,
+        viaSudo: true,
+        tokenKind: 'personal',
+        tokenUser: { username: 'greenlight-admin' },
+      });
       expect(byUser[username]!.headers.sudo).toBe(String(person.id));
       expect(byUser[username]!.headers['private-token']).toBe(ADMIN_TOKEN);
     }
@@ -72,8 +114,12 @@ describe('sudo mode: the administrator token acts for the mapped person', () => 
     expect((await command(world.slackIds.alice, 'link')).text).toMatch(/sudo mode.*nothing to link/);
     expect((await command(world.slackIds.alice, 'unlink')).text).toMatch(/Nothing to unlink/);
     const me = await command(world.slackIds.alice, 'whoami');
-    expect(me.text).toMatch(/acts for you as GitLab user \*@alice\* \(Alice Approver\), found by your e-mail address\. Mode: sudo.*GitLab accepts it/);
-    expect(world.gitlab.requests.some((r) => r.path === '/api/v4/user' && r.viaSudo && r.actingUser?.username === 'alice')).toBe(true);
+    expect(me.text).toMatch(
+      /acts for you as GitLab user \*@alice\* \(Alice Approver\), found by your e-mail address\. Mode: sudo.*GitLab accepts it/,
+    );
+    expect(
+      world.gitlab.requests.some((r) => r.path === '/api/v4/user' && r.viaSudo && r.actingUser?.username === 'alice'),
+    ).toBe(true);
     expect((await command(ERIN, 'whoami')).text).toMatch(/\*@carol\*.*found by the policy file/);
     expect((await command(world.slackIds.dave, 'whoami')).text).toMatch(/does not know your GitLab account/);
   });
@@ -81,10 +127,13 @@ describe('sudo mode: the administrator token acts for the mapped person', () => 
   it('audits each attempt with the GitLab user it acted as', async () => {
     const redis = new Redis(TEST_REDIS_URL);
     try {
-      const entries = await waitFor(async () => {
-        const all = await createAuditLog(redis, keyspace(app.prefix)).read({ sinceMs: Date.now() - 60_000 });
-        return all.length >= 4 ? all : undefined;
-      }, { what: 'audit entries' });
+      const entries = await waitFor(
+        async () => {
+          const all = await createAuditLog(redis, keyspace(app.prefix)).read({ sinceMs: Date.now() - 60_000 });
+          return all.length >= 4 ? all : undefined;
+        },
+        { what: 'audit entries' },
+      );
       expect(entries.map((e) => [e.slackUser, e.gitlabUser, e.outcome])).toEqual([
         [world.slackIds.alice, 'alice', 'recorded'],
         [ERIN, 'carol', 'recorded'],

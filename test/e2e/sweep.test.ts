@@ -20,11 +20,20 @@ describe('sweep: what webhooks missed', () => {
 
   const protect = (project: FakeProject) => {
     for (const u of [world.alice, world.bob, world.carol]) world.gitlab.addProjectMember(project.id, u.id, 40);
-    world.gitlab.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+    world.gitlab.protectEnvironment(project.id, 'production', {
+      approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }],
+    });
     return project;
   };
-  const deploy = (project: FakeProject) => world.gitlab.createDeployment({ projectId: project.id, environment: freshEnvironment(world.gitlab, project.id), tier: 'production', userId: world.bob.id });
-  const cardOf = (deploymentId: number) => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId);
+  const deploy = (project: FakeProject) =>
+    world.gitlab.createDeployment({
+      projectId: project.id,
+      environment: freshEnvironment(world.gitlab, project.id),
+      tier: 'production',
+      userId: world.bob.id,
+    });
+  const cardOf = (deploymentId: number) =>
+    world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId);
   const sweepsDone = () => app.logs.find('sweep done').length;
   const sweepNow = async () => {
     const before = sweepsDone();
@@ -32,11 +41,16 @@ describe('sweep: what webhooks missed', () => {
     await waitFor(() => sweepsDone() > before, { what: 'sweep done' });
   };
   const drained = () =>
-    waitFor(async () => {
-      const q = app.app.queues;
-      const counts = await Promise.all([q.scan, q.sync].map((x) => x.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
-      return counts.every((c) => Object.values(c).every((n) => n === 0));
-    }, { what: 'scans and syncs drained' });
+    waitFor(
+      async () => {
+        const q = app.app.queues;
+        const counts = await Promise.all(
+          [q.scan, q.sync].map((x) => x.getJobCounts('waiting', 'active', 'delayed', 'prioritized')),
+        );
+        return counts.every((c) => Object.values(c).every((n) => n === 0));
+      },
+      { what: 'scans and syncs drained' },
+    );
 
   beforeAll(async () => {
     world = await startWorld();
@@ -52,8 +66,17 @@ describe('sweep: what webhooks missed', () => {
     // other/seen shows up once in an event that needs no card (a running pipeline): from now on it is swept.
     const hook = await fetch(`${app.url}/webhooks/gitlab`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-token': WEBHOOK_SECRET },
-      body: JSON.stringify({ object_kind: 'pipeline', object_attributes: { id: 1, status: 'running' }, project: { id: seen.id, path_with_namespace: 'other/seen' }, builds: [] }),
+      headers: {
+        'content-type': 'application/json',
+        'x-gitlab-event': 'Pipeline Hook',
+        'x-gitlab-token': WEBHOOK_SECRET,
+      },
+      body: JSON.stringify({
+        object_kind: 'pipeline',
+        object_attributes: { id: 1, status: 'running' },
+        project: { id: seen.id, path_with_namespace: 'other/seen' },
+        builds: [],
+      }),
     });
     expect(hook.status).toBe(202);
     await waitFor(() => app.logs.find('webhook event processed').length > 0, { what: 'pipeline event processed' });
@@ -82,9 +105,16 @@ describe('sweep: what webhooks missed', () => {
     const card = await waitFor(() => cardOf(d.id), { what: 'card' });
     world.gitlab.approveInUi(d.id, world.carol.id, 'approved', 'approved in the UI');
     await sweepNow();
-    await waitFor(() => /Approved/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), { what: 'card shows the UI approval' });
+    await waitFor(() => /Approved/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), {
+      what: 'card shows the UI approval',
+    });
     await drained();
-    for (const m of world.slack.messages(CHANNEL)) expect(world.slack.messages(CHANNEL).filter((x) => x.metadata?.event_payload?.deployment_id === m.metadata?.event_payload?.deployment_id)).toHaveLength(1);
+    for (const m of world.slack.messages(CHANNEL))
+      expect(
+        world.slack
+          .messages(CHANNEL)
+          .filter((x) => x.metadata?.event_payload?.deployment_id === m.metadata?.event_payload?.deployment_id),
+      ).toHaveLength(1);
   });
 
   it('honours Retry-After of a GitLab 429: the sync queue pauses, nothing is asked meanwhile, then every card comes', async () => {
@@ -104,12 +134,23 @@ describe('sweep: what webhooks missed', () => {
 
   it('runs one sweep at a time across replicas', async () => {
     const logs = new LogCapture();
-    const replica: Greenlight = await createGreenlight(loadConfig({ ...world.env, PORT: '0', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: app.prefix, ROLE: 'worker', LOG_LEVEL: 'info' }), { logDestination: logs });
+    const replica: Greenlight = await createGreenlight(
+      loadConfig({
+        ...world.env,
+        PORT: '0',
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_PREFIX: app.prefix,
+        ROLE: 'worker',
+        LOG_LEVEL: 'info',
+      }),
+      { logDestination: logs },
+    );
     await replica.start();
     try {
       world.gitlab.failNext({ path: '/api/v4/groups/platform/projects', delayMs: 100, times: 6 });
       const queues = [app.app.sweeper()!.queue, replica.sweeper()!.queue];
-      const overlapping = async () => (await queues[0]!.getCompleted()).filter((j) => j.data.reason.startsWith('overlap-'));
+      const overlapping = async () =>
+        (await queues[0]!.getCompleted()).filter((j) => j.data.reason.startsWith('overlap-'));
       for (let i = 0; i < 4; i += 1) await queues[i % 2]!.add('sweep', { reason: `overlap-${i}` });
       await waitFor(async () => (await overlapping()).length === 4, { what: 'four sweeps', timeoutMs: 15_000 });
       const runs = (await overlapping())

@@ -29,7 +29,15 @@ export type { ApprovalView, DeploymentView, JobView, PipelineView } from './fake
 export type { DeliveryState, ReleaseOrder, WebhookDelivery } from './fake-gitlab/webhooks/dispatcher.ts';
 export type { HookEventName } from './fake-gitlab/webhooks/payloads.ts';
 export type { WebhookMode } from './fake-gitlab/webhooks/hub.ts';
-export type { ApprovalStatus, DeploymentStatus, JobStatus, Tier, TokenKind, UserState, Visibility } from './fake-gitlab/model.ts';
+export type {
+  ApprovalStatus,
+  DeploymentStatus,
+  JobStatus,
+  Tier,
+  TokenKind,
+  UserState,
+  Visibility,
+} from './fake-gitlab/model.ts';
 export { ACCESS } from './fake-gitlab/model.ts';
 export { FakeGitLabError } from './fake-gitlab/context.ts';
 export { APPROVAL_MESSAGES } from './fake-gitlab/domain/approvals.ts';

@@ -3,7 +3,15 @@ import type { MembershipPort } from '../../src/core/approvals/eligible-approvers
 import type { ApprovalRule, GitLabUser } from '../../src/core/deployments/deployment.ts';
 import type { MessageRef } from '../../src/core/ports.ts';
 import type { NudgeState } from '../../src/core/reminders/nudge-plan.ts';
-import type { EscalationMessage, NudgeChat, NudgeId, NudgeStore, NudgeTimer, ReminderMessage, SnoozeNote } from '../../src/core/reminders/ports.ts';
+import type {
+  EscalationMessage,
+  NudgeChat,
+  NudgeId,
+  NudgeStore,
+  NudgeTimer,
+  ReminderMessage,
+  SnoozeNote,
+} from '../../src/core/reminders/ports.ts';
 
 export class FakeNudgeStore implements NudgeStore {
   readonly states = new Map<number, NudgeState>();
@@ -50,7 +58,10 @@ export class FakeNudgeTimer implements NudgeTimer {
   }
 }
 
-type Post = { kind: 'reminder'; card: MessageRef; message: ReminderMessage } | { kind: 'escalation'; channel: string; message: EscalationMessage } | { kind: 'snooze'; card: MessageRef; note: SnoozeNote };
+type Post =
+  | { kind: 'reminder'; card: MessageRef; message: ReminderMessage }
+  | { kind: 'escalation'; channel: string; message: EscalationMessage }
+  | { kind: 'snooze'; card: MessageRef; note: SnoozeNote };
 
 export class FakeNudgeChat implements NudgeChat {
   readonly posts: Post[] = [];

@@ -6,7 +6,19 @@ import type { DmModel, DmRef, HomeModel, PersonalChat, PersonalStore } from '../
 import type { CardRecord, MessageRef, SlackUser } from '../../src/core/ports.ts';
 
 export function openCard(d: Deployment, over: Partial<CardRecord> = {}): CardRecord {
-  return { deploymentId: d.id, projectId: d.project.id, channel: 'C1', ts: `1759312345.${String(d.id).padStart(6, '0')}`, version: 1, state: 'waiting', fingerprint: 'f', claimedAt: 0, updatedAt: 0, snapshot: d, ...over };
+  return {
+    deploymentId: d.id,
+    projectId: d.project.id,
+    channel: 'C1',
+    ts: `1759312345.${String(d.id).padStart(6, '0')}`,
+    version: 1,
+    state: 'waiting',
+    fingerprint: 'f',
+    claimedAt: 0,
+    updatedAt: 0,
+    snapshot: d,
+    ...over,
+  };
 }
 
 export class FakePendingIndex implements PendingIndex {
@@ -17,7 +29,10 @@ export class FakePendingIndex implements PendingIndex {
   }
   async list(limit: number) {
     this.reads += 1;
-    return [...this.records.values()].sort((a, b) => Date.parse(b.snapshot.createdAt) - Date.parse(a.snapshot.createdAt)).slice(0, limit).map((r) => structuredClone(r));
+    return [...this.records.values()]
+      .sort((a, b) => Date.parse(b.snapshot.createdAt) - Date.parse(a.snapshot.createdAt))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
   }
   async get(id: number) {
     const r = this.records.get(id);
@@ -57,7 +72,10 @@ export class FakePersonalStore implements PersonalStore {
     return [...this.dmOn].map((k) => ({ teamId: k.split(':')[0]!, userId: k.split(':')[1]! }));
   }
   async dms(deploymentId: number) {
-    return [...(this.dmRefs.get(deploymentId) ?? new Map<string, DmRef | null>())].map(([k, ref]) => ({ user: { teamId: k.split(':')[0]!, userId: k.split(':')[1]! }, ref: ref ? { ...ref } : null }));
+    return [...(this.dmRefs.get(deploymentId) ?? new Map<string, DmRef | null>())].map(([k, ref]) => ({
+      user: { teamId: k.split(':')[0]!, userId: k.split(':')[1]! },
+      ref: ref ? { ...ref } : null,
+    }));
   }
   async claimDm(deploymentId: number, user: SlackUser) {
     const refs = this.dmRefs.get(deploymentId) ?? new Map<string, DmRef | null>();
@@ -78,7 +96,9 @@ export class FakePersonalStore implements PersonalStore {
     this.opened.set(key(user), at);
   }
   async homeAudience(since: number) {
-    return [...this.opened].filter(([, at]) => at >= since).map(([k]) => ({ teamId: k.split(':')[0]!, userId: k.split(':')[1]! }));
+    return [...this.opened]
+      .filter(([, at]) => at >= since)
+      .map(([k]) => ({ teamId: k.split(':')[0]!, userId: k.split(':')[1]! }));
   }
 }
 

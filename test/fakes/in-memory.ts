@@ -43,7 +43,12 @@ export class FakeGitLabReader implements GitLabReader {
   async listBlockedDeployments(projectId: number | string, opts: { environment?: string } = {}) {
     this.calls.push(`listBlocked ${projectId} ${opts.environment ?? '*'}`);
     return [...this.deployments.values()]
-      .filter((d) => (d.project.id === projectId || d.project.path === projectId) && d.status === 'blocked' && (opts.environment === undefined || d.environment.name === opts.environment))
+      .filter(
+        (d) =>
+          (d.project.id === projectId || d.project.path === projectId) &&
+          d.status === 'blocked' &&
+          (opts.environment === undefined || d.environment.name === opts.environment),
+      )
       .map((d) => ({ id: d.id, projectId: d.project.id, environment: d.environment.name }));
   }
   async findUserByUsername(username: string) {

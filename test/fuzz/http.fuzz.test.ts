@@ -6,7 +6,14 @@ import { startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 import { jsonBody, mutated, oddValue } from './arbitraries.ts';
 import { CLICK_EXAMPLE, HOOK_EXAMPLES } from './examples.ts';
 
-const HOOK_NAMES = [...Object.keys(HOOK_EXAMPLES), 'Push Hook', 'System Hook', '', 'deployment hook', 'Deployment Hook\u0000'];
+const HOOK_NAMES = [
+  ...Object.keys(HOOK_EXAMPLES),
+  'Push Hook',
+  'System Hook',
+  '',
+  'deployment hook',
+  'Deployment Hook\u0000',
+];
 
 /**
  * Random and mutated requests against the real HTTP routes (web role: nothing is processed behind them).
@@ -24,7 +31,10 @@ describe('fuzz: HTTP routes answer every input deliberately', () => {
     app = await startTestApp({
       env: { ...world.env, ROLE: 'web', LOG_LEVEL: 'info' },
       name: 'fuzz-http',
-      options: { slackAckTimeoutMs: 25, rateLimits: { webhooks: { perSecond: 1e6, burst: 1e6 }, slack: { perSecond: 1e6, burst: 1e6 } } },
+      options: {
+        slackAckTimeoutMs: 25,
+        rateLimits: { webhooks: { perSecond: 1e6, burst: 1e6 }, slack: { perSecond: 1e6, burst: 1e6 } },
+      },
     });
   });
   afterAll(async () => {
@@ -36,7 +46,10 @@ describe('fuzz: HTTP routes answer every input deliberately', () => {
   it('POST /webhooks/gitlab', async () => {
     const headers = fc.record({
       event: fc.oneof(fc.constantFrom(...HOOK_NAMES), fc.string({ maxLength: 30 })),
-      token: fc.oneof({ weight: 4, arbitrary: fc.constant(WEBHOOK_SECRET) }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) }),
+      token: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(WEBHOOK_SECRET) },
+        { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+      ),
       contentType: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', ''),
       idempotencyKey: fc.option(fc.string({ maxLength: 60 }), { nil: undefined }),
     });
@@ -49,7 +62,8 @@ describe('fuzz: HTTP routes answer every input deliberately', () => {
             ...(h.contentType && { 'content-type': h.contentType }),
             ...(/^[\t\x20-\x7e]*$/.test(h.event) && { 'x-gitlab-event': h.event }),
             ...(/^[\t\x20-\x7e]*$/.test(h.token) && { 'x-gitlab-token': h.token }),
-            ...(h.idempotencyKey !== undefined && /^[\t\x20-\x7e]*$/.test(h.idempotencyKey) && { 'idempotency-key': h.idempotencyKey }),
+            ...(h.idempotencyKey !== undefined &&
+              /^[\t\x20-\x7e]*$/.test(h.idempotencyKey) && { 'idempotency-key': h.idempotencyKey }),
           },
           body: raw,
         });
@@ -64,41 +78,99 @@ describe('fuzz: HTTP routes answer every input deliberately', () => {
   });
 
   it('answers a signed Slack body Bolt cannot dispatch with 400, not 500 (found by this fuzzer)', async () => {
-    const raw = JSON.stringify({ type: 'event_callback', team_id: 'T0001ABCD', event: '', event_id: 'Ev1', event_time: 1 });
-    const res = await fetch(`${app.url}/slack/events`, { method: 'POST', headers: slackHeaders(world.slack.signingSecret, raw, { contentType: SLACK_JSON_CONTENT_TYPE }), body: raw });
+    const raw = JSON.stringify({
+      type: 'event_callback',
+      team_id: 'T0001ABCD',
+      event: '',
+      event_id: 'Ev1',
+      event_time: 1,
+    });
+    const res = await fetch(`${app.url}/slack/events`, {
+      method: 'POST',
+      headers: slackHeaders(world.slack.signingSecret, raw, { contentType: SLACK_JSON_CONTENT_TYPE }),
+      body: raw,
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: 'unusable Slack payload' });
     expect(app.logs.find('slack request rejected: Bolt could not process it')).toHaveLength(1);
   });
 
   it('POST /slack/events (signed by Slack, so only the content is hostile)', async () => {
-    const responseUrl = world.slack.issueResponseUrl({ kind: 'message', userId: 'U0456ALICE', channelId: 'C0123DEPLOY', ts: '1759312345.000200' });
+    const responseUrl = world.slack.issueResponseUrl({
+      kind: 'message',
+      userId: 'U0456ALICE',
+      channelId: 'C0123DEPLOY',
+      ts: '1759312345.000200',
+    });
     const click = { ...CLICK_EXAMPLE, response_url: responseUrl };
-    const actionIds = ['deploy_approve', 'deploy_reject', 'deploy_run', 'deploy_open_gitlab', 'gitlab_link', 'unknown_action'];
+    const actionIds = [
+      'deploy_approve',
+      'deploy_reject',
+      'deploy_run',
+      'deploy_open_gitlab',
+      'gitlab_link',
+      'unknown_action',
+    ];
     const interaction = fc.oneof(
-      fc.constantFrom(...actionIds).chain((id) => mutated({ ...click, actions: [{ ...click.actions[0], action_id: id }] })),
+      fc
+        .constantFrom(...actionIds)
+        .chain((id) => mutated({ ...click, actions: [{ ...click.actions[0], action_id: id }] })),
       mutated({
         type: 'view_submission',
         team: { id: 'T0001ABCD' },
         user: { id: 'U0456ALICE', team_id: 'T0001ABCD' },
         trigger_id: '1.2.3',
-        view: { id: 'V1', callback_id: 'deploy_reject_modal', private_metadata: '{"d":7,"p":1,"c":"C0123DEPLOY","ts":"1.2"}', state: { values: { reason: { reason_input: { type: 'plain_text_input', value: 'Smoke tests fail' } } } } },
+        view: {
+          id: 'V1',
+          callback_id: 'deploy_reject_modal',
+          private_metadata: '{"d":7,"p":1,"c":"C0123DEPLOY","ts":"1.2"}',
+          state: { values: { reason: { reason_input: { type: 'plain_text_input', value: 'Smoke tests fail' } } } },
+        },
       }),
       oddValue,
     );
-    const command = mutated({ command: '/deploys', text: 'help', user_id: 'U0456ALICE', channel_id: 'C0123DEPLOY', team_id: 'T0001ABCD', trigger_id: '1.2.3', response_url: responseUrl });
+    const command = mutated({
+      command: '/deploys',
+      text: 'help',
+      user_id: 'U0456ALICE',
+      channel_id: 'C0123DEPLOY',
+      team_id: 'T0001ABCD',
+      trigger_id: '1.2.3',
+      response_url: responseUrl,
+    });
     const body = fc.oneof(
-      interaction.map((p) => ({ type: SLACK_FORM_CONTENT_TYPE, raw: new URLSearchParams([['payload', JSON.stringify(p) ?? '']]).toString() })),
+      interaction.map((p) => ({
+        type: SLACK_FORM_CONTENT_TYPE,
+        raw: new URLSearchParams([['payload', JSON.stringify(p) ?? '']]).toString(),
+      })),
       command.map((c) => ({
         type: SLACK_FORM_CONTENT_TYPE,
-        raw: new URLSearchParams(c !== null && typeof c === 'object' ? Object.entries(c).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')]) : []).toString(),
+        raw: new URLSearchParams(
+          c !== null && typeof c === 'object'
+            ? Object.entries(c).map(([k, v]): [string, string] => [
+                k,
+                typeof v === 'string' ? v : (JSON.stringify(v) ?? ''),
+              ])
+            : [],
+        ).toString(),
       })),
-      jsonBody({ type: 'event_callback', team_id: 'T0001ABCD', event: { type: 'app_home_opened', user: 'U0456ALICE', tab: 'home' }, event_id: 'Ev1', event_time: 1 }).map((raw) => ({ type: SLACK_JSON_CONTENT_TYPE, raw })),
+      jsonBody({
+        type: 'event_callback',
+        team_id: 'T0001ABCD',
+        event: { type: 'app_home_opened', user: 'U0456ALICE', tab: 'home' },
+        event_id: 'Ev1',
+        event_time: 1,
+      }).map((raw) => ({ type: SLACK_JSON_CONTENT_TYPE, raw })),
       fc.string().map((raw) => ({ type: SLACK_FORM_CONTENT_TYPE, raw })),
     );
     await fc.assert(
       fc.asyncProperty(body, async ({ type, raw }) => {
-        const res = await fetch(`${app.url}/slack/events`, { method: 'POST', headers: slackHeaders(world.slack.signingSecret, raw, { contentType: type }), body: raw, signal: AbortSignal.timeout(5_000) });
+        const res = await fetch(`${app.url}/slack/events`, {
+          method: 'POST',
+          headers: slackHeaders(world.slack.signingSecret, raw, { contentType: type }),
+          body: raw,
+          signal: AbortSignal.timeout(5_000),
+        });
         expect(res.status, `${res.status} for ${raw.slice(0, 200)}`).toBeLessThan(500);
         await res.arrayBuffer();
       }),

@@ -20,7 +20,13 @@ const POLICY_EXAMPLE = {
   run_after_approval: 'button',
   four_eyes: { forbid_commit_author: false },
   users: [{ slack: 'U0456ALICE', gitlab: 'alice' }],
-  routes: [{ match: { project: 'acme/payments/*', environment: 'prod*', tier: 'production' }, channel: 'C0PAYMENTS', reminders: { after: '10m', every: '30m', max: 5 } }],
+  routes: [
+    {
+      match: { project: 'acme/payments/*', environment: 'prod*', tier: 'production' },
+      channel: 'C0PAYMENTS',
+      reminders: { after: '10m', every: '30m', max: 5 },
+    },
+  ],
 };
 
 const ENV = {
@@ -38,21 +44,33 @@ describe('fuzz: parsers never crash and always say why', () => {
   it('GitLab webhook bodies: parsed or refused with a reason', () => {
     const names = Object.keys(HOOK_SCHEMAS) as HookName[];
     fc.assert(
-      fc.property(fc.constantFrom(...names), fc.constantFrom(...names), fc.oneof(oddValue, ...names.map((n) => mutated(HOOK_EXAMPLES[n]))), (name, _other, body) => {
-        const result = parseHook(name, body);
-        if (result.ok) expect(result.event.projectId).toBeGreaterThan(0);
-        else expect(result.reason).toMatch(new RegExp(`^${name} payload: `));
-      }),
+      fc.property(
+        fc.constantFrom(...names),
+        fc.constantFrom(...names),
+        fc.oneof(oddValue, ...names.map((n) => mutated(HOOK_EXAMPLES[n]))),
+        (name, _other, body) => {
+          const result = parseHook(name, body);
+          if (result.ok) expect(result.event.projectId).toBeGreaterThan(0);
+          else expect(result.reason).toMatch(new RegExp(`^${name} payload: `));
+        },
+      ),
       RUNS,
     );
   });
 
   it('GitLab times: a number or null', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.date({ noInvalidDate: false }).map((d) => String(d)), fc.constantFrom('2026-11-23 10:00:00 +0100', '9999-99-99 99:99:99 +9999')), (text) => {
-        const t = parseGitLabTime(text);
-        expect(t === null || Number.isFinite(t)).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.date({ noInvalidDate: false }).map((d) => String(d)),
+          fc.constantFrom('2026-11-23 10:00:00 +0100', '9999-99-99 99:99:99 +9999'),
+        ),
+        (text) => {
+          const t = parseGitLabTime(text);
+          expect(t === null || Number.isFinite(t)).toBe(true);
+        },
+      ),
       RUNS,
     );
   });
@@ -73,24 +91,30 @@ describe('fuzz: parsers never crash and always say why', () => {
 
   it('button values and modal metadata: parsed or refused, never thrown', () => {
     fc.assert(
-      fc.property(fc.oneof(jsonBody({ d: 7, p: 1, v: 2 }), jsonBody({ d: 7, p: 1, c: 'C0123DEPLOY', ts: '1.2' }), oddValue), (value) => {
-        for (const schema of [ButtonValue, RejectMetadata]) {
-          const parsed = schema.safeParse(value);
-          if (parsed.success) expect(parsed.data.d).toBeGreaterThan(0);
-          else expect(parsed.error.issues.length).toBeGreaterThan(0);
-        }
-      }),
+      fc.property(
+        fc.oneof(jsonBody({ d: 7, p: 1, v: 2 }), jsonBody({ d: 7, p: 1, c: 'C0123DEPLOY', ts: '1.2' }), oddValue),
+        (value) => {
+          for (const schema of [ButtonValue, RejectMetadata]) {
+            const parsed = schema.safeParse(value);
+            if (parsed.success) expect(parsed.data.d).toBeGreaterThan(0);
+            else expect(parsed.error.issues.length).toBeGreaterThan(0);
+          }
+        },
+      ),
       RUNS,
     );
   });
 
   it('rejection reasons: accepted within GitLab limits, or an error to show in the form', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 400 }), fc.constantFrom(null, undefined, '   ', 'ok', '\u0000\u0000\u0000')), (raw) => {
-        const checked = validateReason(raw);
-        if (checked.ok) expect(checked.reason.length).toBeGreaterThanOrEqual(3);
-        else expect(checked.error).toMatch(/\S/);
-      }),
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 400 }), fc.constantFrom(null, undefined, '   ', 'ok', '\u0000\u0000\u0000')),
+        (raw) => {
+          const checked = validateReason(raw);
+          if (checked.ok) expect(checked.reason.length).toBeGreaterThanOrEqual(3);
+          else expect(checked.error).toMatch(/\S/);
+        },
+      ),
       RUNS,
     );
   });
@@ -114,8 +138,13 @@ describe('fuzz: parsers never crash and always say why', () => {
         return (error as ConfigError).problems;
       }
     };
-    expect(problems('channel: !E C0DEPLOYS\n')).toEqual([expect.stringMatching(/^CONFIG_FILE: \/policy.yml is not valid YAML at line 1: .*tag/)]);
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+    expect(problems('channel: !E C0DEPLOYS\n')).toEqual([
+      expect.stringMatching(/^CONFIG_FILE: \/policy.yml is not valid YAML at line 1: .*tag/),
+    ]);
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+    ].join('\n');
     expect(problems(bomb)).toEqual([expect.stringMatching(/is not valid YAML.*alias/i)]);
   });
 
@@ -124,7 +153,18 @@ describe('fuzz: parsers never crash and always say why', () => {
       { weight: 4, arbitrary: mutated(POLICY_EXAMPLE).map((v) => stringify(v)) },
       { weight: 1, arbitrary: oddValue.map((v) => stringify(v)) },
       { weight: 1, arbitrary: fc.string() },
-      { weight: 1, arbitrary: fc.constantFrom('channel: [unclosed', '{{{', ': : :', '- - -', 'a: &x\n  b: *x', '!!binary x', 'sweep: { every: -5m }') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'channel: [unclosed',
+          '{{{',
+          ': : :',
+          '- - -',
+          'a: &x\n  b: *x',
+          '!!binary x',
+          'sweep: { every: -5m }',
+        ),
+      },
     );
     fc.assert(
       fc.property(yamlText, (text) => {

@@ -38,9 +38,20 @@ export type TestApp = {
  * Starts the real app (web + workers unless ROLE says otherwise) on port 0 with its own Redis prefix.
  * `env` is the environment the process would see; `policy` (YAML) becomes CONFIG_FILE.
  */
-export async function startTestApp(opts: { env: Record<string, string>; policy?: string; name: string; options?: GreenlightOptions }): Promise<TestApp> {
+export async function startTestApp(opts: {
+  env: Record<string, string>;
+  policy?: string;
+  name: string;
+  options?: GreenlightOptions;
+}): Promise<TestApp> {
   const prefix = uniquePrefix(opts.name);
-  const env: Record<string, string> = { PORT: '0', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'debug', ...opts.env };
+  const env: Record<string, string> = {
+    PORT: '0',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: 'debug',
+    ...opts.env,
+  };
   if (opts.policy !== undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'greenlight-policy-'));
     env.CONFIG_FILE = join(dir, 'policy.yml');
@@ -49,7 +60,11 @@ export async function startTestApp(opts: { env: Record<string, string>; policy?:
   const logs = new LogCapture();
   // Posts are paced per channel like Slack's 1/s, but faster here so that tests which post many cards stay
   // quick (the fake only enforces Slack's pace when a test turns it on, and then passes slackPacing: {}).
-  const app = await createGreenlight(loadConfig(env), { logDestination: logs, slackPacing: { intervalMs: 100 }, ...opts.options });
+  const app = await createGreenlight(loadConfig(env), {
+    logDestination: logs,
+    slackPacing: { intervalMs: 100 },
+    ...opts.options,
+  });
   await app.start();
   return {
     app,

@@ -28,8 +28,15 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `node src/main.ts` with exactly `env` (plus PATH) and resolves once web and workers are up. */
-export async function spawnGreenlight(env: Record<string, string>, opts: { ready?: string[] } = {}): Promise<GreenlightProcess> {
-  const proc = spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnGreenlight(
+  env: Record<string, string>,
+  opts: { ready?: string[] } = {},
+): Promise<GreenlightProcess> {
+  const proc = spawn(process.execPath, ['src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: ChildLog[] = [];
   let errText = '';
   let pending = '';
@@ -49,7 +56,9 @@ export async function spawnGreenlight(env: Record<string, string>, opts: { ready
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     errText += chunk;
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let dead = false;
   void exited.then(() => {
     dead = true;
@@ -58,7 +67,8 @@ export async function spawnGreenlight(env: Record<string, string>, opts: { ready
     waitFor(
       () => {
         const found = logs.find((l) => (typeof msg === 'string' ? l.msg === msg : msg(l)));
-        if (!found && dead) throw new Error(`greenlight exited early: ${errText || logs.map((l) => l.msg).join(' | ')}`);
+        if (!found && dead)
+          throw new Error(`greenlight exited early: ${errText || logs.map((l) => l.msg).join(' | ')}`);
         return found;
       },
       { timeoutMs, what: `log ${typeof msg === 'string' ? msg : 'line'}` },

@@ -24,8 +24,16 @@ type Node =
 
 export type Release = { name: string; namespace?: string };
 
-export function helmTemplate(chartDir: string, overrides: Record<string, unknown> = {}, release: Release = { name: 'greenlight' }): string {
-  const chart = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { name: string; version: string; appVersion: string };
+export function helmTemplate(
+  chartDir: string,
+  overrides: Record<string, unknown> = {},
+  release: Release = { name: 'greenlight' },
+): string {
+  const chart = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as {
+    name: string;
+    version: string;
+    appVersion: string;
+  };
   const defaults = (parseYaml(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) ?? {}) as Record<string, unknown>;
   const root = {
     Values: deepMerge(defaults, overrides),
@@ -33,18 +41,27 @@ export function helmTemplate(chartDir: string, overrides: Record<string, unknown
     Chart: { Name: chart.name, Version: chart.version, AppVersion: chart.appVersion },
   };
   const dir = join(chartDir, 'templates');
-  const files = readdirSync(dir).filter((f) => /\.(ya?ml|tpl)$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /\.(ya?ml|tpl)$/.test(f))
+    .sort();
   const defines = new Map<string, Node[]>();
   const bodies = files.map((f) => ({ file: f, nodes: parse(lex(readFileSync(join(dir, f), 'utf8')), defines, f) }));
   const renderer = new Renderer(defines);
   return bodies
     .filter((b) => !b.file.startsWith('_'))
-    .map((b) => `---\n# Source: ${chart.name}/templates/${b.file}\n${renderer.render(b.nodes, { dot: root, root, vars: new Map() })}`)
+    .map(
+      (b) =>
+        `---\n# Source: ${chart.name}/templates/${b.file}\n${renderer.render(b.nodes, { dot: root, root, vars: new Map() })}`,
+    )
     .join('\n');
 }
 
 /** Rendered manifests as objects (empty documents dropped). */
-export function renderManifests(chartDir: string, overrides: Record<string, unknown> = {}, release?: Release): Array<Record<string, unknown>> {
+export function renderManifests(
+  chartDir: string,
+  overrides: Record<string, unknown> = {},
+  release?: Release,
+): Array<Record<string, unknown>> {
   return helmTemplate(chartDir, overrides, release)
     .split(/^---\s*$/m)
     .map((doc) => parseYaml(doc) as Record<string, unknown> | null)
@@ -131,7 +148,11 @@ function parse(tokens: Token[], defines: Map<string, Node[]>, file: string): Nod
           vars = decl[2] ? [decl[1]!, decl[2]] : [decl[1]!];
           pipe = decl[3]!;
         }
-        nodes.push(word === 'with' ? { kind: 'with', pipe, body: inner.nodes, otherwise } : { kind: 'range', vars, pipe, body: inner.nodes, otherwise });
+        nodes.push(
+          word === 'with'
+            ? { kind: 'with', pipe, body: inner.nodes, otherwise }
+            : { kind: 'range', vars, pipe, body: inner.nodes, otherwise },
+        );
       } else if (/^\$\w*$/.test(word) && rest[0] === ':=') {
         nodes.push({ kind: 'assign', name: word, pipe: t.body.slice(t.body.indexOf(':=') + 2).trim() });
       } else {
@@ -179,7 +200,13 @@ class Renderer {
         }
         case 'range': {
           const value = this.pipeline(node.pipe, local);
-          const entries: Array<[Json, Json]> = Array.isArray(value) ? value.map((v, k) => [k, v]) : isMap(value) ? Object.keys(value).sort().map((k) => [k, value[k]]) : [];
+          const entries: Array<[Json, Json]> = Array.isArray(value)
+            ? value.map((v, k) => [k, v])
+            : isMap(value)
+              ? Object.keys(value)
+                  .sort()
+                  .map((k) => [k, value[k]])
+              : [];
           if (entries.length === 0) out += this.render(node.otherwise, local);
           for (const [key, item] of entries) {
             const vars = new Map(local.vars);
@@ -253,7 +280,8 @@ const FUNCTIONS: Record<string, (...args: Json[]) => Json> = {
   default: (fallback, v) => (truthy(v) ? v : fallback),
   trim: (s) => String(s ?? '').trim(),
   trunc: (n, s) => String(s).slice(0, Number(n)),
-  trimSuffix: (suffix, s) => (String(s).endsWith(String(suffix)) ? String(s).slice(0, -String(suffix).length) : String(s)),
+  trimSuffix: (suffix, s) =>
+    String(s).endsWith(String(suffix)) ? String(s).slice(0, -String(suffix).length) : String(s),
   printf: (format, ...values) => {
     let i = 0;
     return String(format).replace(/%[sdv]/g, () => print(values[i++]));
@@ -263,7 +291,8 @@ const FUNCTIONS: Record<string, (...args: Json[]) => Json> = {
     return v;
   },
   list: (...items) => items,
-  index: (collection, key) => (isMap(collection) ? collection[String(key)] : Array.isArray(collection) ? collection[Number(key)] : undefined),
+  index: (collection, key) =>
+    isMap(collection) ? collection[String(key)] : Array.isArray(collection) ? collection[Number(key)] : undefined,
   not: (v) => !truthy(v),
   and: (...vs) => vs.find((v) => !truthy(v)) ?? vs.at(-1),
   or: (...vs) => vs.find((v) => truthy(v)) ?? vs.at(-1),

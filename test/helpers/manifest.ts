@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 export type Manifest = {
-  features: { app_home: Record<string, boolean>; slash_commands: Array<{ command: string; url?: string; description: string; usage_hint?: string }> };
+  features: {
+    app_home: Record<string, boolean>;
+    slash_commands: Array<{ command: string; url?: string; description: string; usage_hint?: string }>;
+  };
   oauth_config: { scopes: { bot: string[] } };
   settings: { event_subscriptions: { bot_events: string[] }; interactivity: { is_enabled: boolean } };
 };

@@ -18,7 +18,12 @@ export function oauthEnv(world: World): Record<string, string> {
   const reader = world.gitlab.addUser({ username: 'greenlight-reader', name: 'greenlight reader' });
   world.gitlab.addProjectMember(world.project.id, reader.id, 20);
   world.gitlab.addToken({ token: READ_TOKEN, userId: reader.id, scopes: ['read_api'] });
-  world.gitlab.addOAuthApplication({ clientId: OAUTH_CLIENT.id, clientSecret: OAUTH_CLIENT.secret, redirectUri: REDIRECT_URI, scopes: ['api', 'read_user'] });
+  world.gitlab.addOAuthApplication({
+    clientId: OAUTH_CLIENT.id,
+    clientSecret: OAUTH_CLIENT.secret,
+    redirectUri: REDIRECT_URI,
+    scopes: ['api', 'read_user'],
+  });
   return {
     ...world.env,
     GITLAB_AUTH_MODE: 'oauth',
@@ -47,7 +52,12 @@ export type BrowserLink = {
 };
 
 /** A person opens the Link button, signs in to GitLab as `gitlabUserId`, clicks Authorize, and comes back. */
-export async function linkInBrowser(appUrl: string, gitlab: FakeGitLab, linkUrl: string, gitlabUserId: number): Promise<BrowserLink> {
+export async function linkInBrowser(
+  appUrl: string,
+  gitlab: FakeGitLab,
+  linkUrl: string,
+  gitlabUserId: number,
+): Promise<BrowserLink> {
   const start = await fetch(onApp(appUrl, linkUrl), { redirect: 'manual' });
   if (start.status !== 302) throw new Error(`start answered ${start.status}: ${await start.text()}`);
   const authorizeUrl = new URL(start.headers.get('location') ?? '');
@@ -60,7 +70,9 @@ export async function linkInBrowser(appUrl: string, gitlab: FakeGitLab, linkUrl:
 export function linkButtonUrl(blocks: ReadonlyArray<Record<string, unknown>>): string | undefined {
   for (const block of blocks) {
     if (block.type !== 'actions') continue;
-    const button = (block.elements as Array<{ action_id?: string; url?: string }>).find((e) => e.action_id === 'gitlab_link');
+    const button = (block.elements as Array<{ action_id?: string; url?: string }>).find(
+      (e) => e.action_id === 'gitlab_link',
+    );
     if (button?.url) return button.url;
   }
   return undefined;
@@ -68,5 +80,7 @@ export function linkButtonUrl(blocks: ReadonlyArray<Record<string, unknown>>): s
 
 /** POST /oauth/token refresh grants the fake has seen. */
 export function refreshCalls(gitlab: FakeGitLab) {
-  return gitlab.requests.filter((r) => r.path === '/oauth/token' && (r.body as { grant_type?: string } | null)?.grant_type === 'refresh_token');
+  return gitlab.requests.filter(
+    (r) => r.path === '/oauth/token' && (r.body as { grant_type?: string } | null)?.grant_type === 'refresh_token',
+  );
 }

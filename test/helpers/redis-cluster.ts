@@ -8,7 +8,12 @@ import { waitFor } from './wait.ts';
 
 const run = promisify(execFile);
 
-export type LocalCluster = { ports: number[]; url: string; cli(port: number, ...args: string[]): Promise<string>; stop(): Promise<void> };
+export type LocalCluster = {
+  ports: number[];
+  url: string;
+  cli(port: number, ...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+};
 
 /**
  * A throwaway three-node Redis Cluster on loopback (no replicas, no persistence): redis-server with
@@ -23,9 +28,33 @@ export async function startRedisCluster(nodes = 3): Promise<LocalCluster> {
     if (port + 10_000 < 65_536 && !ports.includes(port) && (await isFree(port + 10_000))) ports.push(port);
   }
   const servers: ChildProcess[] = ports.map((port) =>
-    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' }),
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        '5000',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: 'ignore' },
+    ),
   );
-  const cli = async (port: number, ...args: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 15_000 })).stdout;
+  const cli = async (port: number, ...args: string[]) =>
+    (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 15_000 })).stdout;
   const stop = async () => {
     await Promise.all(
       servers.map(
@@ -40,9 +69,21 @@ export async function startRedisCluster(nodes = 3): Promise<LocalCluster> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) await waitFor(async () => (await cli(port, 'ping')).trim() === 'PONG', { what: `redis-server on ${port}`, timeoutMs: 10_000 });
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
-    for (const port of ports) await waitFor(async () => (await cli(port, 'cluster', 'info')).includes('cluster_state:ok'), { what: `cluster state ok on ${port}`, timeoutMs: 15_000 });
+    for (const port of ports)
+      await waitFor(async () => (await cli(port, 'ping')).trim() === 'PONG', {
+        what: `redis-server on ${port}`,
+        timeoutMs: 10_000,
+      });
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { timeout: 30_000 },
+    );
+    for (const port of ports)
+      await waitFor(async () => (await cli(port, 'cluster', 'info')).includes('cluster_state:ok'), {
+        what: `cluster state ok on ${port}`,
+        timeoutMs: 15_000,
+      });
   } catch (error) {
     await stop();
     throw error;

@@ -38,7 +38,9 @@ export function freshEnvironment(gitlab: FakeGitLab, projectId: number, required
   return name;
 }
 
-export async function startWorld(opts: { webhookMode?: 'legacy' | 'modern'; requiredApprovals?: number } = {}): Promise<World> {
+export async function startWorld(
+  opts: { webhookMode?: 'legacy' | 'modern'; requiredApprovals?: number } = {},
+): Promise<World> {
   const gitlab = await startFakeGitLab({ webhookMode: opts.webhookMode ?? 'modern' });
   const slack = await startFakeSlack();
   const admin = gitlab.addUser({ username: 'greenlight-admin', name: 'greenlight', admin: true });
@@ -48,7 +50,9 @@ export async function startWorld(opts: { webhookMode?: 'legacy' | 'modern'; requ
   const carol = gitlab.addUser({ username: 'carol', name: 'Carol QA', email: 'carol@acme.test' });
   const project = gitlab.addProject({ pathWithNamespace: 'acme/web' });
   for (const u of [alice, bob, carol]) gitlab.addProjectMember(project.id, u.id, 40);
-  gitlab.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: 40, requiredApprovals: opts.requiredApprovals ?? 1 }] });
+  gitlab.protectEnvironment(project.id, 'production', {
+    approvalRules: [{ accessLevel: 40, requiredApprovals: opts.requiredApprovals ?? 1 }],
+  });
 
   const slackIds = { alice: 'U0456ALICE', bob: 'U0789BOB', carol: 'U0321CAROL', dave: 'U0999DAVE' };
   slack.addUser({ id: slackIds.alice, name: 'alice', email: 'alice@acme.test' });

@@ -28,21 +28,38 @@ describe('API observers (what /metrics learns about GitLab and Slack calls)', ()
     expect(notFound).toMatchObject({ api: 'gitlab', status: '404' });
     expect(notFound!.seconds).toBeGreaterThanOrEqual(0);
     const down = createGitLabReader({ url: 'http://127.0.0.1:1', token: ADMIN_TOKEN, observe: (c) => calls.push(c) });
-    await expect(down.getDeployment({ projectId: 1, deploymentId: 1 })).rejects.toMatchObject({ code: 'gitlab_unavailable' });
+    await expect(down.getDeployment({ projectId: 1, deploymentId: 1 })).rejects.toMatchObject({
+      code: 'gitlab_unavailable',
+    });
     expect(calls.at(-1)).toMatchObject({ api: 'gitlab', status: 'network' });
   });
 
   it('reports Slack calls with HTTP status and the error code of ok:false answers', async () => {
     const metrics = createMetrics({ role: 'all', defaultMetrics: false });
-    const slack = createSlackWebClient({ token: world.slack.botToken, apiUrl: world.slack.apiUrl, observe: metrics.api });
+    const slack = createSlackWebClient({
+      token: world.slack.botToken,
+      apiUrl: world.slack.apiUrl,
+      observe: metrics.api,
+    });
     await slack.chat.postMessage({ channel: CHANNEL, text: 'hello' });
     await expect(slack.chat.postMessage({ channel: 'C0NOWHERE', text: 'hello' })).rejects.toThrow(/channel_not_found/);
     world.slack.failNext('chat.update', { status: 503 });
     await expect(slack.chat.update({ channel: CHANNEL, ts: '1.2', text: 'x' })).rejects.toThrow();
     const text = (await metrics.render()).body;
-    expect(sample(text, 'greenlight_slack_request_duration_seconds_count', { operation: 'chat.postMessage', status: '200' })).toBe(2);
-    expect(sample(text, 'greenlight_api_errors_total', { api: 'slack', operation: 'chat.postMessage', status: '200', error: 'channel_not_found' })).toBe(1);
-    expect(sample(text, 'greenlight_api_errors_total', { api: 'slack', operation: 'chat.update', status: '503' })).toBe(1);
+    expect(
+      sample(text, 'greenlight_slack_request_duration_seconds_count', { operation: 'chat.postMessage', status: '200' }),
+    ).toBe(2);
+    expect(
+      sample(text, 'greenlight_api_errors_total', {
+        api: 'slack',
+        operation: 'chat.postMessage',
+        status: '200',
+        error: 'channel_not_found',
+      }),
+    ).toBe(1);
+    expect(sample(text, 'greenlight_api_errors_total', { api: 'slack', operation: 'chat.update', status: '503' })).toBe(
+      1,
+    );
   });
 
   it('keeps one registry per app instance', async () => {

@@ -27,7 +27,13 @@ describe('channel pacer (real Redis, shared by several "processes")', () => {
   });
 
   /** Like a job: sleeps short waits, otherwise "is delayed" and comes back with the same ticket. */
-  const post = async (pacer: ChannelPacer, channel: string, ticket: string, log: Array<{ ticket: string; at: number }>, delays: { count: number }) => {
+  const post = async (
+    pacer: ChannelPacer,
+    channel: string,
+    ticket: string,
+    log: Array<{ ticket: string; at: number }>,
+    delays: { count: number },
+  ) => {
     for (;;) {
       const decision = await pacer.acquire(channel, ticket);
       if (decision.kind === 'go') {
@@ -44,7 +50,9 @@ describe('channel pacer (real Redis, shared by several "processes")', () => {
   it('spaces a burst of posts to one channel, loses none, and delays instead of sleeping long', async () => {
     const log: Array<{ ticket: string; at: number }> = [];
     const delays = { count: 0 };
-    await Promise.all(Array.from({ length: POSTS }, (_, i) => post(pacers[i % 3]!, 'C0BURST', `post-${i}`, log, delays)));
+    await Promise.all(
+      Array.from({ length: POSTS }, (_, i) => post(pacers[i % 3]!, 'C0BURST', `post-${i}`, log, delays)),
+    );
     expect(log.map((l) => l.ticket).sort()).toEqual(Array.from({ length: POSTS }, (_, i) => `post-${i}`).sort());
     const times = log.map((l) => l.at).sort((a, b) => a - b);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
@@ -55,7 +63,7 @@ describe('channel pacer (real Redis, shared by several "processes")', () => {
     expect(delays.count).toBeLessThan(POSTS * 3);
   });
 
-  it('keeps a ticket\'s slot when the same post comes back, and does not let other channels wait', async () => {
+  it("keeps a ticket's slot when the same post comes back, and does not let other channels wait", async () => {
     const [a, b] = [pacers[0]!, pacers[1]!];
     for (let i = 0; i < 5; i += 1) await a.acquire('C0FAIR', `filler-${i}`);
     const first = await a.acquire('C0FAIR', 'mine');

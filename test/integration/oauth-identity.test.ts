@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGreenlightError } from '../../src/core/errors.ts';
 import { createGitLabOAuthClient } from '../../src/adapters/gitlab/oauth-client.ts';
 import { createLinkStore, type LinkRead, type LinkStore } from '../../src/adapters/identity/link-store.ts';
-import { createOAuthIdentity, UnknownStateError, type OAuthIdentity } from '../../src/adapters/identity/oauth-identity.ts';
+import {
+  createOAuthIdentity,
+  UnknownStateError,
+  type OAuthIdentity,
+} from '../../src/adapters/identity/oauth-identity.ts';
 import { createTokenCipher, type CipherKey } from '../../src/adapters/identity/token-cipher.ts';
 import { createLogger } from '../../src/adapters/logging/logger.ts';
 import { keyspace } from '../../src/adapters/redis/connection.ts';
@@ -32,10 +36,19 @@ const logger = createLogger({ level: 'debug', destination: logs });
 const keys = () => keyspace(prefix);
 const ALICE = { teamId: 'T0001ABCD', userId: 'U0456ALICE' };
 
-function makeIdentity(cipherKeys: CipherKey[] = [A], clientSecret = OAUTH_CLIENT.secret, wrap: (store: LinkStore) => LinkStore = (s) => s): OAuthIdentity {
+function makeIdentity(
+  cipherKeys: CipherKey[] = [A],
+  clientSecret = OAUTH_CLIENT.secret,
+  wrap: (store: LinkStore) => LinkStore = (s) => s,
+): OAuthIdentity {
   return createOAuthIdentity({
     store: wrap(createLinkStore(redis, keys(), createTokenCipher(cipherKeys))),
-    oauth: createGitLabOAuthClient({ url: fake.url, clientId: OAUTH_CLIENT.id, clientSecret, redirectUri: REDIRECT_URI }),
+    oauth: createGitLabOAuthClient({
+      url: fake.url,
+      clientId: OAUTH_CLIENT.id,
+      clientSecret,
+      redirectUri: REDIRECT_URI,
+    }),
     conn: { url: fake.url, token: 'never-used-to-act' },
     clock: { now: () => fake.now() },
     logger,
@@ -63,7 +76,10 @@ async function approveAs(identity: OAuthIdentity, user = ALICE) {
 }
 
 async function expectBroken(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(isGreenlightError(error, 'identity_broken')).toBe(true);
   return (error as Error).message;
 }
@@ -75,7 +91,12 @@ beforeAll(async () => {
   project = fake.addProject({ pathWithNamespace: 'acme/web' });
   for (const u of [alice, bob]) fake.addProjectMember(project.id, u.id, 40);
   fake.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: 40, requiredApprovals: 2 }] });
-  fake.addOAuthApplication({ clientId: OAUTH_CLIENT.id, clientSecret: OAUTH_CLIENT.secret, redirectUri: REDIRECT_URI, scopes: ['api', 'read_user'] });
+  fake.addOAuthApplication({
+    clientId: OAUTH_CLIENT.id,
+    clientSecret: OAUTH_CLIENT.secret,
+    redirectUri: REDIRECT_URI,
+    scopes: ['api', 'read_user'],
+  });
   prefix = uniquePrefix('oauth-identity');
   redis = new Redis(TEST_REDIS_URL);
 });
@@ -92,7 +113,13 @@ describe('linking with authorization code + PKCE', () => {
     const url = new URL(await identity.beginLink(ALICE));
     expect(`${url.origin}${url.pathname}`).toBe(`${fake.url}/oauth/authorize`);
     const q = Object.fromEntries(url.searchParams);
-    expect(q).toMatchObject({ client_id: OAUTH_CLIENT.id, redirect_uri: REDIRECT_URI, response_type: 'code', scope: 'api read_user', code_challenge_method: 'S256' });
+    expect(q).toMatchObject({
+      client_id: OAUTH_CLIENT.id,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      scope: 'api read_user',
+      code_challenge_method: 'S256',
+    });
     expect(q.code_challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(q.state).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const ttl = await redis.pttl(keys().oauthState(q.state!));
@@ -102,12 +129,22 @@ describe('linking with authorization code + PKCE', () => {
     expect(await redis.get(keys().oauthState(q.state!))).toContain(ALICE.userId);
 
     const back = new URL(await fake.authorize(url.toString(), alice.id));
-    const linked = await identity.completeLink({ state: back.searchParams.get('state')!, code: back.searchParams.get('code')! });
+    const linked = await identity.completeLink({
+      state: back.searchParams.get('state')!,
+      code: back.searchParams.get('code')!,
+    });
     expect(linked).toEqual({ user: ALICE, gitlab: { id: alice.id, username: 'alice', name: 'Alice Approver' } });
-    const exchange = fake.requests.find((r) => r.path === '/oauth/token' && (r.body as { grant_type: string }).grant_type === 'authorization_code')!;
-    expect(exchange.body).toMatchObject({ code_verifier: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), redirect_uri: REDIRECT_URI });
+    const exchange = fake.requests.find(
+      (r) => r.path === '/oauth/token' && (r.body as { grant_type: string }).grant_type === 'authorization_code',
+    )!;
+    expect(exchange.body).toMatchObject({
+      code_verifier: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      redirect_uri: REDIRECT_URI,
+    });
 
-    await expect(identity.completeLink({ state: back.searchParams.get('state')!, code: back.searchParams.get('code')! })).rejects.toBeInstanceOf(UnknownStateError);
+    await expect(
+      identity.completeLink({ state: back.searchParams.get('state')!, code: back.searchParams.get('code')! }),
+    ).rejects.toBeInstanceOf(UnknownStateError);
   });
 
   it('stores the link with the tokens sealed, and knows the person and their e-mail addresses', async () => {
@@ -119,7 +156,14 @@ describe('linking with authorization code + PKCE', () => {
     expect(raw).not.toContain(issued.refresh_token);
     expect(JSON.parse(raw).sealed).toMatch(/^v1\.keyA\./);
     const resolution = await identity.resolve(ALICE);
-    expect(resolution).toEqual({ kind: 'linked', identity: { gitlab: { id: alice.id, username: 'alice', name: 'Alice Approver' }, via: 'oauth', emails: ['alice@acme.test'] } });
+    expect(resolution).toEqual({
+      kind: 'linked',
+      identity: {
+        gitlab: { id: alice.id, username: 'alice', name: 'Alice Approver' },
+        via: 'oauth',
+        emails: ['alice@acme.test'],
+      },
+    });
     expect(await identity.slackUserFor({ id: alice.id, username: 'alice', name: 'Alice' })).toBe(ALICE.userId);
     expect(logs.text()).not.toContain(issued.access_token);
     expect(logs.text()).not.toContain(issued.refresh_token);
@@ -129,7 +173,13 @@ describe('linking with authorization code + PKCE', () => {
     const identity = makeIdentity();
     await link(identity);
     const approval = await approveAs(identity);
-    expect(approval).toMatchObject({ status: 201, tokenKind: 'oauth', viaSudo: false, actingUser: { username: 'alice' }, tokenUser: { username: 'alice' } });
+    expect(approval).toMatchObject({
+      status: 201,
+      tokenKind: 'oauth',
+      viaSudo: false,
+      actingUser: { username: 'alice' },
+      tokenUser: { username: 'alice' },
+    });
     expect(approval.headers.authorization).toBe(`Bearer ${lastIssued().access_token}`);
     expect(approval.headers['private-token']).toBeUndefined();
   });
@@ -153,7 +203,15 @@ describe('refresh before expiry (2 h tokens, rotation)', () => {
     expect(second.access_token).not.toBe(first.access_token);
     expect(approval.headers.authorization).toBe(`Bearer ${second.access_token}`);
     // GitLab rotated: the old refresh token is dead, and greenlight never uses it again.
-    const reuse = await call(fake.url, 'POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: OAUTH_CLIENT.id, client_secret: OAUTH_CLIENT.secret, redirect_uri: REDIRECT_URI } });
+    const reuse = await call(fake.url, 'POST', '/oauth/token', {
+      form: {
+        grant_type: 'refresh_token',
+        refresh_token: first.refresh_token,
+        client_id: OAUTH_CLIENT.id,
+        client_secret: OAUTH_CLIENT.secret,
+        redirect_uri: REDIRECT_URI,
+      },
+    });
     expect(reuse.body).toMatchObject({ error: 'invalid_grant' });
     const afterReuse = refreshCalls(fake).length;
     await approveAs(identity);
@@ -196,15 +254,32 @@ describe('broken links', () => {
     await link(identity);
     // Someone else spends the refresh token (the rotation greenlight's lock prevents among its own workers).
     const stolen = lastIssued();
-    await call(fake.url, 'POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: stolen.refresh_token, client_id: OAUTH_CLIENT.id, client_secret: OAUTH_CLIENT.secret, redirect_uri: REDIRECT_URI } });
+    await call(fake.url, 'POST', '/oauth/token', {
+      form: {
+        grant_type: 'refresh_token',
+        refresh_token: stolen.refresh_token,
+        client_id: OAUTH_CLIENT.id,
+        client_secret: OAUTH_CLIENT.secret,
+        redirect_uri: REDIRECT_URI,
+      },
+    });
     fake.advanceClock(2 * HOUR);
 
     expect(await expectBroken(approveAs(identity))).toMatch(/refresh token/);
-    expect(await identity.resolve(ALICE)).toEqual({ kind: 'broken', reason: 'GitLab did not accept its refresh token any more' });
-    expect(logs.find('gitlab link marked broken').at(-1)).toMatchObject({ slackUser: ALICE.userId, gitlabUser: 'alice' });
+    expect(await identity.resolve(ALICE)).toEqual({
+      kind: 'broken',
+      reason: 'GitLab did not accept its refresh token any more',
+    });
+    expect(logs.find('gitlab link marked broken').at(-1)).toMatchObject({
+      slackUser: ALICE.userId,
+      gitlabUser: 'alice',
+    });
     // Broken stays broken: no further refresh attempts until the person links again.
     const refreshes = refreshCalls(fake).length;
-    expect(await identity.check(ALICE)).toEqual({ kind: 'broken', reason: 'GitLab did not accept its refresh token any more' });
+    expect(await identity.check(ALICE)).toEqual({
+      kind: 'broken',
+      reason: 'GitLab did not accept its refresh token any more',
+    });
     expect(refreshCalls(fake).length).toBe(refreshes);
 
     await link(identity);
@@ -229,7 +304,10 @@ describe('broken links', () => {
     const status = await misconfigured.check(ALICE);
     expect(status).toMatchObject({ kind: 'failing', reason: expect.stringContaining('GITLAB_OAUTH_CLIENT_SECRET') });
     expect((await misconfigured.resolve(ALICE)).kind).toBe('linked');
-    const failure = await approveAs(misconfigured).then(() => null, (e: unknown) => e);
+    const failure = await approveAs(misconfigured).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(failure).toMatchObject({ code: 'gitlab_unauthorized', detail: 'invalid_client', retryable: false });
     expect((await makeIdentity().check(ALICE)).kind).toBe('works');
   });
@@ -244,7 +322,10 @@ describe('broken links', () => {
     await redis.set(k, JSON.stringify({ ...record, sealed: parts.join('.') }));
     expect(await identity.resolve(ALICE)).toEqual({ kind: 'broken', reason: 'the stored link could not be read' });
     await link(identity);
-    expect(await makeIdentity([B]).resolve(ALICE)).toEqual({ kind: 'broken', reason: 'its encryption key is no longer configured' });
+    expect(await makeIdentity([B]).resolve(ALICE)).toEqual({
+      kind: 'broken',
+      reason: 'its encryption key is no longer configured',
+    });
     expect(await makeIdentity([B]).unlink(ALICE)).toEqual({ removed: true, gitlab: null, revoked: false });
     expect(await identity.resolve(ALICE)).toEqual({ kind: 'unlinked' });
   });
@@ -255,7 +336,8 @@ describe('key rotation', () => {
     await link(makeIdentity([A]));
     const rotated = makeIdentity([B, A]);
     expect((await rotated.resolve(ALICE)).kind).toBe('linked');
-    const sealedWith = async () => JSON.parse((await redis.get(keys().identity(ALICE.teamId, ALICE.userId)))!).sealed.split('.')[1];
+    const sealedWith = async () =>
+      JSON.parse((await redis.get(keys().identity(ALICE.teamId, ALICE.userId)))!).sealed.split('.')[1];
     expect(await sealedWith()).toBe('keyA');
     fake.advanceClock(2 * HOUR); // the refresh writes the link
     expect((await rotated.check(ALICE)).kind).toBe('works');
@@ -269,7 +351,11 @@ describe('unlink', () => {
     const identity = makeIdentity();
     await link(identity);
     const issued = lastIssued();
-    expect(await identity.unlink(ALICE)).toEqual({ removed: true, gitlab: { id: alice.id, username: 'alice', name: 'Alice Approver' }, revoked: true });
+    expect(await identity.unlink(ALICE)).toEqual({
+      removed: true,
+      gitlab: { id: alice.id, username: 'alice', name: 'Alice Approver' },
+      revoked: true,
+    });
     expect(fake.requests.at(-1)).toMatchObject({ method: 'POST', path: '/oauth/revoke', status: 200 });
     expect((await call(fake.url, 'GET', '/user', { bearer: issued.access_token })).status).toBe(401);
     expect(await redis.exists(keys().identity(ALICE.teamId, ALICE.userId), keys().slackOf(alice.id))).toBe(0);

@@ -48,10 +48,15 @@ describe('Redis: personal state and the open-cards index', () => {
 
   it('remembers recent Home tab viewers, newest first, bounded in number and time', async () => {
     const store = createPersonalStore(redis, keys);
-    for (let i = 0; i < HOME_AUDIENCE_MAX + 5; i++) await store.noteHomeOpened({ teamId: 'T1', userId: `U${i}` }, 1_000 + i);
+    for (let i = 0; i < HOME_AUDIENCE_MAX + 5; i++)
+      await store.noteHomeOpened({ teamId: 'T1', userId: `U${i}` }, 1_000 + i);
     expect(await redis.zcard(keys.homeAudience)).toBe(HOME_AUDIENCE_MAX);
     const recent = await store.homeAudience(1_000 + HOME_AUDIENCE_MAX + 2);
-    expect(recent.map((u) => u.userId)).toEqual([`U${HOME_AUDIENCE_MAX + 4}`, `U${HOME_AUDIENCE_MAX + 3}`, `U${HOME_AUDIENCE_MAX + 2}`]);
+    expect(recent.map((u) => u.userId)).toEqual([
+      `U${HOME_AUDIENCE_MAX + 4}`,
+      `U${HOME_AUDIENCE_MAX + 3}`,
+      `U${HOME_AUDIENCE_MAX + 2}`,
+    ]);
     // older ones are forgotten once asked for
     expect(await redis.zcard(keys.homeAudience)).toBe(3);
   });

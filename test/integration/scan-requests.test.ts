@@ -17,16 +17,31 @@ describe('scan requests (real Redis, no worker: every request meets the scans st
     await cleanupPrefix(prefix);
   });
 
-  const waiting = async () => (await queues.scan.getWaiting()).map((job) => job.data as ScanJob).map((d) => `${d.projectId}:${d.environments.join(',') || '*'}`).sort();
+  const waiting = async () =>
+    (await queues.scan.getWaiting())
+      .map((job) => job.data as ScanJob)
+      .map((d) => `${d.projectId}:${d.environments.join(',') || '*'}`)
+      .sort();
 
   it('coalesces scans per project and environment, and keeps every environment a request named', async () => {
     const producer = createProducer(queues);
     await producer.requestScan({ projectId: 7, environments: ['production'], reason: 'job hook: manual' });
     await producer.requestScan({ projectId: 7, environments: ['production'], reason: 'pipeline hook: manual' });
-    await producer.requestScan({ projectId: 7, environments: ['staging', 'review/a b', 'review/a_b', 'staging'], reason: 'pipeline hook: manual' });
+    await producer.requestScan({
+      projectId: 7,
+      environments: ['staging', 'review/a b', 'review/a_b', 'staging'],
+      reason: 'pipeline hook: manual',
+    });
     await producer.requestScan({ projectId: 7, environments: [], reason: 'sweep: interval' });
     await producer.requestScan({ projectId: 7, environments: [], reason: 'deployment hook: created' });
     await producer.requestScan({ projectId: 8, environments: ['production'], reason: 'job hook: manual' });
-    expect(await waiting()).toEqual(['7:*', '7:production', '7:review/a b', '7:review/a_b', '7:staging', '8:production']);
+    expect(await waiting()).toEqual([
+      '7:*',
+      '7:production',
+      '7:review/a b',
+      '7:review/a_b',
+      '7:staging',
+      '8:production',
+    ]);
   });
 });

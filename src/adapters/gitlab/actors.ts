@@ -10,7 +10,12 @@ type Auth = { token: string } | { oauthToken: string | (() => Promise<string>) }
  * GitLab acting as one person. Either that person's own OAuth token, or greenlight's administrator
  * token with `Sudo: <user id>`; never greenlight's token alone.
  */
-export function createActor(conn: GitLabConnection, user: GitLabUser, auth: Auth, opts: { sudo?: boolean; onUnauthorized?: (error: Error) => Promise<Error> } = {}): GitLabActor {
+export function createActor(
+  conn: GitLabConnection,
+  user: GitLabUser,
+  auth: Auth,
+  opts: { sudo?: boolean; onUnauthorized?: (error: Error) => Promise<Error> } = {},
+): GitLabActor {
   const options = gitbeakerOptions(conn, auth as never, opts.sudo ? user.id : undefined);
   const deployments = new Deployments(options);
   const jobs = new Jobs(options);

@@ -1,4 +1,10 @@
-import { createRequesterFn, GitbeakerRequestError, GitbeakerTimeoutError, type RequesterType, type ResourceOptions } from '@gitbeaker/requester-utils';
+import {
+  createRequesterFn,
+  GitbeakerRequestError,
+  GitbeakerTimeoutError,
+  type RequesterType,
+  type ResourceOptions,
+} from '@gitbeaker/requester-utils';
 import { GreenlightError } from '../../core/errors.ts';
 import type { ApiObserver } from '../metrics/metrics.ts';
 import { gitlabOperation, noAnswerStatus } from '../metrics/api-observer.ts';
@@ -9,7 +15,15 @@ import { gitlabOperation, noAnswerStatus } from '../metrics/api-observer.ts';
  * (with status and headers) reach mapGitLabError.
  */
 async function singleAttemptHandler(endpoint: string, options?: Record<string, unknown>, observe?: ApiObserver) {
-  const { prefixUrl, searchParams, method, agent: _agent, asStream: _asStream, rateLimiters: _rl, ...rest } = (options ?? {}) as {
+  const {
+    prefixUrl,
+    searchParams,
+    method,
+    agent: _agent,
+    asStream: _asStream,
+    rateLimiters: _rl,
+    ...rest
+  } = (options ?? {}) as {
     prefixUrl?: string;
     searchParams?: string;
     method?: string;
@@ -22,14 +36,21 @@ async function singleAttemptHandler(endpoint: string, options?: Record<string, u
   url.search = searchParams ?? '';
   const request = new Request(url, { ...rest, method: method ?? 'GET' });
   const started = performance.now();
-  const report = (status: string) => observe?.({ api: 'gitlab', operation: gitlabOperation(request.method, endpoint), status, seconds: (performance.now() - started) / 1000 });
+  const report = (status: string) =>
+    observe?.({
+      api: 'gitlab',
+      operation: gitlabOperation(request.method, endpoint),
+      status,
+      seconds: (performance.now() - started) / 1000,
+    });
   let response: Response;
   try {
     response = await fetch(request);
   } catch (error) {
     report(noAnswerStatus(error));
     const name = (error as Error).name;
-    if (name === 'TimeoutError' || name === 'AbortError') throw new GitbeakerTimeoutError('Query timeout was reached', { cause: error });
+    if (name === 'TimeoutError' || name === 'AbortError')
+      throw new GitbeakerTimeoutError('Query timeout was reached', { cause: error });
     throw error;
   }
   report(String(response.status));
@@ -49,15 +70,24 @@ async function singleAttemptHandler(endpoint: string, options?: Record<string, u
     throw new GitbeakerRequestError(description, { cause: { description, request, response } });
   }
   const contentType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
-  const body = response.status === 204 ? null : contentType === 'application/json' ? ((await response.json()) ?? {}) : await response.text();
+  const body =
+    response.status === 204
+      ? null
+      : contentType === 'application/json'
+        ? ((await response.json()) ?? {})
+        : await response.text();
   return { body, headers, status: response.status };
 }
 
-export const singleAttemptRequester: (resourceOptions: ResourceOptions) => RequesterType = createRequesterFn((_, requestOptions) => Promise.resolve(requestOptions), singleAttemptHandler as never);
+export const singleAttemptRequester: (resourceOptions: ResourceOptions) => RequesterType = createRequesterFn(
+  (_, requestOptions) => Promise.resolve(requestOptions),
+  singleAttemptHandler as never,
+);
 
 /** The same requester, reporting every request (operation, status, duration) to `observe` (for /metrics). */
 export function observedRequester(observe: ApiObserver): (resourceOptions: ResourceOptions) => RequesterType {
-  const handler = (endpoint: string, options?: Record<string, unknown>) => singleAttemptHandler(endpoint, options, observe);
+  const handler = (endpoint: string, options?: Record<string, unknown>) =>
+    singleAttemptHandler(endpoint, options, observe);
   return createRequesterFn((_, requestOptions) => Promise.resolve(requestOptions), handler as never);
 }
 
@@ -95,21 +125,36 @@ function retryAfterMs(headers: Headers): number | undefined {
  */
 export function mapGitLabError(error: unknown, what: string): GreenlightError {
   if (error instanceof GreenlightError) return error;
-  if (error instanceof GitbeakerTimeoutError) return new GreenlightError('gitlab_unavailable', `GitLab did not answer ${what} in time`, { detail: 'timeout' });
+  if (error instanceof GitbeakerTimeoutError)
+    return new GreenlightError('gitlab_unavailable', `GitLab did not answer ${what} in time`, { detail: 'timeout' });
   if (error instanceof GitbeakerRequestError && error.cause?.response) {
     const { status, headers } = error.cause.response;
     const message = error.cause.description || `HTTP ${status}`;
     const detail = String(status);
     if (status === 429) {
       const after = retryAfterMs(headers);
-      return new GreenlightError('gitlab_rate_limited', `GitLab rate-limited ${what}`, { detail, ...(after !== undefined && { retryAfterMs: after }) });
+      return new GreenlightError('gitlab_rate_limited', `GitLab rate-limited ${what}`, {
+        detail,
+        ...(after !== undefined && { retryAfterMs: after }),
+      });
     }
-    if (status >= 500) return new GreenlightError('gitlab_unavailable', `GitLab answered ${status} to ${what}`, { detail });
-    if (status === 401) return new GreenlightError('gitlab_unauthorized', message, { detail: /expired/i.test(message) ? 'expired' : /revoked/i.test(message) ? 'revoked' : detail });
-    if (status === 403) return new GreenlightError('gitlab_forbidden', message, { detail: /insufficient_scope|higher privileges/i.test(message) ? 'insufficient_scope' : detail });
+    if (status >= 500)
+      return new GreenlightError('gitlab_unavailable', `GitLab answered ${status} to ${what}`, { detail });
+    if (status === 401)
+      return new GreenlightError('gitlab_unauthorized', message, {
+        detail: /expired/i.test(message) ? 'expired' : /revoked/i.test(message) ? 'revoked' : detail,
+      });
+    if (status === 403)
+      return new GreenlightError('gitlab_forbidden', message, {
+        detail: /insufficient_scope|higher privileges/i.test(message) ? 'insufficient_scope' : detail,
+      });
     if (status === 404) return new GreenlightError('gitlab_not_found', message, { detail });
     return new GreenlightError('gitlab_refused', message, { detail: classifyRefusal(message) ?? detail });
   }
   const cause = error as Error;
-  return new GreenlightError('gitlab_unavailable', `GitLab could not be reached for ${what}: ${cause?.message ?? 'unknown error'}`, { detail: 'network' });
+  return new GreenlightError(
+    'gitlab_unavailable',
+    `GitLab could not be reached for ${what}: ${cause?.message ?? 'unknown error'}`,
+    { detail: 'network' },
+  );
 }

@@ -6,7 +6,15 @@ import { TtlCache } from '../../lib/ttl-cache.ts';
 import { mapGitLabError } from './client.ts';
 import { gitbeakerOptions, type GitLabConnection } from './reader.ts';
 
-const MemberSchema = z.array(z.object({ id: z.number(), username: z.string(), name: z.string().nullish(), state: z.string().nullish(), access_level: z.number() }));
+const MemberSchema = z.array(
+  z.object({
+    id: z.number(),
+    username: z.string(),
+    name: z.string().nullish(),
+    state: z.string().nullish(),
+    access_level: z.number(),
+  }),
+);
 type Member = z.infer<typeof MemberSchema>[number];
 
 /**
@@ -29,12 +37,15 @@ export function createMembership(conn: GitLabConnection, opts: { ttlMs?: number 
         throw mapGitLabError(error, what);
       }
     });
-  const active = (m: Member): GitLabUser | null => (m.state && m.state !== 'active' ? null : { id: m.id, username: m.username, name: m.name ?? m.username });
+  const active = (m: Member): GitLabUser | null =>
+    m.state && m.state !== 'active' ? null : { id: m.id, username: m.username, name: m.name ?? m.username };
 
   return {
     async ruleMembers(projectId: number, rule: ApprovalRule): Promise<GitLabUser[]> {
       if (rule.userId !== null) {
-        const all = await load(`p:${projectId}`, `GET members of project ${projectId}`, () => projects.all(projectId, { includeInherited: true, perPage: 100, maxPages: 20 } as never));
+        const all = await load(`p:${projectId}`, `GET members of project ${projectId}`, () =>
+          projects.all(projectId, { includeInherited: true, perPage: 100, maxPages: 20 } as never),
+        );
         const found = all.find((m) => m.id === rule.userId);
         return found ? [active(found)].filter((u): u is GitLabUser => u !== null) : [];
       }
@@ -47,8 +58,13 @@ export function createMembership(conn: GitLabConnection, opts: { ttlMs?: number 
       }
       if (rule.accessLevel !== null) {
         const level = rule.accessLevel;
-        const members = await load(`p:${projectId}`, `GET members of project ${projectId}`, () => projects.all(projectId, { includeInherited: true, perPage: 100, maxPages: 20 } as never));
-        return members.filter((m) => m.access_level >= level).map(active).filter((u): u is GitLabUser => u !== null);
+        const members = await load(`p:${projectId}`, `GET members of project ${projectId}`, () =>
+          projects.all(projectId, { includeInherited: true, perPage: 100, maxPages: 20 } as never),
+        );
+        return members
+          .filter((m) => m.access_level >= level)
+          .map(active)
+          .filter((u): u is GitLabUser => u !== null);
       }
       return [];
     },

@@ -11,7 +11,11 @@ export const OAUTH_SCOPES = 'api read_user';
 
 export type OAuthApp = { url: string; clientId: string; clientSecret: string; redirectUri: string; timeoutMs?: number };
 
-export type TokenPair = { accessToken: string; refreshToken: string; /** seconds, from GitLab (7200) */ expiresIn: number };
+export type TokenPair = {
+  accessToken: string;
+  refreshToken: string;
+  /** seconds, from GitLab (7200) */ expiresIn: number;
+};
 
 /** Who the token belongs to, with every e-mail address GitLab tells the person about themselves. */
 export type Me = { user: GitLabUser; emails: string[] };
@@ -69,7 +73,11 @@ export function createGitLabOAuthClient(app: OAuthApp): GitLabOAuthClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw new GreenlightError('gitlab_unavailable', `GitLab could not be reached for ${what}: ${(error as Error).message}`, { detail: 'network' });
+      throw new GreenlightError(
+        'gitlab_unavailable',
+        `GitLab could not be reached for ${what}: ${(error as Error).message}`,
+        { detail: 'network' },
+      );
     }
     const text = await response.text();
     let body: unknown;
@@ -84,8 +92,15 @@ export function createGitLabOAuthClient(app: OAuthApp): GitLabOAuthClient {
 
   async function tokens(form: Record<string, string>, what: string): Promise<TokenPair> {
     const parsed = TokenResponse.safeParse(await post('/oauth/token', form, what));
-    if (!parsed.success) throw new GreenlightError('invalid_input', `GitLab answered ${what} without a usable token pair`, { retryable: false });
-    return { accessToken: parsed.data.access_token, refreshToken: parsed.data.refresh_token, expiresIn: parsed.data.expires_in };
+    if (!parsed.success)
+      throw new GreenlightError('invalid_input', `GitLab answered ${what} without a usable token pair`, {
+        retryable: false,
+      });
+    return {
+      accessToken: parsed.data.access_token,
+      refreshToken: parsed.data.refresh_token,
+      expiresIn: parsed.data.expires_in,
+    };
   }
 
   return {
@@ -102,8 +117,16 @@ export function createGitLabOAuthClient(app: OAuthApp): GitLabOAuthClient {
       }).toString();
       return url.toString();
     },
-    exchangeCode: (code, verifier) => tokens({ grant_type: 'authorization_code', code, redirect_uri: app.redirectUri, code_verifier: verifier }, 'the code exchange'),
-    refresh: (refreshToken) => tokens({ grant_type: 'refresh_token', refresh_token: refreshToken, redirect_uri: app.redirectUri }, 'a token refresh'),
+    exchangeCode: (code, verifier) =>
+      tokens(
+        { grant_type: 'authorization_code', code, redirect_uri: app.redirectUri, code_verifier: verifier },
+        'the code exchange',
+      ),
+    refresh: (refreshToken) =>
+      tokens(
+        { grant_type: 'refresh_token', refresh_token: refreshToken, redirect_uri: app.redirectUri },
+        'a token refresh',
+      ),
     async revoke(token) {
       await post('/oauth/revoke', { token }, 'a token revocation');
     },
@@ -116,7 +139,10 @@ export function createGitLabOAuthClient(app: OAuthApp): GitLabOAuthClient {
         throw mapGitLabError(error, 'GET /user');
       }
       const me = MeSchema.safeParse(raw);
-      if (!me.success) throw new GreenlightError('invalid_input', 'GitLab answered GET /user with an unexpected shape', { retryable: false });
+      if (!me.success)
+        throw new GreenlightError('invalid_input', 'GitLab answered GET /user with an unexpected shape', {
+          retryable: false,
+        });
       const emails = [me.data.email, me.data.commit_email, me.data.public_email];
       try {
         const listed = EmailsSchema.safeParse(await new UserEmails(options).all());
@@ -126,8 +152,15 @@ export function createGitLabOAuthClient(app: OAuthApp): GitLabOAuthClient {
         const mapped = mapGitLabError(error, 'GET /user/emails');
         if (mapped.code !== 'gitlab_not_found' && mapped.code !== 'gitlab_forbidden') throw mapped;
       }
-      const unique = [...new Set(emails.filter((e): e is string => typeof e === 'string' && e.includes('@')).map((e) => e.toLowerCase()))];
-      return { user: { id: me.data.id, username: me.data.username, name: me.data.name ?? me.data.username }, emails: unique };
+      const unique = [
+        ...new Set(
+          emails.filter((e): e is string => typeof e === 'string' && e.includes('@')).map((e) => e.toLowerCase()),
+        ),
+      ];
+      return {
+        user: { id: me.data.id, username: me.data.username, name: me.data.name ?? me.data.username },
+        emails: unique,
+      };
     },
   };
 }
@@ -135,11 +168,23 @@ export function createGitLabOAuthClient(app: OAuthApp): GitLabOAuthClient {
 function oauthError(status: number, body: unknown, what: string): GreenlightError {
   const parsed = OAuthErrorBody.safeParse(body);
   const code = parsed.success ? parsed.data.error : String(status);
-  if (status === 429) return new GreenlightError('gitlab_rate_limited', `GitLab rate-limited ${what}`, { detail: '429' });
-  if (status >= 500) return new GreenlightError('gitlab_unavailable', `GitLab answered ${status} to ${what}`, { detail: String(status) });
-  if (code === 'invalid_grant') return new GreenlightError('identity_broken', 'GitLab no longer accepts this link (invalid_grant)', { detail: 'invalid_grant', retryable: false });
+  if (status === 429)
+    return new GreenlightError('gitlab_rate_limited', `GitLab rate-limited ${what}`, { detail: '429' });
+  if (status >= 500)
+    return new GreenlightError('gitlab_unavailable', `GitLab answered ${status} to ${what}`, {
+      detail: String(status),
+    });
+  if (code === 'invalid_grant')
+    return new GreenlightError('identity_broken', 'GitLab no longer accepts this link (invalid_grant)', {
+      detail: 'invalid_grant',
+      retryable: false,
+    });
   if (code === 'invalid_client' || status === 401) {
-    return new GreenlightError('gitlab_unauthorized', `GitLab rejected greenlight's OAuth application during ${what}: check GITLAB_OAUTH_CLIENT_ID and GITLAB_OAUTH_CLIENT_SECRET`, { detail: 'invalid_client', retryable: false });
+    return new GreenlightError(
+      'gitlab_unauthorized',
+      `GitLab rejected greenlight's OAuth application during ${what}: check GITLAB_OAUTH_CLIENT_ID and GITLAB_OAUTH_CLIENT_SECRET`,
+      { detail: 'invalid_client', retryable: false },
+    );
   }
   return new GreenlightError('gitlab_refused', `GitLab refused ${what} (${code})`, { detail: code, retryable: false });
 }

@@ -7,7 +7,11 @@ import { gitbeakerOptions, type GitLabConnection, type GitLabReaderAdapter } fro
 const GroupProject = z.object({ id: z.number().int().positive(), path_with_namespace: z.string() });
 
 /** Projects as the sweep needs them: ids of policy projects and of every project below a group. */
-export function createProjectDirectory(conn: GitLabConnection, reader: Pick<GitLabReaderAdapter, 'getProject'>, opts: { perPage?: number; maxPages?: number } = {}) {
+export function createProjectDirectory(
+  conn: GitLabConnection,
+  reader: Pick<GitLabReaderAdapter, 'getProject'>,
+  opts: { perPage?: number; maxPages?: number } = {},
+) {
   const groups = new Groups(gitbeakerOptions(conn, { token: conn.token }));
   return {
     async projectId(project: string | number): Promise<number | null> {
@@ -22,12 +26,22 @@ export function createProjectDirectory(conn: GitLabConnection, reader: Pick<GitL
     async groupProjectIds(group: string | number): Promise<number[]> {
       let raw: unknown;
       try {
-        raw = await groups.allProjects(group, { includeSubgroups: true, archived: false, perPage: opts.perPage ?? 100, maxPages: opts.maxPages ?? 100 } as never);
+        raw = await groups.allProjects(group, {
+          includeSubgroups: true,
+          archived: false,
+          perPage: opts.perPage ?? 100,
+          maxPages: opts.maxPages ?? 100,
+        } as never);
       } catch (error) {
         throw mapGitLabError(error, `GET projects of group ${group}`);
       }
       const parsed = z.array(GroupProject).safeParse(raw);
-      if (!parsed.success) throw new GreenlightError('invalid_input', `GitLab answered GET projects of group ${group} with an unexpected shape`, { retryable: false });
+      if (!parsed.success)
+        throw new GreenlightError(
+          'invalid_input',
+          `GitLab answered GET projects of group ${group} with an unexpected shape`,
+          { retryable: false },
+        );
       return parsed.data.map((p) => p.id);
     },
   };

@@ -5,13 +5,27 @@ import { GreenlightError } from '../../core/errors.ts';
 import { TtlCache } from '../../lib/ttl-cache.ts';
 import { mapGitLabError, observedRequester, singleAttemptRequester } from './client.ts';
 import type { ApiObserver } from '../metrics/metrics.ts';
-import { AdminUserSchema, DeploymentListItemSchema, DeploymentSchema, EnvironmentSchema, ProjectSchema, UserSchema, type DeploymentEntity, type ProjectEntity, type UserEntity } from './schema.ts';
+import {
+  AdminUserSchema,
+  DeploymentListItemSchema,
+  DeploymentSchema,
+  EnvironmentSchema,
+  ProjectSchema,
+  UserSchema,
+  type DeploymentEntity,
+  type ProjectEntity,
+  type UserEntity,
+} from './schema.ts';
 import { z } from 'zod';
 
 /** `observe` (optional) sees every request, for /metrics. */
 export type GitLabConnection = { url: string; token: string; timeoutMs?: number; observe?: ApiObserver };
 
-export function gitbeakerOptions(conn: { url: string; timeoutMs?: number; observe?: ApiObserver }, auth: { token: string } | { oauthToken: string }, sudo?: string | number) {
+export function gitbeakerOptions(
+  conn: { url: string; timeoutMs?: number; observe?: ApiObserver },
+  auth: { token: string } | { oauthToken: string },
+  sudo?: string | number,
+) {
   return {
     host: conn.url,
     ...auth,
@@ -47,7 +61,11 @@ export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter 
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new GreenlightError('invalid_input', `GitLab answered ${what} with an unexpected shape (${issue?.path.join('.') || 'body'}: ${issue?.message})`, { retryable: false });
+      throw new GreenlightError(
+        'invalid_input',
+        `GitLab answered ${what} with an unexpected shape (${issue?.path.join('.') || 'body'}: ${issue?.message})`,
+        { retryable: false },
+      );
     }
     return parsed.data;
   }
@@ -58,7 +76,11 @@ export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter 
 
   async function environmentTier(projectId: number, environmentId: number): Promise<string | null> {
     return tierCache.getOrLoad(`${projectId}:${environmentId}`, async () => {
-      const env = await call(`GET environment ${environmentId}`, () => environments.show(projectId, environmentId), EnvironmentSchema);
+      const env = await call(
+        `GET environment ${environmentId}`,
+        () => environments.show(projectId, environmentId),
+        EnvironmentSchema,
+      );
       return env.tier ?? null;
     });
   }
@@ -68,22 +90,39 @@ export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter 
     async getDeployment(ref: DeploymentRef): Promise<Deployment | null> {
       let entity: DeploymentEntity;
       try {
-        entity = await call(`GET deployment ${ref.deploymentId}`, () => deployments.show(ref.projectId, ref.deploymentId), DeploymentSchema);
+        entity = await call(
+          `GET deployment ${ref.deploymentId}`,
+          () => deployments.show(ref.projectId, ref.deploymentId),
+          DeploymentSchema,
+        );
       } catch (error) {
         if ((error as { code?: string }).code === 'gitlab_not_found') return null;
         throw error;
       }
-      const [project, tier] = await Promise.all([getProject(ref.projectId), environmentTier(ref.projectId, entity.environment.id).catch(() => null)]);
+      const [project, tier] = await Promise.all([
+        getProject(ref.projectId),
+        environmentTier(ref.projectId, entity.environment.id).catch(() => null),
+      ]);
       return toDeployment(entity, project, tier);
     },
     async listBlockedDeployments(projectId, opts = {}) {
       const project = await getProject(projectId);
       const items = await call(
         `GET blocked deployments of ${project.path_with_namespace}`,
-        () => deployments.all(project.id, { status: 'blocked', ...(opts.environment !== undefined && { environment: opts.environment }), perPage: 100, maxPages: 50, orderBy: 'id', sort: 'desc' } as never),
+        () =>
+          deployments.all(project.id, {
+            status: 'blocked',
+            ...(opts.environment !== undefined && { environment: opts.environment }),
+            perPage: 100,
+            maxPages: 50,
+            orderBy: 'id',
+            sort: 'desc',
+          } as never),
         z.array(DeploymentListItemSchema),
       );
-      return items.filter((d) => d.status === 'blocked').map((d) => ({ id: d.id, projectId: project.id, environment: d.environment.name }));
+      return items
+        .filter((d) => d.status === 'blocked')
+        .map((d) => ({ id: d.id, projectId: project.id, environment: d.environment.name }));
     },
     async userEmail(userId) {
       const user = await call(`GET user ${userId}`, () => users.show(userId), AdminUserSchema);
@@ -95,9 +134,15 @@ export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter 
       return user ? toUser(user) : null;
     },
     async findUserByEmail(email) {
-      const found = await call('GET users by e-mail', () => users.all({ search: email } as never), z.array(AdminUserSchema));
+      const found = await call(
+        'GET users by e-mail',
+        () => users.all({ search: email } as never),
+        z.array(AdminUserSchema),
+      );
       const wanted = email.trim().toLowerCase();
-      const user = found.find((u) => u.state !== 'blocked' && [u.email, u.public_email].some((e) => e?.toLowerCase() === wanted));
+      const user = found.find(
+        (u) => u.state !== 'blocked' && [u.email, u.public_email].some((e) => e?.toLowerCase() === wanted),
+      );
       return user ? toUser(user) : null;
     },
   };
@@ -136,12 +181,25 @@ export function toDeployment(e: DeploymentEntity, project: ProjectEntity, tier: 
     },
     ref: e.ref,
     sha: e.sha,
-    commit: { title: job?.commit?.title ?? null, webUrl: job?.commit?.web_url ?? `${project.web_url}/-/commit/${e.sha}`, authorEmail: job?.commit?.author_email ?? null },
+    commit: {
+      title: job?.commit?.title ?? null,
+      webUrl: job?.commit?.web_url ?? `${project.web_url}/-/commit/${e.sha}`,
+      authorEmail: job?.commit?.author_email ?? null,
+    },
     status: e.status,
     createdAt: e.created_at,
     updatedAt: e.updated_at ?? e.created_at,
     creator: e.user ? toUser(e.user) : null,
-    job: job ? { id: job.id, name: job.name ?? 'deploy', status: job.status, webUrl: job.web_url ?? null, failureReason: job.failure_reason ?? null, user: job.user ? toUser(job.user) : null } : null,
+    job: job
+      ? {
+          id: job.id,
+          name: job.name ?? 'deploy',
+          status: job.status,
+          webUrl: job.web_url ?? null,
+          failureReason: job.failure_reason ?? null,
+          user: job.user ? toUser(job.user) : null,
+        }
+      : null,
     pipeline: job?.pipeline ? { id: job.pipeline.id, webUrl: job.pipeline.web_url ?? null } : null,
     pendingApprovalCount: e.pending_approval_count,
     approvals: e.approvals.map(toApproval),

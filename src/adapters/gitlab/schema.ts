@@ -5,7 +5,11 @@ import { z } from 'zod';
 export const UserSchema = z.object({ id: z.number(), username: z.string(), name: z.string().nullish() });
 export type UserEntity = z.infer<typeof UserSchema>;
 
-export const AdminUserSchema = UserSchema.extend({ email: z.string().nullish(), public_email: z.string().nullish(), state: z.string().nullish() });
+export const AdminUserSchema = UserSchema.extend({
+  email: z.string().nullish(),
+  public_email: z.string().nullish(),
+  state: z.string().nullish(),
+});
 
 const ApprovalSchema = z.object({
   user: UserSchema,
@@ -43,7 +47,9 @@ export const DeploymentSchema = z.object({
       web_url: z.string().nullish(),
       failure_reason: z.string().nullish(),
       user: UserSchema.nullish(),
-      commit: z.object({ title: z.string().nullish(), web_url: z.string().nullish(), author_email: z.string().nullish() }).nullish(),
+      commit: z
+        .object({ title: z.string().nullish(), web_url: z.string().nullish(), author_email: z.string().nullish() })
+        .nullish(),
       pipeline: z.object({ id: z.number(), web_url: z.string().nullish() }).nullish(),
     })
     .nullish(),
@@ -53,9 +59,23 @@ export const DeploymentSchema = z.object({
 });
 export type DeploymentEntity = z.infer<typeof DeploymentSchema>;
 
-export const DeploymentListItemSchema = z.object({ id: z.number(), status: z.string(), environment: z.object({ name: z.string() }) });
+export const DeploymentListItemSchema = z.object({
+  id: z.number(),
+  status: z.string(),
+  environment: z.object({ name: z.string() }),
+});
 
-export const ProjectSchema = z.object({ id: z.number(), name: z.string(), path_with_namespace: z.string(), web_url: z.string() });
+export const ProjectSchema = z.object({
+  id: z.number(),
+  name: z.string(),
+  path_with_namespace: z.string(),
+  web_url: z.string(),
+});
 export type ProjectEntity = z.infer<typeof ProjectSchema>;
 
-export const EnvironmentSchema = z.object({ id: z.number(), name: z.string(), tier: z.string().nullish(), external_url: z.string().nullish() });
+export const EnvironmentSchema = z.object({
+  id: z.number(),
+  name: z.string(),
+  tier: z.string().nullish(),
+  external_url: z.string().nullish(),
+});

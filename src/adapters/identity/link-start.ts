@@ -20,15 +20,24 @@ export const LINK_START_TTL_MS = 60 * 60_000;
 
 const Payload = z.object({ t: z.string().min(1), u: z.string().min(1), e: z.number().int() });
 
-export function createLinkStart(opts: { publicUrl: string; keys: readonly CipherKey[]; now: () => number; ttlMs?: number }): LinkStart {
-  const macKeys = opts.keys.map((k) => Buffer.from(hkdfSync('sha256', k.key, Buffer.alloc(0), 'greenlight oauth link start', 32)));
+export function createLinkStart(opts: {
+  publicUrl: string;
+  keys: readonly CipherKey[];
+  now: () => number;
+  ttlMs?: number;
+}): LinkStart {
+  const macKeys = opts.keys.map((k) =>
+    Buffer.from(hkdfSync('sha256', k.key, Buffer.alloc(0), 'greenlight oauth link start', 32)),
+  );
   if (macKeys.length === 0) throw new Error('createLinkStart needs at least one key');
   const mac = (key: Buffer, payload: string) => createHmac('sha256', key).update(payload).digest();
   const ttlMs = opts.ttlMs ?? LINK_START_TTL_MS;
 
   return {
     url(user) {
-      const payload = Buffer.from(JSON.stringify({ t: user.teamId, u: user.userId, e: opts.now() + ttlMs })).toString('base64url');
+      const payload = Buffer.from(JSON.stringify({ t: user.teamId, u: user.userId, e: opts.now() + ttlMs })).toString(
+        'base64url',
+      );
       const token = `${payload}.${mac(macKeys[0]!, payload).toString('base64url')}`;
       return `${opts.publicUrl}/oauth/gitlab/start?t=${token}`;
     },

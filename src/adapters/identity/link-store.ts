@@ -21,7 +21,10 @@ export type Link = {
   broken: { reason: string; at: number } | null;
 };
 
-export type LinkRead = { kind: 'none' } | { kind: 'unreadable'; reason: string } | { kind: 'link'; link: Link; /** sealed with an older key */ stale: boolean };
+export type LinkRead =
+  | { kind: 'none' }
+  | { kind: 'unreadable'; reason: string }
+  | { kind: 'link'; link: Link; /** sealed with an older key */ stale: boolean };
 
 export type PendingAuthorization = { teamId: string; userId: string; verifier: string; createdAt: number };
 
@@ -84,16 +87,31 @@ const parseStored = (raw: string | null) => (raw === null ? null : (Stored.safeP
 
 const who = (user: SlackUser) => `${user.teamId}:${user.userId}`;
 
-export function createLinkStore(redis: Redis, keys: Keyspace, cipher: TokenCipher, lock: LockTiming = DEFAULT_LOCK): LinkStore {
-  const lost = () => new GreenlightError('gitlab_unavailable', 'the lock on a GitLab link expired before its tokens were written', { detail: 'lock_lost' });
+export function createLinkStore(
+  redis: Redis,
+  keys: Keyspace,
+  cipher: TokenCipher,
+  lock: LockTiming = DEFAULT_LOCK,
+): LinkStore {
+  const lost = () =>
+    new GreenlightError('gitlab_unavailable', 'the lock on a GitLab link expired before its tokens were written', {
+      detail: 'lock_lost',
+    });
 
   /** The lock's token once held, or the value `settled` produced while waiting. */
-  async function acquire<T>(user: SlackUser, settled?: () => Promise<T | null>): Promise<{ token: string } | { value: T }> {
+  async function acquire<T>(
+    user: SlackUser,
+    settled?: () => Promise<T | null>,
+  ): Promise<{ token: string } | { value: T }> {
     const token = randomBytes(12).toString('hex');
     const deadline = Date.now() + lock.waitMs;
     for (;;) {
-      if ((await redis.set(keys.identityLock(user.teamId, user.userId), token, 'PX', lock.ttlMs, 'NX')) === 'OK') return { token };
-      if (Date.now() >= deadline) throw new GreenlightError('gitlab_unavailable', 'another worker is still refreshing this GitLab link', { detail: 'lock_busy' });
+      if ((await redis.set(keys.identityLock(user.teamId, user.userId), token, 'PX', lock.ttlMs, 'NX')) === 'OK')
+        return { token };
+      if (Date.now() >= deadline)
+        throw new GreenlightError('gitlab_unavailable', 'another worker is still refreshing this GitLab link', {
+          detail: 'lock_busy',
+        });
       await new Promise((resolve) => setTimeout(resolve, lock.pollMs));
       const value = settled ? await settled() : null;
       if (value !== null) return { value };
@@ -113,7 +131,10 @@ export function createLinkStore(redis: Redis, keys: Keyspace, cipher: TokenCiphe
         secret = Secret.parse(JSON.parse(opened.plaintext));
         stale = opened.stale;
       } catch (error) {
-        const reason = error instanceof SealError && error.reason === 'unknown_key' ? 'its encryption key is no longer configured' : 'the stored link could not be read';
+        const reason =
+          error instanceof SealError && error.reason === 'unknown_key'
+            ? 'its encryption key is no longer configured'
+            : 'the stored link could not be read';
         return { kind: 'unreadable', reason };
       }
       const { sealed: _sealed, v: _v, ...rest } = stored;
@@ -128,13 +149,34 @@ export function createLinkStore(redis: Redis, keys: Keyspace, cipher: TokenCiphe
       const locked: LockedLink = {
         async write(link) {
           const { accessToken, refreshToken, ...rest } = link;
-          const record = JSON.stringify({ v: 1, ...rest, sealed: cipher.seal(JSON.stringify({ a: accessToken, r: refreshToken }), who(user)) });
-          const ok = await redis.eval(WRITE_LOCKED, 3, lockKey, keys.identity(user.teamId, user.userId), keys.slackOf(link.gitlab.id), token, record, who(user));
+          const record = JSON.stringify({
+            v: 1,
+            ...rest,
+            sealed: cipher.seal(JSON.stringify({ a: accessToken, r: refreshToken }), who(user)),
+          });
+          const ok = await redis.eval(
+            WRITE_LOCKED,
+            3,
+            lockKey,
+            keys.identity(user.teamId, user.userId),
+            keys.slackOf(link.gitlab.id),
+            token,
+            record,
+            who(user),
+          );
           if (ok !== 1) throw lost();
         },
         async remove() {
           const gitlabId = parseStored(await redis.get(keys.identity(user.teamId, user.userId)))?.gitlab.id ?? 0;
-          const ok = await redis.eval(REMOVE_LOCKED, 3, lockKey, keys.identity(user.teamId, user.userId), keys.slackOf(gitlabId), token, who(user));
+          const ok = await redis.eval(
+            REMOVE_LOCKED,
+            3,
+            lockKey,
+            keys.identity(user.teamId, user.userId),
+            keys.slackOf(gitlabId),
+            token,
+            who(user),
+          );
           if (ok !== 1) throw lost();
         },
       };

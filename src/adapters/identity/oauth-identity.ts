@@ -80,22 +80,33 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
       const current = await usableLink(user);
       return fresh(current) ? current.accessToken : null;
     };
-    return store.withLock(user, async (locked) => {
-      // Another worker may have refreshed just before this one took the lock.
-      const current = await usableLink(user);
-      if (fresh(current)) return current.accessToken;
-      let pair;
-      try {
-        pair = await oauth.refresh(current.refreshToken);
-      } catch (error) {
-        if (isGreenlightError(error, 'identity_broken')) throw await markBroken(locked, user, current, 'GitLab did not accept its refresh token any more');
-        throw error;
-      }
-      const now = clock.now();
-      await locked.write({ ...current, accessToken: pair.accessToken, refreshToken: pair.refreshToken, expiresAt: now + pair.expiresIn * 1000, refreshedAt: now });
-      logger.info({ slackUser: user.userId, gitlabUser: current.gitlab.username }, 'gitlab token refreshed');
-      return pair.accessToken;
-    }, refreshedElsewhere);
+    return store.withLock(
+      user,
+      async (locked) => {
+        // Another worker may have refreshed just before this one took the lock.
+        const current = await usableLink(user);
+        if (fresh(current)) return current.accessToken;
+        let pair;
+        try {
+          pair = await oauth.refresh(current.refreshToken);
+        } catch (error) {
+          if (isGreenlightError(error, 'identity_broken'))
+            throw await markBroken(locked, user, current, 'GitLab did not accept its refresh token any more');
+          throw error;
+        }
+        const now = clock.now();
+        await locked.write({
+          ...current,
+          accessToken: pair.accessToken,
+          refreshToken: pair.refreshToken,
+          expiresAt: now + pair.expiresIn * 1000,
+          refreshedAt: now,
+        });
+        logger.info({ slackUser: user.userId, gitlabUser: current.gitlab.username }, 'gitlab token refreshed');
+        return pair.accessToken;
+      },
+      refreshedElsewhere,
+    );
   }
 
   /** GitLab answered 401 to a request made with `usedToken`: decide whether the link is broken. */
@@ -109,12 +120,24 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
         return gone as Error;
       }
       // A refresh elsewhere rotated the token this request used: try again with the new one.
-      if (usedToken !== null && link.accessToken !== usedToken) return new GreenlightError('gitlab_unavailable', 'the GitLab token was rotated during the request', { detail: 'token_rotated' });
+      if (usedToken !== null && link.accessToken !== usedToken)
+        return new GreenlightError('gitlab_unavailable', 'the GitLab token was rotated during the request', {
+          detail: 'token_rotated',
+        });
       if (error.detail === 'expired') {
         await locked.write({ ...link, expiresAt: 0 });
-        return new GreenlightError('gitlab_unavailable', 'GitLab considered the token expired early; it is refreshed on the next attempt', { detail: 'token_expired' });
+        return new GreenlightError(
+          'gitlab_unavailable',
+          'GitLab considered the token expired early; it is refreshed on the next attempt',
+          { detail: 'token_expired' },
+        );
       }
-      return markBroken(locked, user, link, error.detail === 'revoked' ? 'access was revoked in GitLab' : 'GitLab no longer accepts its token');
+      return markBroken(
+        locked,
+        user,
+        link,
+        error.detail === 'revoked' ? 'access was revoked in GitLab' : 'GitLab no longer accepts its token',
+      );
     });
   }
 
@@ -142,12 +165,17 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
     async actorFor(identity) {
       const user = await ownerOf(identity);
       let used: string | null = null;
-      return createActor(deps.conn, identity.gitlab, {
-        oauthToken: async () => {
-          used = await accessToken(user);
-          return used;
+      return createActor(
+        deps.conn,
+        identity.gitlab,
+        {
+          oauthToken: async () => {
+            used = await accessToken(user);
+            return used;
+          },
         },
-      }, { onUnauthorized: (error) => unauthorized(user, used, error) });
+        { onUnauthorized: (error) => unauthorized(user, used, error) },
+      );
     },
 
     async slackUserFor(gitlab) {
@@ -176,7 +204,11 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
     async beginLink(user) {
       const state = randomBytes(32).toString('base64url');
       const { verifier, challenge } = createPkce();
-      await store.savePending(state, { teamId: user.teamId, userId: user.userId, verifier, createdAt: clock.now() }, STATE_TTL_MS);
+      await store.savePending(
+        state,
+        { teamId: user.teamId, userId: user.userId, verifier, createdAt: clock.now() },
+        STATE_TTL_MS,
+      );
       return oauth.authorizeUrl({ state, challenge });
     },
 
@@ -196,10 +228,22 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
       const previous = await store.withLock(user, async (locked) => {
         const before = await store.read(user);
         const now = clock.now();
-        await locked.write({ gitlab: me.user, emails: me.emails, accessToken: pair.accessToken, refreshToken: pair.refreshToken, expiresAt: now + pair.expiresIn * 1000, linkedAt: now, refreshedAt: now, broken: null });
+        await locked.write({
+          gitlab: me.user,
+          emails: me.emails,
+          accessToken: pair.accessToken,
+          refreshToken: pair.refreshToken,
+          expiresAt: now + pair.expiresIn * 1000,
+          linkedAt: now,
+          refreshedAt: now,
+          broken: null,
+        });
         return before.kind === 'link' ? before.link : null;
       });
-      logger.info({ slackUser: user.userId, gitlabUser: me.user.username, relinked: previous !== null }, 'gitlab account linked');
+      logger.info(
+        { slackUser: user.userId, gitlabUser: me.user.username, relinked: previous !== null },
+        'gitlab account linked',
+      );
       // Linking again replaces the old grant; GitLab would otherwise keep it alive.
       if (previous) await revokeQuietly(previous.refreshToken, user);
       return { user, gitlab: me.user };
@@ -220,7 +264,11 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
       if (!removed) return { removed: false, gitlab: null, revoked: false };
       logger.info({ slackUser: user.userId }, 'gitlab account unlinked');
       if (removed.kind !== 'link') return { removed: true, gitlab: null, revoked: false };
-      return { removed: true, gitlab: removed.link.gitlab, revoked: await revokeQuietly(removed.link.refreshToken, user) };
+      return {
+        removed: true,
+        gitlab: removed.link.gitlab,
+        revoked: await revokeQuietly(removed.link.refreshToken, user),
+      };
     },
   };
 

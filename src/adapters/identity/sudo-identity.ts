@@ -9,7 +9,10 @@ import { mapGitLabError } from '../gitlab/client.ts';
 import { gitbeakerOptions, type GitLabConnection, type GitLabReaderAdapter } from '../gitlab/reader.ts';
 import type { IdentityAdapter } from './account.ts';
 
-export type SlackDirectory = { userEmail(userId: string): Promise<string | null>; userIdByEmail(email: string): Promise<string | null> };
+export type SlackDirectory = {
+  userEmail(userId: string): Promise<string | null>;
+  userIdByEmail(email: string): Promise<string | null>;
+};
 
 const POSITIVE_MS = 10 * 60_000;
 const NEGATIVE_MS = 60_000;
@@ -18,7 +21,13 @@ const NEGATIVE_MS = 60_000;
  * Self-managed GitLab: greenlight's administrator token acts as the person with the Sudo header.
  * Who the person is: the policy file's `users:` list, else their Slack e-mail equals a GitLab e-mail.
  */
-export function createSudoIdentity(deps: { gitlab: GitLabReaderAdapter; slack: SlackDirectory; policy: Pick<Policy, 'users'>; conn: GitLabConnection; logger: Logger }): IdentityAdapter {
+export function createSudoIdentity(deps: {
+  gitlab: GitLabReaderAdapter;
+  slack: SlackDirectory;
+  policy: Pick<Policy, 'users'>;
+  conn: GitLabConnection;
+  logger: Logger;
+}): IdentityAdapter {
   const resolved = new TtlCache<string, IdentityResolution>({ ttlMs: POSITIVE_MS, max: 10_000 });
   const slackOf = new TtlCache<number, string | null>({ ttlMs: POSITIVE_MS, max: 10_000 });
   const bySlack = new Map(deps.policy.users.map((u) => [u.slack, u.gitlab]));
@@ -29,7 +38,10 @@ export function createSudoIdentity(deps: { gitlab: GitLabReaderAdapter; slack: S
     if (mapped) {
       const gitlab = await deps.gitlab.findUserByUsername(mapped);
       if (gitlab) return { kind: 'linked', identity: { gitlab, via: 'policy', emails: await emailsOf(gitlab) } };
-      deps.logger.warn({ slackUser: user.userId, gitlabUsername: mapped }, 'policy maps a Slack user to an unknown GitLab username');
+      deps.logger.warn(
+        { slackUser: user.userId, gitlabUsername: mapped },
+        'policy maps a Slack user to an unknown GitLab username',
+      );
       return { kind: 'unlinked' };
     }
     const email = await deps.slack.userEmail(user.userId);
@@ -46,7 +58,12 @@ export function createSudoIdentity(deps: { gitlab: GitLabReaderAdapter; slack: S
     return email ? [email] : [];
   }
 
-  const resolve = (user: SlackUser) => resolved.getOrLoad(`${user.teamId}:${user.userId}`, () => lookup(user), (r) => (r.kind === 'linked' ? POSITIVE_MS : NEGATIVE_MS));
+  const resolve = (user: SlackUser) =>
+    resolved.getOrLoad(
+      `${user.teamId}:${user.userId}`,
+      () => lookup(user),
+      (r) => (r.kind === 'linked' ? POSITIVE_MS : NEGATIVE_MS),
+    );
 
   return {
     linkHint: 'sudo',
@@ -79,7 +96,10 @@ export function createSudoIdentity(deps: { gitlab: GitLabReaderAdapter; slack: S
           (id) => (id ? POSITIVE_MS : NEGATIVE_MS * 30),
         );
       } catch (error) {
-        deps.logger.debug({ gitlabUser: gitlab.username, err: error }, 'could not look up the Slack account of a GitLab user');
+        deps.logger.debug(
+          { gitlabUser: gitlab.username, err: error },
+          'could not look up the Slack account of a GitLab user',
+        );
         return null;
       }
     },

@@ -12,7 +12,11 @@ export class SealError extends Error {
   }
 }
 
-export type Opened = { plaintext: string; keyId: string; /** sealed with an older key: re-seal on the next write */ stale: boolean };
+export type Opened = {
+  plaintext: string;
+  keyId: string;
+  /** sealed with an older key: re-seal on the next write */ stale: boolean;
+};
 
 export type TokenCipher = {
   readonly currentKeyId: string;
@@ -44,22 +48,34 @@ export function createTokenCipher(keys: readonly CipherKey[]): TokenCipher {
       const cipher = createCipheriv('aes-256-gcm', first.key, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad(first.id, context));
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return [VERSION, first.id, iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+      return [
+        VERSION,
+        first.id,
+        iv.toString('base64url'),
+        body.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+      ].join('.');
     },
     open(sealed, context) {
       const parts = sealed.split('.');
-      if (parts.length !== 5 || parts[0] !== VERSION) throw new SealError('malformed', 'sealed value has an unknown format');
+      if (parts.length !== 5 || parts[0] !== VERSION)
+        throw new SealError('malformed', 'sealed value has an unknown format');
       const [, keyId, ivText, bodyText, tagText] = parts as [string, string, string, string, string];
       const key = byId.get(keyId);
-      if (!key) throw new SealError('unknown_key', `sealed with key ${keyId}, which TOKEN_ENCRYPTION_KEY no longer lists`);
+      if (!key)
+        throw new SealError('unknown_key', `sealed with key ${keyId}, which TOKEN_ENCRYPTION_KEY no longer lists`);
       const iv = Buffer.from(ivText, 'base64url');
       const tag = Buffer.from(tagText, 'base64url');
-      if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new SealError('malformed', 'sealed value has a wrong IV or tag length');
+      if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES)
+        throw new SealError('malformed', 'sealed value has a wrong IV or tag length');
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
         decipher.setAAD(aad(keyId, context));
         decipher.setAuthTag(tag);
-        const plaintext = Buffer.concat([decipher.update(Buffer.from(bodyText, 'base64url')), decipher.final()]).toString('utf8');
+        const plaintext = Buffer.concat([
+          decipher.update(Buffer.from(bodyText, 'base64url')),
+          decipher.final(),
+        ]).toString('utf8');
         return { plaintext, keyId, stale: keyId !== first.id };
       } catch {
         throw new SealError('tampered', 'sealed value failed authentication (changed, or stored for someone else)');

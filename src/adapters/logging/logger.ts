@@ -20,7 +20,12 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'responseUrl',
   'response_url',
 ]);
-export const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'private-token', 'x-gitlab-token', 'x-slack-signature']);
+export const SECRET_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'private-token',
+  'x-gitlab-token',
+  'x-slack-signature',
+]);
 const CENSOR = '[REDACTED]';
 const MAX_DEPTH = 2;
 
@@ -41,7 +46,8 @@ export function redactSecrets<T extends Record<string, unknown>>(value: T, depth
     const child = value[key];
     let next = child;
     if (SECRET_KEYS.has(key) || (inHeaders && SECRET_HEADERS.has(key.toLowerCase()))) next = CENSOR;
-    else if (depth < MAX_DEPTH && isPlainContainer(child)) next = redactSecrets(child, depth + 1, key.toLowerCase() === 'headers');
+    else if (depth < MAX_DEPTH && isPlainContainer(child))
+      next = redactSecrets(child, depth + 1, key.toLowerCase() === 'headers');
     if (next !== child) {
       out ??= Array.isArray(value) ? Object.assign([], value) : { ...value };
       out[key] = next;
@@ -51,7 +57,13 @@ export function redactSecrets<T extends Record<string, unknown>>(value: T, depth
 }
 
 /** Known secret shapes, scrubbed from any log line that still carries one in free text. */
-const SECRET_PATTERNS: RegExp[] = [/xox[abposr]-[A-Za-z0-9-]+/g, /xapp-[A-Za-z0-9-]+/g, /glpat-[A-Za-z0-9_-]+/g, /gloas-[A-Za-z0-9_-]+/g, /hooks\.slack\.com\/[A-Za-z0-9/_-]+/g];
+const SECRET_PATTERNS: RegExp[] = [
+  /xox[abposr]-[A-Za-z0-9-]+/g,
+  /xapp-[A-Za-z0-9-]+/g,
+  /glpat-[A-Za-z0-9_-]+/g,
+  /gloas-[A-Za-z0-9_-]+/g,
+  /hooks\.slack\.com\/[A-Za-z0-9/_-]+/g,
+];
 
 export function scrub(text: string, secrets: readonly string[] = []): string {
   let out = text;
@@ -121,7 +133,11 @@ export function createLogger(opts: LoggerOptions): PinoLogger {
       base: { service: 'greenlight' },
       serializers: { err: errSerializer, error: errSerializer },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }), log: (object) => redactSecrets(object), bindings: (bindings) => redactSecrets(bindings) },
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (object) => redactSecrets(object),
+        bindings: (bindings) => redactSecrets(bindings),
+      },
     },
     scrubbing,
   );

@@ -2,7 +2,10 @@ import type { ApiObserver } from './metrics.ts';
 
 /** `GET projects/:id/deployments/:id` from gitbeaker's endpoint: ids and URL-encoded paths become :id (bounded label values). */
 export function gitlabOperation(method: string, endpoint: string): string {
-  const path = endpoint.split('?')[0]!.replace(/^\/+/, '').replace(/^api\/v4\//, '');
+  const path = endpoint
+    .split('?')[0]!
+    .replace(/^\/+/, '')
+    .replace(/^api\/v4\//, '');
   const route = path
     .split('/')
     .map((segment) => (/^\d+$/.test(segment) || /%2F/i.test(segment) ? ':id' : segment))
@@ -35,10 +38,19 @@ export function observedSlackFetch(observe: ApiObserver, base: typeof fetch = fe
     }
     let error: string | undefined;
     if (response.ok && (response.headers.get('content-type') ?? '').includes('json')) {
-      const body = (await response.clone().json().catch(() => null)) as { ok?: unknown; error?: unknown } | null;
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => null)) as { ok?: unknown; error?: unknown } | null;
       if (body?.ok === false) error = typeof body.error === 'string' ? body.error : 'unknown_error';
     }
-    observe({ api: 'slack', operation, status: String(response.status), ...(error !== undefined && { error }), seconds: seconds() });
+    observe({
+      api: 'slack',
+      operation,
+      status: String(response.status),
+      ...(error !== undefined && { error }),
+      seconds: seconds(),
+    });
     return response;
   };
 }

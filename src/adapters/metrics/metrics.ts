@@ -40,15 +40,64 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'greenlight_' });
   const registers = [registry];
 
-  const webhooks = new Counter({ name: 'greenlight_webhooks_total', help: 'GitLab webhook requests by hook (X-Gitlab-Event) and result (queued, duplicate, ignored, malformed, unauthorized, unavailable).', labelNames: ['hook', 'result'], registers });
-  const cards = new Counter({ name: 'greenlight_cards_total', help: 'Slack cards posted or updated.', labelNames: ['action'], registers });
-  const decisions = new Counter({ name: 'greenlight_decisions_total', help: 'Decisions (approve, reject, run) by outcome: recorded, a refusal reason, expired or failed.', labelNames: ['action', 'outcome'], registers });
-  const jobs = new Counter({ name: 'greenlight_jobs_total', help: 'Job attempts finished by this process, by queue and result (completed, retried, failed).', labelNames: ['queue', 'result'], registers });
-  const jobDuration = new Histogram({ name: 'greenlight_job_duration_seconds', help: 'Time a job attempt took to process.', labelNames: ['queue', 'result'], buckets: JOB_SECONDS, registers });
-  const jobWait = new Histogram({ name: 'greenlight_job_wait_seconds', help: 'Time from when a job became due (enqueued, plus any delay) to the start of its attempt; retries include their backoff.', labelNames: ['queue'], buckets: JOB_SECONDS, registers });
-  const gitlabLatency = new Histogram({ name: 'greenlight_gitlab_request_duration_seconds', help: 'GitLab API requests by operation and HTTP status (network, timeout: no answer).', labelNames: ['operation', 'status'], buckets: SECONDS, registers });
-  const slackLatency = new Histogram({ name: 'greenlight_slack_request_duration_seconds', help: 'Slack Web API requests by method and HTTP status (network, timeout: no answer).', labelNames: ['operation', 'status'], buckets: SECONDS, registers });
-  const apiErrors = new Counter({ name: 'greenlight_api_errors_total', help: 'Failed GitLab and Slack API calls by status (HTTP status, network, timeout) and Slack error code.', labelNames: ['api', 'operation', 'status', 'error'], registers });
+  const webhooks = new Counter({
+    name: 'greenlight_webhooks_total',
+    help: 'GitLab webhook requests by hook (X-Gitlab-Event) and result (queued, duplicate, ignored, malformed, unauthorized, unavailable).',
+    labelNames: ['hook', 'result'],
+    registers,
+  });
+  const cards = new Counter({
+    name: 'greenlight_cards_total',
+    help: 'Slack cards posted or updated.',
+    labelNames: ['action'],
+    registers,
+  });
+  const decisions = new Counter({
+    name: 'greenlight_decisions_total',
+    help: 'Decisions (approve, reject, run) by outcome: recorded, a refusal reason, expired or failed.',
+    labelNames: ['action', 'outcome'],
+    registers,
+  });
+  const jobs = new Counter({
+    name: 'greenlight_jobs_total',
+    help: 'Job attempts finished by this process, by queue and result (completed, retried, failed).',
+    labelNames: ['queue', 'result'],
+    registers,
+  });
+  const jobDuration = new Histogram({
+    name: 'greenlight_job_duration_seconds',
+    help: 'Time a job attempt took to process.',
+    labelNames: ['queue', 'result'],
+    buckets: JOB_SECONDS,
+    registers,
+  });
+  const jobWait = new Histogram({
+    name: 'greenlight_job_wait_seconds',
+    help: 'Time from when a job became due (enqueued, plus any delay) to the start of its attempt; retries include their backoff.',
+    labelNames: ['queue'],
+    buckets: JOB_SECONDS,
+    registers,
+  });
+  const gitlabLatency = new Histogram({
+    name: 'greenlight_gitlab_request_duration_seconds',
+    help: 'GitLab API requests by operation and HTTP status (network, timeout: no answer).',
+    labelNames: ['operation', 'status'],
+    buckets: SECONDS,
+    registers,
+  });
+  const slackLatency = new Histogram({
+    name: 'greenlight_slack_request_duration_seconds',
+    help: 'Slack Web API requests by method and HTTP status (network, timeout: no answer).',
+    labelNames: ['operation', 'status'],
+    buckets: SECONDS,
+    registers,
+  });
+  const apiErrors = new Counter({
+    name: 'greenlight_api_errors_total',
+    help: 'Failed GitLab and Slack API calls by status (HTTP status, network, timeout) and Slack error code.',
+    labelNames: ['api', 'operation', 'status', 'error'],
+    registers,
+  });
 
   const sources = opts.sources;
   if (sources) {
@@ -60,7 +109,8 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
       async collect() {
         const counts = await sources.queueCounts().catch(() => ({}) as Record<string, Record<string, number>>);
         this.reset();
-        for (const [queue, states] of Object.entries(counts)) for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
+        for (const [queue, states] of Object.entries(counts))
+          for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
       },
     });
     new Gauge({
@@ -92,9 +142,13 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
       webhooks.inc({ hook, result });
     },
     api: ((call) => {
-      (call.api === 'gitlab' ? gitlabLatency : slackLatency).observe({ operation: call.operation, status: call.status }, call.seconds);
+      (call.api === 'gitlab' ? gitlabLatency : slackLatency).observe(
+        { operation: call.operation, status: call.status },
+        call.seconds,
+      );
       const failed = call.error !== undefined || !/^2\d\d$/.test(call.status);
-      if (failed) apiErrors.inc({ api: call.api, operation: call.operation, status: call.status, error: call.error ?? '' });
+      if (failed)
+        apiErrors.inc({ api: call.api, operation: call.operation, status: call.status, error: call.error ?? '' });
     }) satisfies ApiObserver as ApiObserver,
     /** Webhook events handled by this process (read from the webhook stream, not a BullMQ queue), as queue="intake". */
     intake(outcome: { result: 'completed' | 'retried' | 'failed'; waitMs: number; ms: number }): void {
@@ -106,7 +160,11 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
     observeWorkers(workers: readonly Worker[], logger: Logger): void {
       for (const worker of workers) {
         worker.on('active', (job: Job) => {
-          if (job.processedOn) jobWait.observe({ queue: worker.name }, Math.max(0, job.processedOn - (job.delay ? job.timestamp + job.delay : job.timestamp)) / 1000);
+          if (job.processedOn)
+            jobWait.observe(
+              { queue: worker.name },
+              Math.max(0, job.processedOn - (job.delay ? job.timestamp + job.delay : job.timestamp)) / 1000,
+            );
         });
         worker.on('completed', (job: Job, result: unknown) => {
           const seconds = elapsed(job);

@@ -16,8 +16,15 @@ export function createNudgeTimer(queue: Queue, clock: Clock): NudgeTimer {
   return {
     async schedule(state) {
       if (!state.due) return;
-      const job: NudgeJob = { kind: 'fire', ref: { projectId: state.projectId, deploymentId: state.deploymentId }, seq: state.seq };
-      await queue.add('fire', job, { jobId: nudgeJobId(state.deploymentId, state.seq), delay: Math.max(0, state.due.at - clock.now()) });
+      const job: NudgeJob = {
+        kind: 'fire',
+        ref: { projectId: state.projectId, deploymentId: state.deploymentId },
+        seq: state.seq,
+      };
+      await queue.add('fire', job, {
+        jobId: nudgeJobId(state.deploymentId, state.seq),
+        delay: Math.max(0, state.due.at - clock.now()),
+      });
     },
     async cancel(deploymentId, seq) {
       // 0 when the job is running right now: it re-reads the schedule and finds it gone or newer.

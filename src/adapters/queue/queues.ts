@@ -4,7 +4,13 @@ import type { Notice } from '../../core/approvals/notices.ts';
 import type { DecisionAction } from '../../core/approvals/decide-deployment.ts';
 import type { DeploymentRef, SlackUser, WorkQueue } from '../../core/ports.ts';
 
-export const QUEUE = { scan: 'scan', sync: 'sync', decisions: 'decisions', notices: 'notices', nudges: 'nudges' } as const;
+export const QUEUE = {
+  scan: 'scan',
+  sync: 'sync',
+  decisions: 'decisions',
+  notices: 'notices',
+  nudges: 'nudges',
+} as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 export type SyncJob = DeploymentRef & { reason: string };
@@ -19,13 +25,28 @@ export type DecisionJob = {
   channel: string | null;
   requestedAt: number;
 };
-export type NoticeJob = { channel: string; user: string; notice: Notice; /** Slack team of `user`: the Link button is bound to it */ team?: string };
+export type NoticeJob = {
+  channel: string;
+  user: string;
+  notice: Notice;
+  /** Slack team of `user`: the Link button is bound to it */ team?: string;
+};
 /** Reminder timers ('fire', one per deployment and seq) and Snooze clicks ('snooze'): see nudge-timer.ts. */
 export type NudgeJob =
   | { kind: 'fire'; ref: DeploymentRef; seq: number }
-  | { kind: 'snooze'; ref: DeploymentRef; slackUserId: string; channel: string | null; reminderSeq: number; requestedAt: number };
+  | {
+      kind: 'snooze';
+      ref: DeploymentRef;
+      slackUserId: string;
+      channel: string | null;
+      reminderSeq: number;
+      requestedAt: number;
+    };
 
-const KEEP = { removeOnComplete: { age: 3_600, count: 2_000 }, removeOnFail: { age: 7 * 86_400, count: 5_000 } } as const;
+const KEEP = {
+  removeOnComplete: { age: 3_600, count: 2_000 },
+  removeOnFail: { age: 7 * 86_400, count: 5_000 },
+} as const;
 
 /** Retries with exponential backoff: 1 s, 2 s, 4 s ... (429s wait for Retry-After instead, see run-job.ts). */
 export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
@@ -38,11 +59,20 @@ export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
   nudges: { attempts: 8, backoff: { type: 'exponential', delay: 2_000 }, ...KEEP, removeOnFail: true },
 };
 
-export type Queues = { [K in QueueName]: Queue } & { close(): Promise<void>; /** the one connection every queue uses */ connection: Redis };
+export type Queues = { [K in QueueName]: Queue } & {
+  close(): Promise<void>;
+  /** the one connection every queue uses */ connection: Redis;
+};
 
 export function createQueues(connection: Redis, prefix: string): Queues {
   const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS[name] });
-  const queues = { scan: make('scan'), sync: make('sync'), decisions: make('decisions'), notices: make('notices'), nudges: make('nudges') };
+  const queues = {
+    scan: make('scan'),
+    sync: make('sync'),
+    decisions: make('decisions'),
+    notices: make('notices'),
+    nudges: make('nudges'),
+  };
   return {
     ...queues,
     connection,
@@ -68,7 +98,9 @@ export type Producer = WorkQueue & {
 export function createProducer(queues: Queues): Producer {
   return {
     async requestSync(ref, reason) {
-      await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, { deduplication: { id: `dep-${ref.deploymentId}`, keepLastIfActive: true } });
+      await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, {
+        deduplication: { id: `dep-${ref.deploymentId}`, keepLastIfActive: true },
+      });
     },
     async requestScan(job) {
       // Scans are coalesced per project and environment: a request meets at most one scan running and one
@@ -77,15 +109,26 @@ export function createProducer(queues: Queues): Producer {
       const project = safeId(String(job.projectId));
       const environments = [...new Set(job.environments)];
       if (environments.length === 0) {
-        await queues.scan.add('scan', { ...job, environments: [] }, { deduplication: { id: `project-${project}`, keepLastIfActive: true } });
+        await queues.scan.add(
+          'scan',
+          { ...job, environments: [] },
+          { deduplication: { id: `project-${project}`, keepLastIfActive: true } },
+        );
         return;
       }
       await Promise.all(
         environments.map((environment) =>
-          queues.scan.add('scan', { ...job, environments: [environment] }, {
-            // base64url: environment names may hold '/', ' ', '$', '{', '}' (safeId would make "a/b" and "a_b" one id)
-            deduplication: { id: `project-${project}-env-${Buffer.from(environment).toString('base64url')}`, keepLastIfActive: true },
-          }),
+          queues.scan.add(
+            'scan',
+            { ...job, environments: [environment] },
+            {
+              // base64url: environment names may hold '/', ' ', '$', '{', '}' (safeId would make "a/b" and "a_b" one id)
+              deduplication: {
+                id: `project-${project}-env-${Buffer.from(environment).toString('base64url')}`,
+                keepLastIfActive: true,
+              },
+            },
+          ),
         ),
       );
     },
@@ -100,7 +143,9 @@ export function createProducer(queues: Queues): Producer {
       await queues.notices.add('notice', job);
     },
     async enqueueSnooze(job) {
-      await queues.nudges.add('snooze', job, { jobId: `snooze-${job.ref.deploymentId}-${job.reminderSeq}-${safeId(job.slackUserId)}` });
+      await queues.nudges.add('snooze', job, {
+        jobId: `snooze-${job.ref.deploymentId}-${job.reminderSeq}-${safeId(job.slackUserId)}`,
+      });
     },
   };
 }

@@ -29,7 +29,15 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
 end
 return 0`;
 
-type AppendingRedis = Redis & { greenlightAppendWebhook(seenKey: string, stream: string, ttl: number, event: string, deliveryKey: string): Promise<number> };
+type AppendingRedis = Redis & {
+  greenlightAppendWebhook(
+    seenKey: string,
+    stream: string,
+    ttl: number,
+    event: string,
+    deliveryKey: string,
+  ): Promise<number>;
+};
 
 export type WebhookLog = {
   /** 'duplicate' when the same delivery key was appended in the last DELIVERY_MEMORY_SECONDS */
@@ -40,19 +48,29 @@ export type WebhookLog = {
 
 export function createWebhookLog(connection: Redis, keys: Keyspace): WebhookLog {
   const redis = connection as AppendingRedis;
-  if (typeof redis.greenlightAppendWebhook !== 'function') redis.defineCommand('greenlightAppendWebhook', { numberOfKeys: 2, lua: APPEND });
+  if (typeof redis.greenlightAppendWebhook !== 'function')
+    redis.defineCommand('greenlightAppendWebhook', { numberOfKeys: 2, lua: APPEND });
   const batchWrites = batchWritesThisTurn(connection);
   return {
     async append(event, deliveryKey) {
       batchWrites();
-      const added = await redis.greenlightAppendWebhook(keys.webhookSeen(deliveryKey), keys.webhooks, DELIVERY_MEMORY_SECONDS, JSON.stringify(event), deliveryKey);
+      const added = await redis.greenlightAppendWebhook(
+        keys.webhookSeen(deliveryKey),
+        keys.webhooks,
+        DELIVERY_MEMORY_SECONDS,
+        JSON.stringify(event),
+        deliveryKey,
+      );
       return added === 1 ? 'queued' : 'duplicate';
     },
     async backlog() {
       const [length, pending] = await Promise.all([
         connection.xlen(keys.webhooks),
         // no group yet: no worker has started; everything is waiting
-        (connection.xpending(keys.webhooks, CONSUMER_GROUP) as Promise<[number, ...unknown[]]>).then((summary) => Number(summary[0]), () => 0),
+        (connection.xpending(keys.webhooks, CONSUMER_GROUP) as Promise<[number, ...unknown[]]>).then(
+          (summary) => Number(summary[0]),
+          () => 0,
+        ),
       ]);
       return { waiting: Math.max(0, length - pending), active: pending };
     },
@@ -146,7 +164,11 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
 
   const finish = async (ids: string[]) => {
     if (ids.length === 0) return;
-    await redis.pipeline().xack(stream, CONSUMER_GROUP, ...ids).xdel(stream, ...ids).exec();
+    await redis
+      .pipeline()
+      .xack(stream, CONSUMER_GROUP, ...ids)
+      .xdel(stream, ...ids)
+      .exec();
   };
 
   const handleEntries = async (entries: Entry[], delivered: Map<string, number> = new Map()) => {
@@ -172,10 +194,16 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
         const final = attempts >= maxDeliveries;
         opts.observe?.({ result: final ? 'failed' : 'retried', waitMs, ms: Date.now() - started });
         if (final) {
-          entryLog.error({ err: (error as Error).message, attempts, event: decoded.event }, 'webhook event failed for good; dropped (the next sweep still finds its deployment)');
+          entryLog.error(
+            { err: (error as Error).message, attempts, event: decoded.event },
+            'webhook event failed for good; dropped (the next sweep still finds its deployment)',
+          );
           done.push(id);
         } else {
-          entryLog.warn({ err: (error as Error).message, attempts, retryInMs: reclaimAfterMs }, 'webhook event failed; will retry');
+          entryLog.warn(
+            { err: (error as Error).message, attempts, retryInMs: reclaimAfterMs },
+            'webhook event failed; will retry',
+          );
         }
       }
     });
@@ -184,9 +212,20 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
 
   /** Entries left unacknowledged for reclaimAfterMs (a dead worker's, or failed ones) are taken over here. */
   const reclaim = async () => {
-    const pending = (await redis.xpending(stream, CONSUMER_GROUP, 'IDLE', reclaimAfterMs, '-', '+', 100)) as [string, string, number, number][];
+    const pending = (await redis.xpending(stream, CONSUMER_GROUP, 'IDLE', reclaimAfterMs, '-', '+', 100)) as [
+      string,
+      string,
+      number,
+      number,
+    ][];
     if (pending.length === 0) return;
-    const claimed = (await redis.xclaim(stream, CONSUMER_GROUP, name, reclaimAfterMs, ...pending.map(([id]) => id))) as (Entry | null)[];
+    const claimed = (await redis.xclaim(
+      stream,
+      CONSUMER_GROUP,
+      name,
+      reclaimAfterMs,
+      ...pending.map(([id]) => id),
+    )) as (Entry | null)[];
     const entries = claimed.filter((e): e is Entry => Array.isArray(e) && Array.isArray(e[1]));
     // XCLAIM counted this delivery too
     const delivered = new Map(pending.map(([id, , , count]) => [id, Number(count) + 1]));
@@ -194,7 +233,8 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
     const present = new Set(entries.map(([id]) => id));
     const gone = pending.map(([id]) => id).filter((id) => !present.has(id));
     if (gone.length) await redis.xack(stream, CONSUMER_GROUP, ...gone);
-    if (entries.length) log.info({ entries: entries.length }, 'webhook events taken over from a stopped or failed worker');
+    if (entries.length)
+      log.info({ entries: entries.length }, 'webhook events taken over from a stopped or failed worker');
     await handleEntries(entries, delivered);
   };
 
@@ -221,7 +261,18 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
           await handling;
           await forgetIdleConsumers();
         }
-        const read = (await reader.xreadgroup('GROUP', CONSUMER_GROUP, name, 'COUNT', concurrency * 5, 'BLOCK', blockMs, 'STREAMS', stream, '>')) as [string, Entry[]][] | null;
+        const read = (await reader.xreadgroup(
+          'GROUP',
+          CONSUMER_GROUP,
+          name,
+          'COUNT',
+          concurrency * 5,
+          'BLOCK',
+          blockMs,
+          'STREAMS',
+          stream,
+          '>',
+        )) as [string, Entry[]][] | null;
         const entries = read?.[0]?.[1] ?? [];
         if (entries.length > 0 && running) {
           handling = handleEntries(entries);

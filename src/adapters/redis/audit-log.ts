@@ -27,13 +27,28 @@ export type AuditLog = {
   read(query: { sinceMs: number; untilMs?: number; limit?: number }): Promise<AuditRecord[]>;
 };
 
-export const AUDIT_FIELDS = ['at', 'team', 'slackUser', 'gitlabUser', 'project', 'deployment', 'action', 'comment', 'outcome', 'error'] as const satisfies ReadonlyArray<keyof AuditEntry>;
+export const AUDIT_FIELDS = [
+  'at',
+  'team',
+  'slackUser',
+  'gitlabUser',
+  'project',
+  'deployment',
+  'action',
+  'comment',
+  'outcome',
+  'error',
+] as const satisfies ReadonlyArray<keyof AuditEntry>;
 
 /** About this many entries are kept (the stream is trimmed approximately, which is cheap). */
 export const AUDIT_MAX_LENGTH = 100_000;
 
 /** The audit trail: a capped Redis stream `{prefix}:audit`, one entry per decision attempt. */
-export function createAuditLog(redis: Redis, keys: Pick<Keyspace, 'audit'>, opts: { maxLength?: number } = {}): AuditLog {
+export function createAuditLog(
+  redis: Redis,
+  keys: Pick<Keyspace, 'audit'>,
+  opts: { maxLength?: number } = {},
+): AuditLog {
   const maxLength = opts.maxLength ?? AUDIT_MAX_LENGTH;
   return {
     async append(entry) {
@@ -41,11 +56,18 @@ export function createAuditLog(redis: Redis, keys: Pick<Keyspace, 'audit'>, opts
       await redis.xadd(keys.audit, 'MAXLEN', '~', String(maxLength), '*', ...fields);
     },
     async read({ sinceMs, untilMs, limit = 10_000 }) {
-      const rows = await redis.xrange(keys.audit, String(Math.max(0, Math.floor(sinceMs))), untilMs === undefined ? '+' : String(Math.floor(untilMs)), 'COUNT', limit);
+      const rows = await redis.xrange(
+        keys.audit,
+        String(Math.max(0, Math.floor(sinceMs))),
+        untilMs === undefined ? '+' : String(Math.floor(untilMs)),
+        'COUNT',
+        limit,
+      );
       return rows.map(([id, flat]) => {
         const record: Record<string, string> = { id };
         for (const name of AUDIT_FIELDS) record[name] = '';
-        for (let i = 0; i + 1 < flat.length; i += 2) if ((AUDIT_FIELDS as readonly string[]).includes(flat[i]!)) record[flat[i]!] = flat[i + 1]!;
+        for (let i = 0; i + 1 < flat.length; i += 2)
+          if ((AUDIT_FIELDS as readonly string[]).includes(flat[i]!)) record[flat[i]!] = flat[i + 1]!;
         return record as AuditRecord;
       });
     },

@@ -27,7 +27,10 @@ end
 return 1
 `;
 
-export function createCardStore(redis: Redis, keys: Keyspace): CardStore & { openCardIds(limit?: number): Promise<number[]> } {
+export function createCardStore(
+  redis: Redis,
+  keys: Keyspace,
+): CardStore & { openCardIds(limit?: number): Promise<number[]> } {
   async function write(expected: number | null, record: CardRecord): Promise<boolean> {
     const resolved = isResolved(record.state);
     const result = await redis.eval(

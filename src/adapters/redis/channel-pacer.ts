@@ -57,7 +57,8 @@ return 1
 `;
 
 /** `slot`: the granted or reserved time on Redis's clock (epoch ms). */
-export type PaceDecision = { kind: 'go'; sleepMs: number; slot: number } | { kind: 'later'; retryAfterMs: number; slot: number };
+export type PaceDecision =
+  { kind: 'go'; sleepMs: number; slot: number } | { kind: 'later'; retryAfterMs: number; slot: number };
 
 export type ChannelPacer = {
   /** `ticket` names the post (the same post asking again keeps its slot). */
@@ -71,12 +72,23 @@ export const DEFAULT_POST_INTERVAL_MS = 1_100;
 /** Waits up to this long are slept in place; longer ones delay the job (no worker slot held). */
 export const DEFAULT_MAX_SLEEP_MS = 1_500;
 
-export function createChannelPacer(redis: Redis, keys: Keyspace, opts: { intervalMs?: number; maxSleepMs?: number } = {}): ChannelPacer {
+export function createChannelPacer(
+  redis: Redis,
+  keys: Keyspace,
+  opts: { intervalMs?: number; maxSleepMs?: number } = {},
+): ChannelPacer {
   const interval = String(opts.intervalMs ?? DEFAULT_POST_INTERVAL_MS);
   const maxSleep = String(opts.maxSleepMs ?? DEFAULT_MAX_SLEEP_MS);
   return {
     async acquire(channel, ticket) {
-      const [wait, slot] = (await redis.eval(ACQUIRE_SCRIPT, 2, keys.pace(channel), keys.paceTicket(channel, ticket), interval, maxSleep)) as [number, number];
+      const [wait, slot] = (await redis.eval(
+        ACQUIRE_SCRIPT,
+        2,
+        keys.pace(channel),
+        keys.paceTicket(channel, ticket),
+        interval,
+        maxSleep,
+      )) as [number, number];
       return wait >= 0 ? { kind: 'go', sleepMs: wait, slot } : { kind: 'later', retryAfterMs: -wait, slot };
     },
     async penalize(channel, ms) {

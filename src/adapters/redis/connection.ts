@@ -11,7 +11,11 @@ export type RedisTarget = { url: string; mode: 'standalone' | 'cluster' };
  * One place that opens Redis connections. BullMQ workers need maxRetriesPerRequest: null (they block);
  * everything else fails fast so that HTTP handlers can answer 503 instead of hanging.
  */
-export function createRedis(target: string | RedisTarget, purpose: 'commands' | 'bullmq', extra: RedisOptions = {}): Redis {
+export function createRedis(
+  target: string | RedisTarget,
+  purpose: 'commands' | 'bullmq',
+  extra: RedisOptions = {},
+): Redis {
   const { url, mode } = typeof target === 'string' ? { url: target, mode: 'standalone' as const } : target;
   const options = {
     lazyConnect: false,
@@ -50,7 +54,9 @@ function createCluster(urls: string, options: RedisOptions): Cluster {
       enableOfflineQueue,
       clusterRetryStrategy: retryStrategy,
       // TLS endpoints of managed clusters must be reached by name so that certificates match
-      ...(tls && { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) }),
+      ...(tls && {
+        dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address),
+      }),
       redisOptions: {
         ...perNode,
         ...(first.username && { username: decodeURIComponent(first.username) }),

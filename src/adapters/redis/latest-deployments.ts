@@ -37,7 +37,11 @@ export function createLatestDeployments(redis: Redis, keys: Keyspace): LatestDep
         candidate.url,
         String(KEEP_S),
       )) as [string, string, string | null, number];
-      return { newest: { id: Number(id), url }, replaced: replaced === 1, previous: previous ? Number(previous) : null };
+      return {
+        newest: { id: Number(id), url },
+        replaced: replaced === 1,
+        previous: previous ? Number(previous) : null,
+      };
     },
   };
 }

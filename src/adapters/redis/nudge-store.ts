@@ -22,7 +22,15 @@ return 1
 /** Reminder schedules in Redis, one hash per deployment, compare-and-set on seq. */
 export function createNudgeStore(redis: Redis, keys: Keyspace): NudgeStore {
   const write = async (expected: number | null, state: NudgeState) =>
-    (await redis.eval(CAS_SCRIPT, 1, keys.nudge(state.deploymentId), expected === null ? '' : String(expected), String(state.seq), JSON.stringify(state), String(KEEP_S))) === 1;
+    (await redis.eval(
+      CAS_SCRIPT,
+      1,
+      keys.nudge(state.deploymentId),
+      expected === null ? '' : String(expected),
+      String(state.seq),
+      JSON.stringify(state),
+      String(KEEP_S),
+    )) === 1;
   return {
     async get(deploymentId) {
       const data = await redis.hget(keys.nudge(deploymentId), 'data');

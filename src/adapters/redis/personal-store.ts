@@ -32,26 +32,43 @@ export function createPersonalStore(redis: Redis, keys: Keyspace): PersonalStore
     },
     async dms(deploymentId) {
       const all = await redis.hgetall(keys.dms(deploymentId));
-      return Object.entries(all).map(([field, value]) => ({ user: userOf(field), ref: value ? (JSON.parse(value) as DmRef) : null }));
+      return Object.entries(all).map(([field, value]) => ({
+        user: userOf(field),
+        ref: value ? (JSON.parse(value) as DmRef) : null,
+      }));
     },
     async claimDm(deploymentId, user) {
-      const results = await redis.multi().hsetnx(keys.dms(deploymentId), member(user), '').expire(keys.dms(deploymentId), KEEP_DMS_S).exec();
+      const results = await redis
+        .multi()
+        .hsetnx(keys.dms(deploymentId), member(user), '')
+        .expire(keys.dms(deploymentId), KEEP_DMS_S)
+        .exec();
       const [error, claimed] = results?.[0] ?? [new Error('transaction discarded'), 0];
       if (error) throw error;
       return claimed === 1;
     },
     async saveDm(deploymentId, user, ref) {
-      await redis.multi().hset(keys.dms(deploymentId), member(user), JSON.stringify(ref)).expire(keys.dms(deploymentId), KEEP_DMS_S).exec();
+      await redis
+        .multi()
+        .hset(keys.dms(deploymentId), member(user), JSON.stringify(ref))
+        .expire(keys.dms(deploymentId), KEEP_DMS_S)
+        .exec();
     },
     async releaseDm(deploymentId, user) {
       await redis.hdel(keys.dms(deploymentId), member(user));
     },
     async noteHomeOpened(user, at) {
-      await redis.multi().zadd(keys.homeAudience, at, member(user)).zremrangebyrank(keys.homeAudience, 0, -(HOME_AUDIENCE_MAX + 1)).exec();
+      await redis
+        .multi()
+        .zadd(keys.homeAudience, at, member(user))
+        .zremrangebyrank(keys.homeAudience, 0, -(HOME_AUDIENCE_MAX + 1))
+        .exec();
     },
     async homeAudience(since) {
       await redis.zremrangebyscore(keys.homeAudience, '-inf', `(${since}`);
-      return (await redis.zrevrangebyscore(keys.homeAudience, '+inf', since, 'LIMIT', 0, HOME_AUDIENCE_MAX)).map(userOf);
+      return (await redis.zrevrangebyscore(keys.homeAudience, '+inf', since, 'LIMIT', 0, HOME_AUDIENCE_MAX)).map(
+        userOf,
+      );
     },
   };
 }

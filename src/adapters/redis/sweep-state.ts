@@ -17,7 +17,11 @@ export function createProjectMemory(redis: Redis, keys: Keyspace) {
     async remember(projectId: number, opts: { reportsBlocked: boolean }): Promise<void> {
       const seen = redis.sadd(keys.knownProjects, String(projectId));
       // sent in the same turn: one round trip, and either failing fails the event (it is retried)
-      await Promise.all(opts.reportsBlocked ? [seen, redis.set(keys.projectReportsBlocked(projectId), '1', 'EX', REPORTS_BLOCKED_TTL_S)] : [seen]);
+      await Promise.all(
+        opts.reportsBlocked
+          ? [seen, redis.set(keys.projectReportsBlocked(projectId), '1', 'EX', REPORTS_BLOCKED_TTL_S)]
+          : [seen],
+      );
     },
     async reportsBlocked(projectId: number): Promise<boolean> {
       return (await redis.exists(keys.projectReportsBlocked(projectId))) === 1;
@@ -26,7 +30,11 @@ export function createProjectMemory(redis: Redis, keys: Keyspace) {
 }
 
 /** What the sweep reads from Redis: projects seen in webhooks and cards not yet resolved. */
-export function createSweepState(redis: Redis, keys: Keyspace, cards: Pick<CardStore, 'get'> & { openCardIds(limit?: number): Promise<number[]> }) {
+export function createSweepState(
+  redis: Redis,
+  keys: Keyspace,
+  cards: Pick<CardStore, 'get'> & { openCardIds(limit?: number): Promise<number[]> },
+) {
   return {
     async knownProjects(): Promise<number[]> {
       const members = await redis.smembers(keys.knownProjects);

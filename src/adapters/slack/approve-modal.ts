@@ -26,21 +26,39 @@ export function approveModal(meta: ApproveModalMetadata, summary: string): Block
     blocks: [
       {
         type: 'section',
-        text: { type: 'mrkdwn', text: clip(`Approving *${esc(summary)}*. You are in more than one approval rule that still needs approvals; your approval counts for the one you pick. It is recorded in GitLab as you.`, 3000) },
+        text: {
+          type: 'mrkdwn',
+          text: clip(
+            `Approving *${esc(summary)}*. You are in more than one approval rule that still needs approvals; your approval counts for the one you pick. It is recorded in GitLab as you.`,
+            3000,
+          ),
+        },
       },
       {
         type: 'input',
         block_id: RULE_INPUT.block,
         label: { type: 'plain_text', text: 'Approve for' },
-        element: { type: 'radio_buttons', action_id: RULE_INPUT.action, options: meta.r.map((name, i) => ({ text: { type: 'plain_text', text: clip(name, 75) }, value: String(i) })) },
+        element: {
+          type: 'radio_buttons',
+          action_id: RULE_INPUT.action,
+          options: meta.r.map((name, i) => ({ text: { type: 'plain_text', text: clip(name, 75) }, value: String(i) })),
+        },
       },
       {
         type: 'input',
         block_id: COMMENT_INPUT.block,
         optional: true,
         label: { type: 'plain_text', text: 'Comment' },
-        hint: { type: 'plain_text', text: `Recorded in GitLab with your approval (at most ${MAX_COMMENT} characters).` },
-        element: { type: 'plain_text_input', action_id: COMMENT_INPUT.action, multiline: true, max_length: MAX_COMMENT },
+        hint: {
+          type: 'plain_text',
+          text: `Recorded in GitLab with your approval (at most ${MAX_COMMENT} characters).`,
+        },
+        element: {
+          type: 'plain_text_input',
+          action_id: COMMENT_INPUT.action,
+          multiline: true,
+          max_length: MAX_COMMENT,
+        },
       },
     ],
   };

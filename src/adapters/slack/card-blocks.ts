@@ -77,7 +77,8 @@ function canApproveText(o: OpenRule): string | null {
   const total = o.people.length + o.more;
   if (total === 0) return 'nobody left in this rule who can approve';
   const linked = o.people.filter((p) => p.slackUserId);
-  if (linked.length === 0) return `${total} ${total === 1 ? 'person' : 'people'} in GitLab can approve, none linked to Slack`;
+  if (linked.length === 0)
+    return `${total} ${total === 1 ? 'person' : 'people'} in GitLab can approve, none linked to Slack`;
   const shown = linked.slice(0, MAX_MENTIONS_PER_RULE);
   const rest = total - shown.length;
   return `can approve: ${shown.map(personText).join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
@@ -90,7 +91,10 @@ function rulesText(m: CardModel): string | null {
   const lines = m.rules.map((r) => {
     const satisfied = r.approved >= r.required;
     const mark = satisfied ? ':white_check_mark:' : ':hourglass_flowing_sand:';
-    const who = r.approvals.map((a) => `${a.status === 'rejected' ? ':x: ' : ''}${personText(a.person)}${a.comment ? ` “${esc(clip(a.comment, 200))}”` : ''}`);
+    const who = r.approvals.map(
+      (a) =>
+        `${a.status === 'rejected' ? ':x: ' : ''}${personText(a.person)}${a.comment ? ` “${esc(clip(a.comment, 200))}”` : ''}`,
+    );
     const still = satisfied ? null : open.shift();
     const tail = still ? canApproveText(still) : null;
     const parts = [who.join(', '), tail].filter((x): x is string => Boolean(x));
@@ -104,9 +108,22 @@ export function renderCard(m: CardModel): SlackMessage {
   const v = `v${m.version}`;
   const tier = m.environment.tier && m.environment.tier !== m.environment.name ? ` (${esc(m.environment.tier)})` : '';
   const commit = m.commit.title ? `\n${link(m.commit.url, clip(m.commit.title, 200))}` : '';
-  const pipeline = [m.pipeline ? link(m.pipeline.url, `#${m.pipeline.id}`) : null, m.job ? link(m.job.url, m.job.name) : null].filter(Boolean).join(' · ');
+  const pipeline = [
+    m.pipeline ? link(m.pipeline.url, `#${m.pipeline.id}`) : null,
+    m.job ? link(m.job.url, m.job.name) : null,
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const blocks: Block[] = [
-    { type: 'header', block_id: `${id}-h-${v}`, text: { type: 'plain_text', text: clip(`${HEADLINE[m.state]}: ${m.project.path} → ${m.environment.name}`, 150), emoji: true } },
+    {
+      type: 'header',
+      block_id: `${id}-h-${v}`,
+      text: {
+        type: 'plain_text',
+        text: clip(`${HEADLINE[m.state]}: ${m.project.path} → ${m.environment.name}`, 150),
+        emoji: true,
+      },
+    },
     {
       type: 'section',
       block_id: `${id}-f-${v}`,
@@ -122,17 +139,39 @@ export function renderCard(m: CardModel): SlackMessage {
   ];
   const rules = rulesText(m);
   if (rules) blocks.push({ type: 'section', block_id: `${id}-r-${v}`, text: { type: 'mrkdwn', text: rules } });
-  const nudge = m.nextNudgeAt ? ` · next ${m.nextNudgeKind ?? 'reminder'} ${slackDate(m.nextNudgeAt, '{date_short_pretty} {time}')}` : '';
-  blocks.push({ type: 'context', block_id: `${id}-c-${v}`, elements: [{ type: 'mrkdwn', text: `Deployment #${m.deploymentId} · waiting since ${slackDate(m.waitingSince)}${nudge}` }] });
+  const nudge = m.nextNudgeAt
+    ? ` · next ${m.nextNudgeKind ?? 'reminder'} ${slackDate(m.nextNudgeAt, '{date_short_pretty} {time}')}`
+    : '';
+  blocks.push({
+    type: 'context',
+    block_id: `${id}-c-${v}`,
+    elements: [
+      { type: 'mrkdwn', text: `Deployment #${m.deploymentId} · waiting since ${slackDate(m.waitingSince)}${nudge}` },
+    ],
+  });
   const outcome = outcomeLine(m);
-  if (outcome) blocks.push({ type: 'context', block_id: `${id}-o-${v}`, elements: [{ type: 'mrkdwn', text: clip(outcome, 3000) }] });
+  if (outcome)
+    blocks.push({
+      type: 'context',
+      block_id: `${id}-o-${v}`,
+      elements: [{ type: 'mrkdwn', text: clip(outcome, 3000) }],
+    });
   blocks.push({ type: 'actions', block_id: `${id}-a-${v}`, elements: buttons(m) });
   return { text: clip(fallbackText(m), 3000), blocks };
 }
 
 function buttons(m: CardModel): Block[] {
   return decisionButtons(
-    { deploymentId: m.deploymentId, projectId: m.projectId, version: m.version, project: m.project.path, ref: m.ref, shortSha: m.shortSha, environment: m.environment.name, openUrl: m.openUrl },
+    {
+      deploymentId: m.deploymentId,
+      projectId: m.projectId,
+      version: m.version,
+      project: m.project.path,
+      ref: m.ref,
+      shortSha: m.shortSha,
+      environment: m.environment.name,
+      openUrl: m.openUrl,
+    },
     m.buttons,
   );
 }

@@ -19,7 +19,10 @@ export type SlackChat = ChatPort & {
 };
 
 /** Cards and notices over the Slack Web API. `linkUrl` gives the account-link button its target. */
-export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserId: string, teamId?: string) => string | null; direct?: DirectMessages } = {}): SlackChat {
+export function createSlackChat(
+  client: WebClient,
+  opts: { linkUrl?: (slackUserId: string, teamId?: string) => string | null; direct?: DirectMessages } = {},
+): SlackChat {
   const direct = opts.direct ?? createDirectMessages(client);
   return {
     async postCard(channel, card: CardModel): Promise<MessageRef> {
@@ -31,14 +34,19 @@ export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserI
           blocks: message.blocks as never,
           unfurl_links: false,
           unfurl_media: false,
-          metadata: { event_type: CARD_METADATA_EVENT, event_payload: { deployment_id: card.deploymentId, project_id: card.projectId } },
+          metadata: {
+            event_type: CARD_METADATA_EVENT,
+            event_payload: { deployment_id: card.deploymentId, project_id: card.projectId },
+          },
         }),
       );
       return { channel: result.channel ?? channel, ts: result.ts! };
     },
     async updateCard(ref, card) {
       const message = renderCard(card);
-      await slackCall(`chat.update of ${ref.channel}/${ref.ts}`, () => client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never }));
+      await slackCall(`chat.update of ${ref.channel}/${ref.ts}`, () =>
+        client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never }),
+      );
     },
     /** `channel` = the person's own id (a Home tab click has no channel): the notice goes to their DM. */
     async postNotice(channel, slackUserId, notice: Notice, teamId?: string) {
@@ -48,7 +56,14 @@ export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserI
         return;
       }
       try {
-        await slackCall(`chat.postEphemeral to ${slackUserId}`, () => client.chat.postEphemeral({ channel, user: slackUserId, text: message.text, blocks: message.blocks as never }));
+        await slackCall(`chat.postEphemeral to ${slackUserId}`, () =>
+          client.chat.postEphemeral({
+            channel,
+            user: slackUserId,
+            text: message.text,
+            blocks: message.blocks as never,
+          }),
+        );
       } catch (error) {
         // e.g. the list was opened in a DM between people or a private channel greenlight is not in.
         if (!isGreenlightError(error, 'slack_refused') || !CANNOT_POST_THERE.has(error.detail ?? '')) throw error;
@@ -57,10 +72,16 @@ export function createSlackChat(client: WebClient, opts: { linkUrl?: (slackUserI
     },
     async findCard(channel, deploymentId, since) {
       const result = await slackCall(`conversations.history of ${channel}`, () =>
-        client.conversations.history({ channel, oldest: String(Math.floor(since / 1000) - 60), include_all_metadata: true, limit: 200 }),
+        client.conversations.history({
+          channel,
+          oldest: String(Math.floor(since / 1000) - 60),
+          include_all_metadata: true,
+          limit: 200,
+        }),
       );
       const found = (result.messages ?? []).find((m) => {
-        const meta = (m as { metadata?: { event_type?: string; event_payload?: { deployment_id?: unknown } } }).metadata;
+        const meta = (m as { metadata?: { event_type?: string; event_payload?: { deployment_id?: unknown } } })
+          .metadata;
         return meta?.event_type === CARD_METADATA_EVENT && Number(meta.event_payload?.deployment_id) === deploymentId;
       });
       return found?.ts ?? null;

@@ -11,7 +11,9 @@ export function link(url: string | null | undefined, label: string): string {
 /** Cuts text to a Block Kit limit without breaking a surrogate pair. */
 export function clip(text: string, max: number): string {
   if (text.length <= max) return text;
-  return `${Array.from(text.slice(0, max - 1)).join('').slice(0, max - 1)}…`;
+  return `${Array.from(text.slice(0, max - 1))
+    .join('')
+    .slice(0, max - 1)}…`;
 }
 
 /** Slack's date formatting: readers see their own time zone; `fallback` for old clients. */

@@ -8,14 +8,30 @@ const MAX_RULE_BUTTONS = 10;
 
 export type ApproveAsValue = { d: number; p: number; r: string };
 
-const ICON: Record<Notice['tone'], string> = { success: ':white_check_mark:', info: ':information_source:', warning: ':warning:', error: ':x:' };
+const ICON: Record<Notice['tone'], string> = {
+  success: ':white_check_mark:',
+  info: ':information_source:',
+  warning: ':warning:',
+  error: ':x:',
+};
 
 /** An ephemeral message to one person; with `link`, a button that starts the GitLab account link. */
 export function renderNotice(notice: Notice, linkUrl?: string | null): SlackMessage {
   const text = `${ICON[notice.tone]} ${notice.text}`;
   const blocks: Block[] = [{ type: 'section', text: { type: 'mrkdwn', text } }];
   if (notice.link && linkUrl) {
-    blocks.push({ type: 'actions', elements: [{ type: 'button', action_id: ACTION.link, style: 'primary', text: { type: 'plain_text', text: 'Link GitLab account' }, url: linkUrl }] });
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION.link,
+          style: 'primary',
+          text: { type: 'plain_text', text: 'Link GitLab account' },
+          url: linkUrl,
+        },
+      ],
+    });
   }
   if (notice.approveAs) {
     const { ref, rules } = notice.approveAs;
@@ -23,7 +39,12 @@ export function renderNotice(notice: Notice, linkUrl?: string | null): SlackMess
       .map((r) => ({ r, value: JSON.stringify({ d: ref.deploymentId, p: ref.projectId, r } satisfies ApproveAsValue) }))
       .filter(({ value }) => value.length <= 2000)
       .slice(0, MAX_RULE_BUTTONS)
-      .map(({ r, value }, i) => ({ type: 'button', action_id: `${ACTION.approveAs}_${i}`, text: { type: 'plain_text', text: clip(`Approve for ${r}`, 75) }, value }));
+      .map(({ r, value }, i) => ({
+        type: 'button',
+        action_id: `${ACTION.approveAs}_${i}`,
+        text: { type: 'plain_text', text: clip(`Approve for ${r}`, 75) },
+        value,
+      }));
     if (elements.length > 0) blocks.push({ type: 'actions', elements });
   }
   return { text, blocks };

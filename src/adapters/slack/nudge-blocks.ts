@@ -32,11 +32,21 @@ export function renderReminder(m: ReminderMessage): SlackMessage {
     { type: 'section', text: { type: 'mrkdwn', text: clip(`${headline}\n${asksText(m.asks)}`, 3000) } },
     {
       type: 'actions',
-      elements: [{ type: 'button', action_id: ACTION.snooze, text: { type: 'plain_text', text: `Snooze ${describeWait(m.snoozeMs)}` }, value }],
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION.snooze,
+          text: { type: 'plain_text', text: `Snooze ${describeWait(m.snoozeMs)}` },
+          value,
+        },
+      ],
     },
   ];
   const mentions = mentionsOf(m.asks);
-  return { text: clip(`Reminder: ${m.what} has waited ${waited} for approval.${mentions ? ` ${mentions}` : ''}`, 3000), blocks };
+  return {
+    text: clip(`Reminder: ${m.what} has waited ${waited} for approval.${mentions ? ` ${mentions}` : ''}`, 3000),
+    blocks,
+  };
 }
 
 /** A post in the level's channel: mentions its targets and links to the card. */
@@ -46,7 +56,9 @@ export function renderEscalation(m: EscalationMessage): SlackMessage {
   const subject = m.cardUrl ? link(m.cardUrl, m.what) : `*${esc(m.what)}*`;
   const level = m.levels > 1 ? ` (level ${m.level} of ${m.levels})` : '';
   const body = `:rotating_light: *Escalation${level}*: ${subject} has waited *${waited}* for approval.${targets ? ` ${targets}` : ''}\n${asksText(m.asks)}`;
-  const links = [m.cardUrl ? link(m.cardUrl, 'Open the card') : null, link(m.openUrl, 'Open in GitLab')].filter(Boolean).join(' · ');
+  const links = [m.cardUrl ? link(m.cardUrl, 'Open the card') : null, link(m.openUrl, 'Open in GitLab')]
+    .filter(Boolean)
+    .join(' · ');
   return {
     text: clip(`Escalation: ${m.what} has waited ${waited} for approval.${targets ? ` ${targets}` : ''}`, 3000),
     blocks: [

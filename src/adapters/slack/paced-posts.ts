@@ -32,7 +32,10 @@ export function pacePostMessages(client: WebClient, pacer: ChannelPacer, logger?
     const decision = await pacer.acquire(channel, ticket);
     if (decision.kind === 'later') {
       logger?.debug({ channel, retryAfterMs: decision.retryAfterMs }, 'post paced: job delayed to its slot');
-      throw new GreenlightError('slack_rate_limited', `greenlight paces posts to ${channel}`, { retryAfterMs: decision.retryAfterMs, detail: 'paced' });
+      throw new GreenlightError('slack_rate_limited', `greenlight paces posts to ${channel}`, {
+        retryAfterMs: decision.retryAfterMs,
+        detail: 'paced',
+      });
     }
     if (decision.sleepMs > 0) await sleep(decision.sleepMs);
     try {

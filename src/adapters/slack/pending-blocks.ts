@@ -32,7 +32,16 @@ export function formatWaited(ms: number): string {
 /** The card's Approve and Reject buttons for a row (and Open in GitLab). */
 export function decisionButtons(row: PendingRow, opts: { decide: boolean }): Block[] {
   return sharedButtons(
-    { deploymentId: row.deploymentId, projectId: row.projectId, version: row.cardVersion, project: row.project.path, ref: row.ref, shortSha: row.shortSha, environment: row.environment.name, openUrl: row.openUrl },
+    {
+      deploymentId: row.deploymentId,
+      projectId: row.projectId,
+      version: row.cardVersion,
+      project: row.project.path,
+      ref: row.ref,
+      shortSha: row.shortSha,
+      environment: row.environment.name,
+      openUrl: row.openUrl,
+    },
     { approve: opts.decide, reject: opts.decide, run: false },
   );
 }
@@ -43,8 +52,12 @@ export function decisionButtons(row: PendingRow, opts: { decide: boolean }): Blo
  */
 export function rowBlocks(row: PendingRow, opts: { idPrefix: string; now: number | null; decide: boolean }): Block[] {
   const id = `${opts.idPrefix}-${row.deploymentId}`;
-  const tier = row.environment.tier && row.environment.tier !== row.environment.name ? ` (${esc(row.environment.tier)})` : '';
-  const waited = opts.now === null ? `Requested ${slackDate(row.waitingSince)}` : `Waiting ${formatWaited(opts.now - Date.parse(row.waitingSince))}`;
+  const tier =
+    row.environment.tier && row.environment.tier !== row.environment.name ? ` (${esc(row.environment.tier)})` : '';
+  const waited =
+    opts.now === null
+      ? `Requested ${slackDate(row.waitingSince)}`
+      : `Waiting ${formatWaited(opts.now - Date.parse(row.waitingSince))}`;
   const by = row.creator ? ` · by ${esc(row.creator.name)} (@${esc(row.creator.username)})` : '';
   const text = [
     `*${link(row.project.url, clip(row.project.path, 300))}* → *${link(row.environment.url, clip(row.environment.name, 300))}*${tier}`,
@@ -52,7 +65,11 @@ export function rowBlocks(row: PendingRow, opts: { idPrefix: string; now: number
   ].join('\n');
   return [
     { type: 'section', block_id: `${id}-s`, text: { type: 'mrkdwn', text: clip(text, 3000) } },
-    { type: 'actions', block_id: `${id}-a-v${row.cardVersion}`, elements: decisionButtons(row, { decide: opts.decide }) },
+    {
+      type: 'actions',
+      block_id: `${id}-a-v${row.cardVersion}`,
+      elements: decisionButtons(row, { decide: opts.decide }),
+    },
   ];
 }
 
@@ -76,16 +93,23 @@ export function renderPendingList(answer: PendingAnswer, ctx: ListContext): Slac
         : ':grey_question: greenlight does not know your GitLab account, so it cannot tell what waits for you. It finds you by your Slack e-mail address (it must match your GitLab e-mail), or a greenlight admin adds you to `users:` in the policy file (slack: your member ID, gitlab: your username).';
     return textOnly(text);
   }
-  if (answer.kind === 'broken') return textOnly(`:warning: Your GitLab link stopped working (${esc(answer.reason)}). Link again with \`${ctx.command} link\`.`);
+  if (answer.kind === 'broken')
+    return textOnly(
+      `:warning: Your GitLab link stopped working (${esc(answer.reason)}). Link again with \`${ctx.command} link\`.`,
+    );
   if (answer.total === 0) return renderEmpty(answer, ctx);
 
   const first = answer.offset + 1;
   const last = answer.offset + answer.rows.length;
   const matching = ctx.query.terms.length ? ` matching \`${esc(ctx.query.terms.join(' '))}\`` : '';
-  const subject = ctx.query.mine ? `${plural(answer.total, 'deployment waits', 'deployments wait')} for *your* approval${answer.person ? ` (as @${esc(answer.person.username)})` : ''}` : `${plural(answer.total, 'deployment waits', 'deployments wait')} for approval`;
+  const subject = ctx.query.mine
+    ? `${plural(answer.total, 'deployment waits', 'deployments wait')} for *your* approval${answer.person ? ` (as @${esc(answer.person.username)})` : ''}`
+    : `${plural(answer.total, 'deployment waits', 'deployments wait')} for approval`;
   const range = answer.total > answer.rows.length ? `, showing ${first}–${last}, newest first` : ', newest first';
   const headline = `*${subject}*${matching}${range}.`;
-  const blocks: Block[] = [{ type: 'section', block_id: 'list-head', text: { type: 'mrkdwn', text: clip(headline, 3000) } }];
+  const blocks: Block[] = [
+    { type: 'section', block_id: 'list-head', text: { type: 'mrkdwn', text: clip(headline, 3000) } },
+  ];
   for (const row of answer.rows) blocks.push(...rowBlocks(row, { idPrefix: 'list', now: ctx.now, decide: true }));
   const notes = footnotes(answer);
   if (notes) blocks.push({ type: 'context', block_id: 'list-notes', elements: [{ type: 'mrkdwn', text: notes }] });
@@ -94,7 +118,14 @@ export function renderPendingList(answer: PendingAnswer, ctx: ListContext): Slac
     blocks.push({
       type: 'actions',
       block_id: `list-more-${last}`,
-      elements: [{ type: 'button', action_id: ACTION.listMore, text: { type: 'plain_text', text: `Show more (${answer.total - last} left)` }, value: JSON.stringify(value) }],
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION.listMore,
+          text: { type: 'plain_text', text: `Show more (${answer.total - last} left)` },
+          value: JSON.stringify(value),
+        },
+      ],
     });
   }
   return { text: `${subject.replace(/\*/g, '')}${matching.replace(/`/g, '"')}`, blocks };
@@ -104,7 +135,10 @@ function renderEmpty(answer: PendingPage, ctx: ListContext): SlackMessage {
   const terms = ctx.query.terms;
   const notes = footnotes(answer);
   if (terms.length > 0) {
-    const others = answer.waiting > 0 ? ` (${plural(answer.waiting, 'deployment waits', 'deployments wait')} in all: \`${ctx.command}\` lists them)` : '';
+    const others =
+      answer.waiting > 0
+        ? ` (${plural(answer.waiting, 'deployment waits', 'deployments wait')} in all: \`${ctx.command}\` lists them)`
+        : '';
     const text = `Nothing waiting${ctx.query.mine ? ' for you' : ''} matches \`${esc(terms.join(' '))}\`${others}. Words filter by project path, environment or tier.`;
     return {
       text,
@@ -118,13 +152,25 @@ function renderEmpty(answer: PendingPage, ctx: ListContext): SlackMessage {
   const text = ctx.query.mine
     ? `:white_check_mark: Nothing waits for your approval${answer.person ? ` (as @${esc(answer.person.username)})` : ''}.${answer.waiting > 0 ? ` ${plural(answer.waiting, 'other deployment waits', 'other deployments wait')}: \`${ctx.command}\` lists them.` : ''}`
     : ':white_check_mark: Nothing waits for approval right now.';
-  return notes ? { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, { type: 'context', elements: [{ type: 'mrkdwn', text: notes }] }] } : textOnly(text);
+  return notes
+    ? {
+        text,
+        blocks: [
+          { type: 'section', text: { type: 'mrkdwn', text } },
+          { type: 'context', elements: [{ type: 'mrkdwn', text: notes }] },
+        ],
+      }
+    : textOnly(text);
 }
 
 function footnotes(answer: PendingPage): string | null {
   const notes: string[] = [];
-  if (answer.unchecked > 0) notes.push(`:warning: GitLab did not say who may approve ${plural(answer.unchecked, 'deployment', 'deployments')}; ${answer.unchecked === 1 ? 'it is' : 'they are'} left out. Try again in a minute.`);
-  if (answer.truncated) notes.push('Only the newest open deployments were read; narrow the list with a project or environment.');
+  if (answer.unchecked > 0)
+    notes.push(
+      `:warning: GitLab did not say who may approve ${plural(answer.unchecked, 'deployment', 'deployments')}; ${answer.unchecked === 1 ? 'it is' : 'they are'} left out. Try again in a minute.`,
+    );
+  if (answer.truncated)
+    notes.push('Only the newest open deployments were read; narrow the list with a project or environment.');
   return notes.length ? notes.join('\n') : null;
 }
 
@@ -135,9 +181,19 @@ function textOnly(text: string): SlackMessage {
 /** A DM about one deployment; updated in place as the deployment changes. */
 export function renderDm(dm: DmModel): SlackMessage {
   const what = `${dm.row.project.path} → ${dm.row.environment.name}`;
-  const icon = dm.canAct ? ':raising_hand:' : dm.state === 'waiting' ? ':hourglass_flowing_sand:' : dm.state === 'rejected' || dm.state === 'failed' ? ':x:' : ':white_check_mark:';
+  const icon = dm.canAct
+    ? ':raising_hand:'
+    : dm.state === 'waiting'
+      ? ':hourglass_flowing_sand:'
+      : dm.state === 'rejected' || dm.state === 'failed'
+        ? ':x:'
+        : ':white_check_mark:';
   const blocks: Block[] = [
-    { type: 'section', block_id: `dm-${dm.row.deploymentId}-h`, text: { type: 'mrkdwn', text: clip(`${icon} *${esc(what)}*: ${esc(dm.headline)}`, 3000) } },
+    {
+      type: 'section',
+      block_id: `dm-${dm.row.deploymentId}-h`,
+      text: { type: 'mrkdwn', text: clip(`${icon} *${esc(what)}*: ${esc(dm.headline)}`, 3000) },
+    },
     ...rowBlocks(dm.row, { idPrefix: 'dm', now: null, decide: dm.canAct }),
   ];
   return { text: clip(`${what}: ${dm.headline}`, 3000), blocks };

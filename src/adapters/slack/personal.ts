@@ -22,29 +22,46 @@ export function createDirectMessages(client: WebClient): DirectMessages {
   const channels = new TtlCache<string, string>({ ttlMs: 24 * 3_600_000, max: 10_000 });
   const dmChannel = (userId: string) =>
     channels.getOrLoad(userId, async () => {
-      const opened = await slackCall(`conversations.open with ${userId}`, () => client.conversations.open({ users: userId }));
+      const opened = await slackCall(`conversations.open with ${userId}`, () =>
+        client.conversations.open({ users: userId }),
+      );
       return opened.channel!.id!;
     });
   return {
     dmChannel,
     async postDirect(userId, message) {
       const channel = await dmChannel(userId);
-      const posted = await slackCall(`chat.postMessage to ${channel}`, () => client.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, unfurl_links: false, unfurl_media: false }));
+      const posted = await slackCall(`chat.postMessage to ${channel}`, () =>
+        client.chat.postMessage({
+          channel,
+          text: message.text,
+          blocks: message.blocks as never,
+          unfurl_links: false,
+          unfurl_media: false,
+        }),
+      );
       return { channel: posted.channel ?? channel, ts: posted.ts! };
     },
   };
 }
 
 /** The Home tab and approvers' DMs over the Slack Web API. */
-export function createPersonalChat(client: WebClient, direct: DirectMessages = createDirectMessages(client)): PersonalChat {
+export function createPersonalChat(
+  client: WebClient,
+  direct: DirectMessages = createDirectMessages(client),
+): PersonalChat {
   return {
     async publishHome(userId: string, home: HomeModel) {
-      await slackCall(`views.publish for ${userId}`, () => client.views.publish({ user_id: userId, view: renderHome(home) as never }));
+      await slackCall(`views.publish for ${userId}`, () =>
+        client.views.publish({ user_id: userId, view: renderHome(home) as never }),
+      );
     },
     sendDm: (userId: string, dm: DmModel) => direct.postDirect(userId, renderDm(dm)),
     async updateDm(ref: MessageRef, dm: DmModel) {
       const message = renderDm(dm);
-      await slackCall(`chat.update of ${ref.channel}/${ref.ts}`, () => client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never }));
+      await slackCall(`chat.update of ${ref.channel}/${ref.ts}`, () =>
+        client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never }),
+      );
     },
   };
 }

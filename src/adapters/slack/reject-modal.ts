@@ -14,13 +14,32 @@ export function rejectModal(meta: RejectModalMetadata, summary: string): Block {
     submit: { type: 'plain_text', text: 'Reject' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: clip(`Rejecting *${esc(summary)}*. GitLab fails the job; a new pipeline is needed to deploy again.`, 3000) } },
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: clip(
+            `Rejecting *${esc(summary)}*. GitLab fails the job; a new pipeline is needed to deploy again.`,
+            3000,
+          ),
+        },
+      },
       {
         type: 'input',
         block_id: REASON_INPUT.block,
         label: { type: 'plain_text', text: 'Reason' },
-        hint: { type: 'plain_text', text: `Recorded in GitLab with your rejection (at most ${MAX_COMMENT} characters).` },
-        element: { type: 'plain_text_input', action_id: REASON_INPUT.action, multiline: true, min_length: 3, max_length: MAX_COMMENT, placeholder: { type: 'plain_text', text: 'Smoke tests fail on staging' } },
+        hint: {
+          type: 'plain_text',
+          text: `Recorded in GitLab with your rejection (at most ${MAX_COMMENT} characters).`,
+        },
+        element: {
+          type: 'plain_text_input',
+          action_id: REASON_INPUT.action,
+          multiline: true,
+          min_length: 3,
+          max_length: MAX_COMMENT,
+          placeholder: { type: 'plain_text', text: 'Smoke tests fail on staging' },
+        },
       },
     ],
   };

@@ -13,7 +13,9 @@ import { checkSlack } from './slack.ts';
 export const doctorCommand: CliCommand = async (argv, io) => {
   const { values } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
-    io.out('usage: greenlight doctor\n\nChecks configuration, Redis, the GitLab token and the Slack app; prints a fix for each problem.');
+    io.out(
+      'usage: greenlight doctor\n\nChecks configuration, Redis, the GitLab token and the Slack app; prints a fix for each problem.',
+    );
     return EXIT.ok;
   }
   let config: Config;
@@ -21,13 +23,24 @@ export const doctorCommand: CliCommand = async (argv, io) => {
     config = loadConfig(io.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const findings = error.problems.map((p) => fail(p, 'set it in the environment or .env (see docs/configuration.md)'));
+    const findings = error.problems.map((p) =>
+      fail(p, 'set it in the environment or .env (see docs/configuration.md)'),
+    );
     io.out(formatReport([{ title: 'Configuration', findings }]));
     return EXIT.config;
   }
   const sections: Section[] = [{ title: 'Configuration', findings: configFindings(config) }];
-  const [redis, gitlab, slack, publicUrl] = await Promise.all([checkRedis(config), checkGitLab(config), checkSlack(config), checkPublicUrl(config)]);
-  sections.push({ title: 'Redis', findings: redis }, { title: 'GitLab', findings: gitlab }, { title: 'Slack', findings: slack });
+  const [redis, gitlab, slack, publicUrl] = await Promise.all([
+    checkRedis(config),
+    checkGitLab(config),
+    checkSlack(config),
+    checkPublicUrl(config),
+  ]);
+  sections.push(
+    { title: 'Redis', findings: redis },
+    { title: 'GitLab', findings: gitlab },
+    { title: 'Slack', findings: slack },
+  );
   if (publicUrl.length > 0) sections.push({ title: 'Public URL', findings: publicUrl });
   io.out(formatReport(sections));
   return sections.some((s) => s.findings.some((f) => f.level === 'fail')) ? EXIT.failed : EXIT.ok;
@@ -35,7 +48,9 @@ export const doctorCommand: CliCommand = async (argv, io) => {
 
 function configFindings(config: Config): Finding[] {
   const slack = config.slack.appToken ? 'Slack over Socket Mode' : 'Slack over HTTP (POST /slack/events)';
-  const policy = config.configFile ? `, policy file ${config.configFile} with ${config.policy.routes.length} route${config.policy.routes.length === 1 ? '' : 's'}` : '';
+  const policy = config.configFile
+    ? `, policy file ${config.configFile} with ${config.policy.routes.length} route${config.policy.routes.length === 1 ? '' : 's'}`
+    : '';
   return [ok(`environment is valid: ${config.gitlab.authMode} mode, ROLE=${config.role}, ${slack}${policy}`)];
 }
 
@@ -46,8 +61,18 @@ async function checkPublicUrl(config: Config): Promise<Finding[]> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
     if (res.ok) return [ok(`greenlight answers at ${url}`)];
-    return [warn(`${url} answered ${res.status}`, 'make sure PUBLIC_URL routes to greenlight (reverse proxy, ingress); GitLab sends webhooks to PUBLIC_URL/webhooks/gitlab')];
+    return [
+      warn(
+        `${url} answered ${res.status}`,
+        'make sure PUBLIC_URL routes to greenlight (reverse proxy, ingress); GitLab sends webhooks to PUBLIC_URL/webhooks/gitlab',
+      ),
+    ];
   } catch {
-    return [warn(`greenlight does not answer at ${url} (not started yet?)`, 'start greenlight; make sure PUBLIC_URL is reachable from GitLab: webhooks go to PUBLIC_URL/webhooks/gitlab')];
+    return [
+      warn(
+        `greenlight does not answer at ${url} (not started yet?)`,
+        'start greenlight; make sure PUBLIC_URL is reachable from GitLab: webhooks go to PUBLIC_URL/webhooks/gitlab',
+      ),
+    ];
   }
 }

@@ -1,7 +1,5 @@
 /** One line of the doctor's report; problems always say how to fix them. */
-export type Finding =
-  | { level: 'ok'; message: string }
-  | { level: 'warn' | 'fail'; message: string; fix: string };
+export type Finding = { level: 'ok'; message: string } | { level: 'warn' | 'fail'; message: string; fix: string };
 
 export type Section = { title: string; findings: Finding[] };
 
@@ -17,14 +15,19 @@ export function formatReport(sections: readonly Section[]): string {
     lines.push(section.title);
     for (const f of section.findings) {
       lines.push(`  ${MARK[f.level]} ${f.message}`);
-      if (f.level !== 'ok') lines.push(...f.fix.split('\n').map((l, i) => `         ${i === 0 ? 'fix: ' : '     '}${l}`));
+      if (f.level !== 'ok')
+        lines.push(...f.fix.split('\n').map((l, i) => `         ${i === 0 ? 'fix: ' : '     '}${l}`));
     }
     lines.push('');
   }
   const all = sections.flatMap((s) => s.findings);
   const failures = all.filter((f) => f.level === 'fail').length;
   const warnings = all.filter((f) => f.level === 'warn').length;
-  lines.push(failures === 0 && warnings === 0 ? 'Everything checks out.' : `${plural(failures, 'problem')}, ${plural(warnings, 'warning')}.`);
+  lines.push(
+    failures === 0 && warnings === 0
+      ? 'Everything checks out.'
+      : `${plural(failures, 'problem')}, ${plural(warnings, 'warning')}.`,
+  );
   return lines.join('\n');
 }
 

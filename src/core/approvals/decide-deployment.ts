@@ -1,7 +1,23 @@
-import { allApprovals, classify, rejectionOf, ruleProgress, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
+import {
+  allApprovals,
+  classify,
+  rejectionOf,
+  ruleProgress,
+  type Deployment,
+  type GitLabUser,
+} from '../deployments/deployment.ts';
 import { isGreenlightError } from '../errors.ts';
 import type { Policy } from '../policy.ts';
-import type { CardStore, DeploymentRef, GitLabReader, Identity, IdentityPort, Logger, SlackUser, WorkQueue } from '../ports.ts';
+import type {
+  CardStore,
+  DeploymentRef,
+  GitLabReader,
+  Identity,
+  IdentityPort,
+  Logger,
+  SlackUser,
+  WorkQueue,
+} from '../ports.ts';
 import { chooseRule, type MembershipPort } from './eligible-approvers.ts';
 import type { RefusalReason } from './notices.ts';
 
@@ -19,7 +35,14 @@ export type DecisionOutcome =
   | { kind: 'recorded'; action: DecisionAction; as: GitLabUser; deployment: Deployment }
   /** The person could approve for several rules that still need approvals: they must say which. */
   | { kind: 'choose_rule'; rules: string[]; as: GitLabUser; deployment: Deployment }
-  | { kind: 'refused'; reason: RefusalReason; deployment?: Deployment; as?: GitLabUser; detail?: string; by?: GitLabUser | null };
+  | {
+      kind: 'refused';
+      reason: RefusalReason;
+      deployment?: Deployment;
+      as?: GitLabUser;
+      detail?: string;
+      by?: GitLabUser | null;
+    };
 
 export type DecideDeps = {
   gitlab: GitLabReader;
@@ -72,7 +95,8 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
   const refusal = refuseLocally(deps, request, deployment, identity);
   if (refusal) {
     // The card may be behind what GitLab says (a lost webhook): bring it up to date.
-    if (refusal.reason === 'not_waiting' || refusal.reason === 'already_decided') await deps.queue.requestSync(ref, `click refused: ${refusal.reason}`);
+    if (refusal.reason === 'not_waiting' || refusal.reason === 'already_decided')
+      await deps.queue.requestSync(ref, `click refused: ${refusal.reason}`);
     return refusal;
   }
 
@@ -97,9 +121,18 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
     if (!refused) throw error;
     await deps.queue.requestSync(ref, 'gitlab refused a decision');
     const detail = refused === 'link_broken' || refused === 'gitlab_refused' ? (error as Error).message : undefined;
-    return { kind: 'refused', reason: refused, deployment, as: identity.gitlab, ...(detail !== undefined && { detail }) };
+    return {
+      kind: 'refused',
+      reason: refused,
+      deployment,
+      as: identity.gitlab,
+      ...(detail !== undefined && { detail }),
+    };
   }
-  deps.logger.info({ deploymentId: ref.deploymentId, action, gitlabUser: identity.gitlab.username }, 'decision recorded in GitLab');
+  deps.logger.info(
+    { deploymentId: ref.deploymentId, action, gitlabUser: identity.gitlab.username },
+    'decision recorded in GitLab',
+  );
   await deps.queue.requestSync(ref, `${action} recorded`);
   return { kind: 'recorded', action, as: identity.gitlab, deployment };
 }
@@ -116,8 +149,12 @@ async function ruleToApproveFor(
   requested: string | undefined,
 ): Promise<{ kind: 'send'; representedAs: string | undefined } | { kind: 'choose'; rules: string[] }> {
   if (requested !== undefined) {
-    if (ruleProgress(deployment).some((p) => p.rule.name === requested && !p.satisfied)) return { kind: 'send', representedAs: requested };
-    deps.logger.info({ deploymentId: deployment.id, rule: requested }, 'the chosen rule no longer needs approvals; choosing again');
+    if (ruleProgress(deployment).some((p) => p.rule.name === requested && !p.satisfied))
+      return { kind: 'send', representedAs: requested };
+    deps.logger.info(
+      { deploymentId: deployment.id, rule: requested },
+      'the chosen rule no longer needs approvals; choosing again',
+    );
   }
   if (!deps.membership) return { kind: 'send', representedAs: undefined };
   try {
@@ -129,7 +166,10 @@ async function ruleToApproveFor(
     }
     return { kind: 'send', representedAs: choice.kind === 'one' ? choice.rule.name : undefined };
   } catch (error) {
-    deps.logger.warn({ deploymentId: deployment.id, err: (error as Error).message }, 'could not read rule membership; GitLab picks the rule');
+    deps.logger.warn(
+      { deploymentId: deployment.id, err: (error as Error).message },
+      'could not read rule membership; GitLab picks the rule',
+    );
     return { kind: 'send', representedAs: undefined };
   }
 }
@@ -140,19 +180,41 @@ function isCreator(deployment: Deployment, identity: Identity): boolean {
 
 type Refusal = Extract<DecisionOutcome, { kind: 'refused' }>;
 
-function refuseLocally(deps: DecideDeps, request: DecisionRequest, deployment: Deployment, identity: Identity): Refusal | null {
+function refuseLocally(
+  deps: DecideDeps,
+  request: DecisionRequest,
+  deployment: Deployment,
+  identity: Identity,
+): Refusal | null {
   const state = classify(deployment);
   const as = identity.gitlab;
   if (request.action === 'run') {
     if (state === 'waiting') return { kind: 'refused', reason: 'not_approved_yet', deployment, as };
-    if (state !== 'approved' || !deployment.job) return { kind: 'refused', reason: 'not_waiting', deployment, as, detail: state ?? 'unknown', by: lastActor(deployment) };
+    if (state !== 'approved' || !deployment.job)
+      return {
+        kind: 'refused',
+        reason: 'not_waiting',
+        deployment,
+        as,
+        detail: state ?? 'unknown',
+        by: lastActor(deployment),
+      };
     return null;
   }
-  if (request.action === 'approve' && isCreator(deployment, identity)) return { kind: 'refused', reason: 'self_approval', deployment, as };
+  if (request.action === 'approve' && isCreator(deployment, identity))
+    return { kind: 'refused', reason: 'self_approval', deployment, as };
   if (request.action === 'approve' && deps.policy.fourEyes.forbidCommitAuthor && isCommitAuthor(deployment, identity)) {
     return { kind: 'refused', reason: 'commit_author', deployment, as };
   }
-  if (state !== 'waiting') return { kind: 'refused', reason: 'not_waiting', deployment, as, detail: state ?? 'unknown', by: lastActor(deployment) };
+  if (state !== 'waiting')
+    return {
+      kind: 'refused',
+      reason: 'not_waiting',
+      deployment,
+      as,
+      detail: state ?? 'unknown',
+      by: lastActor(deployment),
+    };
   const wanted = request.action === 'approve' ? 'approved' : 'rejected';
   if (allApprovals(deployment).some((a) => a.user.id === as.id && a.status === wanted)) {
     return { kind: 'refused', reason: 'already_decided', deployment, as, detail: wanted };
@@ -168,7 +230,12 @@ function isCommitAuthor(deployment: Deployment, identity: Identity): boolean {
 function lastActor(deployment: Deployment): GitLabUser | null {
   const rejection = rejectionOf(deployment);
   if (rejection) return rejection.user;
-  return allApprovals(deployment).filter((a) => a.status === 'approved').sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1)?.user ?? null;
+  return (
+    allApprovals(deployment)
+      .filter((a) => a.status === 'approved')
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .at(-1)?.user ?? null
+  );
 }
 
 function gitlabRefusal(error: unknown, action: DecisionAction): RefusalReason | null {

@@ -1,4 +1,10 @@
-import { allApprovals, ruleProgress, type ApprovalRule, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
+import {
+  allApprovals,
+  ruleProgress,
+  type ApprovalRule,
+  type Deployment,
+  type GitLabUser,
+} from '../deployments/deployment.ts';
 
 /** Who satisfies an approval rule, as GitLab would judge it (read and cached by the GitLab adapter). */
 export interface MembershipPort {
@@ -18,7 +24,10 @@ export type MissingApprovals = {
  * among them (they can never approve), nor anyone who has already approved or rejected this deployment
  * (GitLab counts one approval per person).
  */
-export async function whoCanStillApprove(deps: { membership: MembershipPort }, deployment: Deployment): Promise<MissingApprovals[]> {
+export async function whoCanStillApprove(
+  deps: { membership: MembershipPort },
+  deployment: Deployment,
+): Promise<MissingApprovals[]> {
   const decided = new Set(allApprovals(deployment).map((a) => a.user.id));
   const creator = deployment.creator?.id;
   const open = ruleProgress(deployment).filter((p) => !p.satisfied);
@@ -32,13 +41,21 @@ export async function whoCanStillApprove(deps: { membership: MembershipPort }, d
 }
 
 /** Whether this GitLab user could still approve: in a rule that needs approvals, not the creator, not decided. */
-export async function canStillApprove(deps: { membership: MembershipPort }, deployment: Deployment, userId: number): Promise<boolean> {
+export async function canStillApprove(
+  deps: { membership: MembershipPort },
+  deployment: Deployment,
+  userId: number,
+): Promise<boolean> {
   const missing = await whoCanStillApprove(deps, deployment);
   return missing.some((m) => m.people.some((u) => u.id === userId));
 }
 
 /** The rules this user could approve for (more than one: ask which, and send represented_as). */
-export async function rulesFor(deps: { membership: MembershipPort }, deployment: Deployment, userId: number): Promise<ApprovalRule[]> {
+export async function rulesFor(
+  deps: { membership: MembershipPort },
+  deployment: Deployment,
+  userId: number,
+): Promise<ApprovalRule[]> {
   const missing = await whoCanStillApprove(deps, deployment);
   return missing.filter((m) => m.people.some((u) => u.id === userId)).map((m) => m.rule);
 }
@@ -57,7 +74,11 @@ export type RuleChoice =
  * not, unless represented_as names another. So an approver in a satisfied rule and an open one would add
  * nothing without represented_as, and an approver in several open rules should pick.
  */
-export async function chooseRule(deps: { membership: MembershipPort }, deployment: Deployment, userId: number): Promise<RuleChoice> {
+export async function chooseRule(
+  deps: { membership: MembershipPort },
+  deployment: Deployment,
+  userId: number,
+): Promise<RuleChoice> {
   const open = await rulesFor(deps, deployment, userId);
   if (open.length > 1) return { kind: 'several', rules: open };
   const [only] = open;

@@ -6,7 +6,12 @@ import type { DeploymentRef } from '../ports.ts';
  * A short message to one person (ephemeral in Slack). `link` offers the account-link button;
  * `approveAs` offers one "approve for this rule" button per rule (represented_as).
  */
-export type Notice = { tone: 'success' | 'info' | 'warning' | 'error'; text: string; link?: boolean; approveAs?: { ref: DeploymentRef; rules: string[] } };
+export type Notice = {
+  tone: 'success' | 'info' | 'warning' | 'error';
+  text: string;
+  link?: boolean;
+  approveAs?: { ref: DeploymentRef; rules: string[] };
+};
 
 export type RefusalReason =
   | 'unlinked'
@@ -60,44 +65,85 @@ export function chooseRuleNotice(ref: DeploymentRef, rules: string[], what: stri
 }
 
 /** The sentence a person reads when greenlight refuses or GitLab refuses for them. */
-export function refusalNotice(reason: RefusalReason, ctx: { state?: CardState; by?: string | null; linkMode: 'oauth' | 'sudo'; command: string; detail?: string }): Notice {
+export function refusalNotice(
+  reason: RefusalReason,
+  ctx: { state?: CardState; by?: string | null; linkMode: 'oauth' | 'sudo'; command: string; detail?: string },
+): Notice {
   switch (reason) {
     case 'unlinked':
       return ctx.linkMode === 'oauth'
-        ? { tone: 'warning', text: `Your Slack account is not linked to GitLab yet, so greenlight cannot act for you. Link it with \`${ctx.command} link\`, then click again.`, link: true }
-        : { tone: 'warning', text: 'greenlight does not know your GitLab account: your Slack e-mail matches no GitLab user. Ask a greenlight admin to add you to `users:` in the policy file (slack: your member ID, gitlab: your username).' };
+        ? {
+            tone: 'warning',
+            text: `Your Slack account is not linked to GitLab yet, so greenlight cannot act for you. Link it with \`${ctx.command} link\`, then click again.`,
+            link: true,
+          }
+        : {
+            tone: 'warning',
+            text: 'greenlight does not know your GitLab account: your Slack e-mail matches no GitLab user. Ask a greenlight admin to add you to `users:` in the policy file (slack: your member ID, gitlab: your username).',
+          };
     case 'link_broken':
-      return { tone: 'warning', text: `Your GitLab link stopped working (${ctx.detail ?? 'the token was revoked or expired'}). Link again with \`${ctx.command} link\`, then click again. Nothing was recorded.`, link: ctx.linkMode === 'oauth' };
+      return {
+        tone: 'warning',
+        text: `Your GitLab link stopped working (${ctx.detail ?? 'the token was revoked or expired'}). Link again with \`${ctx.command} link\`, then click again. Nothing was recorded.`,
+        link: ctx.linkMode === 'oauth',
+      };
     case 'self_approval':
       return { tone: 'warning', text: 'You triggered this deployment, so you cannot approve it. Someone else has to.' };
     case 'commit_author':
-      return { tone: 'warning', text: 'You wrote the commit being deployed, so you cannot approve it (four-eyes rule). Someone else has to.' };
+      return {
+        tone: 'warning',
+        text: 'You wrote the commit being deployed, so you cannot approve it (four-eyes rule). Someone else has to.',
+      };
     case 'already_decided':
       return { tone: 'info', text: `You have already ${ctx.detail ?? 'decided on'} this deployment; nothing changed.` };
     case 'not_waiting':
-      return { tone: 'info', text: `Nothing to do: this deployment ${resolvedBy(ctx.state ?? 'approved', ctx.by ?? null)}. The card is up to date now.` };
+      return {
+        tone: 'info',
+        text: `Nothing to do: this deployment ${resolvedBy(ctx.state ?? 'approved', ctx.by ?? null)}. The card is up to date now.`,
+      };
     case 'superseded':
-      return { tone: 'info', text: 'Nothing to do: a newer deployment to this environment superseded this one. Decide on the newer card.' };
+      return {
+        tone: 'info',
+        text: 'Nothing to do: a newer deployment to this environment superseded this one. Decide on the newer card.',
+      };
     case 'not_approved_yet':
-      return { tone: 'info', text: 'This deployment still waits for approvals; it can run once every rule is satisfied.' };
+      return {
+        tone: 'info',
+        text: 'This deployment still waits for approvals; it can run once every rule is satisfied.',
+      };
     case 'no_permission':
-      return { tone: 'warning', text: "GitLab says you are not allowed to approve this deployment: you are not in any of its approval rules. Ask the project's maintainers." };
+      return {
+        tone: 'warning',
+        text: "GitLab says you are not allowed to approve this deployment: you are not in any of its approval rules. Ask the project's maintainers.",
+      };
     case 'not_found':
       return { tone: 'warning', text: 'GitLab no longer has this deployment (or you cannot see it).' };
     case 'not_protected':
-      return { tone: 'warning', text: 'GitLab says this environment is not protected, so there is nothing to approve.' };
+      return {
+        tone: 'warning',
+        text: 'GitLab says this environment is not protected, so there is nothing to approve.',
+      };
     case 'not_configured':
       return { tone: 'warning', text: 'GitLab says approvals are not configured for this environment.' };
     case 'represented_as_invalid':
-      return { tone: 'warning', text: 'GitLab did not accept the approval rule you chose. Pick one of the rules you belong to.' };
+      return {
+        tone: 'warning',
+        text: 'GitLab did not accept the approval rule you chose. Pick one of the rules you belong to.',
+      };
     case 'comment_too_long':
       return { tone: 'warning', text: 'GitLab accepts at most 255 characters as a reason. Shorten it and try again.' };
     case 'forbidden':
       return { tone: 'warning', text: 'GitLab refused: you cannot see deployments of this project.' };
     case 'run_forbidden':
-      return { tone: 'warning', text: 'GitLab refused to run the job: you are not allowed to deploy to this environment.' };
+      return {
+        tone: 'warning',
+        text: 'GitLab refused to run the job: you are not allowed to deploy to this environment.',
+      };
     case 'unplayable':
-      return { tone: 'warning', text: 'GitLab cannot run this job now (it may still wait for approvals, or it already ran).' };
+      return {
+        tone: 'warning',
+        text: 'GitLab cannot run this job now (it may still wait for approvals, or it already ran).',
+      };
     case 'gitlab_refused':
       return { tone: 'warning', text: `GitLab refused: ${ctx.detail ?? 'no reason given'}` };
   }
@@ -107,22 +153,37 @@ export function refusalNotice(reason: RefusalReason, ctx: { state?: CardState; b
 export function failureNotice(error: unknown, action: string): Notice {
   if (isGreenlightError(error)) {
     if (error.code === 'gitlab_unavailable' || error.code === 'gitlab_rate_limited') {
-      return { tone: 'error', text: `GitLab did not answer in time, so your ${action} was not recorded. Please try again in a minute.` };
+      return {
+        tone: 'error',
+        text: `GitLab did not answer in time, so your ${action} was not recorded. Please try again in a minute.`,
+      };
     }
     if (error.code === 'gitlab_unauthorized') {
-      return { tone: 'error', text: `GitLab did not accept the credentials greenlight used, so your ${action} was not recorded. Ask a greenlight admin to check GITLAB_TOKEN.` };
+      return {
+        tone: 'error',
+        text: `GitLab did not accept the credentials greenlight used, so your ${action} was not recorded. Ask a greenlight admin to check GITLAB_TOKEN.`,
+      };
+    }
   }
-  }
-  return { tone: 'error', text: `Something went wrong and your ${action} was not recorded. Please try again, or decide in GitLab.` };
+  return {
+    tone: 'error',
+    text: `Something went wrong and your ${action} was not recorded. Please try again, or decide in GitLab.`,
+  };
 }
 
 /** What the person reads once GitLab has recorded their decision. */
 export function recordedNotice(action: 'approve' | 'reject' | 'run', ctx: { what: string; username: string }): Notice {
   switch (action) {
     case 'approve':
-      return { tone: 'success', text: `You approved ${ctx.what} in GitLab as @${ctx.username}. The card shows what is still missing.` };
+      return {
+        tone: 'success',
+        text: `You approved ${ctx.what} in GitLab as @${ctx.username}. The card shows what is still missing.`,
+      };
     case 'reject':
-      return { tone: 'success', text: `You rejected ${ctx.what} in GitLab as @${ctx.username}. GitLab fails the job; deploying again needs a new pipeline.` };
+      return {
+        tone: 'success',
+        text: `You rejected ${ctx.what} in GitLab as @${ctx.username}. GitLab fails the job; deploying again needs a new pipeline.`,
+      };
     case 'run':
       return { tone: 'success', text: `You started ${ctx.what} in GitLab as @${ctx.username}.` };
   }

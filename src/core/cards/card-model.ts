@@ -1,4 +1,12 @@
-import { approvalTotals, rejectionOf, ruleProgress, shortSha, type CardState, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
+import {
+  approvalTotals,
+  rejectionOf,
+  ruleProgress,
+  shortSha,
+  type CardState,
+  type Deployment,
+  type GitLabUser,
+} from '../deployments/deployment.ts';
 import type { RoutePolicy } from '../policy.ts';
 
 /** A GitLab user as a card shows them: a Slack mention when greenlight knows their Slack account. */
@@ -20,7 +28,13 @@ export type OpenRule = {
   known: boolean;
 };
 
-export type CardOutcome = { state: CardState; by: Person | null; comment: string | null; at: string | null; supersededBy?: { id: number; url: string } };
+export type CardOutcome = {
+  state: CardState;
+  by: Person | null;
+  comment: string | null;
+  at: string | null;
+  supersededBy?: { id: number; url: string };
+};
 
 /** What a card says, independent of Block Kit. src/adapters/slack/card-blocks.ts renders it. */
 export type CardModel = {
@@ -38,7 +52,12 @@ export type CardModel = {
   pipeline: { id: number; url: string | null } | null;
   job: { id: number; name: string; url: string | null } | null;
   totals: { approved: number; required: number };
-  rules: Array<{ name: string; approved: number; required: number; approvals: Array<{ person: Person; status: 'approved' | 'rejected'; comment: string | null }> }>;
+  rules: Array<{
+    name: string;
+    approved: number;
+    required: number;
+    approvals: Array<{ person: Person; status: 'approved' | 'rejected'; comment: string | null }>;
+  }>;
   /** While waiting: the rules that still need approvals, in GitLab's order, with who can still give them. */
   openRules: OpenRule[];
   /** ISO time since when it waits (deployment created_at). */
@@ -74,7 +93,13 @@ export async function buildCardModel(
       name: p.rule.name,
       approved: p.approved,
       required: p.required,
-      approvals: await Promise.all(p.rule.approvals.map(async (a) => ({ person: await opts.people(a.user), status: a.status, comment: a.comment }))),
+      approvals: await Promise.all(
+        p.rule.approvals.map(async (a) => ({
+          person: await opts.people(a.user),
+          status: a.status,
+          comment: a.comment,
+        })),
+      ),
     })),
   );
   return {
@@ -83,7 +108,11 @@ export async function buildCardModel(
     version: opts.version,
     state,
     project: { path: deployment.project.path, url: deployment.project.webUrl },
-    environment: { name: deployment.environment.name, tier: deployment.environment.tier, url: deployment.environment.webUrl },
+    environment: {
+      name: deployment.environment.name,
+      tier: deployment.environment.tier,
+      url: deployment.environment.webUrl,
+    },
     ref: deployment.ref,
     shortSha: shortSha(deployment),
     commit: { title: deployment.commit.title, url: deployment.commit.webUrl },
@@ -102,20 +131,36 @@ export async function buildCardModel(
     },
     openUrl: deployment.job?.webUrl ?? deployment.environment.webUrl,
     nextNudgeAt: state === 'waiting' ? (opts.nextNudgeAt ?? null) : null,
-    ...(state === 'waiting' && opts.nextNudgeAt && opts.nextNudgeKind === 'escalation' && { nextNudgeKind: opts.nextNudgeKind }),
+    ...(state === 'waiting' &&
+      opts.nextNudgeAt &&
+      opts.nextNudgeKind === 'escalation' && { nextNudgeKind: opts.nextNudgeKind }),
   };
 }
 
-async function outcomeOf(d: Deployment, state: CardState, people: PeopleDirectory, supersededBy?: { id: number; url: string }): Promise<CardOutcome> {
+async function outcomeOf(
+  d: Deployment,
+  state: CardState,
+  people: PeopleDirectory,
+  supersededBy?: { id: number; url: string },
+): Promise<CardOutcome> {
   if (state === 'rejected') {
     const rejection = rejectionOf(d);
-    return { state, by: rejection ? await people(rejection.user) : null, comment: rejection?.comment ?? null, at: rejection?.createdAt ?? null };
+    return {
+      state,
+      by: rejection ? await people(rejection.user) : null,
+      comment: rejection?.comment ?? null,
+      at: rejection?.createdAt ?? null,
+    };
   }
   if (state === 'approved') {
-    const last = [...d.approvals].filter((a) => a.status === 'approved').sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1);
+    const last = [...d.approvals]
+      .filter((a) => a.status === 'approved')
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .at(-1);
     return { state, by: last ? await people(last.user) : null, comment: null, at: last?.createdAt ?? null };
   }
-  if (state === 'superseded') return { state, by: null, comment: null, at: null, ...(supersededBy && { supersededBy }) };
+  if (state === 'superseded')
+    return { state, by: null, comment: null, at: null, ...(supersededBy && { supersededBy }) };
   const runner = d.job?.user ?? null;
   const showRunner = state === 'running' || state === 'succeeded' || state === 'failed';
   return { state, by: showRunner && runner ? await people(runner) : null, comment: null, at: d.updatedAt };
@@ -126,4 +171,3 @@ export function cardFingerprint(model: CardModel): string {
   const { version: _version, ...content } = model;
   return JSON.stringify(content);
 }
-

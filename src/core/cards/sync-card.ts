@@ -3,7 +3,19 @@ import { allApprovals, classify, STATE_RANK, type CardState, type Deployment } f
 import { GreenlightError, isGreenlightError } from '../errors.ts';
 import type { Policy, RoutePolicy } from '../policy.ts';
 import { routeDeployment } from '../routing/route-deployment.ts';
-import type { CardRecord, CardStore, ChatPort, Clock, DeploymentRef, GitLabReader, IdentityPort, LatestDeployment, LatestDeployments, Logger, WorkQueue } from '../ports.ts';
+import type {
+  CardRecord,
+  CardStore,
+  ChatPort,
+  Clock,
+  DeploymentRef,
+  GitLabReader,
+  IdentityPort,
+  LatestDeployment,
+  LatestDeployments,
+  Logger,
+  WorkQueue,
+} from '../ports.ts';
 import { buildCardModel, cardFingerprint, type CardModel, type Person } from './card-model.ts';
 import { describeOpenRules } from './open-rules.ts';
 
@@ -20,7 +32,12 @@ export type SyncCardDeps = {
   /** Newest deployment per environment, and the queue that re-syncs the one a newer deployment supersedes. */
   supersede?: { latest: LatestDeployments; queue: WorkQueue };
   /** When the next reminder or escalation is due, for the card (src/core/reminders); absent: not shown. */
-  nudges?: { nextNudge(deployment: Deployment, route: RoutePolicy): Promise<{ at: number; kind: 'reminder' | 'escalation' } | null> };
+  nudges?: {
+    nextNudge(
+      deployment: Deployment,
+      route: RoutePolicy,
+    ): Promise<{ at: number; kind: 'reminder' | 'escalation' } | null>;
+  };
 };
 
 /** A claim younger than this may belong to a post that is still under way (a stalled, not dead, worker). */
@@ -53,7 +70,8 @@ export async function syncCard(deps: SyncCardDeps, ref: DeploymentRef): Promise<
     return postCard(deps, deployment);
   }
   if (existing.ts === null) return recoverUnconfirmedPost(deps, existing, deployment, state, supersededBy);
-  if (state === null || STATE_RANK[state] < STATE_RANK[existing.state] || readBehind(deployment, state, existing)) return { kind: 'stale', state, current: existing.state };
+  if (state === null || STATE_RANK[state] < STATE_RANK[existing.state] || readBehind(deployment, state, existing))
+    return { kind: 'stale', state, current: existing.state };
   return updateCard(deps, existing, deployment, state, supersededBy);
 }
 
@@ -71,10 +89,17 @@ function readBehind(deployment: Deployment, state: CardState, existing: CardReco
  * synced again, and the older one, synced after the newer one is known, finds itself superseded. Both
  * checks are idempotent; the card change itself is an ordinary compare-and-set update.
  */
-async function newerDeployment(deps: SyncCardDeps, d: Deployment, state: CardState | null): Promise<LatestDeployment | null> {
+async function newerDeployment(
+  deps: SyncCardDeps,
+  d: Deployment,
+  state: CardState | null,
+): Promise<LatestDeployment | null> {
   if (!deps.supersede || state === null) return null;
   const { latest, queue } = deps.supersede;
-  const noted = await latest.note({ projectId: d.project.id, environmentId: d.environment.id }, { id: d.id, url: d.job?.webUrl ?? d.environment.webUrl });
+  const noted = await latest.note(
+    { projectId: d.project.id, environmentId: d.environment.id },
+    { id: d.id, url: d.job?.webUrl ?? d.environment.webUrl },
+  );
   if (noted.newest.id > d.id) return state === 'waiting' || state === 'approved' ? noted.newest : null;
   if (noted.previous !== null) {
     // Just replaced: the older card may still be on its way (its record not written yet), so always ask.
@@ -87,16 +112,40 @@ async function newerDeployment(deps: SyncCardDeps, d: Deployment, state: CardSta
   return null;
 }
 
-async function render(deps: SyncCardDeps, deployment: Deployment, state: CardState, version: number, supersededBy?: LatestDeployment | null): Promise<{ model: CardModel; channel: string }> {
-  const route = routeDeployment(deps.policy, { projectPath: deployment.project.path, environment: deployment.environment.name, tier: deployment.environment.tier });
+async function render(
+  deps: SyncCardDeps,
+  deployment: Deployment,
+  state: CardState,
+  version: number,
+  supersededBy?: LatestDeployment | null,
+): Promise<{ model: CardModel; channel: string }> {
+  const route = routeDeployment(deps.policy, {
+    projectPath: deployment.project.path,
+    environment: deployment.environment.name,
+    tier: deployment.environment.tier,
+  });
   const people = async (user: { id: number; username: string; name: string }): Promise<Person> => ({
     name: user.name,
     username: user.username,
     slackUserId: await deps.identity.slackUserFor(user),
   });
-  const openRules = state === 'waiting' ? await describeOpenRules({ ...(deps.membership && { membership: deps.membership }), people, logger: deps.logger }, deployment) : [];
+  const openRules =
+    state === 'waiting'
+      ? await describeOpenRules(
+          { ...(deps.membership && { membership: deps.membership }), people, logger: deps.logger },
+          deployment,
+        )
+      : [];
   const next = state === 'waiting' && deps.nudges ? await deps.nudges.nextNudge(deployment, route) : null;
-  const model = await buildCardModel(deployment, { state, version, route, people, openRules, ...(supersededBy && { supersededBy }), ...(next && { nextNudgeAt: next.at, nextNudgeKind: next.kind }) });
+  const model = await buildCardModel(deployment, {
+    state,
+    version,
+    route,
+    people,
+    openRules,
+    ...(supersededBy && { supersededBy }),
+    ...(next && { nextNudgeAt: next.at, nextNudgeKind: next.kind }),
+  });
   // The config loader guarantees a default channel; a route may only override it.
   return { model, channel: route.channel ?? deps.policy.defaults.channel ?? '' };
 }
@@ -125,7 +174,8 @@ async function postCard(deps: SyncCardDeps, deployment: Deployment): Promise<Syn
   } catch (error) {
     // Slack answered and said no (or slow down): nothing was posted, so the next attempt may post again.
     // Anything else (timeout, lost connection) may have posted: keep the claim; the retry looks first.
-    if (isGreenlightError(error, 'slack_refused') || isGreenlightError(error, 'slack_rate_limited')) await deps.cards.delete(deployment.id);
+    if (isGreenlightError(error, 'slack_refused') || isGreenlightError(error, 'slack_rate_limited'))
+      await deps.cards.delete(deployment.id);
     throw error;
   }
   await deps.cards.replace(1, { ...claim, channel: posted.channel, ts: posted.ts, updatedAt: deps.clock.now() });
@@ -137,12 +187,20 @@ async function postCard(deps: SyncCardDeps, deployment: Deployment): Promise<Syn
  * A claim without a ts: the process died between posting and saving. Adopt the card if Slack has it
  * (cards carry the deployment id in their metadata), otherwise post it now.
  */
-async function recoverUnconfirmedPost(deps: SyncCardDeps, claim: CardRecord, deployment: Deployment, state: CardState | null, supersededBy: LatestDeployment | null): Promise<SyncOutcome> {
+async function recoverUnconfirmedPost(
+  deps: SyncCardDeps,
+  claim: CardRecord,
+  deployment: Deployment,
+  state: CardState | null,
+  supersededBy: LatestDeployment | null,
+): Promise<SyncOutcome> {
   // Look first: a card that is already in Slack can be adopted at once, however young the claim.
   const ts = deps.chat.findCard ? await deps.chat.findCard(claim.channel, claim.deploymentId, claim.claimedAt) : null;
   const age = deps.clock.now() - claim.claimedAt;
   if (!ts && age < POST_IN_FLIGHT_MS) {
-    throw new GreenlightError('slack_unavailable', 'a card post for this deployment may still be in flight', { retryAfterMs: POST_IN_FLIGHT_MS - age });
+    throw new GreenlightError('slack_unavailable', 'a card post for this deployment may still be in flight', {
+      retryAfterMs: POST_IN_FLIGHT_MS - age,
+    });
   }
   if (ts) {
     const adopted: CardRecord = { ...claim, ts, updatedAt: deps.clock.now() };
@@ -156,16 +214,31 @@ async function recoverUnconfirmedPost(deps: SyncCardDeps, claim: CardRecord, dep
   return postCard(deps, deployment);
 }
 
-async function updateCard(deps: SyncCardDeps, existing: CardRecord, deployment: Deployment, state: CardState, supersededBy: LatestDeployment | null): Promise<SyncOutcome> {
+async function updateCard(
+  deps: SyncCardDeps,
+  existing: CardRecord,
+  deployment: Deployment,
+  state: CardState,
+  supersededBy: LatestDeployment | null,
+): Promise<SyncOutcome> {
   const { model } = await render(deps, deployment, state, existing.version + 1, supersededBy);
   const fingerprint = cardFingerprint(model);
   if (fingerprint === existing.fingerprint) {
-    if (existing.state !== state) await deps.cards.replace(existing.version, { ...existing, state, snapshot: deployment });
+    if (existing.state !== state)
+      await deps.cards.replace(existing.version, { ...existing, state, snapshot: deployment });
     return { kind: 'unchanged', state };
   }
   // Slack first, then the record: if we die in between, the next sync renders again (harmless).
   await deps.chat.updateCard({ channel: existing.channel, ts: existing.ts! }, model);
-  const next: CardRecord = { ...existing, version: existing.version + 1, state, fingerprint, snapshot: deployment, openRules: clickRules(model), updatedAt: deps.clock.now() };
+  const next: CardRecord = {
+    ...existing,
+    version: existing.version + 1,
+    state,
+    fingerprint,
+    snapshot: deployment,
+    openRules: clickRules(model),
+    updatedAt: deps.clock.now(),
+  };
   if (!(await deps.cards.replace(existing.version, next))) return { kind: 'raced' };
   deps.logger.info({ deploymentId: deployment.id, state, version: next.version }, 'card updated');
   return { kind: 'updated', state, version: next.version };
@@ -173,5 +246,8 @@ async function updateCard(deps: SyncCardDeps, existing: CardRecord, deployment: 
 
 /** What a click needs to know without calling GitLab: per open rule, the Slack users who could approve for it. */
 function clickRules(model: CardModel): NonNullable<CardRecord['openRules']> {
-  return model.openRules.map((r) => ({ name: r.name, slackUserIds: r.people.flatMap((p) => (p.slackUserId ? [p.slackUserId] : [])) }));
+  return model.openRules.map((r) => ({
+    name: r.name,
+    slackUserIds: r.people.flatMap((p) => (p.slackUserId ? [p.slackUserId] : [])),
+  }));
 }

@@ -32,7 +32,14 @@ export type Deployment = {
   updatedAt: string;
   /** deployment.user: who triggered the pipeline. Never changes; the one who can never approve. */
   creator: GitLabUser | null;
-  job: { id: number; name: string; status: string; webUrl: string | null; failureReason: string | null; user: GitLabUser | null } | null;
+  job: {
+    id: number;
+    name: string;
+    status: string;
+    webUrl: string | null;
+    failureReason: string | null;
+    user: GitLabUser | null;
+  } | null;
   pipeline: { id: number; webUrl: string | null } | null;
   pendingApprovalCount: number;
   approvals: readonly Approval[];
@@ -102,12 +109,24 @@ export function classify(d: Deployment): CardState | null {
   }
 }
 
-export type RuleProgress = { rule: ApprovalRule; approved: number; required: number; approvers: Approval[]; satisfied: boolean };
+export type RuleProgress = {
+  rule: ApprovalRule;
+  approved: number;
+  required: number;
+  approvers: Approval[];
+  satisfied: boolean;
+};
 
 export function ruleProgress(d: Deployment): RuleProgress[] {
   return d.rules.map((rule) => {
     const approvers = rule.approvals.filter((a) => a.status === 'approved');
-    return { rule, approved: approvers.length, required: rule.required, approvers, satisfied: approvers.length >= rule.required };
+    return {
+      rule,
+      approved: approvers.length,
+      required: rule.required,
+      approvers,
+      satisfied: approvers.length >= rule.required,
+    };
   });
 }
 

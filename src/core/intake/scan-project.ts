@@ -9,10 +9,14 @@ export async function scanProject(
   deps: { gitlab: GitLabReader; queue: WorkQueue; logger: Logger },
   input: { projectId: number | string; environments?: readonly string[]; reason: string },
 ): Promise<number> {
-  const environments = input.environments && input.environments.length > 0 ? [...new Set(input.environments)] : [undefined];
+  const environments =
+    input.environments && input.environments.length > 0 ? [...new Set(input.environments)] : [undefined];
   let found = 0;
   for (const environment of environments) {
-    const blocked = await deps.gitlab.listBlockedDeployments(input.projectId, environment === undefined ? {} : { environment });
+    const blocked = await deps.gitlab.listBlockedDeployments(
+      input.projectId,
+      environment === undefined ? {} : { environment },
+    );
     for (const d of blocked) {
       await deps.queue.requestSync({ projectId: d.projectId, deploymentId: d.id }, input.reason);
       found += 1;

@@ -80,21 +80,34 @@ export async function sweepDeployments(deps: SweepDeps, input: { reason: string 
     } else ids.add(result.value);
   }
 
-  for (const projectId of ids) await deps.queue.requestScan({ projectId, environments: [], reason: `sweep: ${input.reason}` });
+  for (const projectId of ids)
+    await deps.queue.requestScan({ projectId, environments: [], reason: `sweep: ${input.reason}` });
   const open = await sources.openCards();
   for (const ref of open) await deps.queue.requestSync(ref, `sweep: ${input.reason}`);
 
-  if (missing.length > 0) logger.warn({ missing }, 'sweep: projects or groups of the policy file are not visible to GITLAB_TOKEN');
+  if (missing.length > 0)
+    logger.warn({ missing }, 'sweep: projects or groups of the policy file are not visible to GITLAB_TOKEN');
   if (forgotten.length > 0) logger.info({ forgotten }, 'sweep: stopped sweeping projects GitLab no longer shows');
-  const report: SweepReport = { projects: ids.size, openCards: open.length, missing, forgotten, failed: failures.length };
+  const report: SweepReport = {
+    projects: ids.size,
+    openCards: open.length,
+    missing,
+    forgotten,
+    failed: failures.length,
+  };
   logger.info({ ...report, reason: input.reason }, 'sweep done');
 
   // A rate limit first (the job waits it out), then anything else worth another try.
-  const retry = failures.find((e) => isGreenlightError(e, 'gitlab_rate_limited')) ?? failures.find((e) => !isGreenlightError(e) || e.retryable);
+  const retry =
+    failures.find((e) => isGreenlightError(e, 'gitlab_rate_limited')) ??
+    failures.find((e) => !isGreenlightError(e) || e.retryable);
   if (retry) throw retry;
   if (failures.length > 0) {
     const first = failures[0] as GreenlightError;
-    logger.warn({ code: first.code, message: first.message, failed: failures.length }, 'sweep: some projects could not be listed');
+    logger.warn(
+      { code: first.code, message: first.message, failed: failures.length },
+      'sweep: some projects could not be listed',
+    );
   }
   return report;
 }

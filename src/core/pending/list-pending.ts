@@ -51,7 +51,10 @@ export async function waitingRecords(index: PendingIndex): Promise<{ records: Ca
  * The list behind the slash command: what waits for approval, filtered by the query, one page of it.
  * `mine` keeps only what the person could approve now (rule membership, never as the creator, not yet decided).
  */
-export async function listPending(deps: ListPendingDeps, input: { user: SlackUser; query: PendingQuery; offset: number; limit: number }): Promise<PendingAnswer> {
+export async function listPending(
+  deps: ListPendingDeps,
+  input: { user: SlackUser; query: PendingQuery; offset: number; limit: number },
+): Promise<PendingAnswer> {
   const { records, truncated } = await waitingRecords(deps.index);
   let matching = records.filter((r) => matchesTerms(r.snapshot, input.query.terms));
   let unchecked = 0;

@@ -16,7 +16,11 @@ export type WaitingFor = {
  * The waiting deployments this GitLab user could approve now: in a rule that still needs approvals, not
  * the creator, not decided yet (GitLab counts one decision per person). Order is kept.
  */
-export async function waitingFor(deps: { membership: MembershipPort; logger: Logger }, gitlabUserId: number, records: readonly CardRecord[]): Promise<WaitingFor> {
+export async function waitingFor(
+  deps: { membership: MembershipPort; logger: Logger },
+  gitlabUserId: number,
+  records: readonly CardRecord[],
+): Promise<WaitingFor> {
   let unchecked = 0;
   const verdicts = await mapLimit(records, MEMBERSHIP_READS_IN_FLIGHT, async (record) => {
     const d = record.snapshot;
@@ -26,7 +30,10 @@ export async function waitingFor(deps: { membership: MembershipPort; logger: Log
       return await canStillApprove(deps, d, gitlabUserId);
     } catch (error) {
       unchecked += 1;
-      deps.logger.warn({ deploymentId: d.id, projectId: d.project.id, err: (error as Error).message }, 'rule membership could not be read');
+      deps.logger.warn(
+        { deploymentId: d.id, projectId: d.project.id, err: (error as Error).message },
+        'rule membership could not be read',
+      );
       return false;
     }
   });

@@ -21,18 +21,29 @@ export type BuildHomeDeps = {
 
 /** One person's Home tab: what waits for them, everything that waits, their GitLab link and DM setting. */
 export async function buildHome(deps: BuildHomeDeps, user: SlackUser): Promise<HomeModel> {
-  const [{ records }, resolution, dmEnabled] = await Promise.all([waitingRecords(deps.index), deps.identity.resolve(user), deps.store.dmEnabled(user)]);
+  const [{ records }, resolution, dmEnabled] = await Promise.all([
+    waitingRecords(deps.index),
+    deps.identity.resolve(user),
+    deps.store.dmEnabled(user),
+  ]);
   let link: LinkStatus;
   let forYou: HomeModel['forYou'] = null;
   if (resolution.kind === 'linked') {
     const { gitlab, via } = resolution.identity;
     link = { kind: 'linked', username: gitlab.username, name: gitlab.name, via };
     const mine = await waitingFor(deps, gitlab.id, records);
-    forYou = { rows: mine.records.slice(0, HOME_ROWS.forYou).map(pendingRow), total: mine.records.length, unchecked: mine.unchecked };
+    forYou = {
+      rows: mine.records.slice(0, HOME_ROWS.forYou).map(pendingRow),
+      total: mine.records.length,
+      unchecked: mine.unchecked,
+    };
   } else {
     link = resolution;
   }
-  const linkUrl = link.kind !== 'linked' && deps.identity.linkHint === 'oauth' && deps.linkTarget ? await deps.linkTarget(user) : null;
+  const linkUrl =
+    link.kind !== 'linked' && deps.identity.linkHint === 'oauth' && deps.linkTarget
+      ? await deps.linkTarget(user)
+      : null;
   return {
     now: deps.clock.now(),
     command: deps.command,

@@ -14,24 +14,42 @@ const HEADLINE: Record<Exclude<CardState, 'waiting' | 'rejected'>, string> = {
 };
 
 /** The DM for one person about one deployment, as the card record last saw it. */
-export async function dmModel(deps: { membership: MembershipPort; logger: Logger }, record: CardRecord, gitlabUserId: number): Promise<DmModel> {
+export async function dmModel(
+  deps: { membership: MembershipPort; logger: Logger },
+  record: CardRecord,
+  gitlabUserId: number,
+): Promise<DmModel> {
   const d = record.snapshot;
   const row = pendingRow(record);
   if (record.state === 'rejected') {
     const rejection = rejectionOf(d);
-    return { row, state: record.state, canAct: false, headline: rejection ? `Rejected by @${rejection.user.username}.` : 'Rejected.' };
+    return {
+      row,
+      state: record.state,
+      canAct: false,
+      headline: rejection ? `Rejected by @${rejection.user.username}.` : 'Rejected.',
+    };
   }
   if (record.state !== 'waiting') return { row, state: record.state, canAct: false, headline: HEADLINE[record.state] };
   const mine = allApprovals(d).find((a) => a.user.id === gitlabUserId);
-  if (mine) return { row, state: record.state, canAct: false, headline: `You ${mine.status} it; it still waits for others.` };
+  if (mine)
+    return { row, state: record.state, canAct: false, headline: `You ${mine.status} it; it still waits for others.` };
   let canAct = true;
   try {
     canAct = await canStillApprove(deps, d, gitlabUserId);
   } catch (error) {
     // Membership unknown for now: keep the buttons; GitLab checks again on the click.
-    deps.logger.warn({ deploymentId: d.id, err: (error as Error).message }, 'rule membership could not be read for a DM');
+    deps.logger.warn(
+      { deploymentId: d.id, err: (error as Error).message },
+      'rule membership could not be read for a DM',
+    );
   }
-  return { row, state: record.state, canAct, headline: canAct ? 'Waiting for your approval.' : 'It still waits for approvals from others.' };
+  return {
+    row,
+    state: record.state,
+    canAct,
+    headline: canAct ? 'Waiting for your approval.' : 'It still waits for approvals from others.',
+  };
 }
 
 export function dmFingerprint(dm: DmModel): string {

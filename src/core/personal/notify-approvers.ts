@@ -26,7 +26,10 @@ const retryable = (error: unknown) => (isGreenlightError(error) ? error.retryabl
  * not stop the others; a retryable one fails the job afterwards so that it runs again (harmless: sent DMs
  * are remembered, unchanged ones are not touched).
  */
-export async function notifyApprovers(deps: NotifyDeps, deploymentId: number): Promise<{ sent: number; updated: number }> {
+export async function notifyApprovers(
+  deps: NotifyDeps,
+  deploymentId: number,
+): Promise<{ sent: number; updated: number }> {
   const record = await deps.cards.get(deploymentId);
   if (!record) return { sent: 0, updated: 0 };
   const existing = await deps.store.dms(deploymentId);
@@ -84,7 +87,8 @@ async function sendIfWaitingFor(deps: NotifyDeps, record: CardRecord, user: Slac
     ref = await deps.chat.sendDm(user.userId, dm);
   } catch (error) {
     // Slack said no (or slow down): nothing was posted, the next run may post. Otherwise it may have been.
-    if (isGreenlightError(error, 'slack_refused') || isGreenlightError(error, 'slack_rate_limited')) await deps.store.releaseDm(record.deploymentId, user);
+    if (isGreenlightError(error, 'slack_refused') || isGreenlightError(error, 'slack_rate_limited'))
+      await deps.store.releaseDm(record.deploymentId, user);
     throw error;
   }
   await deps.store.saveDm(record.deploymentId, user, { ...ref, gitlabUserId, fingerprint: dmFingerprint(dm) });

@@ -30,7 +30,8 @@ export type NudgeState = {
   posting: { seq: number; at: number } | null;
 };
 
-export type DueNudge = { kind: 'reminder'; at: number; number: number } | { kind: 'escalation'; at: number; level: number };
+export type DueNudge =
+  { kind: 'reminder'; at: number; number: number } | { kind: 'escalation'; at: number; level: number };
 
 export type NudgePolicy = Pick<RoutePolicy, 'reminders' | 'escalation' | 'workingHours'>;
 
@@ -68,12 +69,20 @@ export function planNext(policy: NudgePolicy, state: NudgeState): DueNudge | nul
   let reminder: DueNudge | null = null;
   const r = policy.reminders;
   if (r && state.remindersSent < r.max) {
-    const at = state.remindersSent === 0 || state.lastReminderAt === null ? addWorkingTime(state.anchor, r.afterMs, hours) : addWorkingTime(state.lastReminderAt, r.everyMs, hours);
+    const at =
+      state.remindersSent === 0 || state.lastReminderAt === null
+        ? addWorkingTime(state.anchor, r.afterMs, hours)
+        : addWorkingTime(state.lastReminderAt, r.everyMs, hours);
     reminder = { kind: 'reminder', at: notBeforeGate(at), number: state.remindersSent + 1 };
   }
   let escalation: DueNudge | null = null;
   const level = policy.escalation[state.escalationsSent];
-  if (level) escalation = { kind: 'escalation', at: notBeforeGate(addWorkingTime(state.anchor, level.afterMs, hours)), level: state.escalationsSent };
+  if (level)
+    escalation = {
+      kind: 'escalation',
+      at: notBeforeGate(addWorkingTime(state.anchor, level.afterMs, hours)),
+      level: state.escalationsSent,
+    };
   if (reminder && escalation) return escalation.at < reminder.at ? escalation : reminder;
   return reminder ?? escalation;
 }

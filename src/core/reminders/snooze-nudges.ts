@@ -11,17 +11,29 @@ export type SnoozeOutcome = { kind: 'snoozed'; until: number; next: NudgeState['
  * clock then waits for working hours as usual). Noted in the card's thread with who snoozed; the card
  * shows the new time. A retry repeats the same snooze (it extends nothing) and notes it again at most.
  */
-export async function snoozeNudges(deps: Omit<NudgeDeps, 'gitlab' | 'membership' | 'identity'>, input: SnoozeInput): Promise<SnoozeOutcome> {
+export async function snoozeNudges(
+  deps: Omit<NudgeDeps, 'gitlab' | 'membership' | 'identity'>,
+  input: SnoozeInput,
+): Promise<SnoozeOutcome> {
   for (let attempt = 0; attempt < 5; attempt += 1) {
-    const [state, record] = await Promise.all([deps.nudges.get(input.ref.deploymentId), deps.cards.get(input.ref.deploymentId)]);
+    const [state, record] = await Promise.all([
+      deps.nudges.get(input.ref.deploymentId),
+      deps.cards.get(input.ref.deploymentId),
+    ]);
     if (!state || !record || record.ts === null || record.state !== 'waiting') return { kind: 'not-waiting' };
     const next = afterSnooze(state, routeOf(deps.policy, record.snapshot), input.slackUserId, input.requestedAt);
     if (!(await deps.nudges.replace(state.seq, next))) continue;
     await deps.timer.cancel(state.deploymentId, state.seq);
     await deps.timer.schedule(next);
-    await deps.chat.postSnoozeNote({ channel: record.channel, ts: record.ts }, { by: input.slackUserId, until: next.snoozedUntil!, next: next.due });
+    await deps.chat.postSnoozeNote(
+      { channel: record.channel, ts: record.ts },
+      { by: input.slackUserId, until: next.snoozedUntil!, next: next.due },
+    );
     await deps.queue.requestSync(input.ref, 'reminders snoozed');
-    deps.logger.info({ deploymentId: input.ref.deploymentId, by: input.slackUserId, until: next.snoozedUntil, next: next.due }, 'reminders snoozed');
+    deps.logger.info(
+      { deploymentId: input.ref.deploymentId, by: input.slackUserId, until: next.snoozedUntil, next: next.due },
+      'reminders snoozed',
+    );
     return { kind: 'snoozed', until: next.snoozedUntil!, next: next.due };
   }
   throw new Error('the reminder schedule kept changing while snoozing');

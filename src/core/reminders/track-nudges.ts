@@ -21,7 +21,11 @@ export type NudgeDeps = {
 };
 
 export function routeOf(policy: Policy, deployment: Deployment): RoutePolicy {
-  return routeDeployment(policy, { projectPath: deployment.project.path, environment: deployment.environment.name, tier: deployment.environment.tier });
+  return routeDeployment(policy, {
+    projectPath: deployment.project.path,
+    environment: deployment.environment.name,
+    tier: deployment.environment.tier,
+  });
 }
 
 /** Forgets the schedule and disarms its timer: nothing more is sent for this deployment. */
@@ -38,12 +42,19 @@ export type TrackOutcome = 'started' | 'kept' | 'cancelled' | 'none';
  * it at once. Re-arms the timer of an existing schedule, which repairs a timer lost between writing the
  * state and adding its job. Running it twice is harmless.
  */
-export async function trackNudges(deps: Pick<NudgeDeps, 'cards' | 'nudges' | 'timer' | 'policy' | 'clock' | 'logger'>, ref: DeploymentRef, opts: { gone?: boolean } = {}): Promise<TrackOutcome> {
+export async function trackNudges(
+  deps: Pick<NudgeDeps, 'cards' | 'nudges' | 'timer' | 'policy' | 'clock' | 'logger'>,
+  ref: DeploymentRef,
+  opts: { gone?: boolean } = {},
+): Promise<TrackOutcome> {
   const [record, state] = await Promise.all([deps.cards.get(ref.deploymentId), deps.nudges.get(ref.deploymentId)]);
   if (opts.gone || !record || record.state !== 'waiting') {
     if (!state) return 'none';
     await dropNudges(deps, state);
-    deps.logger.info({ deploymentId: ref.deploymentId, state: record?.state ?? 'gone' }, 'reminders cancelled: the deployment stopped waiting');
+    deps.logger.info(
+      { deploymentId: ref.deploymentId, state: record?.state ?? 'gone' },
+      'reminders cancelled: the deployment stopped waiting',
+    );
     return 'cancelled';
   }
   // The card post is still under way: its thread does not exist yet.
@@ -56,12 +67,19 @@ export async function trackNudges(deps: Pick<NudgeDeps, 'cards' | 'nudges' | 'ti
   if (!fresh.due) return 'none';
   if (!(await deps.nudges.create(fresh))) return 'kept';
   await deps.timer.schedule(fresh);
-  deps.logger.info({ deploymentId: ref.deploymentId, dueAt: fresh.due.at, kind: fresh.due.kind }, 'reminders scheduled');
+  deps.logger.info(
+    { deploymentId: ref.deploymentId, dueAt: fresh.due.at, kind: fresh.due.kind },
+    'reminders scheduled',
+  );
   return 'started';
 }
 
 /** What the card shows as its next reminder or escalation (before the schedule exists: as it will be). */
-export async function nextNudgeFor(deps: { nudges: Pick<NudgeStore, 'get'>; clock: Clock }, deployment: Deployment, route: RoutePolicy): Promise<{ at: number; kind: NudgeKind } | null> {
+export async function nextNudgeFor(
+  deps: { nudges: Pick<NudgeStore, 'get'>; clock: Clock },
+  deployment: Deployment,
+  route: RoutePolicy,
+): Promise<{ at: number; kind: NudgeKind } | null> {
   const state = (await deps.nudges.get(deployment.id)) ?? initialNudgeState(deployment, route, deps.clock.now());
   const next = planNext(route, state);
   return next ? { at: next.at, kind: next.kind } : null;

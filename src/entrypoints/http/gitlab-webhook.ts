@@ -37,7 +37,10 @@ function reply(res: ServerResponse, status: number, body?: Record<string, unknow
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+  });
   res.end(text);
 }
 
@@ -55,7 +58,9 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
   const { logger } = deps;
 
   const isVerifiedDelivery = (req: IncomingMessage) =>
-    req.method === 'POST' && (req.url === WEBHOOK_PATH || req.url?.startsWith(`${WEBHOOK_PATH}?`) === true) && secureEquals(header(req, 'x-gitlab-token'), deps.secret);
+    req.method === 'POST' &&
+    (req.url === WEBHOOK_PATH || req.url?.startsWith(`${WEBHOOK_PATH}?`) === true) &&
+    secureEquals(header(req, 'x-gitlab-token'), deps.secret);
 
   const store = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
     const hook = header(req, 'x-gitlab-event');
@@ -70,7 +75,10 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
     }
     if (!isHandledHook(hook)) {
       observe(hook ?? 'unknown', 'ignored');
-      reply(res, 200, { status: 'ignored', reason: `greenlight does not use ${hook ?? 'events without X-Gitlab-Event'}` });
+      reply(res, 200, {
+        status: 'ignored',
+        reason: `greenlight does not use ${hook ?? 'events without X-Gitlab-Event'}`,
+      });
       return;
     }
     const parsed = parseHook(hook, body);
@@ -84,7 +92,10 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
     try {
       const result = await deps.enqueue(parsed.event, deliveryKey);
       observe(hook, result);
-      logger.info({ event: hook, deliveryKey, kind: parsed.event.kind, projectId: parsed.event.projectId, result }, 'webhook accepted');
+      logger.info(
+        { event: hook, deliveryKey, kind: parsed.event.kind, projectId: parsed.event.projectId, result },
+        'webhook accepted',
+      );
       reply(res, result === 'queued' ? 202 : 200);
     } catch (error) {
       observe(hook, 'unavailable');

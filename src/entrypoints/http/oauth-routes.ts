@@ -37,7 +37,13 @@ export function oauthRouter(deps: OAuthRouteDeps): Router {
     const verified = query.success ? deps.linkStart.verify(query.data.t) : ({ ok: false, reason: 'invalid' } as const);
     if (!verified.ok) {
       deps.logger.warn({ reason: verified.reason }, 'oauth start refused');
-      sendPage(res, 400, verified.reason === 'expired' ? { title: 'This link has expired', message: `Link buttons work for an hour. ${again}` } : { title: 'This link is not valid', message: again });
+      sendPage(
+        res,
+        400,
+        verified.reason === 'expired'
+          ? { title: 'This link has expired', message: `Link buttons work for an hour. ${again}` }
+          : { title: 'This link is not valid', message: again },
+      );
       return;
     }
     try {
@@ -59,15 +65,30 @@ export function oauthRouter(deps: OAuthRouteDeps): Router {
     if (error !== undefined || code === undefined) {
       const user = await deps.identity.abandonLink(state).catch(() => null);
       deps.logger.info({ slackUser: user?.userId, error: error ?? 'no code' }, 'oauth link not authorized');
-      sendPage(res, 400, error === 'access_denied'
-        ? { title: 'Nothing was linked', message: `You did not authorize greenlight in GitLab. ${again}` }
-        : { title: 'GitLab did not complete the sign-in', message: `GitLab answered: ${error ?? 'no authorization code'}. ${again}` });
+      sendPage(
+        res,
+        400,
+        error === 'access_denied'
+          ? { title: 'Nothing was linked', message: `You did not authorize greenlight in GitLab. ${again}` }
+          : {
+              title: 'GitLab did not complete the sign-in',
+              message: `GitLab answered: ${error ?? 'no authorization code'}. ${again}`,
+            },
+      );
       return;
     }
     try {
       const { user, gitlab } = await deps.identity.completeLink({ state, code });
-      sendPage(res, 200, { ok: true, title: `Linked as @${gitlab.username}`, message: 'You can close this tab. greenlight now records your approvals in GitLab as you.' });
-      await deps.confirm(user, gitlab).catch((e: unknown) => deps.logger.warn({ slackUser: user.userId, err: (e as Error).message }, 'could not confirm a link in Slack'));
+      sendPage(res, 200, {
+        ok: true,
+        title: `Linked as @${gitlab.username}`,
+        message: 'You can close this tab. greenlight now records your approvals in GitLab as you.',
+      });
+      await deps
+        .confirm(user, gitlab)
+        .catch((e: unknown) =>
+          deps.logger.warn({ slackUser: user.userId, err: (e as Error).message }, 'could not confirm a link in Slack'),
+        );
     } catch (failure) {
       sendFailure(res, failure, deps.logger, again);
     }
@@ -78,18 +99,30 @@ export function oauthRouter(deps: OAuthRouteDeps): Router {
 
 function sendFailure(res: Response, failure: unknown, logger: Logger, again: string): void {
   if (failure instanceof UnknownStateError) {
-    sendPage(res, 400, { title: 'This sign-in has expired', message: `It was used already or started more than 10 minutes ago. ${again}` });
+    sendPage(res, 400, {
+      title: 'This sign-in has expired',
+      message: `It was used already or started more than 10 minutes ago. ${again}`,
+    });
     return;
   }
   const error = isGreenlightError(failure) ? failure : null;
   if (error?.code === 'identity_broken') {
     logger.warn({ detail: error.detail }, 'oauth code exchange refused');
-    sendPage(res, 400, { title: 'GitLab did not accept the sign-in', message: `The sign-in code was used already or expired. ${again}` });
+    sendPage(res, 400, {
+      title: 'GitLab did not accept the sign-in',
+      message: `The sign-in code was used already or expired. ${again}`,
+    });
   } else if (error?.code === 'gitlab_unavailable' || error?.code === 'gitlab_rate_limited') {
     logger.warn({ code: error.code, err: error.message }, 'oauth callback: gitlab unavailable');
-    sendPage(res, 503, { title: 'GitLab did not answer', message: `Nothing was linked. Please try again in a minute. ${again}` });
+    sendPage(res, 503, {
+      title: 'GitLab did not answer',
+      message: `Nothing was linked. Please try again in a minute. ${again}`,
+    });
   } else {
     logger.error({ code: error?.code, err: (failure as Error)?.message }, 'oauth callback failed');
-    sendPage(res, 500, { title: 'Linking failed', message: `greenlight could not finish linking your account; if it happens again, tell your greenlight admin. ${again}` });
+    sendPage(res, 500, {
+      title: 'Linking failed',
+      message: `greenlight could not finish linking your account; if it happens again, tell your greenlight admin. ${again}`,
+    });
   }
 }

@@ -23,7 +23,13 @@ type Bucket = { tokens: number; at: number; warnedAt: number };
 const MAX_TRACKED = 20_000;
 
 /** `exempt`: requests that are neither counted nor limited (e.g. webhooks that carry the secret). */
-export function perIpRateLimit(name: string, rule: RateLimitRule, logger: Logger, now: () => number = Date.now, exempt?: (req: Request) => boolean) {
+export function perIpRateLimit(
+  name: string,
+  rule: RateLimitRule,
+  logger: Logger,
+  now: () => number = Date.now,
+  exempt?: (req: Request) => boolean,
+) {
   const buckets = new Map<string, Bucket>();
   return (req: Request, res: Response, next: NextFunction): void => {
     if (exempt?.(req)) {
@@ -47,7 +53,10 @@ export function perIpRateLimit(name: string, rule: RateLimitRule, logger: Logger
     // One line per address and minute, not one per rejected request.
     if (t - bucket.warnedAt > 60_000) {
       bucket.warnedAt = t;
-      logger.warn({ limit: name, ip, perSecond: rule.perSecond, burst: rule.burst }, 'rate limit reached; answering 429');
+      logger.warn(
+        { limit: name, ip, perSecond: rule.perSecond, burst: rule.burst },
+        'rate limit reached; answering 429',
+      );
     }
     res.set('Retry-After', String(retryAfter)).status(429).json({ error: 'too many requests' });
   };

@@ -5,7 +5,11 @@ import { z } from 'zod';
  * Nothing here is trusted for decisions: the worker re-reads GitLab.
  */
 const Project = z.object({ id: z.number().int().positive(), path_with_namespace: z.string().min(1) });
-const Environment = z.object({ name: z.string().min(1), action: z.string().nullish(), deployment_tier: z.string().nullish() });
+const Environment = z.object({
+  name: z.string().min(1),
+  action: z.string().nullish(),
+  deployment_tier: z.string().nullish(),
+});
 
 const DeploymentHook = z.object({
   object_kind: z.literal('deployment'),
@@ -34,11 +38,23 @@ const JobHook = z.object({
 });
 
 export type IntakeEvent =
-  | { kind: 'deployment'; projectId: number; projectPath: string; deploymentId: number; status: string; statusChangedAt: number | null; environment: string }
+  | {
+      kind: 'deployment';
+      projectId: number;
+      projectPath: string;
+      deploymentId: number;
+      status: string;
+      statusChangedAt: number | null;
+      environment: string;
+    }
   | { kind: 'pipeline'; projectId: number; projectPath: string; status: string; environments: string[] }
   | { kind: 'job'; projectId: number; status: string; environment: string | null; failureReason: string | null };
 
-export const HOOK_SCHEMAS = { 'Deployment Hook': DeploymentHook, 'Pipeline Hook': PipelineHook, 'Job Hook': JobHook } as const;
+export const HOOK_SCHEMAS = {
+  'Deployment Hook': DeploymentHook,
+  'Pipeline Hook': PipelineHook,
+  'Job Hook': JobHook,
+} as const;
 export type HookName = keyof typeof HOOK_SCHEMAS;
 
 export function isHandledHook(name: string | undefined): name is HookName {
@@ -80,10 +96,30 @@ export function parseHook(name: HookName, body: unknown): ParseResult {
         },
       };
     case 'pipeline': {
-      const environments = (hook.builds ?? []).filter((b) => b.status === 'manual' && b.environment?.name).map((b) => b.environment!.name);
-      return { ok: true, event: { kind: 'pipeline', projectId: hook.project.id, projectPath: hook.project.path_with_namespace, status: hook.object_attributes.status, environments: [...new Set(environments)] } };
+      const environments = (hook.builds ?? [])
+        .filter((b) => b.status === 'manual' && b.environment?.name)
+        .map((b) => b.environment!.name);
+      return {
+        ok: true,
+        event: {
+          kind: 'pipeline',
+          projectId: hook.project.id,
+          projectPath: hook.project.path_with_namespace,
+          status: hook.object_attributes.status,
+          environments: [...new Set(environments)],
+        },
+      };
     }
     case 'build':
-      return { ok: true, event: { kind: 'job', projectId: hook.project_id, status: hook.build_status, environment: hook.environment?.name ?? null, failureReason: hook.build_failure_reason ?? null } };
+      return {
+        ok: true,
+        event: {
+          kind: 'job',
+          projectId: hook.project_id,
+          status: hook.build_status,
+          environment: hook.environment?.name ?? null,
+          failureReason: hook.build_failure_reason ?? null,
+        },
+      };
   }
 }

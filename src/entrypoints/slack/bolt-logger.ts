@@ -4,7 +4,8 @@ import type { Logger } from '../../core/ports.ts';
 /** Bolt's Logger interface over our structured logger. */
 export function boltLogger(logger: Logger): BoltLogger {
   let level: LogLevel = LogLevel.INFO;
-  const msg = (parts: unknown[]) => parts.map((p) => (p instanceof Error ? p.message : typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+  const msg = (parts: unknown[]) =>
+    parts.map((p) => (p instanceof Error ? p.message : typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
   return {
     debug: (...parts) => logger.debug({ component: 'bolt' }, msg(parts)),
     info: (...parts) => logger.info({ component: 'bolt' }, msg(parts)),

@@ -14,28 +14,64 @@ const jsonText = (max: number, what: string) =>
       }
     });
 
-export const ButtonValue = jsonText(2000, 'button value').pipe(z.object({ d: z.number().int().positive(), p: z.number().int().positive(), v: z.number().int().nonnegative().optional() }));
+export const ButtonValue = jsonText(2000, 'button value').pipe(
+  z.object({
+    d: z.number().int().positive(),
+    p: z.number().int().positive(),
+    v: z.number().int().nonnegative().optional(),
+  }),
+);
 
 /** "Approve for <rule>" on the notice that asks which rule. */
-export const ApproveAsValue = jsonText(2000, 'button value').pipe(z.object({ d: z.number().int().positive(), p: z.number().int().positive(), r: z.string().min(1).max(1000) }));
+export const ApproveAsValue = jsonText(2000, 'button value').pipe(
+  z.object({ d: z.number().int().positive(), p: z.number().int().positive(), r: z.string().min(1).max(1000) }),
+);
 
 export const BlockActionBody = z.object({
   user: z.object({ id: z.string().min(1), team_id: z.string().optional() }),
   team: z.object({ id: z.string().min(1) }).nullish(),
   channel: z.object({ id: z.string().min(1) }).nullish(),
-  container: z.object({ type: z.string(), channel_id: z.string().optional(), message_ts: z.string().optional(), is_ephemeral: z.boolean().optional() }).nullish(),
+  container: z
+    .object({
+      type: z.string(),
+      channel_id: z.string().optional(),
+      message_ts: z.string().optional(),
+      is_ephemeral: z.boolean().optional(),
+    })
+    .nullish(),
   message: z.object({ ts: z.string() }).nullish(),
   trigger_id: z.string().min(1),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
 });
 
-export const RejectMetadata = jsonText(3000, 'private_metadata').pipe(z.object({ d: z.number().int().positive(), p: z.number().int().positive(), c: z.string().nullable(), ts: z.string().nullable() }));
-
-export const ApproveMetadata = jsonText(3000, 'private_metadata').pipe(
-  z.object({ d: z.number().int().positive(), p: z.number().int().positive(), c: z.string().nullable(), ts: z.string().nullable(), r: z.array(z.string().min(1)).min(1).max(10) }),
+export const RejectMetadata = jsonText(3000, 'private_metadata').pipe(
+  z.object({
+    d: z.number().int().positive(),
+    p: z.number().int().positive(),
+    c: z.string().nullable(),
+    ts: z.string().nullable(),
+  }),
 );
 
-export type Click = { deploymentId: number; projectId: number; userId: string; teamId: string; channel: string | null; messageTs: string | null; triggerId: string };
+export const ApproveMetadata = jsonText(3000, 'private_metadata').pipe(
+  z.object({
+    d: z.number().int().positive(),
+    p: z.number().int().positive(),
+    c: z.string().nullable(),
+    ts: z.string().nullable(),
+    r: z.array(z.string().min(1)).min(1).max(10),
+  }),
+);
+
+export type Click = {
+  deploymentId: number;
+  projectId: number;
+  userId: string;
+  teamId: string;
+  channel: string | null;
+  messageTs: string | null;
+  triggerId: string;
+};
 
 /** Parses a button click; null when the payload does not carry a usable greenlight button. */
 export function parseClick(body: unknown): Click | null {

@@ -15,7 +15,13 @@ export type SlackReceiver = { mode: 'http' | 'socket'; receiver: Receiver };
 /** Slack's own payloads are far smaller; Bolt's default would be 4 MB. */
 const SLACK_BODY_LIMIT = 1024 * 1024;
 
-export function createSlackReceiver(deps: { slack: Config['slack']; http: Express; logger: Logger; fetch?: typeof fetch; ackTimeoutMs?: number }): SlackReceiver {
+export function createSlackReceiver(deps: {
+  slack: Config['slack'];
+  http: Express;
+  logger: Logger;
+  fetch?: typeof fetch;
+  ackTimeoutMs?: number;
+}): SlackReceiver {
   const { slack } = deps;
   if (slack.appToken) {
     return {

@@ -24,7 +24,10 @@ export async function processPersonal(deps: PersonalWorkerDeps, job: PersonalJob
     const user = { teamId: job.teamId, userId: job.userId };
     const home = await buildHome({ ...deps.home, logger: log }, user);
     await deps.chat.publishHome(user.userId, home);
-    log.debug({ slackUser: user.userId, forYou: home.forYou?.total ?? null, all: home.all.total }, 'home tab published');
+    log.debug(
+      { slackUser: user.userId, forYou: home.forYou?.total ?? null, all: home.all.total },
+      'home tab published',
+    );
     return 'published';
   }
   // Every recent viewer sees "All pending": their tabs are refreshed first (cheap: one deduplicated job each).
@@ -35,10 +38,15 @@ export async function processPersonal(deps: PersonalWorkerDeps, job: PersonalJob
   return `homes ${audience.length}, dms sent ${sent}, updated ${updated}`;
 }
 
-export function startPersonalWorker(deps: PersonalWorkerDeps, opts: { connection: Redis; prefix: string; logger: Logger; concurrency?: number }): Worker<PersonalJob> {
+export function startPersonalWorker(
+  deps: PersonalWorkerDeps,
+  opts: { connection: Redis; prefix: string; logger: Logger; concurrency?: number },
+): Worker<PersonalJob> {
   const worker = new Worker<PersonalJob>(
     PERSONAL_QUEUE,
-    runJob<PersonalJob, string>(opts.logger, { maxAgeMs: 10 * 60_000 }, (job: Job<PersonalJob>, log) => processPersonal(deps, job.data, log)),
+    runJob<PersonalJob, string>(opts.logger, { maxAgeMs: 10 * 60_000 }, (job: Job<PersonalJob>, log) =>
+      processPersonal(deps, job.data, log),
+    ),
     { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 10, autorun: true },
   );
   worker.on('error', (error) => opts.logger.error({ queue: PERSONAL_QUEUE, err: describe(error) }, 'worker error'));

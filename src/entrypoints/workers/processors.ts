@@ -1,6 +1,12 @@
 import type { Job } from 'bullmq';
 import { decideDeployment, type DecideDeps } from '../../core/approvals/decide-deployment.ts';
-import { chooseRuleNotice, failureNotice, recordedNotice, refusalNotice, type Notice } from '../../core/approvals/notices.ts';
+import {
+  chooseRuleNotice,
+  failureNotice,
+  recordedNotice,
+  refusalNotice,
+  type Notice,
+} from '../../core/approvals/notices.ts';
 import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
 import { classify, type GitLabUser } from '../../core/deployments/deployment.ts';
 import { isGreenlightError } from '../../core/errors.ts';
@@ -51,18 +57,25 @@ export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log
   // (the sweep still lists every project).
   const scan = async (environments: string[], reason: string) => {
     if (await deps.projects.reportsBlocked(event.projectId)) {
-      log.debug({ projectId: event.projectId, reason }, 'scan skipped: the project\'s deployment hooks report blocked deployments');
+      log.debug(
+        { projectId: event.projectId, reason },
+        "scan skipped: the project's deployment hooks report blocked deployments",
+      );
       return;
     }
     await deps.producer.requestScan({ projectId: event.projectId, environments, reason });
   };
   switch (event.kind) {
     case 'deployment':
-      await deps.producer.requestSync({ projectId: event.projectId, deploymentId: event.deploymentId }, `deployment hook: ${event.status}`);
+      await deps.producer.requestSync(
+        { projectId: event.projectId, deploymentId: event.deploymentId },
+        `deployment hook: ${event.status}`,
+      );
       if (!reportsBlocked) await scan([], `deployment hook: ${event.status}`);
       break;
     case 'pipeline':
-      if (event.status === 'manual' || event.environments.length > 0) await scan(event.environments, `pipeline hook: ${event.status}`);
+      if (event.status === 'manual' || event.environments.length > 0)
+        await scan(event.environments, `pipeline hook: ${event.status}`);
       break;
     case 'job':
       await scan(event.environment ? [event.environment] : [], `job hook: ${event.status}`);
@@ -72,7 +85,10 @@ export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log
 }
 
 export async function processScan(deps: ProcessorDeps, job: ScanJob, log: Logger): Promise<number> {
-  return scanProject({ gitlab: deps.gitlab, queue: deps.producer, logger: log }, { projectId: job.projectId, environments: job.environments, reason: job.reason });
+  return scanProject(
+    { gitlab: deps.gitlab, queue: deps.producer, logger: log },
+    { projectId: job.projectId, environments: job.environments, reason: job.reason },
+  );
 }
 
 export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger) {
@@ -83,21 +99,40 @@ export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger
   log.debug({ deploymentId: job.deploymentId, reason: job.reason, outcome: outcome.kind }, 'deployment synced');
   if ((outcome.kind === 'posted' || outcome.kind === 'updated') && deps.onCardChanged) {
     // The card is right already; failing the sync here would not bring this back (a rerun finds it unchanged).
-    await deps.onCardChanged({ projectId: job.projectId, deploymentId: job.deploymentId }).catch((error: unknown) => log.warn({ deploymentId: job.deploymentId, err: (error as Error).message }, 'DMs and Home tabs not scheduled'));
+    await deps
+      .onCardChanged({ projectId: job.projectId, deploymentId: job.deploymentId })
+      .catch((error: unknown) =>
+        log.warn({ deploymentId: job.deploymentId, err: (error as Error).message }, 'DMs and Home tabs not scheduled'),
+      );
   }
   return outcome;
 }
 
 export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log: Logger): Promise<string> {
   if (Date.now() - job.requestedAt > deps.decisionWindowMs) {
-    log.warn({ deploymentId: job.ref.deploymentId, action: job.action, ageMs: Date.now() - job.requestedAt }, 'decision expired before it could be processed');
+    log.warn(
+      { deploymentId: job.ref.deploymentId, action: job.action, ageMs: Date.now() - job.requestedAt },
+      'decision expired before it could be processed',
+    );
     await audit(deps, log, job, { outcome: 'expired' });
-    await tell(deps, job, { tone: 'error', text: 'greenlight could not process your click in time, so nothing was recorded in GitLab. Please click again.' });
+    await tell(deps, job, {
+      tone: 'error',
+      text: 'greenlight could not process your click in time, so nothing was recorded in GitLab. Please click again.',
+    });
     return 'expired';
   }
   let outcome;
   try {
-    outcome = await decideDeployment({ ...deps.decide, logger: log }, { ref: job.ref, slackUser: job.slackUser, action: job.action, ...(job.comment !== undefined && { comment: job.comment }), ...(job.representedAs !== undefined && { representedAs: job.representedAs }) });
+    outcome = await decideDeployment(
+      { ...deps.decide, logger: log },
+      {
+        ref: job.ref,
+        slackUser: job.slackUser,
+        action: job.action,
+        ...(job.comment !== undefined && { comment: job.comment }),
+        ...(job.representedAs !== undefined && { representedAs: job.representedAs }),
+      },
+    );
   } catch (error) {
     await audit(deps, log, job, { outcome: 'error', error: errorText(error) });
     throw error;
@@ -125,7 +160,15 @@ export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log
       ...(outcome.detail !== undefined && { detail: outcome.detail }),
     });
   }
-  log.info({ deploymentId: job.ref.deploymentId, action: job.action, outcome: outcome.kind, reason: outcome.kind === 'refused' ? outcome.reason : undefined }, 'decision processed');
+  log.info(
+    {
+      deploymentId: job.ref.deploymentId,
+      action: job.action,
+      outcome: outcome.kind,
+      reason: outcome.kind === 'refused' ? outcome.reason : undefined,
+    },
+    'decision processed',
+  );
   await tell(deps, job, notice);
   return outcome.kind === 'refused' ? outcome.reason : outcome.kind;
 }
@@ -136,16 +179,30 @@ async function mention(deps: ProcessorDeps, user: GitLabUser): Promise<string> {
   return slack ? `<@${slack}>` : `${user.name.replace(/[<>&]/g, '')} (@${user.username})`;
 }
 
-export async function tell(deps: ProcessorDeps, job: Pick<DecisionJob, 'channel' | 'slackUser'>, notice: Notice): Promise<void> {
+export async function tell(
+  deps: ProcessorDeps,
+  job: Pick<DecisionJob, 'channel' | 'slackUser'>,
+  notice: Notice,
+): Promise<void> {
   // A click on the Home tab has no channel: addressed to the person's own id, the notice goes to their DM.
-  await deps.producer.enqueueNotice({ channel: job.channel ?? job.slackUser.userId, user: job.slackUser.userId, team: job.slackUser.teamId, notice });
+  await deps.producer.enqueueNotice({
+    channel: job.channel ?? job.slackUser.userId,
+    user: job.slackUser.userId,
+    team: job.slackUser.teamId,
+    notice,
+  });
 }
 
 /**
  * Appends one decision attempt to the audit trail. A failed append is logged, not thrown: by then GitLab
  * may already have recorded the decision, and a retry must not record it twice.
  */
-async function audit(deps: ProcessorDeps, log: Logger, job: DecisionJob, fields: Partial<AuditEntry> & Pick<AuditEntry, 'outcome'>): Promise<void> {
+async function audit(
+  deps: ProcessorDeps,
+  log: Logger,
+  job: DecisionJob,
+  fields: Partial<AuditEntry> & Pick<AuditEntry, 'outcome'>,
+): Promise<void> {
   const entry: AuditEntry = {
     at: new Date().toISOString(),
     team: job.slackUser.teamId,
@@ -161,7 +218,15 @@ async function audit(deps: ProcessorDeps, log: Logger, job: DecisionJob, fields:
   try {
     await deps.audit.append(entry);
   } catch (error) {
-    log.error({ err: errorText(error), deploymentId: job.ref.deploymentId, slackUser: job.slackUser.userId, outcome: entry.outcome }, 'audit entry could not be written');
+    log.error(
+      {
+        err: errorText(error),
+        deploymentId: job.ref.deploymentId,
+        slackUser: job.slackUser.userId,
+        outcome: entry.outcome,
+      },
+      'audit entry could not be written',
+    );
   }
 }
 
@@ -184,9 +249,17 @@ export async function processNudge(deps: ProcessorDeps, job: NudgeJob, log: Logg
   if (!deps.nudges) return 'reminders not configured';
   const nudges = { ...deps.nudges, logger: log };
   if (job.kind === 'fire') return (await sendDueNudge(nudges, { ref: job.ref, seq: job.seq })).kind;
-  const outcome = await snoozeNudges(nudges, { ref: job.ref, slackUserId: job.slackUserId, requestedAt: job.requestedAt });
+  const outcome = await snoozeNudges(nudges, {
+    ref: job.ref,
+    slackUserId: job.slackUserId,
+    requestedAt: job.requestedAt,
+  });
   if (outcome.kind === 'not-waiting' && job.channel) {
-    await deps.producer.enqueueNotice({ channel: job.channel, user: job.slackUserId, notice: { tone: 'info', text: 'This deployment no longer waits for approval, so there is nothing to snooze.' } });
+    await deps.producer.enqueueNotice({
+      channel: job.channel,
+      user: job.slackUserId,
+      notice: { tone: 'info', text: 'This deployment no longer waits for approval, so there is nothing to snooze.' },
+    });
   }
   return outcome.kind;
 }
@@ -199,5 +272,13 @@ export async function giveUpNudge(deps: ProcessorDeps, job: Job<NudgeJob>, log: 
     await sendDueNudge({ ...deps.nudges, logger: log }, { ref: data.ref, seq: data.seq }, { giveUp: true });
     return;
   }
-  if (data.channel) await deps.producer.enqueueNotice({ channel: data.channel, user: data.slackUserId, notice: { tone: 'error', text: 'greenlight could not snooze the reminders right now. Please click Snooze again.' } });
+  if (data.channel)
+    await deps.producer.enqueueNotice({
+      channel: data.channel,
+      user: data.slackUserId,
+      notice: {
+        tone: 'error',
+        text: 'greenlight could not snooze the reminders right now. Please click Snooze again.',
+      },
+    });
 }

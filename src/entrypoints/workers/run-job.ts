@@ -33,7 +33,9 @@ export function runJob<T, R>(logger: Logger, policy: JobPolicy<T>, process: (job
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (!retryable || tooOld || (lastAttempt && err?.retryAfterMs === undefined)) {
         log.warn({ err: describe(error), retryable, tooOld }, 'job failed for good');
-        await policy.onGiveUp?.(job, error).catch((e: unknown) => log.error({ err: describe(e) }, 'could not report a failed job'));
+        await policy
+          .onGiveUp?.(job, error)
+          .catch((e: unknown) => log.error({ err: describe(e) }, 'could not report a failed job'));
         throw new UnrecoverableError(err?.message ?? (error as Error)?.message ?? 'failed');
       }
       if (err?.retryAfterMs !== undefined && err.code === 'gitlab_rate_limited' && policy.pauseQueue) {

@@ -37,22 +37,39 @@ export async function startSweeper(opts: {
   const queue = new Queue<SweepJob>(SWEEP_QUEUE, {
     connection: opts.queueConnection,
     prefix: opts.prefix,
-    defaultJobOptions: { attempts: 4, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    defaultJobOptions: {
+      attempts: 4,
+      backoff: { type: 'exponential', delay: 5_000 },
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 100 },
+    },
   });
-  queue.on('error', (error: Error) => logger.warn({ queue: SWEEP_QUEUE, err: error.message }, 'queue connection error'));
+  queue.on('error', (error: Error) =>
+    logger.warn({ queue: SWEEP_QUEUE, err: error.message }, 'queue connection error'),
+  );
   const worker = new Worker<SweepJob>(
     SWEEP_QUEUE,
     runJob<SweepJob, SweepReport>(logger, { pauseQueue: (ms) => queue.rateLimit(ms) }, (job, log) => {
       log.info({ reason: job.data.reason }, 'sweep started');
       return sweepDeployments({ ...opts.deps, logger: log }, { reason: job.data.reason });
     }),
-    { connection: opts.workerConnection, prefix: opts.prefix, concurrency: 1, limiter: { max: 10_000, duration: 1_000 }, ...workerStallOptions(opts.stallTimeoutMs) },
+    {
+      connection: opts.workerConnection,
+      prefix: opts.prefix,
+      concurrency: 1,
+      limiter: { max: 10_000, duration: 1_000 },
+      ...workerStallOptions(opts.stallTimeoutMs),
+    },
   );
   worker.on('error', (error) => logger.error({ queue: SWEEP_QUEUE, err: describe(error) }, 'worker error'));
 
   const schedule = async () => {
     await queue.setGlobalConcurrency(1);
-    await queue.upsertJobScheduler(SCHEDULER_ID, { every: opts.everyMs }, { name: 'sweep', data: { reason: 'scheduled' } });
+    await queue.upsertJobScheduler(
+      SCHEDULER_ID,
+      { every: opts.everyMs },
+      { name: 'sweep', data: { reason: 'scheduled' } },
+    );
   };
   const requestNow = async (reason: string) => {
     await queue.add('sweep', { reason }, { deduplication: { id: 'sweep-now' } });
@@ -67,7 +84,9 @@ export async function startSweeper(opts: {
     if (!lost) return;
     lost = false;
     logger.info({}, 'redis is back; sweeping for what was missed');
-    Promise.all([schedule(), requestNow('redis reconnected')]).catch((error: unknown) => logger.warn({ err: describe(error) }, 'could not request a sweep after redis came back'));
+    Promise.all([schedule(), requestNow('redis reconnected')]).catch((error: unknown) =>
+      logger.warn({ err: describe(error) }, 'could not request a sweep after redis came back'),
+    );
   };
   opts.queueConnection.on('close', onLost);
   opts.queueConnection.on('ready', onReady);

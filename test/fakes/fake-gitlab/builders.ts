@@ -172,7 +172,11 @@ export function addProject(ctx: Ctx, input: AddProjectInput): ProjectRec {
   if (slash <= 0) throw new Error(`addProject: "${input.pathWithNamespace}" needs a namespace, like "acme/web"`);
   const namespacePath = input.pathWithNamespace.slice(0, slash);
   const path = input.pathWithNamespace.slice(slash + 1);
-  if ([...state.projects.values()].some((p) => p.pathWithNamespace.toLowerCase() === input.pathWithNamespace.toLowerCase())) {
+  if (
+    [...state.projects.values()].some(
+      (p) => p.pathWithNamespace.toLowerCase() === input.pathWithNamespace.toLowerCase(),
+    )
+  ) {
     throw new Error(`addProject: ${input.pathWithNamespace} exists`);
   }
   let groupId: number | null = null;
@@ -180,7 +184,9 @@ export function addProject(ctx: Ctx, input: AddProjectInput): ProjectRec {
   if (input.groupId !== undefined) {
     lookup(state.groups, input.groupId, 'group');
     if (groupFullPath(state, input.groupId) !== namespacePath) {
-      throw new Error(`addProject: group ${input.groupId} is ${groupFullPath(state, input.groupId)}, not ${namespacePath}`);
+      throw new Error(
+        `addProject: group ${input.groupId} is ${groupFullPath(state, input.groupId)}, not ${namespacePath}`,
+      );
     }
     groupId = input.groupId;
   } else {
@@ -307,7 +313,11 @@ export function protect(ctx: Ctx, container: Container, name: string, input: Pro
     if (!Number.isInteger(rule.requiredApprovals) || rule.requiredApprovals < 1 || rule.requiredApprovals > 5) {
       throw new Error(`protect: requiredApprovals must be 1..5, got ${rule.requiredApprovals}`);
     }
-    return { ...accessRule(ctx, rule, 'approval rule'), requiredApprovals: rule.requiredApprovals, protectedEnvironmentId: id };
+    return {
+      ...accessRule(ctx, rule, 'approval rule'),
+      requiredApprovals: rule.requiredApprovals,
+      protectedEnvironmentId: id,
+    };
   });
   const deployAccessLevels = (input.deployAccessLevels ?? [{ accessLevel: ACCESS.maintainer }]).map((rule) =>
     accessRule(ctx, rule, 'deploy access level'),
@@ -317,12 +327,22 @@ export function protect(ctx: Ctx, container: Container, name: string, input: Pro
   return pe;
 }
 
-export function protectProjectEnvironment(ctx: Ctx, projectId: number, name: string, input: ProtectEnvironmentInput): ProtectedEnvRec {
+export function protectProjectEnvironment(
+  ctx: Ctx,
+  projectId: number,
+  name: string,
+  input: ProtectEnvironmentInput,
+): ProtectedEnvRec {
   lookup(ctx.state.projects, projectId, 'project');
   return protect(ctx, { kind: 'project', projectId }, name, input);
 }
 
-export function protectGroupEnvironment(ctx: Ctx, groupId: number, tier: Tier, input: ProtectEnvironmentInput): ProtectedEnvRec {
+export function protectGroupEnvironment(
+  ctx: Ctx,
+  groupId: number,
+  tier: Tier,
+  input: ProtectEnvironmentInput,
+): ProtectedEnvRec {
   lookup(ctx.state.groups, groupId, 'group');
   if (!TIERS.includes(tier)) throw new Error(`protectGroupEnvironment: ${tier} is not a deployment tier`);
   return protect(ctx, { kind: 'group', groupId }, tier, input);

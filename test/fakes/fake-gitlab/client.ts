@@ -28,9 +28,14 @@ export async function call(baseUrl: string, method: string, path: string, opts: 
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(opts.form).toString();
   }
-  const url = path.startsWith('/oauth/') || path.startsWith('http') ? new URL(path, baseUrl) : new URL(`/api/v4${path}`, baseUrl);
+  const url =
+    path.startsWith('/oauth/') || path.startsWith('http') ? new URL(path, baseUrl) : new URL(`/api/v4${path}`, baseUrl);
   const response = await fetch(url, { method, headers, body, redirect: 'manual' });
   const text = await response.text();
   const isJson = (response.headers.get('content-type') ?? '').includes('application/json');
-  return { status: response.status, headers: response.headers, body: isJson && text !== '' ? (JSON.parse(text) as unknown) : text };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: isJson && text !== '' ? (JSON.parse(text) as unknown) : text,
+  };
 }

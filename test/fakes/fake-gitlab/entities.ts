@@ -324,7 +324,9 @@ export function hookEntity(ctx: Ctx, hook: HookRec): Json {
     name: hook.name,
     description: hook.description,
     created_at: iso(hook.createdAt),
-    ...(hook.container.kind === 'project' ? { project_id: hook.container.projectId } : { group_id: hook.container.groupId }),
+    ...(hook.container.kind === 'project'
+      ? { project_id: hook.container.projectId }
+      : { group_id: hook.container.groupId }),
     push_events: hook.pushEvents,
     tag_push_events: false,
     merge_requests_events: false,

@@ -26,7 +26,8 @@ type OAuthError = keyof typeof OAUTH_ERRORS;
 
 const oauthError = (status: number, error: OAuthError | 'invalid_request', description?: string): HttpResult =>
   json(status, { error, error_description: description ?? OAUTH_ERRORS[error as OAuthError] });
-const missing = (param: string): HttpResult => oauthError(400, 'invalid_request', `Missing required parameter: ${param}.`);
+const missing = (param: string): HttpResult =>
+  oauthError(400, 'invalid_request', `Missing required parameter: ${param}.`);
 
 export type AuthorizeOutcome =
   /** 302 to the client: ?code=&state= or ?error=&error_description=&state= */
@@ -46,12 +47,26 @@ const findApp = (ctx: Ctx, clientId: string | undefined): OAuthAppRec | undefine
   clientId === undefined ? undefined : [...ctx.state.oauthApps.values()].find((a) => a.clientId === clientId);
 
 /** GET /oauth/authorize after sign-in; the user "clicks Authorize" unless `deny`. */
-export function authorize(ctx: Ctx, query: Record<string, string>, user: UserRec | null, deny = false): AuthorizeOutcome {
+export function authorize(
+  ctx: Ctx,
+  query: Record<string, string>,
+  user: UserRec | null,
+  deny = false,
+): AuthorizeOutcome {
   const app = findApp(ctx, query.client_id);
-  if (!app) return { kind: 'error', status: 401, body: { error: 'invalid_client', error_description: OAUTH_ERRORS.invalid_client } };
+  if (!app)
+    return {
+      kind: 'error',
+      status: 401,
+      body: { error: 'invalid_client', error_description: OAUTH_ERRORS.invalid_client },
+    };
   const redirectUri = query.redirect_uri;
   if (redirectUri === undefined || !app.redirectUris.includes(redirectUri)) {
-    return { kind: 'error', status: 400, body: { error: 'invalid_redirect_uri', error_description: OAUTH_ERRORS.invalid_redirect_uri } };
+    return {
+      kind: 'error',
+      status: 400,
+      body: { error: 'invalid_redirect_uri', error_description: OAUTH_ERRORS.invalid_redirect_uri },
+    };
   }
   if (!user) return { kind: 'login', location: `${ctx.baseUrl()}/users/sign_in` };
   const state = query.state;
@@ -72,7 +87,7 @@ export function authorize(ctx: Ctx, query: Record<string, string>, user: UserRec
     redirectUri,
     scopes,
     codeChallenge: challenge ?? null,
-    codeChallengeMethod: challenge === undefined ? null : method ?? null,
+    codeChallengeMethod: challenge === undefined ? null : (method ?? null),
     expiresAt: ctx.clock.now() + CODE_TTL_MS,
     used: false,
   };
@@ -84,7 +99,7 @@ export function authorize(ctx: Ctx, query: Record<string, string>, user: UserRec
 export function signedInUser(ctx: Ctx, incoming: Incoming): UserRec | null {
   const cookie = /(?:^|;\s*)fake_gitlab_user=([^;]+)/.exec(incoming.headers.cookie ?? '')?.[1];
   const identifier = incoming.headers['x-fake-user'] ?? (cookie ? decodeURIComponent(cookie) : undefined);
-  return identifier === undefined ? null : findUserByIdOrUsername(ctx, identifier) ?? null;
+  return identifier === undefined ? null : (findUserByIdOrUsername(ctx, identifier) ?? null);
 }
 
 function issueTokens(ctx: Ctx, app: OAuthAppRec, userId: number, scopes: string[]): HttpResult {
@@ -144,7 +159,10 @@ function clientCredentials(incoming: Incoming, params: Record<string, string>): 
     const [id, secret] = Buffer.from(basic, 'base64').toString('utf8').split(':');
     return { ...(id ? { id: decodeURIComponent(id) } : {}), ...(secret ? { secret: decodeURIComponent(secret) } : {}) };
   }
-  return { ...(params.client_id ? { id: params.client_id } : {}), ...(params.client_secret ? { secret: params.client_secret } : {}) };
+  return {
+    ...(params.client_id ? { id: params.client_id } : {}),
+    ...(params.client_secret ? { secret: params.client_secret } : {}),
+  };
 }
 
 function stringParams(incoming: Incoming): Record<string, string> {
@@ -157,7 +175,8 @@ function tokenEndpoint(ctx: Ctx, incoming: Incoming): HttpResult {
   const params = stringParams(incoming);
   const grantType = params.grant_type;
   if (grantType === undefined) return missing('grant_type');
-  if (grantType !== 'authorization_code' && grantType !== 'refresh_token') return oauthError(400, 'unsupported_grant_type');
+  if (grantType !== 'authorization_code' && grantType !== 'refresh_token')
+    return oauthError(400, 'unsupported_grant_type');
   const creds = clientCredentials(incoming, params);
   const app = findApp(ctx, creds.id);
   if (!app) return oauthError(401, 'invalid_client');
@@ -199,7 +218,10 @@ function revokeEndpoint(ctx: Ctx, incoming: Incoming): HttpResult {
   const applicationId = access?.applicationId ?? refresh?.applicationId;
   if (applicationId === undefined || applicationId === null) return json(200, {});
   if (applicationId !== app.id) {
-    return json(403, { error: 'unauthorized_client', error_description: 'You are not authorized to revoke this token' });
+    return json(403, {
+      error: 'unauthorized_client',
+      error_description: 'You are not authorized to revoke this token',
+    });
   }
   revokePair(ctx, access?.token ?? refresh?.accessToken ?? '');
   return json(200, {});

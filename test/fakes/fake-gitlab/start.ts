@@ -106,15 +106,18 @@ export async function startFakeGitLab(opts: StartFakeGitLabOptions = {}): Promis
       if (!found) throw new Error('revokeToken: unknown token');
       found.revoked = true;
     },
-    protectEnvironment: (projectId, name, input) => structuredClone(build.protectProjectEnvironment(ctx, projectId, name, input)),
-    protectGroupEnvironment: (groupId, tier, input) => structuredClone(build.protectGroupEnvironment(ctx, groupId, tier, input)),
+    protectEnvironment: (projectId, name, input) =>
+      structuredClone(build.protectProjectEnvironment(ctx, projectId, name, input)),
+    protectGroupEnvironment: (groupId, tier, input) =>
+      structuredClone(build.protectGroupEnvironment(ctx, groupId, tier, input)),
     createDeployment: (input) => view(asOneAction(() => createDeployment(ctx, input)).id),
 
     approveInUi: (deploymentId, userId, status, comment = null, representedAs = null) =>
       asOneAction(() => {
         const deployment = lookup(state.deployments, deploymentId, 'deployment');
         const actor = uiUser(deployment.projectId, userId);
-        if (!APPROVAL_STATUSES.includes(status)) throw new FakeGitLabError(400, { error: 'status does not have a valid value' });
+        if (!APPROVAL_STATUSES.includes(status))
+          throw new FakeGitLabError(400, { error: 'status does not have a valid value' });
         const result = unwrap(approveDeployment(ctx, { deployment, actor, status, comment, representedAs }));
         return { ...result.approval };
       }),
@@ -126,7 +129,8 @@ export async function startFakeGitLab(opts: StartFakeGitLabOptions = {}): Promis
         return jobView(played);
       }),
     runJob: (jobId) => asOneAction(() => jobView(jobs.runJob(ctx, lookup(state.jobs, jobId, 'job')))),
-    finishJob: (jobId, result) => asOneAction(() => jobView(jobs.finishJob(ctx, lookup(state.jobs, jobId, 'job'), result))),
+    finishJob: (jobId, result) =>
+      asOneAction(() => jobView(jobs.finishJob(ctx, lookup(state.jobs, jobId, 'job'), result))),
     cancelDeployment: (deploymentId) =>
       asOneAction(() => view(jobs.cancelDeployment(ctx, lookup(state.deployments, deploymentId, 'deployment')).id)),
 

@@ -11,13 +11,40 @@ export type Surface = 'message' | 'modal' | 'home';
 
 const MAX_BLOCKS: Record<Surface, number> = { message: 50, modal: 100, home: 100 };
 const BLOCK_TYPES = new Set([
-  'section', 'header', 'context', 'actions', 'divider', 'input', 'image', 'rich_text', 'markdown', 'video', 'file',
+  'section',
+  'header',
+  'context',
+  'actions',
+  'divider',
+  'input',
+  'image',
+  'rich_text',
+  'markdown',
+  'video',
+  'file',
 ]);
 const INPUT_ELEMENTS = new Set([
-  'plain_text_input', 'static_select', 'external_select', 'users_select', 'conversations_select', 'channels_select',
-  'multi_static_select', 'multi_users_select', 'multi_conversations_select', 'multi_channels_select',
-  'multi_external_select', 'checkboxes', 'radio_buttons', 'datepicker', 'timepicker', 'datetimepicker',
-  'email_text_input', 'url_text_input', 'number_input', 'rich_text_input', 'file_input',
+  'plain_text_input',
+  'static_select',
+  'external_select',
+  'users_select',
+  'conversations_select',
+  'channels_select',
+  'multi_static_select',
+  'multi_users_select',
+  'multi_conversations_select',
+  'multi_channels_select',
+  'multi_external_select',
+  'checkboxes',
+  'radio_buttons',
+  'datepicker',
+  'timepicker',
+  'datetimepicker',
+  'email_text_input',
+  'url_text_input',
+  'number_input',
+  'rich_text_input',
+  'file_input',
 ]);
 const ACTION_ELEMENTS = new Set([...INPUT_ELEMENTS, 'button', 'overflow', 'workflow_button']);
 
@@ -90,7 +117,8 @@ function validateBlock(problems: Problems, block: Json, at: string): void {
       }
       break;
     case 'markdown':
-      if (typeof block.text !== 'string' || block.text.length === 0) err(problems, 'missing required field: text', `${at}/text`);
+      if (typeof block.text !== 'string' || block.text.length === 0)
+        err(problems, 'missing required field: text', `${at}/text`);
       else if (block.text.length > 12_000) err(problems, 'must be less than 12001 characters', `${at}/text`);
       break;
     default:
@@ -104,7 +132,8 @@ function validateSection(problems: Problems, block: Json, at: string): void {
   }
   if (block.text !== undefined) textObject(problems, block.text, `${at}/text`, { max: 3000 });
   if (block.fields !== undefined) {
-    if (!Array.isArray(block.fields) || block.fields.length === 0) err(problems, 'must be a non-empty array', `${at}/fields`);
+    if (!Array.isArray(block.fields) || block.fields.length === 0)
+      err(problems, 'must be a non-empty array', `${at}/fields`);
     else {
       if (block.fields.length > 10) err(problems, 'no more than 10 items allowed', `${at}/fields`);
       block.fields.forEach((field, i) => textObject(problems, field, `${at}/fields/${i}`, { max: 2000 }));
@@ -112,7 +141,8 @@ function validateSection(problems: Problems, block: Json, at: string): void {
   }
   if (block.accessory !== undefined) {
     if (!isObject(block.accessory)) err(problems, 'must be an object', `${at}/accessory`);
-    else if (block.accessory.type !== 'image') validateElement(problems, block.accessory, `${at}/accessory`, ACTION_ELEMENTS);
+    else if (block.accessory.type !== 'image')
+      validateElement(problems, block.accessory, `${at}/accessory`, ACTION_ELEMENTS);
   }
 }
 
@@ -143,7 +173,8 @@ function validateElements(problems: Problems, elements: unknown, at: string, max
     }
     validateElement(problems, element, `${at}/${i}`, allowed);
     if (typeof element.action_id === 'string') {
-      if (actionIds.has(element.action_id)) err(problems, `duplicate action_id: ${element.action_id}`, `${at}/${i}/action_id`);
+      if (actionIds.has(element.action_id))
+        err(problems, `duplicate action_id: ${element.action_id}`, `${at}/${i}/action_id`);
       actionIds.add(element.action_id);
     }
   });
@@ -176,12 +207,16 @@ function validateButton(problems: Problems, button: Json, at: string): void {
 }
 
 function validatePlainTextInput(problems: Problems, input: Json, at: string): void {
-  if (input.placeholder !== undefined) textObject(problems, input.placeholder, `${at}/placeholder`, { max: 150, plainOnly: true });
+  if (input.placeholder !== undefined)
+    textObject(problems, input.placeholder, `${at}/placeholder`, { max: 150, plainOnly: true });
   const min = input.min_length;
   const max = input.max_length;
-  if (min !== undefined && (typeof min !== 'number' || min < 0 || min > 3000)) err(problems, 'must be between 0 and 3000', `${at}/min_length`);
-  if (max !== undefined && (typeof max !== 'number' || max < 1 || max > 3000)) err(problems, 'must be between 1 and 3000', `${at}/max_length`);
-  if (typeof min === 'number' && typeof max === 'number' && min > max) err(problems, 'min_length must not exceed max_length', at);
+  if (min !== undefined && (typeof min !== 'number' || min < 0 || min > 3000))
+    err(problems, 'must be between 0 and 3000', `${at}/min_length`);
+  if (max !== undefined && (typeof max !== 'number' || max < 1 || max > 3000))
+    err(problems, 'must be between 1 and 3000', `${at}/max_length`);
+  if (typeof min === 'number' && typeof max === 'number' && min > max)
+    err(problems, 'min_length must not exceed max_length', at);
   maxString(problems, input.initial_value, 3000, `${at}/initial_value`);
 }
 
@@ -266,7 +301,8 @@ function normalizeNode(node: unknown): unknown {
 export function interactiveElements(block: Block): Json[] {
   const found: Json[] = [];
   if (block.type === 'actions' && Array.isArray(block.elements)) {
-    for (const element of block.elements) if (isObject(element) && ACTION_ELEMENTS.has(String(element.type))) found.push(element);
+    for (const element of block.elements)
+      if (isObject(element) && ACTION_ELEMENTS.has(String(element.type))) found.push(element);
   }
   if (block.type === 'section' && isObject(block.accessory) && ACTION_ELEMENTS.has(String(block.accessory.type))) {
     found.push(block.accessory);
@@ -277,16 +313,22 @@ export function interactiveElements(block: Block): Json[] {
 
 // ---- views -------------------------------------------------------------------------------------------------
 
-export type ViewValidation = { ok: true } | { ok: false; error: 'invalid_arguments' | 'view_too_large'; messages: string[] };
+export type ViewValidation =
+  { ok: true } | { ok: false; error: 'invalid_arguments' | 'view_too_large'; messages: string[] };
 
 const VIEW_MAX_BYTES = 250_000;
 
 /** Validates a modal or home view as views.open/update/push/publish (or response_action update/push) would. */
 export function validateView(view: unknown, expected: 'modal' | 'home'): ViewValidation {
   const problems: Problems = [];
-  if (!isObject(view)) return { ok: false, error: 'invalid_arguments', messages: ['[ERROR] missing required field: view'] };
+  if (!isObject(view))
+    return { ok: false, error: 'invalid_arguments', messages: ['[ERROR] missing required field: view'] };
   if (Buffer.byteLength(JSON.stringify(view)) > VIEW_MAX_BYTES) {
-    return { ok: false, error: 'view_too_large', messages: ['[ERROR] view is larger than 250 kB [json-pointer:/view]'] };
+    return {
+      ok: false,
+      error: 'view_too_large',
+      messages: ['[ERROR] view is larger than 250 kB [json-pointer:/view]'],
+    };
   }
   if (view.type !== expected) err(problems, `must be ${expected}`, '/view/type');
   if (expected === 'modal') {
@@ -294,7 +336,8 @@ export function validateView(view: unknown, expected: 'modal' | 'home'): ViewVal
     if (view.submit !== undefined) textObject(problems, view.submit, '/view/submit', { max: 24, plainOnly: true });
     if (view.close !== undefined) textObject(problems, view.close, '/view/close', { max: 24, plainOnly: true });
     const hasInputs = Array.isArray(view.blocks) && view.blocks.some((b) => isObject(b) && b.type === 'input');
-    if (hasInputs && view.submit === undefined) err(problems, 'submit is required when a view has input blocks', '/view/submit');
+    if (hasInputs && view.submit === undefined)
+      err(problems, 'submit is required when a view has input blocks', '/view/submit');
   }
   problems.push(...validateBlocks(view.blocks, expected, '/view/blocks'));
   maxString(problems, view.callback_id, 255, '/view/callback_id');

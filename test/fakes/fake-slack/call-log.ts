@@ -41,7 +41,11 @@ export class CallLog {
   }
 
   /** Resolves with the first call to `method` matching `predicate` (already made or still to come). */
-  async waitForCall(method: string, predicate: (call: CallRecord) => boolean = () => true, timeoutMs = 5000): Promise<CallRecord> {
+  async waitForCall(
+    method: string,
+    predicate: (call: CallRecord) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<CallRecord> {
     return waitFor(() => this.to(method).find(predicate), { timeoutMs, what: `a call to ${method}` });
   }
 }

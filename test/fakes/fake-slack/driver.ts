@@ -118,7 +118,10 @@ export class SlackDriver {
       triggerId,
     });
     const response = await this.send(appUrl, rawBody, SLACK_FORM_CONTENT_TYPE, opts);
-    const replyError = response.status === 200 && !response.timedOut ? this.showCommandReply(response, channel.id, user.id, responseUrl) : undefined;
+    const replyError =
+      response.status === 200 && !response.timedOut
+        ? this.showCommandReply(response, channel.id, user.id, responseUrl)
+        : undefined;
     return { ...response, responseUrl, triggerId, ...(replyError ? { replyError } : {}) };
   }
 
@@ -126,7 +129,8 @@ export class SlackDriver {
     const { state, responseUrls } = this.deps;
     const user = this.user(input.userId);
     const message = state.messages.get(input.channel, input.ts);
-    if (!message || message.deleted) throw new ButtonNotFoundError(`fake-slack: no message ${input.channel}/${input.ts} to click on`);
+    if (!message || message.deleted)
+      throw new ButtonNotFoundError(`fake-slack: no message ${input.channel}/${input.ts} to click on`);
     const channel = this.channelForUser(input.channel, user.id);
     const { block, button } = findButton(message.blocks, input, `message ${input.channel}/${input.ts}`);
     const triggerId = state.triggers.issue(user.id);
@@ -140,7 +144,12 @@ export class SlackDriver {
       responseUrl,
       action: payloads.buttonAction({ blockId: String(block.block_id), button, actionTs: state.clock.nextTs() }),
     });
-    return { ...(await this.send(appUrl, payloads.interactionBody(payload), SLACK_FORM_CONTENT_TYPE, opts)), triggerId, responseUrl, payload };
+    return {
+      ...(await this.send(appUrl, payloads.interactionBody(payload), SLACK_FORM_CONTENT_TYPE, opts)),
+      triggerId,
+      responseUrl,
+      payload,
+    };
   }
 
   async clickEphemeralButton(appUrl: string, input: EphemeralClickInput, opts?: SendOptions): Promise<ClickResult> {
@@ -153,11 +162,17 @@ export class SlackDriver {
     const hit = candidates
       .map((e) => ({ e, found: tryFindButton(e.blocks, input) }))
       .find((c) => c.found !== undefined);
-    if (!hit?.found) throw new ButtonNotFoundError(`fake-slack: no ephemeral message of ${user.id} has a button ${input.actionId}`);
+    if (!hit?.found)
+      throw new ButtonNotFoundError(`fake-slack: no ephemeral message of ${user.id} has a button ${input.actionId}`);
     const { e: ephemeral, found } = hit;
     const channel = this.channelForUser(ephemeral.channel, user.id);
     const triggerId = state.triggers.issue(user.id);
-    const responseUrl = responseUrls.issue({ kind: 'ephemeral', userId: user.id, channelId: channel.id, ts: ephemeral.ts });
+    const responseUrl = responseUrls.issue({
+      kind: 'ephemeral',
+      userId: user.id,
+      channelId: channel.id,
+      ts: ephemeral.ts,
+    });
     const payload = payloads.messageBlockActions(state.identity, {
       user,
       channel: { id: channel.id, name: state.workspace.payloadChannelName(channel) },
@@ -165,9 +180,18 @@ export class SlackDriver {
       message: undefined,
       triggerId,
       responseUrl,
-      action: payloads.buttonAction({ blockId: String(found.block.block_id), button: found.button, actionTs: state.clock.nextTs() }),
+      action: payloads.buttonAction({
+        blockId: String(found.block.block_id),
+        button: found.button,
+        actionTs: state.clock.nextTs(),
+      }),
     });
-    return { ...(await this.send(appUrl, payloads.interactionBody(payload), SLACK_FORM_CONTENT_TYPE, opts)), triggerId, responseUrl, payload };
+    return {
+      ...(await this.send(appUrl, payloads.interactionBody(payload), SLACK_FORM_CONTENT_TYPE, opts)),
+      triggerId,
+      responseUrl,
+      payload,
+    };
   }
 
   async clickHomeButton(appUrl: string, input: HomeClickInput, opts?: SendOptions): Promise<ClickResult> {
@@ -183,7 +207,12 @@ export class SlackDriver {
       triggerId,
       action: payloads.buttonAction({ blockId: String(block.block_id), button, actionTs: state.clock.nextTs() }),
     });
-    return { ...(await this.send(appUrl, payloads.interactionBody(payload), SLACK_FORM_CONTENT_TYPE, opts)), triggerId, responseUrl: undefined, payload };
+    return {
+      ...(await this.send(appUrl, payloads.interactionBody(payload), SLACK_FORM_CONTENT_TYPE, opts)),
+      triggerId,
+      responseUrl: undefined,
+      payload,
+    };
   }
 
   async submitView(appUrl: string, input: SubmitInput, opts?: SendOptions): Promise<SubmitResult> {
@@ -193,14 +222,23 @@ export class SlackDriver {
     if (!record || record.kind !== 'modal' || record.userId !== user.id) {
       throw new Error(`fake-slack: ${user.id} has no modal ${input.viewId ?? '(none open)'} to submit`);
     }
-    if (!record.open) throw new Error(`fake-slack: modal ${String(record.view.id)} is closed; the user cannot submit it`);
+    if (!record.open)
+      throw new Error(`fake-slack: modal ${String(record.view.id)} is closed; the user cannot submit it`);
     const values = input.values ?? {};
-    const view = { ...structuredClone(record.view), state: { values: buildStateValues(record.view, values, input.bypassClientValidation ?? false) } };
+    const view = {
+      ...structuredClone(record.view),
+      state: { values: buildStateValues(record.view, values, input.bypassClientValidation ?? false) },
+    };
     const triggerId = state.triggers.issue(user.id);
     const payload = payloads.viewSubmission(state.identity, { user, view, triggerId });
     const response = await this.send(appUrl, payloads.interactionBody(payload), SLACK_FORM_CONTENT_TYPE, opts);
     const result = applySubmitAck(state.views, record, response);
-    record.submissions.push({ at: Date.now(), values: structuredClone(values), ack: result.ack, outcome: result.outcome });
+    record.submissions.push({
+      at: Date.now(),
+      values: structuredClone(values),
+      ack: result.ack,
+      outcome: result.outcome,
+    });
     return { ...response, ...result, viewId: String(record.view.id), payload };
   }
 
@@ -223,33 +261,76 @@ export class SlackDriver {
     const { state } = this.deps;
     const user = this.user(userId);
     const home = state.views.home(user.id);
-    const event: Json = { type: 'app_home_opened', user: user.id, channel: state.workspace.dmChannelFor(user.id).id, tab: 'home' };
+    const event: Json = {
+      type: 'app_home_opened',
+      user: user.id,
+      channel: state.workspace.dmChannelFor(user.id).id,
+      tab: 'home',
+    };
     if (home) event.view = home.view;
     return this.sendEvent(appUrl, event, {}, opts);
   }
 
-  private send(appUrl: string, rawBody: string, contentType: string, opts?: SendOptions, headers?: Record<string, string>): Promise<DriverResponse> {
+  private send(
+    appUrl: string,
+    rawBody: string,
+    contentType: string,
+    opts?: SendOptions,
+    headers?: Record<string, string>,
+  ): Promise<DriverResponse> {
     if (appUrl === SOCKET_MODE) {
       if (!this.deps.socketMode) throw new Error('fake-slack: Socket Mode is not available in this fake');
       return this.deps.socketMode.deliverHttpBody(rawBody, contentType, opts?.timeoutMs);
     }
-    return sendSigned({ appUrl, rawBody, contentType, signingSecret: this.deps.state.identity.signingSecret, ...(headers ? { headers } : {}) }, opts);
+    return sendSigned(
+      {
+        appUrl,
+        rawBody,
+        contentType,
+        signingSecret: this.deps.state.identity.signingSecret,
+        ...(headers ? { headers } : {}),
+      },
+      opts,
+    );
   }
 
   /** The ack body of a command is shown to the invoking user (ephemeral) or the channel (in_channel). */
-  private showCommandReply(response: DriverResponse, channelId: string, userId: string, responseUrl: string): string | undefined {
+  private showCommandReply(
+    response: DriverResponse,
+    channelId: string,
+    userId: string,
+    responseUrl: string,
+  ): string | undefined {
     if (response.body.trim() === '') return undefined;
     const { state, responseUrls } = this.deps;
-    const body = (typeof response.json === 'object' && response.json !== null ? response.json : { text: response.body }) as Json;
+    const body = (
+      typeof response.json === 'object' && response.json !== null ? response.json : { text: response.body }
+    ) as Json;
     try {
-      const content = readContent({ text: body.text, blocks: body.blocks, attachments: body.attachments }, POST_TEXT_LIMIT);
+      const content = readContent(
+        { text: body.text, blocks: body.blocks, attachments: body.attachments },
+        POST_TEXT_LIMIT,
+      );
       const text = content.text ?? '';
       const blocks = content.blocks ?? [];
       requireSomeContent(text, blocks, content.hasAttachments);
       if (body.response_type === 'in_channel') {
-        state.messages.post({ channel: channelId, user: state.identity.botUserId, fromBot: true, text, blocks, via: 'command_ack' });
+        state.messages.post({
+          channel: channelId,
+          user: state.identity.botUserId,
+          fromBot: true,
+          text,
+          blocks,
+          via: 'command_ack',
+        });
       } else {
-        const ephemeral = state.messages.addEphemeral({ channel: channelId, user: userId, text, blocks, via: 'command_ack' });
+        const ephemeral = state.messages.addEphemeral({
+          channel: channelId,
+          user: userId,
+          text,
+          blocks,
+          via: 'command_ack',
+        });
         responseUrls.noteCommandReply(responseUrl, ephemeral.ts);
       }
       return undefined;
@@ -261,7 +342,8 @@ export class SlackDriver {
 
   private user(userId: string): User {
     const user = this.deps.state.workspace.users.get(userId);
-    if (!user) throw new Error(`fake-slack: unknown user ${userId}; call fake.addUser({ id: '${userId}', name }) first`);
+    if (!user)
+      throw new Error(`fake-slack: unknown user ${userId}; call fake.addUser({ id: '${userId}', name }) first`);
     if (user.deleted) throw new Error(`fake-slack: user ${userId} is deactivated and cannot act`);
     return user;
   }
@@ -272,8 +354,14 @@ export class SlackDriver {
    */
   private channelForUser(channelId: string, userId: string): Channel {
     const { workspace } = this.deps.state;
-    const channel = channelId.startsWith('D') && channelId === `D${userId.slice(1)}` ? workspace.dmChannelFor(userId) : workspace.channels.get(channelId);
-    if (!channel) throw new Error(`fake-slack: unknown channel ${channelId}; call fake.addChannel({ id: '${channelId}', name }) first`);
+    const channel =
+      channelId.startsWith('D') && channelId === `D${userId.slice(1)}`
+        ? workspace.dmChannelFor(userId)
+        : workspace.channels.get(channelId);
+    if (!channel)
+      throw new Error(
+        `fake-slack: unknown channel ${channelId}; call fake.addChannel({ id: '${channelId}', name }) first`,
+      );
     if (channel.isPrivate && !workspace.isMember(channel, userId)) {
       throw new Error(`fake-slack: ${userId} is not a member of ${channelId} and cannot act there`);
     }
@@ -286,7 +374,10 @@ interface FoundButton {
   button: Json;
 }
 
-function tryFindButton(blocks: readonly Block[], input: { actionId: string; value?: string; blockId?: string }): FoundButton | undefined {
+function tryFindButton(
+  blocks: readonly Block[],
+  input: { actionId: string; value?: string; blockId?: string },
+): FoundButton | undefined {
   for (const block of blocks) {
     if (input.blockId !== undefined && block.block_id !== input.blockId) continue;
     for (const element of interactiveElements(block)) {
@@ -298,10 +389,20 @@ function tryFindButton(blocks: readonly Block[], input: { actionId: string; valu
   return undefined;
 }
 
-function findButton(blocks: readonly Block[], input: { actionId: string; value?: string; blockId?: string }, where: string): FoundButton {
+function findButton(
+  blocks: readonly Block[],
+  input: { actionId: string; value?: string; blockId?: string },
+  where: string,
+): FoundButton {
   const found = tryFindButton(blocks, input);
   if (found) return found;
-  const present = blocks.flatMap((b) => interactiveElements(b).filter((e) => e.type === 'button').map((e) => String(e.action_id)));
+  const present = blocks.flatMap((b) =>
+    interactiveElements(b)
+      .filter((e) => e.type === 'button')
+      .map((e) => String(e.action_id)),
+  );
   const wanted = `${input.actionId}${input.value === undefined ? '' : ` with value ${input.value}`}`;
-  throw new ButtonNotFoundError(`fake-slack: ${where} has no button ${wanted} (buttons: ${present.join(', ') || 'none'})`);
+  throw new ButtonNotFoundError(
+    `fake-slack: ${where} has no button ${wanted} (buttons: ${present.join(', ') || 'none'})`,
+  );
 }

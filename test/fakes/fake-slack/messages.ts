@@ -1,5 +1,13 @@
 import type { Clock } from './clock.ts';
-import type { Block, Identity, Json, MessageMetadata, RevisionSource, StoredEphemeral, StoredMessage } from './types.ts';
+import type {
+  Block,
+  Identity,
+  Json,
+  MessageMetadata,
+  RevisionSource,
+  StoredEphemeral,
+  StoredMessage,
+} from './types.ts';
 
 export interface NewMessage {
   channel: string;
@@ -71,7 +79,8 @@ export class MessageStore {
   /** Top-level timeline (what conversations.history shows): no thread replies unless broadcast, oldest first. */
   timeline(channel: string, opts: { includeDeleted?: boolean } = {}): StoredMessage[] {
     return this.all(channel).filter(
-      (m) => (opts.includeDeleted || !m.deleted) && (m.threadTs === undefined || m.threadTs === m.ts || m.replyBroadcast),
+      (m) =>
+        (opts.includeDeleted || !m.deleted) && (m.threadTs === undefined || m.threadTs === m.ts || m.replyBroadcast),
     );
   }
 
@@ -95,7 +104,12 @@ export class MessageStore {
 
   deleteEphemeral(ephemeral: StoredEphemeral): void {
     ephemeral.deleted = true;
-    ephemeral.history.push({ at: this.clock.now(), via: 'response_url', text: ephemeral.text, blocks: ephemeral.blocks });
+    ephemeral.history.push({
+      at: this.clock.now(),
+      via: 'response_url',
+      text: ephemeral.text,
+      blocks: ephemeral.blocks,
+    });
   }
 
   findEphemeral(channel: string, ts: string): StoredEphemeral | undefined {

@@ -78,7 +78,12 @@ export function messageBlockActions(identity: Identity, f: MessageActionFields):
     user: payloadUser(identity, f.user),
     api_app_id: identity.appId,
     token: identity.verificationToken,
-    container: { type: 'message', message_ts: f.messageTs, channel_id: f.channel.id, is_ephemeral: f.message === undefined },
+    container: {
+      type: 'message',
+      message_ts: f.messageTs,
+      channel_id: f.channel.id,
+      is_ephemeral: f.message === undefined,
+    },
     trigger_id: f.triggerId,
     team: team(identity),
     enterprise: null,
@@ -90,7 +95,10 @@ export function messageBlockActions(identity: Identity, f: MessageActionFields):
 }
 
 /** §2b variant: a button in a view (Home tab or modal). No channel, message or response_url. */
-export function viewBlockActions(identity: Identity, f: { user: User; view: Json; triggerId: string; action: Json }): Json {
+export function viewBlockActions(
+  identity: Identity,
+  f: { user: User; view: Json; triggerId: string; action: Json },
+): Json {
   return {
     type: 'block_actions',
     user: payloadUser(identity, f.user),
@@ -133,7 +141,13 @@ export function eventEnvelope(identity: Identity, event: Json, eventId: string, 
     event_id: eventId,
     event_time: eventTime,
     authorizations: [
-      { enterprise_id: null, team_id: identity.teamId, user_id: identity.botUserId, is_bot: true, is_enterprise_install: false },
+      {
+        enterprise_id: null,
+        team_id: identity.teamId,
+        user_id: identity.botUserId,
+        is_bot: true,
+        is_enterprise_install: false,
+      },
     ],
     is_ext_shared_channel: false,
     event_context: `4-${Buffer.from(JSON.stringify({ et: event.type, tid: identity.teamId, aid: identity.appId })).toString('base64url')}`,

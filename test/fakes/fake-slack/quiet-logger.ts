@@ -9,7 +9,10 @@ export function quietSlackLogger(): Logger & { lines: { level: string; msg: unkn
   const lines: { level: string; msg: unknown[] }[] = [];
   let level: LogLevel = LogLevel.DEBUG;
   let name = 'fake-slack';
-  const at = (l: string) => (...msg: unknown[]) => void lines.push({ level: l, msg: [name, ...msg] });
+  const at =
+    (l: string) =>
+    (...msg: unknown[]) =>
+      void lines.push({ level: l, msg: [name, ...msg] });
   return {
     lines,
     debug: at('debug'),

@@ -89,14 +89,18 @@ export class ResponseUrls {
       entry.uses += 1;
       return record(200, effect);
     } catch (error) {
-      if (error instanceof ApiFailure) return record(error.error === 'message_not_found' ? 404 : 400, 'rejected', error.error);
+      if (error instanceof ApiFailure)
+        return record(error.error === 'message_not_found' ? 404 : 400, 'rejected', error.error);
       throw error;
     }
   }
 
   private apply(entry: Entry, body: Json): Effect {
     const { messages } = this.deps;
-    const content = readContent({ text: body.text, blocks: body.blocks, attachments: body.attachments }, POST_TEXT_LIMIT);
+    const content = readContent(
+      { text: body.text, blocks: body.blocks, attachments: body.attachments },
+      POST_TEXT_LIMIT,
+    );
     const text = content.text ?? '';
     const blocks = content.blocks ?? [];
     const hasContent = text.trim() !== '' || blocks.length > 0 || content.hasAttachments;

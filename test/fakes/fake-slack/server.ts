@@ -16,13 +16,26 @@ export interface RunningServer {
  * The loopback HTTP server: POST /api/<method> (Web API) and POST /hooks/response/<id> (response_url); with a
  * Socket Mode hub also apps.connections.open and the WebSocket upgrade it hands out.
  */
-export async function startServer(state: FakeState, responseUrls: ResponseUrls, socketMode?: SocketModeHub): Promise<RunningServer> {
+export async function startServer(
+  state: FakeState,
+  responseUrls: ResponseUrls,
+  socketMode?: SocketModeHub,
+): Promise<RunningServer> {
   const server: Server = createServer((req, res) => {
     route(state, responseUrls, req, socketMode)
       .then((response) => send(res, response))
       .catch((error: unknown) => {
-        state.log.unexpected({ at: Date.now(), httpMethod: req.method ?? '', path: req.url ?? '', reason: `fake crashed: ${String(error)}` });
-        send(res, { status: 500, headers: { 'content-type': 'application/json' }, body: { ok: false, error: 'fake_internal_error' } });
+        state.log.unexpected({
+          at: Date.now(),
+          httpMethod: req.method ?? '',
+          path: req.url ?? '',
+          reason: `fake crashed: ${String(error)}`,
+        });
+        send(res, {
+          status: 500,
+          headers: { 'content-type': 'application/json' },
+          body: { ok: false, error: 'fake_internal_error' },
+        });
       });
   });
   await new Promise<void>((resolve, reject) => {
@@ -42,14 +55,27 @@ export async function startServer(state: FakeState, responseUrls: ResponseUrls, 
   };
 }
 
-async function route(state: FakeState, responseUrls: ResponseUrls, req: IncomingMessage, socketMode?: SocketModeHub): Promise<ApiResponse> {
+async function route(
+  state: FakeState,
+  responseUrls: ResponseUrls,
+  req: IncomingMessage,
+  socketMode?: SocketModeHub,
+): Promise<ApiResponse> {
   const rawBody = await readBody(req);
   const url = new URL(req.url ?? '/', 'http://fake-slack.invalid');
   const httpMethod = req.method ?? 'GET';
   const api = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
-  if (socketMode && api?.[1] === 'apps.connections.open' && httpMethod === 'POST') return socketMode.connectionsOpen(bearerToken(req.headers.authorization), Date.now());
+  if (socketMode && api?.[1] === 'apps.connections.open' && httpMethod === 'POST')
+    return socketMode.connectionsOpen(bearerToken(req.headers.authorization), Date.now());
   if (api?.[1] && (httpMethod === 'POST' || httpMethod === 'GET')) {
-    return handleApiRequest(state, { httpMethod, path: url.pathname, method: api[1], headers: req.headers, rawBody, query: url.searchParams });
+    return handleApiRequest(state, {
+      httpMethod,
+      path: url.pathname,
+      method: api[1],
+      headers: req.headers,
+      rawBody,
+      query: url.searchParams,
+    });
   }
   const hook = /^\/hooks\/response\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
   if (hook?.[1] && httpMethod === 'POST') return responseUrls.handle(hook[1], rawBody, url.pathname);

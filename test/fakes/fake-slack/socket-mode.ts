@@ -96,7 +96,8 @@ export class SocketModeHub implements SocketModeView {
   async waitForConnection(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.open.size === 0) {
-      if (Date.now() > deadline) throw new Error('fake-slack: no Socket Mode connection; was the app started with SLACK_APP_TOKEN?');
+      if (Date.now() > deadline)
+        throw new Error('fake-slack: no Socket Mode connection; was the app started with SLACK_APP_TOKEN?');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -106,7 +107,10 @@ export class SocketModeHub implements SocketModeView {
   }
 
   requestReconnect(): void {
-    for (const { socket } of this.open.values()) socket.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'fake-slack' } }));
+    for (const { socket } of this.open.values())
+      socket.send(
+        JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'fake-slack' } }),
+      );
   }
 
   /** Delivers what would have been an HTTP request to the app over one of its connections, and waits for the ack. */
@@ -116,19 +120,36 @@ export class SocketModeHub implements SocketModeView {
     const ack = await this.deliver(type, payload, timeoutMs);
     const elapsedMs = Math.round(performance.now() - started);
     const empty = Object.keys(ack).length === 0;
-    return { status: 200, headers: {}, body: empty ? '' : JSON.stringify(ack), json: empty ? undefined : ack, elapsedMs, timedOut: elapsedMs > SLACK_DEADLINE_MS };
+    return {
+      status: 200,
+      headers: {},
+      body: empty ? '' : JSON.stringify(ack),
+      json: empty ? undefined : ack,
+      elapsedMs,
+      timedOut: elapsedMs > SLACK_DEADLINE_MS,
+    };
   }
 
   async deliver(type: EnvelopeType, payload: Json, timeoutMs = 10_000): Promise<Json> {
     const connections = [...this.open.values()];
     if (connections.length === 0) throw new Error('fake-slack: the app has no Socket Mode connection to deliver to');
     const connection = connections[this.turn++ % connections.length]!;
-    const envelope: SocketEnvelope = { envelopeId: randomUUID(), type, payload: structuredClone(payload), connection: connection.id, sentAt: Date.now() };
+    const envelope: SocketEnvelope = {
+      envelopeId: randomUUID(),
+      type,
+      payload: structuredClone(payload),
+      connection: connection.id,
+      sentAt: Date.now(),
+    };
     this.sent.push(envelope);
     const acked = new Promise<Json>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(envelope.envelopeId);
-        reject(new Error(`fake-slack: the app did not acknowledge ${type} envelope ${envelope.envelopeId} within ${timeoutMs} ms`));
+        reject(
+          new Error(
+            `fake-slack: the app did not acknowledge ${type} envelope ${envelope.envelopeId} within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       this.waiting.set(envelope.envelopeId, (ackPayload) => {
         clearTimeout(timer);
@@ -158,7 +179,14 @@ export class SocketModeHub implements SocketModeView {
     this.open.set(connection.id, connection);
     socket.on('close', () => this.open.delete(connection.id));
     socket.on('message', (data) => this.onAck(String(data)));
-    socket.send(JSON.stringify({ type: 'hello', num_connections: this.open.size, debug_info: { host: 'fake-slack', approximate_connection_time: 18060 }, connection_info: { app_id: this.deps.identity.appId } }));
+    socket.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: this.open.size,
+        debug_info: { host: 'fake-slack', approximate_connection_time: 18060 },
+        connection_info: { app_id: this.deps.identity.appId },
+      }),
+    );
   }
 
   private onAck(text: string): void {

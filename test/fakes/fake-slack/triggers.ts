@@ -10,7 +10,9 @@ interface Trigger {
   used: boolean;
 }
 
-export type TriggerCheck = { ok: true; userId: string } | { ok: false; error: 'invalid_trigger_id' | 'exchanged_trigger_id' | 'expired_trigger_id' };
+export type TriggerCheck =
+  | { ok: true; userId: string }
+  | { ok: false; error: 'invalid_trigger_id' | 'exchanged_trigger_id' | 'expired_trigger_id' };
 
 /** trigger_ids the fake handed out with commands and interactions: single use, 3 s lifetime. */
 export class TriggerRegistry {

@@ -48,13 +48,7 @@ export interface MessageMetadata {
 }
 
 export type RevisionSource =
-  | 'chat.postMessage'
-  | 'chat.update'
-  | 'chat.delete'
-  | 'chat.postEphemeral'
-  | 'response_url'
-  | 'command_ack'
-  | 'seed';
+  'chat.postMessage' | 'chat.update' | 'chat.delete' | 'chat.postEphemeral' | 'response_url' | 'command_ack' | 'seed';
 
 export interface MessageRevision {
   at: number;
@@ -151,7 +145,8 @@ export interface DriverResponse {
   timedOut: boolean;
 }
 
-export type SigningMode = 'valid' | 'wrong-secret' | 'stale-timestamp' | 'missing-headers' | 'missing-signature' | 'tampered-body';
+export type SigningMode =
+  'valid' | 'wrong-secret' | 'stale-timestamp' | 'missing-headers' | 'missing-signature' | 'tampered-body';
 
 export interface SendOptions {
   /** How to sign the request (default 'valid'). 'stale-timestamp' = now - 301 s. */

@@ -29,10 +29,15 @@ export function buildStateValues(view: Json, values: SubmittedValues, bypassClie
   const inputs = inputBlocks(view);
   for (const [blockId, byAction] of Object.entries(values)) {
     const input = inputs.find((i) => i.blockId === blockId);
-    if (!input) throw new Error(`fake-slack: view ${String(view.id)} has no input block "${blockId}" (has: ${inputs.map((i) => i.blockId).join(', ')})`);
+    if (!input)
+      throw new Error(
+        `fake-slack: view ${String(view.id)} has no input block "${blockId}" (has: ${inputs.map((i) => i.blockId).join(', ')})`,
+      );
     for (const actionId of Object.keys(byAction)) {
       if (input.element.action_id !== actionId) {
-        throw new Error(`fake-slack: input block "${blockId}" has action_id "${String(input.element.action_id)}", not "${actionId}"`);
+        throw new Error(
+          `fake-slack: input block "${blockId}" has action_id "${String(input.element.action_id)}", not "${actionId}"`,
+        );
       }
     }
   }
@@ -49,15 +54,20 @@ export function buildStateValues(view: Json, values: SubmittedValues, bypassClie
 function clientValidate(input: InputBlock, typed: string | undefined): void {
   const empty = typed === undefined || typed === '';
   if (empty) {
-    if (!input.optional) throw new Error(`fake-slack: the Slack client would not submit: required input "${input.blockId}" is empty`);
+    if (!input.optional)
+      throw new Error(`fake-slack: the Slack client would not submit: required input "${input.blockId}" is empty`);
     return;
   }
   const { min_length: min, max_length: max } = input.element;
   if (typeof min === 'number' && typed.length < min) {
-    throw new Error(`fake-slack: the Slack client would not submit: "${input.blockId}" needs at least ${min} characters`);
+    throw new Error(
+      `fake-slack: the Slack client would not submit: "${input.blockId}" needs at least ${min} characters`,
+    );
   }
   if (typeof max === 'number' && typed.length > max) {
-    throw new Error(`fake-slack: the Slack client would not submit: "${input.blockId}" allows at most ${max} characters`);
+    throw new Error(
+      `fake-slack: the Slack client would not submit: "${input.blockId}" allows at most ${max} characters`,
+    );
   }
 }
 
@@ -73,7 +83,8 @@ function elementValue(element: Json, typed: string | undefined): Json {
     case 'radio_buttons': {
       const options = Array.isArray(element.options) ? (element.options as Json[]) : [];
       const option = typed === undefined ? null : options.find((o) => o.value === typed);
-      if (typed !== undefined && !option) throw new Error(`fake-slack: no option "${typed}" in ${type} ${String(element.action_id)}`);
+      if (typed !== undefined && !option)
+        throw new Error(`fake-slack: no option "${typed}" in ${type} ${String(element.action_id)}`);
       return { type, selected_option: option ?? null };
     }
     case 'users_select':
@@ -97,13 +108,18 @@ export interface SubmitAckResult {
 export function applySubmitAck(views: ViewStore, record: ViewRecord, response: DriverResponse): SubmitAckResult {
   const ack = response.json;
   if (response.status !== 200 || response.timedOut) {
-    return { ack, outcome: 'failed', problems: [`HTTP ${response.status} after ${response.elapsedMs} ms: the modal shows an error and stays open`] };
+    return {
+      ack,
+      outcome: 'failed',
+      problems: [`HTTP ${response.status} after ${response.elapsedMs} ms: the modal shows an error and stays open`],
+    };
   }
   if (response.body.trim() === '') {
     views.closeTop(record.userId);
     return { ack, outcome: 'closed', problems: [] };
   }
-  if (typeof ack !== 'object' || ack === null) return { ack, outcome: 'invalid_ack', problems: ['ack body is not a JSON object'] };
+  if (typeof ack !== 'object' || ack === null)
+    return { ack, outcome: 'invalid_ack', problems: ['ack body is not a JSON object'] };
   const body = ack as Json;
   switch (body.response_action) {
     case undefined:
@@ -123,7 +139,9 @@ export function applySubmitAck(views: ViewStore, record: ViewRecord, response: D
         return { ack, outcome: 'updated', problems: [] };
       }
       const pushed = views.push(record.userId, body.view as Json, 'response_action');
-      return typeof pushed === 'string' ? { ack, outcome: 'invalid_ack', problems: [pushed] } : { ack, outcome: 'pushed', problems: [] };
+      return typeof pushed === 'string'
+        ? { ack, outcome: 'invalid_ack', problems: [pushed] }
+        : { ack, outcome: 'pushed', problems: [] };
     }
     default:
       return { ack, outcome: 'invalid_ack', problems: [`unknown response_action ${String(body.response_action)}`] };

@@ -27,7 +27,11 @@ export class ViewStore {
     return record;
   }
 
-  push(userId: string, input: Json, via: ViewRecord['via'] = 'views.push'): ViewRecord | 'push_limit_reached' | 'no_open_view' {
+  push(
+    userId: string,
+    input: Json,
+    via: ViewRecord['via'] = 'views.push',
+  ): ViewRecord | 'push_limit_reached' | 'no_open_view' {
     const stack = this.stacks.get(userId) ?? [];
     const top = stack.at(-1);
     if (top === undefined) return 'no_open_view';

@@ -8,25 +8,57 @@ import { classify, type Deployment } from '../../../src/core/deployments/deploym
 import { validateBlocks, validateView } from '../../fakes/fake-slack/block-kit.ts';
 import { alice, approval, rule, waitingDeployment } from '../../fixtures/deployments.ts';
 
-const route = { channel: 'C1', reminders: null, escalation: [], workingHours: null, runAfterApproval: 'button' as const };
-const people = async (u: { name: string; username: string }): Promise<Person> => ({ name: u.name, username: u.username, slackUserId: u.username === 'alice' ? 'U0ALICE' : null });
-const person = (i: number, linked = true): Person => ({ name: `User ${i}`, username: `u${i}`, slackUserId: linked ? `U0USER${i}` : null });
+const route = {
+  channel: 'C1',
+  reminders: null,
+  escalation: [],
+  workingHours: null,
+  runAfterApproval: 'button' as const,
+};
+const people = async (u: { name: string; username: string }): Promise<Person> => ({
+  name: u.name,
+  username: u.username,
+  slackUserId: u.username === 'alice' ? 'U0ALICE' : null,
+});
+const person = (i: number, linked = true): Person => ({
+  name: `User ${i}`,
+  username: `u${i}`,
+  slackUserId: linked ? `U0USER${i}` : null,
+});
 
 const maintainers = rule({ id: 1, name: 'Maintainers', required: 1 });
 const qa = rule({ id: 2, name: 'qa-group', accessLevel: null, groupId: 9, required: 2 });
-const d = waitingDeployment({ pendingApprovalCount: 2, rules: [{ ...maintainers, approvals: [approval(alice, 'approved', 'LGTM')] }, qa], approvals: [approval(alice, 'approved', 'LGTM')] });
+const d = waitingDeployment({
+  pendingApprovalCount: 2,
+  rules: [{ ...maintainers, approvals: [approval(alice, 'approved', 'LGTM')] }, qa],
+  approvals: [approval(alice, 'approved', 'LGTM')],
+});
 
-async function rulesSection(deployment: Deployment, openRules: OpenRule[], opts: { state?: ReturnType<typeof classify>; supersededBy?: { id: number; url: string } } = {}) {
-  const model = await buildCardModel(deployment, { state: opts.state ?? classify(deployment)!, version: 3, route, people, openRules, ...(opts.supersededBy && { supersededBy: opts.supersededBy }) });
+async function rulesSection(
+  deployment: Deployment,
+  openRules: OpenRule[],
+  opts: { state?: ReturnType<typeof classify>; supersededBy?: { id: number; url: string } } = {},
+) {
+  const model = await buildCardModel(deployment, {
+    state: opts.state ?? classify(deployment)!,
+    version: 3,
+    route,
+    people,
+    openRules,
+    ...(opts.supersededBy && { supersededBy: opts.supersededBy }),
+  });
   const message = renderCard(model);
   expect(validateBlocks(message.blocks, 'message')).toEqual([]);
-  const section = message.blocks.find((b) => String(b.block_id).includes('-r-')) as { text: { text: string } } | undefined;
+  const section = message.blocks.find((b) => String(b.block_id).includes('-r-')) as
+    { text: { text: string } } | undefined;
   return { text: section?.text.text ?? '', message };
 }
 
 describe('card: per-rule progress and who can still approve', () => {
   it('shows each rule with its count, who approved with their comment, and who can still approve the open ones', async () => {
-    const { text } = await rulesSection(d, [{ name: 'qa-group', missing: 2, people: [person(1), person(2, false)], more: 3, known: true }]);
+    const { text } = await rulesSection(d, [
+      { name: 'qa-group', missing: 2, people: [person(1), person(2, false)], more: 3, known: true },
+    ]);
     expect(text.split('\n')).toEqual([
       ':white_check_mark: *Maintainers*: 1 of 1 — <@U0ALICE> “LGTM”',
       ':hourglass_flowing_sand: *qa-group*: 0 of 2 — can approve: <@U0USER1> and 4 more',
@@ -41,31 +73,51 @@ describe('card: per-rule progress and who can still approve', () => {
   });
 
   it('says so when nobody who can approve is linked to Slack, or nobody is left at all', async () => {
-    expect((await rulesSection(d, [{ name: 'qa-group', missing: 2, people: [person(1, false)], more: 2, known: true }])).text).toContain(
-      '*qa-group*: 0 of 2 — 3 people in GitLab can approve, none linked to Slack',
+    expect(
+      (await rulesSection(d, [{ name: 'qa-group', missing: 2, people: [person(1, false)], more: 2, known: true }]))
+        .text,
+    ).toContain('*qa-group*: 0 of 2 — 3 people in GitLab can approve, none linked to Slack');
+    expect(
+      (await rulesSection(d, [{ name: 'qa-group', missing: 2, people: [], more: 0, known: true }])).text,
+    ).toContain('nobody left in this rule who can approve');
+    expect((await rulesSection(d, [{ name: 'qa-group', missing: 2, people: [], more: 0, known: false }])).text).toMatch(
+      /\*qa-group\*: 0 of 2$/,
     );
-    expect((await rulesSection(d, [{ name: 'qa-group', missing: 2, people: [], more: 0, known: true }])).text).toContain('nobody left in this rule who can approve');
-    expect((await rulesSection(d, [{ name: 'qa-group', missing: 2, people: [], more: 0, known: false }])).text).toMatch(/\*qa-group\*: 0 of 2$/);
   });
 
   it('stays within Block Kit limits with many rules and long names', async () => {
-    const rules = Array.from({ length: 30 }, (_, i) => rule({ id: i, name: `group-${'x'.repeat(150)}-${i}`, required: 5, accessLevel: null, groupId: i }));
+    const rules = Array.from({ length: 30 }, (_, i) =>
+      rule({ id: i, name: `group-${'x'.repeat(150)}-${i}`, required: 5, accessLevel: null, groupId: i }),
+    );
     const big = waitingDeployment({ pendingApprovalCount: 150, rules });
-    const open = rules.map((r) => ({ name: r.name, missing: 5, people: Array.from({ length: 5 }, (_, i) => person(i)), more: 40, known: true }));
+    const open = rules.map((r) => ({
+      name: r.name,
+      missing: 5,
+      people: Array.from({ length: 5 }, (_, i) => person(i)),
+      more: 40,
+      known: true,
+    }));
     const { text } = await rulesSection(big, open);
     expect(text.length).toBeLessThanOrEqual(3000);
   });
 
   it('shows no one to approve once the deployment no longer waits', async () => {
     const approved = { ...d, pendingApprovalCount: 0 };
-    const { text } = await rulesSection(approved, [{ name: 'qa-group', missing: 2, people: [person(1)], more: 0, known: true }]);
+    const { text } = await rulesSection(approved, [
+      { name: 'qa-group', missing: 2, people: [person(1)], more: 0, known: true },
+    ]);
     expect(text).not.toContain('can approve');
   });
 
   it('says a superseded card was replaced and links to the newer deployment', async () => {
-    const { message } = await rulesSection(d, [], { state: 'superseded', supersededBy: { id: 4800, url: 'https://gitlab.example.com/acme/web/-/jobs/800' } });
+    const { message } = await rulesSection(d, [], {
+      state: 'superseded',
+      supersededBy: { id: 4800, url: 'https://gitlab.example.com/acme/web/-/jobs/800' },
+    });
     expect(message.text).toBe('Superseded: acme/web → production');
-    expect(JSON.stringify(message.blocks)).toContain('Superseded by a newer deployment to this environment: <https://gitlab.example.com/acme/web/-/jobs/800|#4800>');
+    expect(JSON.stringify(message.blocks)).toContain(
+      'Superseded by a newer deployment to this environment: <https://gitlab.example.com/acme/web/-/jobs/800|#4800>',
+    );
     const actions = message.blocks.find((b) => b.type === 'actions') as { elements: Array<{ action_id: string }> };
     expect(actions.elements.map((e) => e.action_id)).toEqual(['deploy_open_gitlab']);
   });
@@ -78,7 +130,9 @@ describe('asking which rule (represented_as)', () => {
     const view = approveModal(meta, 'acme/web → production (#4711)')!;
     expect(validateView(view, 'modal')).toEqual({ ok: true });
     expect(JSON.parse(view.private_metadata as string)).toEqual(meta);
-    const radio = (view.blocks as Array<{ element?: { type: string; options?: Array<{ value: string; text: { text: string } }> } }>)[1]!.element!;
+    const radio = (
+      view.blocks as Array<{ element?: { type: string; options?: Array<{ value: string; text: { text: string } }> } }>
+    )[1]!.element!;
     expect(radio.type).toBe('radio_buttons');
     expect(radio.options!.map((o) => [o.value, o.text.text])).toEqual([
       ['0', 'Maintainers'],
@@ -93,10 +147,15 @@ describe('asking which rule (represented_as)', () => {
   });
 
   it('renders the worker’s question as one "Approve for" button per rule', () => {
-    const notice = chooseRuleNotice({ projectId: 42, deploymentId: 4711 }, ['Maintainers', 'qa-group'], 'acme/web → production');
+    const notice = chooseRuleNotice(
+      { projectId: 42, deploymentId: 4711 },
+      ['Maintainers', 'qa-group'],
+      'acme/web → production',
+    );
     const { blocks } = renderNotice(notice);
     expect(validateBlocks(blocks, 'message')).toEqual([]);
-    const buttons = (blocks[1] as { elements: Array<{ action_id: string; value: string; text: { text: string } }> }).elements;
+    const buttons = (blocks[1] as { elements: Array<{ action_id: string; value: string; text: { text: string } }> })
+      .elements;
     expect(buttons.map((b) => [b.action_id, b.text.text, JSON.parse(b.value)])).toEqual([
       ['deploy_approve_as_0', 'Approve for Maintainers', { d: 4711, p: 42, r: 'Maintainers' }],
       ['deploy_approve_as_1', 'Approve for qa-group', { d: 4711, p: 42, r: 'qa-group' }],

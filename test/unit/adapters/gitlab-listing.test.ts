@@ -19,7 +19,9 @@ describe('GitLab listing for the sweep (against the fake GitLab)', () => {
   });
 
   it('lists every project of a group and its subgroups, following every page', async () => {
-    const ids = ['platform/a', 'platform/b', 'platform/tools/c', 'platform/tools/deep/d', 'platform/e'].map((path) => gitlab.addProject({ pathWithNamespace: path }).id);
+    const ids = ['platform/a', 'platform/b', 'platform/tools/c', 'platform/tools/deep/d', 'platform/e'].map(
+      (path) => gitlab.addProject({ pathWithNamespace: path }).id,
+    );
     gitlab.addProject({ pathWithNamespace: 'elsewhere/x' });
     const reader = createGitLabReader(conn());
     const directory = createProjectDirectory(conn(), reader, { perPage: 2 });
@@ -42,7 +44,10 @@ describe('GitLab listing for the sweep (against the fake GitLab)', () => {
     const bob = gitlab.addUser({ username: 'bob-busy', name: 'Bob' });
     gitlab.addProjectMember(project.id, bob.id, 40);
     gitlab.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
-    const created = Array.from({ length: 130 }, () => gitlab.createDeployment({ projectId: project.id, environment: 'production', userId: bob.id }).id);
+    const created = Array.from(
+      { length: 130 },
+      () => gitlab.createDeployment({ projectId: project.id, environment: 'production', userId: bob.id }).id,
+    );
     const listed = await createGitLabReader(conn()).listBlockedDeployments(project.id);
     expect(listed.map((d) => d.id).sort((a, b) => a - b)).toEqual(created.sort((a, b) => a - b));
     expect(gitlab.requests.filter((r) => r.path === `/api/v4/projects/${project.id}/deployments`)).toHaveLength(2);
@@ -51,10 +56,20 @@ describe('GitLab listing for the sweep (against the fake GitLab)', () => {
   it('maps a throttled answer to a rate limit with the wait GitLab asked for', async () => {
     const reader = createGitLabReader(conn());
     gitlab.failNext({ path: '/api/v4/groups/platform/projects', status: 429, headers: { 'Retry-After': '7' } });
-    await expect(createProjectDirectory(conn(), reader).groupProjectIds('platform')).rejects.toMatchObject({ code: 'gitlab_rate_limited', retryAfterMs: 7_000 });
+    await expect(createProjectDirectory(conn(), reader).groupProjectIds('platform')).rejects.toMatchObject({
+      code: 'gitlab_rate_limited',
+      retryAfterMs: 7_000,
+    });
     // Only RateLimit-Reset (unix seconds), no Retry-After: wait until the reset.
-    gitlab.failNext({ path: '/api/v4/groups/platform/projects', status: 429, body: 'Retry later\n', headers: { 'RateLimit-Reset': String(Math.floor(Date.now() / 1000) + 30) } });
-    const error = (await createProjectDirectory(conn(), reader).groupProjectIds('platform').catch((e: unknown) => e)) as { code: string; retryAfterMs: number };
+    gitlab.failNext({
+      path: '/api/v4/groups/platform/projects',
+      status: 429,
+      body: 'Retry later\n',
+      headers: { 'RateLimit-Reset': String(Math.floor(Date.now() / 1000) + 30) },
+    });
+    const error = (await createProjectDirectory(conn(), reader)
+      .groupProjectIds('platform')
+      .catch((e: unknown) => e)) as { code: string; retryAfterMs: number };
     expect(error.code).toBe('gitlab_rate_limited');
     expect(error.retryAfterMs).toBeGreaterThan(28_000);
     expect(error.retryAfterMs).toBeLessThanOrEqual(30_000);
@@ -64,6 +79,10 @@ describe('GitLab listing for the sweep (against the fake GitLab)', () => {
     const slow = createGitLabReader({ ...conn(), timeoutMs: 200 });
     const project = gitlab.addProject({ pathWithNamespace: 'acme/slow' });
     gitlab.failNext({ path: `/api/v4/projects/${project.id}`, delayMs: 1_000 });
-    await expect(slow.listBlockedDeployments(project.id)).rejects.toMatchObject({ code: 'gitlab_unavailable', retryable: true, detail: 'timeout' });
+    await expect(slow.listBlockedDeployments(project.id)).rejects.toMatchObject({
+      code: 'gitlab_unavailable',
+      retryable: true,
+      detail: 'timeout',
+    });
   });
 });

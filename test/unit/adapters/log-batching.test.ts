@@ -104,7 +104,11 @@ describe('createLogger on standard output: no line is lost when the process ends
     const file = join(dir, `${name}.mjs`);
     writeFileSync(file, `import { createLogger } from ${JSON.stringify(LOGGER_MODULE)};\n${body}\n`);
     return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [file], { cwd: dir, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [file], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -121,13 +125,19 @@ describe('createLogger on standard output: no line is lost when the process ends
       .map((line) => (JSON.parse(line) as { msg: string }).msg);
 
   it('keeps the last line when process.exit() follows it in the same turn', async () => {
-    const run = await runScript('exit', "const logger = createLogger({ level: 'info' });\nlogger.info('first words');\nlogger.info('last words');\nprocess.exit(3);");
+    const run = await runScript(
+      'exit',
+      "const logger = createLogger({ level: 'info' });\nlogger.info('first words');\nlogger.info('last words');\nprocess.exit(3);",
+    );
     expect(run.code).toBe(3);
     expect(messages(run.stdout)).toEqual(['first words', 'last words']);
   });
 
   it('keeps the last line when an uncaught error ends the process in the same turn', async () => {
-    const run = await runScript('crash', "createLogger({ level: 'info' }).info('last words');\nthrow new Error('crash right after logging');");
+    const run = await runScript(
+      'crash',
+      "createLogger({ level: 'info' }).info('last words');\nthrow new Error('crash right after logging');",
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('crash right after logging');
     expect(messages(run.stdout)).toEqual(['last words']);

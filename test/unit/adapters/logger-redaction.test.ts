@@ -43,7 +43,7 @@ describe('logger: secret fields never reach the log', () => {
     expect(capture.records()[0]).toMatchObject({ jobId: '7', secret: '[REDACTED]', step: 1 });
   });
 
-  it('leaves the caller\'s objects untouched and copies nothing when there is no secret', () => {
+  it("leaves the caller's objects untouched and copies nothing when there is no secret", () => {
     const payload = { headers: { authorization: 'Bearer s-1' }, ok: true };
     logged((l) => l.info(payload, 'x'));
     expect(payload.headers.authorization).toBe('Bearer s-1');
@@ -52,7 +52,12 @@ describe('logger: secret fields never reach the log', () => {
   });
 
   it('keeps errors readable (the serializer drops their requests) and still scrubs secret values from text', () => {
-    const capture = logged((l) => l.error({ err: Object.assign(new Error('GitLab said 401'), { code: 'gitlab_unauthorized' }) }, 'failed with configured-secret-value-0001'));
+    const capture = logged((l) =>
+      l.error(
+        { err: Object.assign(new Error('GitLab said 401'), { code: 'gitlab_unauthorized' }) },
+        'failed with configured-secret-value-0001',
+      ),
+    );
     const [record] = capture.records();
     expect(record).toMatchObject({ err: { type: 'Error', message: 'GitLab said 401', code: 'gitlab_unauthorized' } });
     expect(capture.text()).not.toContain('configured-secret-value-0001');

@@ -4,7 +4,14 @@ import { createMembership } from '../../../src/adapters/gitlab/membership.ts';
 import { keyspace } from '../../../src/adapters/redis/connection.ts';
 import { createLatestDeployments } from '../../../src/adapters/redis/latest-deployments.ts';
 import type { MembershipPort } from '../../../src/core/approvals/eligible-approvers.ts';
-import { ACCESS, startFakeGitLab, type FakeGitLab, type FakeGroup, type FakeProject, type FakeUser } from '../../fakes/fake-gitlab.ts';
+import {
+  ACCESS,
+  startFakeGitLab,
+  type FakeGitLab,
+  type FakeGroup,
+  type FakeProject,
+  type FakeUser,
+} from '../../fakes/fake-gitlab.ts';
 import { rule } from '../../fixtures/deployments.ts';
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../../helpers/redis.ts';
 
@@ -46,19 +53,45 @@ describe('rule membership read from GitLab', () => {
   const names = (users: Array<{ username: string }>) => users.map((x) => x.username).sort();
 
   it('reads direct group members, or inherited ones too when the rule says so; never blocked users', async () => {
-    expect(names(await membership.ruleMembers(project.id, rule({ id: 2, accessLevel: null, groupId: qa.id, groupInheritanceType: 0 })))).toEqual(['qa1', 'qa2']);
-    expect(names(await membership.ruleMembers(project.id, rule({ id: 3, accessLevel: null, groupId: qa.id, groupInheritanceType: 1 })))).toEqual(['lead', 'qa1', 'qa2']);
+    expect(
+      names(
+        await membership.ruleMembers(
+          project.id,
+          rule({ id: 2, accessLevel: null, groupId: qa.id, groupInheritanceType: 0 }),
+        ),
+      ),
+    ).toEqual(['qa1', 'qa2']);
+    expect(
+      names(
+        await membership.ruleMembers(
+          project.id,
+          rule({ id: 3, accessLevel: null, groupId: qa.id, groupInheritanceType: 1 }),
+        ),
+      ),
+    ).toEqual(['lead', 'qa1', 'qa2']);
   });
 
   it('reads project members (inherited from groups too) with at least the role, and the user of a user rule', async () => {
-    expect(names(await membership.ruleMembers(project.id, rule({ id: 4, accessLevel: ACCESS.maintainer })))).toEqual(['lead', 'maint']);
-    expect(names(await membership.ruleMembers(project.id, rule({ id: 5, accessLevel: ACCESS.developer })))).toEqual(['dev', 'lead', 'maint']);
-    expect(names(await membership.ruleMembers(project.id, rule({ id: 6, accessLevel: null, userId: u.dev.id })))).toEqual(['dev']);
+    expect(names(await membership.ruleMembers(project.id, rule({ id: 4, accessLevel: ACCESS.maintainer })))).toEqual([
+      'lead',
+      'maint',
+    ]);
+    expect(names(await membership.ruleMembers(project.id, rule({ id: 5, accessLevel: ACCESS.developer })))).toEqual([
+      'dev',
+      'lead',
+      'maint',
+    ]);
+    expect(
+      names(await membership.ruleMembers(project.id, rule({ id: 6, accessLevel: null, userId: u.dev.id }))),
+    ).toEqual(['dev']);
   });
 
   it('caches what it read for a while', async () => {
     const before = fake.requests.length;
-    await membership.ruleMembers(project.id, rule({ id: 2, accessLevel: null, groupId: qa.id, groupInheritanceType: 0 }));
+    await membership.ruleMembers(
+      project.id,
+      rule({ id: 2, accessLevel: null, groupId: qa.id, groupInheritanceType: 0 }),
+    );
     await membership.ruleMembers(project.id, rule({ id: 4, accessLevel: ACCESS.maintainer }));
     expect(fake.requests.length).toBe(before);
   });
@@ -75,16 +108,37 @@ describe('newest deployment per environment (Redis)', () => {
   });
 
   it('keeps the highest id, says when it replaced one, and remembers which', async () => {
-    expect(await latest.note(env, { id: 10, url: 'u10' })).toEqual({ newest: { id: 10, url: 'u10' }, replaced: true, previous: null });
-    expect(await latest.note(env, { id: 12, url: 'u12' })).toEqual({ newest: { id: 12, url: 'u12' }, replaced: true, previous: 10 });
-    expect(await latest.note(env, { id: 11, url: 'u11' })).toEqual({ newest: { id: 12, url: 'u12' }, replaced: false, previous: 10 });
-    expect(await latest.note(env, { id: 12, url: 'u12' })).toEqual({ newest: { id: 12, url: 'u12' }, replaced: false, previous: 10 });
-    expect(await latest.note({ projectId: 42, environmentId: 8 }, { id: 11, url: 'u11' })).toMatchObject({ newest: { id: 11 }, previous: null });
+    expect(await latest.note(env, { id: 10, url: 'u10' })).toEqual({
+      newest: { id: 10, url: 'u10' },
+      replaced: true,
+      previous: null,
+    });
+    expect(await latest.note(env, { id: 12, url: 'u12' })).toEqual({
+      newest: { id: 12, url: 'u12' },
+      replaced: true,
+      previous: 10,
+    });
+    expect(await latest.note(env, { id: 11, url: 'u11' })).toEqual({
+      newest: { id: 12, url: 'u12' },
+      replaced: false,
+      previous: 10,
+    });
+    expect(await latest.note(env, { id: 12, url: 'u12' })).toEqual({
+      newest: { id: 12, url: 'u12' },
+      replaced: false,
+      previous: 10,
+    });
+    expect(await latest.note({ projectId: 42, environmentId: 8 }, { id: 11, url: 'u11' })).toMatchObject({
+      newest: { id: 11 },
+      previous: null,
+    });
   });
 
   it('is atomic: of many concurrent notes the highest wins', async () => {
     const other = { projectId: 43, environmentId: 1 };
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => latest.note(other, { id: 100 + i, url: `u${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => latest.note(other, { id: 100 + i, url: `u${i}` })),
+    );
     expect(results.filter((r) => r.newest.id === 119 && r.replaced)).toHaveLength(1);
     expect((await latest.note(other, { id: 1, url: 'x' })).newest.id).toBe(119);
   });

@@ -6,7 +6,15 @@ import { KEY_A, KEY_B } from '../../helpers/oauth.ts';
 
 /** Keys exactly as loadConfig derives them from TOKEN_ENCRYPTION_KEY (id = hash prefix). */
 function keysFrom(value: string): readonly CipherKey[] {
-  return loadConfig({ GITLAB_TOKEN: 't', GITLAB_WEBHOOK_SECRET: '0123456789abcdef', GITLAB_AUTH_MODE: 'sudo', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_CHANNEL: 'C1', TOKEN_ENCRYPTION_KEY: value }).encryptionKeys;
+  return loadConfig({
+    GITLAB_TOKEN: 't',
+    GITLAB_WEBHOOK_SECRET: '0123456789abcdef',
+    GITLAB_AUTH_MODE: 'sudo',
+    SLACK_BOT_TOKEN: 'xoxb-1',
+    SLACK_SIGNING_SECRET: 's',
+    SLACK_CHANNEL: 'C1',
+    TOKEN_ENCRYPTION_KEY: value,
+  }).encryptionKeys;
 }
 
 const SECRET = JSON.stringify({ a: 'access-token-value', r: 'refresh-token-value' });
@@ -83,9 +91,14 @@ describe('link start tokens (signed Slack team and user, expiring)', () => {
 
   it('refuses a link for another user (payload changed) and a forged signature', () => {
     const [payload, signature] = tokenOf(start.url({ teamId: 'T0001', userId: 'U0456ALICE' })).split('.');
-    const other = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), u: 'U0999MALLORY' })).toString('base64url');
+    const other = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), u: 'U0999MALLORY' }),
+    ).toString('base64url');
     expect(start.verify(`${other}.${signature}`)).toEqual({ ok: false, reason: 'invalid' });
-    expect(start.verify(`${payload}.${Buffer.alloc(32).toString('base64url')}`)).toEqual({ ok: false, reason: 'invalid' });
+    expect(start.verify(`${payload}.${Buffer.alloc(32).toString('base64url')}`)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
     expect(start.verify('garbage')).toEqual({ ok: false, reason: 'invalid' });
   });
 
@@ -99,7 +112,11 @@ describe('link start tokens (signed Slack team and user, expiring)', () => {
 
   it('keeps links working across a key rotation', () => {
     const before = tokenOf(start.url({ teamId: 'T0001', userId: 'U0456ALICE' }));
-    const rotated = createLinkStart({ publicUrl: 'https://greenlight.example', keys: keysFrom(`${KEY_B},${KEY_A}`), now: () => now });
+    const rotated = createLinkStart({
+      publicUrl: 'https://greenlight.example',
+      keys: keysFrom(`${KEY_B},${KEY_A}`),
+      now: () => now,
+    });
     expect(rotated.verify(before).ok).toBe(true);
   });
 });

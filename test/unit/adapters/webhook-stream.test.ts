@@ -2,18 +2,40 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../../../src/core/ports.ts';
 import { keyspace } from '../../../src/adapters/redis/connection.ts';
-import { batchWritesThisTurn, CONSUMER_GROUP, createWebhookLog, startWebhookConsumer, type WebhookConsumer, type WebhookConsumerOptions } from '../../../src/adapters/queue/webhook-stream.ts';
+import {
+  batchWritesThisTurn,
+  CONSUMER_GROUP,
+  createWebhookLog,
+  startWebhookConsumer,
+  type WebhookConsumer,
+  type WebhookConsumerOptions,
+} from '../../../src/adapters/queue/webhook-stream.ts';
 import type { IntakeEvent } from '../../../src/entrypoints/http/webhook-events.ts';
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../../helpers/redis.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
-const event = (deploymentId: number): IntakeEvent => ({ kind: 'deployment', projectId: 1, projectPath: 'acme/web', deploymentId, status: 'blocked', statusChangedAt: null, environment: 'production' });
+const event = (deploymentId: number): IntakeEvent => ({
+  kind: 'deployment',
+  projectId: 1,
+  projectPath: 'acme/web',
+  deploymentId,
+  status: 'blocked',
+  statusChangedAt: null,
+  environment: 'production',
+});
 
 type Line = { level: string; msg: string; obj: Record<string, unknown> };
 function recordingLogger(lines: Line[]): Logger {
   const make = (bindings: Record<string, unknown>): Logger => {
-    const at = (level: string) => (obj: Record<string, unknown>, msg: string) => lines.push({ level, msg, obj: { ...bindings, ...obj } });
-    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (more: Record<string, unknown>) => make({ ...bindings, ...more }) } as unknown as Logger;
+    const at = (level: string) => (obj: Record<string, unknown>, msg: string) =>
+      lines.push({ level, msg, obj: { ...bindings, ...obj } });
+    return {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      child: (more: Record<string, unknown>) => make({ ...bindings, ...more }),
+    } as unknown as Logger;
   };
   return make({});
 }
@@ -69,7 +91,11 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     const log = createWebhookLog(redis, keys);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(event(100 + i), `burst-${i}`)));
     expect(results.every((r) => r === 'queued')).toBe(true);
-    const same = await Promise.all([log.append(event(7), 'same'), log.append(event(7), 'same'), log.append(event(7), 'same')]);
+    const same = await Promise.all([
+      log.append(event(7), 'same'),
+      log.append(event(7), 'same'),
+      log.append(event(7), 'same'),
+    ]);
     expect(same.sort()).toEqual(['duplicate', 'duplicate', 'queued']);
     expect(await redis.xlen(keys.webhooks)).toBe(21);
   });
@@ -96,10 +122,15 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     for (let i = 0; i < 30; i += 1) await log.append(event(200 + i), `handled-${i}`);
     const seen: number[] = [];
     const observed: string[] = [];
-    consume(async (e) => {
-      seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId);
-    }, { concurrency: 4, observe: (o) => observed.push(o.result) });
-    await waitFor(async () => seen.length === 30 && (await redis.xlen(keys.webhooks)) === 0, { what: 'all 30 handled and deleted' });
+    consume(
+      async (e) => {
+        seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId);
+      },
+      { concurrency: 4, observe: (o) => observed.push(o.result) },
+    );
+    await waitFor(async () => seen.length === 30 && (await redis.xlen(keys.webhooks)) === 0, {
+      what: 'all 30 handled and deleted',
+    });
     expect(new Set(seen).size).toBe(30);
     expect(observed.filter((r) => r === 'completed')).toHaveLength(30);
     expect(await log.backlog()).toEqual({ waiting: 0, active: 0 });
@@ -141,7 +172,9 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
       },
       { reclaimAfterMs: 100, maxDeliveries: 3 },
     );
-    await waitFor(async () => brokenCalls === 3 && (await redis.xlen(keys.webhooks)) === 0, { what: 'flaky handled, broken dropped' });
+    await waitFor(async () => brokenCalls === 3 && (await redis.xlen(keys.webhooks)) === 0, {
+      what: 'flaky handled, broken dropped',
+    });
     expect(flakyCalls).toBe(2);
     const dropped = lines.filter((l) => l.level === 'error' && /failed for good/.test(l.msg));
     expect(dropped).toHaveLength(1);
@@ -157,15 +190,23 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     // a worker that read both entries and died (never acknowledged them)
     await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'dead-worker', 'COUNT', 10, 'STREAMS', keys.webhooks, '>');
     const seen: number[] = [];
-    const { lines } = consume(async (e) => void seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId), { reclaimAfterMs: 200, forgetConsumersAfterMs: 100 });
-    await waitFor(async () => seen.length === 2 && (await redis.xlen(keys.webhooks)) === 0, { what: 'orphans handled' });
+    const { lines } = consume(
+      async (e) => void seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId),
+      { reclaimAfterMs: 200, forgetConsumersAfterMs: 100 },
+    );
+    await waitFor(async () => seen.length === 2 && (await redis.xlen(keys.webhooks)) === 0, {
+      what: 'orphans handled',
+    });
     expect(seen.sort()).toEqual([500, 501]);
     expect(lines.some((l) => /taken over/.test(l.msg))).toBe(true);
     // the dead worker, now with nothing pending, is forgotten
-    await waitFor(async () => {
-      const consumers = (await redis.xinfo('CONSUMERS', keys.webhooks, CONSUMER_GROUP)) as unknown[][];
-      return !consumers.some((c) => c[1] === 'dead-worker');
-    }, { what: 'dead consumer removed' });
+    await waitFor(
+      async () => {
+        const consumers = (await redis.xinfo('CONSUMERS', keys.webhooks, CONSUMER_GROUP)) as unknown[][];
+        return !consumers.some((c) => c[1] === 'dead-worker');
+      },
+      { what: 'dead consumer removed' },
+    );
   });
 
   it('creates the stream and group again when Redis lost them', async () => {

@@ -15,11 +15,14 @@ describe('audit command arguments', () => {
     expect(out.join('\n')).toMatch(/--since 24h/);
   });
 
-  it.each([[['--since', 'yesterday']], [['--until', 'soon']], [['--limit', '0']], [['--bogus']], [['positional']]])('refuses %j with exit code 2 and the usage', async (argv) => {
-    const { code, err } = await run(argv);
-    expect(code).toBe(2);
-    expect(err.join('\n')).toMatch(/usage: audit/);
-  });
+  it.each([[['--since', 'yesterday']], [['--until', 'soon']], [['--limit', '0']], [['--bogus']], [['positional']]])(
+    'refuses %j with exit code 2 and the usage',
+    async (argv) => {
+      const { code, err } = await run(argv);
+      expect(code).toBe(2);
+      expect(err.join('\n')).toMatch(/usage: audit/);
+    },
+  );
 
   it('reports configuration problems like the service does (exit 78)', async () => {
     const { code, err } = await run(['--since', '1h'], {});

@@ -25,7 +25,13 @@ function problemsOf(fn: () => unknown): string[] {
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const c = loadConfig(base);
-    expect(c).toMatchObject({ port: 3000, redisUrl: 'redis://127.0.0.1:6379', redisPrefix: 'greenlight', role: 'all', logLevel: 'info' });
+    expect(c).toMatchObject({
+      port: 3000,
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisPrefix: 'greenlight',
+      role: 'all',
+      logLevel: 'info',
+    });
     expect(c.gitlab).toMatchObject({ url: 'https://gitlab.com', authMode: 'sudo' });
     expect(c.slack).toMatchObject({ apiUrl: 'https://slack.com/api/', command: '/deploys' });
     expect(c.policy.defaults).toMatchObject({ channel: 'C0DEPLOYS', runAfterApproval: 'button' });
@@ -34,30 +40,45 @@ describe('loadConfig', () => {
   });
 
   it('reports every problem at once, each with what to do', () => {
-    const problems = problemsOf(() => loadConfig({ GITLAB_AUTH_MODE: 'oauth', PORT: 'eighty', SLACK_BOT_TOKEN: 'xoxp-user-token' }));
+    const problems = problemsOf(() =>
+      loadConfig({ GITLAB_AUTH_MODE: 'oauth', PORT: 'eighty', SLACK_BOT_TOKEN: 'xoxp-user-token' }),
+    );
     const text = problems.join('\n');
-    for (const name of ['PORT', 'GITLAB_TOKEN', 'GITLAB_WEBHOOK_SECRET', 'SLACK_BOT_TOKEN']) expect(text).toContain(name);
+    for (const name of ['PORT', 'GITLAB_TOKEN', 'GITLAB_WEBHOOK_SECRET', 'SLACK_BOT_TOKEN'])
+      expect(text).toContain(name);
     expect(text).toMatch(/SLACK_BOT_TOKEN: must be a bot token \(xoxb-\.\.\.\)/);
     expect(problems.length).toBeGreaterThanOrEqual(4);
   });
 
   it('requires the OAuth settings, an encryption key and PUBLIC_URL in oauth mode', () => {
     const text = problemsOf(() => loadConfig({ ...base, GITLAB_AUTH_MODE: 'oauth' })).join('\n');
-    for (const name of ['GITLAB_OAUTH_CLIENT_ID', 'GITLAB_OAUTH_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'PUBLIC_URL']) expect(text).toContain(`${name}: required in oauth mode`);
+    for (const name of ['GITLAB_OAUTH_CLIENT_ID', 'GITLAB_OAUTH_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'PUBLIC_URL'])
+      expect(text).toContain(`${name}: required in oauth mode`);
   });
 
   it('accepts rotated encryption keys (new first) and rejects keys that are not 32 bytes', () => {
     const other = Buffer.alloc(32, 9).toString('base64');
-    const ok = loadConfig({ ...base, GITLAB_AUTH_MODE: 'oauth', GITLAB_OAUTH_CLIENT_ID: 'id', GITLAB_OAUTH_CLIENT_SECRET: 's', PUBLIC_URL: 'https://gl.example.com/', TOKEN_ENCRYPTION_KEY: `${KEY},${other}` });
+    const ok = loadConfig({
+      ...base,
+      GITLAB_AUTH_MODE: 'oauth',
+      GITLAB_OAUTH_CLIENT_ID: 'id',
+      GITLAB_OAUTH_CLIENT_SECRET: 's',
+      PUBLIC_URL: 'https://gl.example.com/',
+      TOKEN_ENCRYPTION_KEY: `${KEY},${other}`,
+    });
     expect(ok.encryptionKeys.map((k) => k.id)).toHaveLength(2);
     expect(ok.encryptionKeys[0]!.id).not.toBe(ok.encryptionKeys[1]!.id);
     expect(ok.publicUrl).toBe('https://gl.example.com');
-    expect(problemsOf(() => loadConfig({ ...base, TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' })).join()).toMatch(/not 32 bytes of base64; create one with: openssl rand -base64 32/);
+    expect(problemsOf(() => loadConfig({ ...base, TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' })).join()).toMatch(
+      /not 32 bytes of base64; create one with: openssl rand -base64 32/,
+    );
   });
 
   it('needs a default channel', () => {
     const { SLACK_CHANNEL: _drop, ...noChannel } = base;
-    expect(problemsOf(() => loadConfig(noChannel)).join()).toMatch(/SLACK_CHANNEL: required, or set `channel` in CONFIG_FILE/);
+    expect(problemsOf(() => loadConfig(noChannel)).join()).toMatch(
+      /SLACK_CHANNEL: required, or set `channel` in CONFIG_FILE/,
+    );
   });
 
   it('treats empty variables as unset (as .env files often leave them)', () => {
@@ -89,18 +110,30 @@ routes:
       channel: 'C0DEPLOYS',
       reminders: { afterMs: 1_800_000, everyMs: 3_600_000, max: 3 },
       escalation: [{ afterMs: 7_200_000, channel: 'C0ONCALL', mention: ['<!subteam^S0ONCALL>', '<@U0BOSS>'] }],
-      workingHours: { days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'], fromMinute: 540, toMinute: 1080, timezone: 'Europe/Berlin' },
+      workingHours: {
+        days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'],
+        fromMinute: 540,
+        toMinute: 1080,
+        timezone: 'Europe/Berlin',
+      },
       runAfterApproval: 'off',
     });
     expect(c.policy.routes[0]).toEqual({
       match: { project: 'acme/payments/*', environment: 'prod*', tier: 'production' },
       overrides: { channel: 'C0PAYMENTS', reminders: { afterMs: 600_000, everyMs: 1_800_000, max: 5 } },
     });
-    expect(c.policy).toMatchObject({ projects: ['acme/web', 42], groups: ['acme'], sweepEveryMs: 60_000, fourEyes: { forbidCommitAuthor: true }, users: [{ slack: 'U0456ALICE', gitlab: 'alice' }] });
+    expect(c.policy).toMatchObject({
+      projects: ['acme/web', 42],
+      groups: ['acme'],
+      sweepEveryMs: 60_000,
+      fourEyes: { forbidCommitAuthor: true },
+      users: [{ slack: 'U0456ALICE', gitlab: 'alice' }],
+    });
   });
 
   it('explains policy file mistakes with their path', () => {
-    const yaml = 'sweep: { every: soon }\nroutes:\n  - match: {}\n    chanel: C1\nworking_hours: { from: "18:00", to: "09:00", timezone: Mars/Olympus }\n';
+    const yaml =
+      'sweep: { every: soon }\nroutes:\n  - match: {}\n    chanel: C1\nworking_hours: { from: "18:00", to: "09:00", timezone: Mars/Olympus }\n';
     const problems = problemsOf(() => loadConfig({ ...base, CONFIG_FILE: 'p.yml' }, () => yaml)).join('\n');
     expect(problems).toContain('sweep.every: "soon" is not a duration');
     expect(problems).toContain('routes.0: unknown key chanel');
@@ -108,8 +141,16 @@ routes:
   });
 
   it('reports unreadable and invalid YAML files', () => {
-    expect(problemsOf(() => loadConfig({ ...base, CONFIG_FILE: '/nope.yml' }, () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); })).join()).toMatch(/cannot read \/nope.yml \(ENOENT\)/);
-    expect(problemsOf(() => loadConfig({ ...base, CONFIG_FILE: 'p.yml' }, () => 'routes: [\n')).join()).toMatch(/is not valid YAML at line/);
+    expect(
+      problemsOf(() =>
+        loadConfig({ ...base, CONFIG_FILE: '/nope.yml' }, () => {
+          throw Object.assign(new Error('x'), { code: 'ENOENT' });
+        }),
+      ).join(),
+    ).toMatch(/cannot read \/nope.yml \(ENOENT\)/);
+    expect(problemsOf(() => loadConfig({ ...base, CONFIG_FILE: 'p.yml' }, () => 'routes: [\n')).join()).toMatch(
+      /is not valid YAML at line/,
+    );
   });
 });
 

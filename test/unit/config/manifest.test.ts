@@ -15,6 +15,7 @@ describe('manifest.yml', () => {
   it('asks for the scopes the list, the Home tab and DMs need', () => {
     // commands: the slash command; chat:write: DMs and their updates; im:write: conversations.open;
     // users:read(.email): sudo mode finds people by e-mail. views.publish needs no scope of its own.
-    for (const scope of ['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email']) expect(manifest.oauth_config.scopes.bot).toContain(scope);
+    for (const scope of ['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email'])
+      expect(manifest.oauth_config.scopes.bot).toContain(scope);
   });
 });

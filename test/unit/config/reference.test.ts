@@ -5,7 +5,9 @@ import { envVars } from '../../../src/config/env-schema.ts';
 
 describe('configuration reference', () => {
   it('docs/configuration.md is what the schema generates (run npm run docs:config after schema changes)', () => {
-    expect(readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8')).toBe(renderConfigReference());
+    expect(readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8')).toBe(
+      renderConfigReference(),
+    );
   });
 
   it('.env.example lists every variable the schema knows', () => {

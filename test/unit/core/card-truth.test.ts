@@ -4,7 +4,17 @@ import type { Person } from '../../../src/core/cards/card-model.ts';
 import { syncCard, type SyncCardDeps } from '../../../src/core/cards/sync-card.ts';
 import type { Deployment, GitLabUser } from '../../../src/core/deployments/deployment.ts';
 import type { Policy } from '../../../src/core/policy.ts';
-import { CapturingLogger, FakeCardStore, FakeChat, FakeClock, FakeGitLabReader, FakeIdentity, FakeLatestDeployments, FakeMembership, FakeQueue } from '../../fakes/in-memory.ts';
+import {
+  CapturingLogger,
+  FakeCardStore,
+  FakeChat,
+  FakeClock,
+  FakeGitLabReader,
+  FakeIdentity,
+  FakeLatestDeployments,
+  FakeMembership,
+  FakeQueue,
+} from '../../fakes/in-memory.ts';
 import { alice, approval, approvedBy, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
 
 const dave: GitLabUser = { id: 14, username: 'dave', name: 'Dave Ops' };
@@ -19,13 +29,20 @@ const policy: Policy = {
 };
 const maintainers = rule({ id: 1, name: 'Maintainers', required: 1 });
 const qa = rule({ id: 2, name: 'qa-group', accessLevel: null, groupId: 9, required: 2 });
-const twoRules = (over: Partial<Deployment> = {}) => waitingDeployment({ pendingApprovalCount: 3, rules: [maintainers, qa], ...over });
+const twoRules = (over: Partial<Deployment> = {}) =>
+  waitingDeployment({ pendingApprovalCount: 3, rules: [maintainers, qa], ...over });
 
 describe('who can still approve', () => {
   let membership: FakeMembership;
   let identity: FakeIdentity;
   let logger: CapturingLogger;
-  const people = (identity: FakeIdentity) => async (u: GitLabUser): Promise<Person> => ({ name: u.name, username: u.username, slackUserId: await identity.slackUserFor(u) });
+  const people =
+    (identity: FakeIdentity) =>
+    async (u: GitLabUser): Promise<Person> => ({
+      name: u.name,
+      username: u.username,
+      slackUserId: await identity.slackUserFor(u),
+    });
 
   beforeEach(() => {
     membership = new FakeMembership().set('Maintainers', [alice, bob, carol]).set('qa-group', [carol, dave]);
@@ -39,8 +56,20 @@ describe('who can still approve', () => {
     const d = twoRules({ rules: [maintainers, { ...qa, approvals: [approval(carol)] }], approvals: [approval(carol)] });
     const open = await describeOpenRules({ membership, people: people(identity), logger }, d);
     expect(open).toEqual([
-      { name: 'Maintainers', missing: 1, people: [{ name: alice.name, username: 'alice', slackUserId: 'U0ALICE' }], more: 0, known: true },
-      { name: 'qa-group', missing: 1, people: [{ name: dave.name, username: 'dave', slackUserId: null }], more: 0, known: true },
+      {
+        name: 'Maintainers',
+        missing: 1,
+        people: [{ name: alice.name, username: 'alice', slackUserId: 'U0ALICE' }],
+        more: 0,
+        known: true,
+      },
+      {
+        name: 'qa-group',
+        missing: 1,
+        people: [{ name: dave.name, username: 'dave', slackUserId: null }],
+        more: 0,
+        known: true,
+      },
     ]);
   });
 
@@ -64,8 +93,13 @@ describe('who can still approve', () => {
       ['Maintainers', true, 2],
       ['qa-group', false, 0],
     ]);
-    expect(logger.lines.find((l) => l.msg === 'could not read who can approve a rule')).toMatchObject({ level: 'warn', rule: 'qa-group' });
-    expect((await describeOpenRules({ people: people(identity), logger }, twoRules())).every((o) => !o.known)).toBe(true);
+    expect(logger.lines.find((l) => l.msg === 'could not read who can approve a rule')).toMatchObject({
+      level: 'warn',
+      rule: 'qa-group',
+    });
+    expect((await describeOpenRules({ people: people(identity), logger }, twoRules())).every((o) => !o.known)).toBe(
+      true,
+    );
   });
 });
 
@@ -81,7 +115,18 @@ describe('syncCard: cards that tell the whole truth', () => {
   const older = { projectId: 42, deploymentId: 4711 };
   const newer = { projectId: 42, deploymentId: 4800 };
   const newerDeployment = () =>
-    waitingDeployment({ id: 4800, iid: 13, job: { id: 800, name: 'deploy-prod', status: 'manual', webUrl: 'https://gitlab.example.com/acme/web/-/jobs/800', failureReason: null, user: bob } });
+    waitingDeployment({
+      id: 4800,
+      iid: 13,
+      job: {
+        id: 800,
+        name: 'deploy-prod',
+        status: 'manual',
+        webUrl: 'https://gitlab.example.com/acme/web/-/jobs/800',
+        failureReason: null,
+        user: bob,
+      },
+    });
 
   beforeEach(() => {
     gitlab = new FakeGitLabReader();
@@ -93,7 +138,17 @@ describe('syncCard: cards that tell the whole truth', () => {
     membership = new FakeMembership().set('Maintainers', [alice, bob, carol]).set('qa-group', [carol, dave]);
     latest = new FakeLatestDeployments();
     queue = new FakeQueue();
-    deps = { gitlab, cards, chat, identity, policy, clock: new FakeClock(), logger: new CapturingLogger(), membership, supersede: { latest, queue } };
+    deps = {
+      gitlab,
+      cards,
+      chat,
+      identity,
+      policy,
+      clock: new FakeClock(),
+      logger: new CapturingLogger(),
+      membership,
+      supersede: { latest, queue },
+    };
   });
 
   it('puts who can still approve on the card and, for clicks, in the record', async () => {
@@ -111,16 +166,27 @@ describe('syncCard: cards that tell the whole truth', () => {
     gitlab.put(approvedBy(twoRules(), alice));
     await syncCard(deps, older);
     expect((await cards.get(4711))!.openRules).toEqual([{ name: 'qa-group', slackUserIds: ['U0CAROL'] }]);
-    expect(chat.lastCard()!.rules.map((r) => `${r.name} ${r.approved}/${r.required}`)).toEqual(['Maintainers 1/1', 'qa-group 0/2']);
+    expect(chat.lastCard()!.rules.map((r) => `${r.name} ${r.approved}/${r.required}`)).toEqual([
+      'Maintainers 1/1',
+      'qa-group 0/2',
+    ]);
   });
 
   it('counts rules from group-level protected environments like the others', async () => {
     // approval_summary mixes project and group rules without saying which is which; all must be met.
     const groupRule = rule({ id: 7, name: 'release-managers', accessLevel: null, groupId: 3, required: 1 });
-    const d = waitingDeployment({ pendingApprovalCount: 1, rules: [{ ...maintainers, approvals: [approval(alice)] }, groupRule], approvals: [approval(alice)] });
+    const d = waitingDeployment({
+      pendingApprovalCount: 1,
+      rules: [{ ...maintainers, approvals: [approval(alice)] }, groupRule],
+      approvals: [approval(alice)],
+    });
     gitlab.put(d);
     await syncCard(deps, older);
-    expect(chat.lastCard()).toMatchObject({ state: 'waiting', totals: { approved: 1, required: 2 }, buttons: { approve: true } });
+    expect(chat.lastCard()).toMatchObject({
+      state: 'waiting',
+      totals: { approved: 1, required: 2 },
+      buttons: { approve: true },
+    });
     gitlab.put({ ...d, pendingApprovalCount: 0, rules: [d.rules[0]!, { ...groupRule, approvals: [approval(carol)] }] });
     expect(await syncCard(deps, older)).toMatchObject({ kind: 'updated', state: 'approved' });
   });
@@ -134,7 +200,11 @@ describe('syncCard: cards that tell the whole truth', () => {
 
     expect(await syncCard(deps, older)).toMatchObject({ kind: 'updated', state: 'superseded' });
     const card = chat.lastCard()!;
-    expect(card).toMatchObject({ deploymentId: 4711, state: 'superseded', buttons: { approve: false, reject: false, run: false } });
+    expect(card).toMatchObject({
+      deploymentId: 4711,
+      state: 'superseded',
+      buttons: { approve: false, reject: false, run: false },
+    });
     expect(card.outcome?.supersededBy).toEqual({ id: 4800, url: 'https://gitlab.example.com/acme/web/-/jobs/800' });
     expect((await cards.get(4711))!.state).toBe('superseded');
 
@@ -163,7 +233,10 @@ describe('syncCard: cards that tell the whole truth', () => {
     await syncCard(deps, newer);
     expect(await syncCard(deps, older)).toMatchObject({ state: 'superseded' });
 
-    const staging = { id: 4900, environment: { id: 8, name: 'staging', tier: 'staging', externalUrl: null, webUrl: 'https://x/env/8' } };
+    const staging = {
+      id: 4900,
+      environment: { id: 8, name: 'staging', tier: 'staging', externalUrl: null, webUrl: 'https://x/env/8' },
+    };
     gitlab.put(waitingDeployment({ ...staging, status: 'running' }));
     expect(await syncCard(deps, { projectId: 42, deploymentId: 4900 })).toEqual({ kind: 'ignored', state: 'running' });
     gitlab.put(waitingDeployment({ id: 4901, environment: staging.environment }));
@@ -190,7 +263,10 @@ describe('syncCard: cards that tell the whole truth', () => {
     await syncCard(deps, older);
     expect(chat.lastCard()!.buttons).toEqual({ approve: false, reject: false, run: true });
 
-    const sandbox = { id: 5000, environment: { id: 9, name: 'sandbox', tier: 'other', externalUrl: null, webUrl: 'https://x/env/9' } };
+    const sandbox = {
+      id: 5000,
+      environment: { id: 9, name: 'sandbox', tier: 'other', externalUrl: null, webUrl: 'https://x/env/9' },
+    };
     gitlab.put(waitingDeployment(sandbox));
     await syncCard(deps, { projectId: 42, deploymentId: 5000 });
     gitlab.put(approvedBy(waitingDeployment(sandbox), alice));

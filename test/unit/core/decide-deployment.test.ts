@@ -1,7 +1,14 @@
 import { describe, expect, it, beforeEach } from 'vitest';
 import { decideDeployment, type DecideDeps } from '../../../src/core/approvals/decide-deployment.ts';
 import { GreenlightError } from '../../../src/core/errors.ts';
-import { CapturingLogger, FakeCardStore, FakeGitLabReader, FakeIdentity, FakeQueue, type FakeActor } from '../../fakes/in-memory.ts';
+import {
+  CapturingLogger,
+  FakeCardStore,
+  FakeGitLabReader,
+  FakeIdentity,
+  FakeQueue,
+  type FakeActor,
+} from '../../fakes/in-memory.ts';
 import { alice, approvedBy, bob, carol, waitingDeployment } from '../../fixtures/deployments.ts';
 
 describe('decideDeployment', () => {
@@ -13,14 +20,26 @@ describe('decideDeployment', () => {
   let aliceActor: FakeActor;
   const ref = { projectId: 42, deploymentId: 4711 };
   const click = (userId: string, action: 'approve' | 'reject' | 'run' = 'approve', comment?: string) =>
-    decideDeployment(deps, { ref, slackUser: { teamId: 'T1', userId }, action, ...(comment !== undefined && { comment }) });
+    decideDeployment(deps, {
+      ref,
+      slackUser: { teamId: 'T1', userId },
+      action,
+      ...(comment !== undefined && { comment }),
+    });
 
   beforeEach(() => {
     gitlab = new FakeGitLabReader();
     identity = new FakeIdentity();
     cards = new FakeCardStore();
     queue = new FakeQueue();
-    deps = { gitlab, identity, cards, queue, policy: { fourEyes: { forbidCommitAuthor: false } }, logger: new CapturingLogger() };
+    deps = {
+      gitlab,
+      identity,
+      cards,
+      queue,
+      policy: { fourEyes: { forbidCommitAuthor: false } },
+      logger: new CapturingLogger(),
+    };
     aliceActor = identity.link('U0ALICE', alice);
     gitlab.put(waitingDeployment());
   });
@@ -35,7 +54,18 @@ describe('decideDeployment', () => {
   it('refuses the creator before any GitLab call when the card knows the creator', async () => {
     const bobActor = identity.link('U0BOB', bob);
     const snapshot = waitingDeployment();
-    await cards.create({ deploymentId: 4711, projectId: 42, channel: 'C1', ts: '1.2', version: 1, state: 'waiting', fingerprint: '', claimedAt: 0, updatedAt: 0, snapshot });
+    await cards.create({
+      deploymentId: 4711,
+      projectId: 42,
+      channel: 'C1',
+      ts: '1.2',
+      version: 1,
+      state: 'waiting',
+      fingerprint: '',
+      claimedAt: 0,
+      updatedAt: 0,
+      snapshot,
+    });
     const outcome = await click('U0BOB');
     expect(outcome).toMatchObject({ kind: 'refused', reason: 'self_approval' });
     expect(gitlab.calls).toEqual([]);
@@ -63,7 +93,12 @@ describe('decideDeployment', () => {
 
   it('does not call the approval API twice for a double click', async () => {
     await click('U0ALICE');
-    gitlab.put(approvedBy(waitingDeployment({ pendingApprovalCount: 2, rules: [{ ...waitingDeployment().rules[0]!, required: 2 }] }), alice));
+    gitlab.put(
+      approvedBy(
+        waitingDeployment({ pendingApprovalCount: 2, rules: [{ ...waitingDeployment().rules[0]!, required: 2 }] }),
+        alice,
+      ),
+    );
     expect(await click('U0ALICE')).toMatchObject({ kind: 'refused', reason: 'already_decided' });
     expect(aliceActor.calls).toHaveLength(1);
     // the card may not show that approval yet (a lost webhook): it is refreshed
@@ -78,7 +113,11 @@ describe('decideDeployment', () => {
   });
 
   it('turns GitLab refusals into reasons (no permission is a 400 in GitLab)', async () => {
-    aliceActor.failWith = new GreenlightError('gitlab_refused', "You don't have permission to approve this deployment.", { detail: 'no_permission' });
+    aliceActor.failWith = new GreenlightError(
+      'gitlab_refused',
+      "You don't have permission to approve this deployment.",
+      { detail: 'no_permission' },
+    );
     expect(await click('U0ALICE')).toMatchObject({ kind: 'refused', reason: 'no_permission' });
   });
 

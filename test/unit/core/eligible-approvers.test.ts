@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { canStillApprove, chooseRule, rulesFor, whoCanStillApprove, type MembershipPort } from '../../../src/core/approvals/eligible-approvers.ts';
+import {
+  canStillApprove,
+  chooseRule,
+  rulesFor,
+  whoCanStillApprove,
+  type MembershipPort,
+} from '../../../src/core/approvals/eligible-approvers.ts';
 import type { ApprovalRule, GitLabUser } from '../../../src/core/deployments/deployment.ts';
 import { alice, approval, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
 
@@ -30,7 +36,11 @@ describe('who can still approve', () => {
   });
 
   it('drops satisfied rules, and answers for one person', async () => {
-    const d = waitingDeployment({ pendingApprovalCount: 1, rules: [{ ...maintainers, required: 1, approvals: [approval(alice)] }, qa], approvals: [approval(alice)] });
+    const d = waitingDeployment({
+      pendingApprovalCount: 1,
+      rules: [{ ...maintainers, required: 1, approvals: [approval(alice)] }, qa],
+      approvals: [approval(alice)],
+    });
     expect((await whoCanStillApprove({ membership }, d)).map((m) => m.rule.name)).toEqual(['qa-group']);
     expect(await canStillApprove({ membership }, d, dave.id)).toBe(true);
     expect(await canStillApprove({ membership }, d, alice.id)).toBe(false);
@@ -55,13 +65,21 @@ describe('which rule an approval counts for (represented_as)', () => {
   });
 
   it("names the open rule when GitLab's first pick for the person is a satisfied rule", async () => {
-    const d = waitingDeployment({ pendingApprovalCount: 1, rules: [{ ...maintainers, approvals: [approval(alice)] }, qa], approvals: [approval(alice)] });
+    const d = waitingDeployment({
+      pendingApprovalCount: 1,
+      rules: [{ ...maintainers, approvals: [approval(alice)] }, qa],
+      approvals: [approval(alice)],
+    });
     const choice = await chooseRule({ membership }, d, carol.id);
     expect(choice.kind === 'one' && choice.rule.name).toBe('qa-group');
   });
 
-  it("leaves it to GitLab when its first pick is the open rule, or the person fits no open rule", async () => {
-    const d = waitingDeployment({ pendingApprovalCount: 1, rules: [qa, { ...maintainers, approvals: [approval(alice)] }], approvals: [approval(alice)] });
+  it('leaves it to GitLab when its first pick is the open rule, or the person fits no open rule', async () => {
+    const d = waitingDeployment({
+      pendingApprovalCount: 1,
+      rules: [qa, { ...maintainers, approvals: [approval(alice)] }],
+      approvals: [approval(alice)],
+    });
     expect(await chooseRule({ membership }, d, carol.id)).toEqual({ kind: 'gitlab_decides' });
     expect(await chooseRule({ membership }, d, 99)).toEqual({ kind: 'gitlab_decides' });
   });

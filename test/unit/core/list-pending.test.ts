@@ -7,12 +7,29 @@ import { CapturingLogger, FakeIdentity } from '../../fakes/in-memory.ts';
 import { FakeMembership, FakePendingIndex, openCard } from '../../fakes/in-memory-personal.ts';
 
 const dave: GitLabUser = { id: 14, username: 'dave', name: 'Dave Ops' };
-const project = (id: number, path: string) => ({ id, path, name: path.split('/').at(-1)!, webUrl: `https://gitlab.example.com/${path}` });
-const environment = (id: number, name: string, tier: string | null) => ({ id, name, tier, externalUrl: null, webUrl: `https://gitlab.example.com/env/${id}` });
+const project = (id: number, path: string) => ({
+  id,
+  path,
+  name: path.split('/').at(-1)!,
+  webUrl: `https://gitlab.example.com/${path}`,
+});
+const environment = (id: number, name: string, tier: string | null) => ({
+  id,
+  name,
+  tier,
+  externalUrl: null,
+  webUrl: `https://gitlab.example.com/env/${id}`,
+});
 
 /** web → production by bob (09:00); payments → pre-release (tier staging) by alice (09:30); site → production-eu by carol, 1 of 2 (alice), 09:45. */
 const web = waitingDeployment({ id: 101, createdAt: '2026-11-23T09:00:00.000Z' });
-const payments = waitingDeployment({ id: 102, project: project(43, 'acme/payments/api'), environment: environment(8, 'pre-release', 'staging'), creator: alice, createdAt: '2026-11-23T09:30:00.000Z' });
+const payments = waitingDeployment({
+  id: 102,
+  project: project(43, 'acme/payments/api'),
+  environment: environment(8, 'pre-release', 'staging'),
+  creator: alice,
+  createdAt: '2026-11-23T09:30:00.000Z',
+});
 const site = waitingDeployment({
   id: 103,
   project: project(44, 'other/site'),
@@ -27,18 +44,37 @@ const approvedAlready = waitingDeployment({ id: 104, createdAt: '2026-11-23T09:5
 
 function setup(extra: Deployment[] = []) {
   const index = new FakePendingIndex();
-  index.put(openCard(web), openCard(payments), openCard(site, { version: 3 }), openCard(approvedAlready, { state: 'approved' }), ...extra.map((d) => openCard(d)));
+  index.put(
+    openCard(web),
+    openCard(payments),
+    openCard(site, { version: 3 }),
+    openCard(approvedAlready, { state: 'approved' }),
+    ...extra.map((d) => openCard(d)),
+  );
   const membership = new FakeMembership();
-  membership.projectMembers.set(42, [{ ...alice, level: 40 }, { ...bob, level: 40 }, { ...carol, level: 30 }]);
-  membership.projectMembers.set(43, [alice, bob, carol].map((u) => ({ ...u, level: 40 })));
-  membership.projectMembers.set(44, [alice, carol, dave].map((u) => ({ ...u, level: 40 })));
+  membership.projectMembers.set(42, [
+    { ...alice, level: 40 },
+    { ...bob, level: 40 },
+    { ...carol, level: 30 },
+  ]);
+  membership.projectMembers.set(
+    43,
+    [alice, bob, carol].map((u) => ({ ...u, level: 40 })),
+  );
+  membership.projectMembers.set(
+    44,
+    [alice, carol, dave].map((u) => ({ ...u, level: 40 })),
+  );
   const identity = new FakeIdentity();
   identity.link('U0ALICE', alice);
   identity.link('U0CAROL', carol);
   identity.link('U0DAVE', dave);
   const logger = new CapturingLogger();
   const list = async (slackUserId: string, text: string, offset = 0, limit = 20) =>
-    listPending({ index, identity, membership, logger }, { user: { teamId: 'T1', userId: slackUserId }, query: parsePendingQuery(text), offset, limit });
+    listPending(
+      { index, identity, membership, logger },
+      { user: { teamId: 'T1', userId: slackUserId }, query: parsePendingQuery(text), offset, limit },
+    );
   const ids = async (slackUserId: string, text: string) => {
     const answer = await list(slackUserId, text);
     if (answer.kind !== 'page') throw new Error(`expected a page, got ${answer.kind}`);
@@ -67,8 +103,22 @@ describe('listing what waits for approval', () => {
     const { list } = setup();
     const answer = (await list('U0DAVE', '')) as PendingPage;
     expect(answer.rows.map((r) => r.deploymentId)).toEqual([103, 102, 101]);
-    expect(answer).toMatchObject({ kind: 'page', total: 3, waiting: 3, offset: 0, unchecked: 0, person: null, truncated: false });
-    expect(answer.rows[0]).toMatchObject({ project: { path: 'other/site' }, environment: { name: 'production-eu', tier: 'production' }, progress: { approved: 1, required: 2 }, cardVersion: 3, waitingSince: '2026-11-23T09:45:00.000Z' });
+    expect(answer).toMatchObject({
+      kind: 'page',
+      total: 3,
+      waiting: 3,
+      offset: 0,
+      unchecked: 0,
+      person: null,
+      truncated: false,
+    });
+    expect(answer.rows[0]).toMatchObject({
+      project: { path: 'other/site' },
+      environment: { name: 'production-eu', tier: 'production' },
+      progress: { approved: 1, required: 2 },
+      cardVersion: 3,
+      waitingSince: '2026-11-23T09:45:00.000Z',
+    });
   });
 
   it('filters by project path fragment, environment or tier; all words must match', async () => {
@@ -108,7 +158,11 @@ describe('listing what waits for approval', () => {
     const answer = (await list('U0DAVE', 'mine')) as PendingPage;
     expect(answer.rows).toEqual([]);
     expect(answer.unchecked).toBe(1);
-    expect(logger.lines.some((l) => l.level === 'warn' && l.msg === 'rule membership could not be read' && l.deploymentId === 103)).toBe(true);
+    expect(
+      logger.lines.some(
+        (l) => l.level === 'warn' && l.msg === 'rule membership could not be read' && l.deploymentId === 103,
+      ),
+    ).toBe(true);
   });
 
   it('needs no membership read for the creator or someone who decided already', async () => {
@@ -118,7 +172,12 @@ describe('listing what waits for approval', () => {
   });
 
   it('pages: offset and limit over everything that matches', async () => {
-    const many = Array.from({ length: 42 }, (_, i) => waitingDeployment({ id: 200 + i, createdAt: new Date(Date.parse('2026-11-22T00:00:00Z') + i * 60_000).toISOString() }));
+    const many = Array.from({ length: 42 }, (_, i) =>
+      waitingDeployment({
+        id: 200 + i,
+        createdAt: new Date(Date.parse('2026-11-22T00:00:00Z') + i * 60_000).toISOString(),
+      }),
+    );
     const { list } = setup(many);
     const second = (await list('U0DAVE', 'acme/web', 20, 20)) as PendingPage;
     expect(second.total).toBe(43);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { NudgePolicy } from '../../../src/core/reminders/nudge-plan.ts';
-import { afterNudge, afterSnooze, initialNudgeState, planNext, replanned, SNOOZE_MS } from '../../../src/core/reminders/nudge-plan.ts';
+import {
+  afterNudge,
+  afterSnooze,
+  initialNudgeState,
+  planNext,
+  replanned,
+  SNOOZE_MS,
+} from '../../../src/core/reminders/nudge-plan.ts';
 import { waitingDeployment } from '../../fixtures/deployments.ts';
 
 const M = 60_000;
@@ -18,7 +25,13 @@ const policy: NudgePolicy = {
 describe('planNext', () => {
   it('plans the first reminder `after` the deployment started waiting', () => {
     const state = initialNudgeState(waitingDeployment(), policy, created + M);
-    expect(state).toMatchObject({ anchor: created, seq: 0, remindersSent: 0, escalationsSent: 0, due: { at: created + 30 * M, kind: 'reminder' } });
+    expect(state).toMatchObject({
+      anchor: created,
+      seq: 0,
+      remindersSent: 0,
+      escalationsSent: 0,
+      due: { at: created + 30 * M, kind: 'reminder' },
+    });
     expect(planNext(policy, state)).toEqual({ kind: 'reminder', at: created + 30 * M, number: 1 });
   });
 
@@ -26,7 +39,12 @@ describe('planNext', () => {
     let state = initialNudgeState(waitingDeployment(), policy, created);
     const sentAt = created + 31 * M; // the first went out a minute late
     state = afterNudge(state, policy, planNext(policy, state)!, sentAt);
-    expect(state).toMatchObject({ seq: 1, remindersSent: 1, lastReminderAt: sentAt, due: { at: sentAt + H, kind: 'reminder' } });
+    expect(state).toMatchObject({
+      seq: 1,
+      remindersSent: 1,
+      lastReminderAt: sentAt,
+      due: { at: sentAt + H, kind: 'reminder' },
+    });
     state = afterNudge(state, policy, planNext(policy, state)!, sentAt + H);
     expect(planNext(policy, state)).toEqual({ kind: 'escalation', at: created + 2 * H, level: 0 });
     state = afterNudge(state, policy, planNext(policy, state)!, created + 2 * H);
@@ -54,17 +72,35 @@ describe('planNext', () => {
     const state = initialNudgeState(waitingDeployment(), policy, created);
     const click = created + 20 * M;
     const snoozed = afterSnooze(state, policy, 'U0456ALICE', click);
-    expect(snoozed).toMatchObject({ seq: 1, snoozedUntil: click + SNOOZE_MS, snoozedBy: 'U0456ALICE', due: { at: click + SNOOZE_MS, kind: 'reminder' } });
+    expect(snoozed).toMatchObject({
+      seq: 1,
+      snoozedUntil: click + SNOOZE_MS,
+      snoozedBy: 'U0456ALICE',
+      due: { at: click + SNOOZE_MS, kind: 'reminder' },
+    });
     const again = afterSnooze(snoozed, policy, 'U0321CAROL', click - 10 * M);
     expect(again.snoozedUntil).toBe(click + SNOOZE_MS);
     expect(again.snoozedBy).toBe('U0321CAROL');
     // the escalation due at +2h is not affected by a snooze that ended before it
-    const later = afterNudge(afterNudge(snoozed, policy, planNext(policy, snoozed)!, click + H), policy, { kind: 'reminder', at: 0, number: 2 }, click + 2 * H);
+    const later = afterNudge(
+      afterNudge(snoozed, policy, planNext(policy, snoozed)!, click + H),
+      policy,
+      { kind: 'reminder', at: 0, number: 2 },
+      click + 2 * H,
+    );
     expect(planNext(policy, later)).toEqual({ kind: 'escalation', at: created + 2 * H, level: 0 });
   });
 
   it('pauses outside working hours: waiting since Friday 17:45 Berlin, the first reminder is Monday 09:15', () => {
-    const hours: NudgePolicy = { ...policy, workingHours: { days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'], fromMinute: 9 * 60, toMinute: 18 * 60, timezone: 'Europe/Berlin' } };
+    const hours: NudgePolicy = {
+      ...policy,
+      workingHours: {
+        days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'],
+        fromMinute: 9 * 60,
+        toMinute: 18 * 60,
+        timezone: 'Europe/Berlin',
+      },
+    };
     const friday = waitingDeployment({ createdAt: '2026-11-20T16:45:00.000Z' });
     const state = initialNudgeState(friday, hours, Date.parse('2026-11-20T16:46:00Z'));
     expect(new Date(state.due!.at).toISOString()).toBe('2026-11-23T08:15:00.000Z');
@@ -81,6 +117,10 @@ describe('planNext', () => {
   it('replanning keeps what was sent and moves to a new seq', () => {
     const state = initialNudgeState(waitingDeployment(), policy, created);
     const changed: NudgePolicy = { ...policy, reminders: { afterMs: 10 * M, everyMs: H, max: 5 } };
-    expect(replanned({ ...state, posting: { seq: 0, at: 1 } }, changed)).toMatchObject({ seq: 1, posting: null, due: { at: created + 10 * M, kind: 'reminder' } });
+    expect(replanned({ ...state, posting: { seq: 0, at: 1 } }, changed)).toMatchObject({
+      seq: 1,
+      posting: null,
+      due: { at: created + 10 * M, kind: 'reminder' },
+    });
   });
 });

@@ -6,7 +6,15 @@ import type { CardRecord } from '../../../src/core/ports.ts';
 import { sendDueNudge } from '../../../src/core/reminders/send-nudge.ts';
 import { snoozeNudges } from '../../../src/core/reminders/snooze-nudges.ts';
 import { nextNudgeFor, trackNudges, type NudgeDeps } from '../../../src/core/reminders/track-nudges.ts';
-import { CapturingLogger, FakeCardStore, FakeChat, FakeClock, FakeGitLabReader, FakeIdentity, FakeQueue } from '../../fakes/in-memory.ts';
+import {
+  CapturingLogger,
+  FakeCardStore,
+  FakeChat,
+  FakeClock,
+  FakeGitLabReader,
+  FakeIdentity,
+  FakeQueue,
+} from '../../fakes/in-memory.ts';
 import { FakeMembership, FakeNudgeChat, FakeNudgeStore, FakeNudgeTimer } from '../../fakes/in-memory-nudges.ts';
 import { alice, approvedBy, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
 
@@ -103,7 +111,11 @@ describe('reminders and escalations (core)', () => {
       expect(store.states.size).toBe(0);
       expect(timer.armed.size).toBe(0);
       expect(timer.cancelled).toEqual(['nudge-4711-0']);
-      expect(logs.lines.some((l) => l.msg === 'reminders cancelled: the deployment stopped waiting' && l.state === 'approved')).toBe(true);
+      expect(
+        logs.lines.some(
+          (l) => l.msg === 'reminders cancelled: the deployment stopped waiting' && l.state === 'approved',
+        ),
+      ).toBe(true);
 
       await cards.delete(4711);
       await tracked();
@@ -125,7 +137,11 @@ describe('reminders and escalations (core)', () => {
   describe('sendDueNudge', () => {
     it('reminds in the thread, mentioning the linked people who can still approve (never the creator) and how long it waited', async () => {
       await tracked();
-      expect(await fire()).toMatchObject({ kind: 'sent', nudge: 'reminder', next: { kind: 'reminder', at: created + 30 * M + H } });
+      expect(await fire()).toMatchObject({
+        kind: 'sent',
+        nudge: 'reminder',
+        next: { kind: 'reminder', at: created + 30 * M + H },
+      });
       const [post] = chat.of('reminder');
       expect(post!.card).toEqual({ channel: 'C0DEFAULT', ts: '1759312345.000200' });
       expect(post!.message).toMatchObject({
@@ -145,18 +161,25 @@ describe('reminders and escalations (core)', () => {
       identity.links.clear();
       await tracked();
       await fire();
-      expect(chat.of('reminder')[0]!.message.asks).toEqual([{ rule: 'Maintainers', missing: 1, mentions: [], unlinked: 2 }]);
+      expect(chat.of('reminder')[0]!.message.asks).toEqual([
+        { rule: 'Maintainers', missing: 1, mentions: [], unlinked: 2 },
+      ]);
     });
 
     it('still reminds, naming the rule, when GitLab will not say who is in it', async () => {
       membership.failWith = new GreenlightError('gitlab_forbidden', 'members: 403');
       await tracked();
       expect(await fire()).toMatchObject({ kind: 'sent', nudge: 'reminder' });
-      expect(chat.of('reminder')[0]!.message.asks).toEqual([{ rule: 'Maintainers', missing: 1, mentions: [], unlinked: 0 }]);
+      expect(chat.of('reminder')[0]!.message.asks).toEqual([
+        { rule: 'Maintainers', missing: 1, mentions: [], unlinked: 0 },
+      ]);
     });
 
     it('only asks rules that still need approvals, without the people who already decided', async () => {
-      const two = waitingDeployment({ rules: [rule({ name: 'Maintainers', required: 2 }), rule({ id: 2, name: 'QA', required: 1 })], pendingApprovalCount: 3 });
+      const two = waitingDeployment({
+        rules: [rule({ name: 'Maintainers', required: 2 }), rule({ id: 2, name: 'QA', required: 1 })],
+        pendingApprovalCount: 3,
+      });
       const partly = approvedBy(two, alice);
       membership.members.set('QA', [carol]);
       gitlab.put(partly);
@@ -176,7 +199,13 @@ describe('reminders and escalations (core)', () => {
       expect(await fire()).toMatchObject({ kind: 'sent', nudge: 'escalation', next: null });
       const [esc] = chat.of('escalation');
       expect(esc!.channel).toBe('C0ONCALL');
-      expect(esc!.message).toMatchObject({ level: 1, levels: 1, mention: ['<!subteam^S0ONCALL>'], cardUrl: 'https://acme.slack.com/archives/C0DEFAULT/p1759312345000200', waitedMs: 2 * H });
+      expect(esc!.message).toMatchObject({
+        level: 1,
+        levels: 1,
+        mention: ['<!subteam^S0ONCALL>'],
+        cardUrl: 'https://acme.slack.com/archives/C0DEFAULT/p1759312345000200',
+        waitedMs: 2 * H,
+      });
       expect(chat.of('reminder')).toHaveLength(2);
       expect(timer.armed.size).toBe(0);
       expect((await store.get(4711))?.due).toBeNull();
@@ -221,9 +250,13 @@ describe('reminders and escalations (core)', () => {
       await expect(sendDueNudge(deps, { ref, seq: 0 })).rejects.toThrow('timeout after posting');
       expect((await store.get(4711))?.posting).toEqual({ seq: 0, at: t.at });
       expect(await sendDueNudge(deps, { ref, seq: 0 })).toMatchObject({ kind: 'sent', nudge: 'reminder' });
-      expect(chat.lookups).toEqual([{ where: { channel: 'C0DEFAULT', threadTs: '1759312345.000200' }, id: { deploymentId: 4711, seq: 0 } }]);
+      expect(chat.lookups).toEqual([
+        { where: { channel: 'C0DEFAULT', threadTs: '1759312345.000200' }, id: { deploymentId: 4711, seq: 0 } },
+      ]);
       expect(chat.of('reminder')).toHaveLength(0);
-      expect(logs.lines.some((l) => l.msg === 'found an unconfirmed reminder in Slack; not posting it again')).toBe(true);
+      expect(logs.lines.some((l) => l.msg === 'found an unconfirmed reminder in Slack; not posting it again')).toBe(
+        true,
+      );
     });
 
     it('posts again when the unconfirmed post is not in Slack; a paced post needs no look-up', async () => {
@@ -231,7 +264,10 @@ describe('reminders and escalations (core)', () => {
       const t = timer.take(4711);
       clock.ms = t.at;
       chat.failNextPostWith = new GreenlightError('slack_rate_limited', 'paced', { retryAfterMs: 5_000 });
-      await expect(sendDueNudge(deps, { ref, seq: 0 })).rejects.toMatchObject({ code: 'slack_rate_limited', retryAfterMs: 5_000 });
+      await expect(sendDueNudge(deps, { ref, seq: 0 })).rejects.toMatchObject({
+        code: 'slack_rate_limited',
+        retryAfterMs: 5_000,
+      });
       expect((await store.get(4711))?.posting).toBeNull();
       chat.failNextPostWith = new GreenlightError('slack_unavailable', 'connection reset');
       await expect(sendDueNudge(deps, { ref, seq: 0 })).rejects.toThrow('connection reset');
@@ -244,9 +280,13 @@ describe('reminders and escalations (core)', () => {
       await tracked();
       await fire();
       await fire();
-      chat.failNextPostWith = new GreenlightError('slack_refused', 'channel_not_found', { detail: 'channel_not_found' });
+      chat.failNextPostWith = new GreenlightError('slack_refused', 'channel_not_found', {
+        detail: 'channel_not_found',
+      });
       expect(await fire()).toEqual({ kind: 'skipped', nudge: 'escalation', reason: 'channel_not_found' });
-      expect(logs.lines.some((l) => l.level === 'error' && l.msg === 'reminder could not be posted; skipped')).toBe(true);
+      expect(logs.lines.some((l) => l.level === 'error' && l.msg === 'reminder could not be posted; skipped')).toBe(
+        true,
+      );
 
       await store.delete(4711);
       await trackNudges(deps, ref);
@@ -263,7 +303,13 @@ describe('reminders and escalations (core)', () => {
       clock.ms = click;
       const outcome = await snoozeNudges(deps, { ref, slackUserId: 'U0456ALICE', requestedAt: click });
       expect(outcome).toEqual({ kind: 'snoozed', until: click + H, next: { at: click + H, kind: 'reminder' } });
-      expect(chat.of('snooze')).toEqual([{ kind: 'snooze', card: { channel: 'C0DEFAULT', ts: '1759312345.000200' }, note: { by: 'U0456ALICE', until: click + H, next: { at: click + H, kind: 'reminder' } } }]);
+      expect(chat.of('snooze')).toEqual([
+        {
+          kind: 'snooze',
+          card: { channel: 'C0DEFAULT', ts: '1759312345.000200' },
+          note: { by: 'U0456ALICE', until: click + H, next: { at: click + H, kind: 'reminder' } },
+        },
+      ]);
       expect(timer.cancelled).toEqual(['nudge-4711-0']);
       expect([...timer.armed.values()]).toEqual([{ deploymentId: 4711, seq: 1, at: click + H }]);
       expect(queue.syncs.at(-1)?.reason).toBe('reminders snoozed');
@@ -271,7 +317,9 @@ describe('reminders and escalations (core)', () => {
 
     it('has nothing to snooze once the deployment stopped waiting', async () => {
       await cards.create(cardRecord({ state: 'rejected' }));
-      expect(await snoozeNudges(deps, { ref, slackUserId: 'U0456ALICE', requestedAt: clock.now() })).toEqual({ kind: 'not-waiting' });
+      expect(await snoozeNudges(deps, { ref, slackUserId: 'U0456ALICE', requestedAt: clock.now() })).toEqual({
+        kind: 'not-waiting',
+      });
       expect(chat.posts).toHaveLength(0);
     });
   });
@@ -279,7 +327,19 @@ describe('reminders and escalations (core)', () => {
   describe('the card', () => {
     it('shows when the next reminder or escalation is due, and nothing once resolved', async () => {
       const slack = new FakeChat();
-      const sync = { gitlab, cards, chat: slack, identity, policy, clock, logger: logs, nudges: { nextNudge: (d: Parameters<typeof nextNudgeFor>[1], r: Parameters<typeof nextNudgeFor>[2]) => nextNudgeFor({ nudges: store, clock }, d, r) } };
+      const sync = {
+        gitlab,
+        cards,
+        chat: slack,
+        identity,
+        policy,
+        clock,
+        logger: logs,
+        nudges: {
+          nextNudge: (d: Parameters<typeof nextNudgeFor>[1], r: Parameters<typeof nextNudgeFor>[2]) =>
+            nextNudgeFor({ nudges: store, clock }, d, r),
+        },
+      };
       gitlab.put(waitingDeployment());
       await syncCard(sync, ref);
       expect(slack.posts[0]!.card).toMatchObject({ nextNudgeAt: created + 30 * M });

@@ -55,7 +55,13 @@ describe('sweepDeployments', () => {
   let sources: FakeSources;
   let queue: SweepQueue;
   let logger: CapturingLogger;
-  const deps = (policy: SweepDeps['policy'], concurrency?: number): SweepDeps => ({ sources, queue, policy, logger, ...(concurrency !== undefined && { concurrency }) });
+  const deps = (policy: SweepDeps['policy'], concurrency?: number): SweepDeps => ({
+    sources,
+    queue,
+    policy,
+    logger,
+    ...(concurrency !== undefined && { concurrency }),
+  });
 
   beforeEach(() => {
     sources = new FakeSources();
@@ -67,7 +73,9 @@ describe('sweepDeployments', () => {
     sources.projects.set('acme/web', 1).set(2, 2).set(3, 3).set(7, 7);
     sources.groups.set('acme', [1, 3, 4, 5]);
     sources.known = new Set([2, 3, 7]);
-    const report = await sweepDeployments(deps({ projects: ['acme/web', 2], groups: ['acme'] }), { reason: 'scheduled' });
+    const report = await sweepDeployments(deps({ projects: ['acme/web', 2], groups: ['acme'] }), {
+      reason: 'scheduled',
+    });
     expect(queue.scans.map((s) => s.projectId).sort()).toEqual([1, 2, 3, 4, 5, 7]);
     expect(queue.scans.every((s) => s.reason === 'sweep: scheduled')).toBe(true);
     expect(report).toMatchObject({ projects: 6, missing: [], forgotten: [], failed: 0 });
@@ -89,12 +97,17 @@ describe('sweepDeployments', () => {
   it('reports policy projects and groups GitLab does not show, and forgets seen projects that are gone', async () => {
     sources.projects.set(5, 5);
     sources.known = new Set([5, 6]);
-    const report = await sweepDeployments(deps({ projects: ['acme/gone'], groups: ['ghosts'] }), { reason: 'scheduled' });
+    const report = await sweepDeployments(deps({ projects: ['acme/gone'], groups: ['ghosts'] }), {
+      reason: 'scheduled',
+    });
     expect(report.missing).toEqual(['ghosts', 'acme/gone']);
     expect(report.forgotten).toEqual([6]);
     expect([...sources.known]).toEqual([5]);
     expect(queue.scans.map((s) => s.projectId)).toEqual([5]);
-    expect(logger.lines.find((l) => l.msg.startsWith('sweep: projects or groups'))).toMatchObject({ level: 'warn', missing: ['ghosts', 'acme/gone'] });
+    expect(logger.lines.find((l) => l.msg.startsWith('sweep: projects or groups'))).toMatchObject({
+      level: 'warn',
+      missing: ['ghosts', 'acme/gone'],
+    });
   });
 
   it('keeps at most `concurrency` GitLab calls in flight', async () => {
@@ -108,10 +121,15 @@ describe('sweepDeployments', () => {
   it('scans what it could, then rethrows a rate limit so that the whole sweep waits and runs again', async () => {
     sources.projects.set(1, 1).set(3, 3);
     sources.failing.set(2, new GreenlightError('gitlab_unavailable', 'GitLab answered 502'));
-    sources.failing.set('acme', new GreenlightError('gitlab_rate_limited', 'GitLab rate-limited', { retryAfterMs: 30_000 }));
+    sources.failing.set(
+      'acme',
+      new GreenlightError('gitlab_rate_limited', 'GitLab rate-limited', { retryAfterMs: 30_000 }),
+    );
     sources.groups.set('acme', [4]);
     sources.open = [{ projectId: 1, deploymentId: 10 }];
-    const error = await sweepDeployments(deps({ projects: [1, 2, 3], groups: ['acme'] }), { reason: 'scheduled' }).catch((e: unknown) => e);
+    const error = await sweepDeployments(deps({ projects: [1, 2, 3], groups: ['acme'] }), {
+      reason: 'scheduled',
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'gitlab_rate_limited', retryAfterMs: 30_000 });
     expect(queue.scans.map((s) => s.projectId)).toEqual([1, 3]);
     expect(queue.syncs).toHaveLength(1);
@@ -123,6 +141,8 @@ describe('sweepDeployments', () => {
     const report = await sweepDeployments(deps({ projects: [1, 2], groups: [] }), { reason: 'scheduled' });
     expect(report.failed).toBe(1);
     expect(queue.scans.map((s) => s.projectId)).toEqual([1]);
-    expect(logger.lines.find((l) => l.msg === 'sweep: some projects could not be listed')).toMatchObject({ code: 'gitlab_forbidden' });
+    expect(logger.lines.find((l) => l.msg === 'sweep: some projects could not be listed')).toMatchObject({
+      code: 'gitlab_forbidden',
+    });
   });
 });

@@ -2,7 +2,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { syncCard, type SyncCardDeps } from '../../../src/core/cards/sync-card.ts';
 import { GreenlightError } from '../../../src/core/errors.ts';
 import type { Policy } from '../../../src/core/policy.ts';
-import { CapturingLogger, FakeCardStore, FakeChat, FakeClock, FakeGitLabReader, FakeIdentity } from '../../fakes/in-memory.ts';
+import {
+  CapturingLogger,
+  FakeCardStore,
+  FakeChat,
+  FakeClock,
+  FakeGitLabReader,
+  FakeIdentity,
+} from '../../fakes/in-memory.ts';
 import { waitingDeployment } from '../../fixtures/deployments.ts';
 
 const policy: Policy = {

@@ -2,7 +2,14 @@ import { describe, expect, it, beforeEach } from 'vitest';
 import { syncCard, type SyncCardDeps } from '../../../src/core/cards/sync-card.ts';
 import { GreenlightError } from '../../../src/core/errors.ts';
 import type { Policy } from '../../../src/core/policy.ts';
-import { CapturingLogger, FakeCardStore, FakeChat, FakeClock, FakeGitLabReader, FakeIdentity } from '../../fakes/in-memory.ts';
+import {
+  CapturingLogger,
+  FakeCardStore,
+  FakeChat,
+  FakeClock,
+  FakeGitLabReader,
+  FakeIdentity,
+} from '../../fakes/in-memory.ts';
 import { alice, approvedBy, bob, rejectedBy, rule, waitingDeployment } from '../../fixtures/deployments.ts';
 
 const policy: Policy = {
@@ -39,7 +46,11 @@ describe('syncCard', () => {
     expect(outcome).toMatchObject({ kind: 'posted', channel: 'C0DEFAULT' });
     expect(chat.posts).toHaveLength(1);
     const card = chat.posts[0]!.card;
-    expect(card).toMatchObject({ state: 'waiting', totals: { approved: 0, required: 1 }, buttons: { approve: true, reject: true, run: false } });
+    expect(card).toMatchObject({
+      state: 'waiting',
+      totals: { approved: 0, required: 1 },
+      buttons: { approve: true, reject: true, run: false },
+    });
     expect((await cards.get(4711))?.ts).toBe(chat.posts[0]!.ts);
   });
 
@@ -59,14 +70,19 @@ describe('syncCard', () => {
   });
 
   it('routes to the first matching policy route', async () => {
-    const d = waitingDeployment({ project: { id: 42, path: 'acme/payments/api', name: 'api', webUrl: 'https://x/acme/payments/api' } });
+    const d = waitingDeployment({
+      project: { id: 42, path: 'acme/payments/api', name: 'api', webUrl: 'https://x/acme/payments/api' },
+    });
     gitlab.put(d);
     await syncCard(deps, ref);
     expect(chat.posts[0]!.channel).toBe('C0PAYMENTS');
   });
 
   it('shows approvals as they come, then the approved state without Approve/Reject, and offers Run', async () => {
-    const twoRules = waitingDeployment({ pendingApprovalCount: 2, rules: [rule({ required: 1 }), rule({ id: 2, name: 'QA', required: 1, accessLevel: null, groupId: 9 })] });
+    const twoRules = waitingDeployment({
+      pendingApprovalCount: 2,
+      rules: [rule({ required: 1 }), rule({ id: 2, name: 'QA', required: 1, accessLevel: null, groupId: 9 })],
+    });
     gitlab.put(twoRules);
     await syncCard(deps, ref);
     const partly = approvedBy(twoRules, alice, 'LGTM');

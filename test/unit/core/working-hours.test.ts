@@ -1,14 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Weekday, WorkingHours } from '../../../src/core/policy.ts';
-import { addWorkingTime, isWorkingTime, localToInstant, workingTimeBetween } from '../../../src/core/reminders/working-hours.ts';
+import {
+  addWorkingTime,
+  isWorkingTime,
+  localToInstant,
+  workingTimeBetween,
+} from '../../../src/core/reminders/working-hours.ts';
 
 const H = 3_600_000;
 const M = 60_000;
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
 const WEEK: Weekday[] = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
-const office = (timezone: string, from = '09:00', to = '18:00', days: Weekday[] = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri']): WorkingHours => {
+const office = (
+  timezone: string,
+  from = '09:00',
+  to = '18:00',
+  days: Weekday[] = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'],
+): WorkingHours => {
   const minute = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3));
   return { days, fromMinute: minute(from), toMinute: minute(to), timezone };
 };
@@ -20,41 +30,61 @@ describe('addWorkingTime', () => {
 
   it('runs inside one working day', () => {
     // Berlin in November is UTC+1: 10:00 local = 09:00Z
-    expect(iso(addWorkingTime(at('2026-11-23T09:00:00Z'), 30 * M, office('Europe/Berlin')))).toBe('2026-11-23T09:30:00.000Z');
+    expect(iso(addWorkingTime(at('2026-11-23T09:00:00Z'), 30 * M, office('Europe/Berlin')))).toBe(
+      '2026-11-23T09:30:00.000Z',
+    );
   });
 
   it('pauses over the evening and the weekend: Friday 17:00 + 2h is Monday 10:00', () => {
-    expect(iso(addWorkingTime(at('2026-11-20T16:00:00Z'), 2 * H, office('Europe/Berlin')))).toBe('2026-11-23T09:00:00.000Z');
+    expect(iso(addWorkingTime(at('2026-11-20T16:00:00Z'), 2 * H, office('Europe/Berlin')))).toBe(
+      '2026-11-23T09:00:00.000Z',
+    );
   });
 
   it('starts counting at the next working period when started outside one', () => {
     // Saturday night: nothing counts until Monday 09:00 Berlin (08:00Z)
-    expect(iso(addWorkingTime(at('2026-11-21T22:00:00Z'), 90 * M, office('Europe/Berlin')))).toBe('2026-11-23T09:30:00.000Z');
+    expect(iso(addWorkingTime(at('2026-11-21T22:00:00Z'), 90 * M, office('Europe/Berlin')))).toBe(
+      '2026-11-23T09:30:00.000Z',
+    );
     // duration 0: the next working moment
-    expect(iso(addWorkingTime(at('2026-11-21T22:00:00Z'), 0, office('Europe/Berlin')))).toBe('2026-11-23T08:00:00.000Z');
+    expect(iso(addWorkingTime(at('2026-11-21T22:00:00Z'), 0, office('Europe/Berlin')))).toBe(
+      '2026-11-23T08:00:00.000Z',
+    );
     // exactly at the end of a period: the next one
-    expect(iso(addWorkingTime(at('2026-11-23T17:00:00Z'), M, office('Europe/Berlin')))).toBe('2026-11-24T08:01:00.000Z');
+    expect(iso(addWorkingTime(at('2026-11-23T17:00:00Z'), M, office('Europe/Berlin')))).toBe(
+      '2026-11-24T08:01:00.000Z',
+    );
   });
 
   it('spans several working days', () => {
     // 20 working hours from Monday 09:00 Berlin: Mon 9h + Tue 9h + Wed 2h = Wednesday 11:00 (10:00Z)
-    expect(iso(addWorkingTime(at('2026-11-23T08:00:00Z'), 20 * H, office('Europe/Berlin')))).toBe('2026-11-25T10:00:00.000Z');
+    expect(iso(addWorkingTime(at('2026-11-23T08:00:00Z'), 20 * H, office('Europe/Berlin')))).toBe(
+      '2026-11-25T10:00:00.000Z',
+    );
   });
 
   it('follows the office across the spring DST change (New York)', () => {
     // Friday 2026-03-06 17:00 EST (22:00Z) + 2h: 1h on Friday, 1h on Monday 2026-03-09 from 09:00 EDT (13:00Z)
-    expect(iso(addWorkingTime(at('2026-03-06T22:00:00Z'), 2 * H, office('America/New_York')))).toBe('2026-03-09T14:00:00.000Z');
+    expect(iso(addWorkingTime(at('2026-03-06T22:00:00Z'), 2 * H, office('America/New_York')))).toBe(
+      '2026-03-09T14:00:00.000Z',
+    );
   });
 
   it('follows the office across the autumn DST change in the southern hemisphere (Sydney)', () => {
     // Friday 2026-04-03 16:00 AEDT (05:00Z) + 2h, 09-17: 1h Friday; Monday 2026-04-06 09:00 AEST is 23:00Z Sunday
-    expect(iso(addWorkingTime(at('2026-04-03T05:00:00Z'), 2 * H, office('Australia/Sydney', '09:00', '17:00')))).toBe('2026-04-06T00:00:00.000Z');
+    expect(iso(addWorkingTime(at('2026-04-03T05:00:00Z'), 2 * H, office('Australia/Sydney', '09:00', '17:00')))).toBe(
+      '2026-04-06T00:00:00.000Z',
+    );
   });
 
   it('handles half- and quarter-hour offsets', () => {
     // Kolkata is UTC+05:30: 10:00 local = 04:30Z; Kathmandu UTC+05:45: 10:00 local = 04:15Z
-    expect(iso(addWorkingTime(at('2026-11-23T00:00:00Z'), 0, office('Asia/Kolkata', '10:00', '19:00')))).toBe('2026-11-23T04:30:00.000Z');
-    expect(iso(addWorkingTime(at('2026-11-23T00:00:00Z'), 15 * M, office('Asia/Kathmandu', '10:00', '19:00')))).toBe('2026-11-23T04:30:00.000Z');
+    expect(iso(addWorkingTime(at('2026-11-23T00:00:00Z'), 0, office('Asia/Kolkata', '10:00', '19:00')))).toBe(
+      '2026-11-23T04:30:00.000Z',
+    );
+    expect(iso(addWorkingTime(at('2026-11-23T00:00:00Z'), 15 * M, office('Asia/Kathmandu', '10:00', '19:00')))).toBe(
+      '2026-11-23T04:30:00.000Z',
+    );
   });
 
   it('counts real time on the night the clocks jump forward (the lost hour is not worked)', () => {
@@ -98,10 +128,16 @@ describe('addWorkingTime', () => {
 
 describe('localToInstant and isWorkingTime', () => {
   it('resolves local wall-clock times in the zone', () => {
-    expect(iso(localToInstant({ year: 2026, month: 7, day: 1 }, 9 * 60, 'Europe/Berlin'))).toBe('2026-07-01T07:00:00.000Z');
-    expect(iso(localToInstant({ year: 2026, month: 1, day: 1 }, 9 * 60, 'Europe/Berlin'))).toBe('2026-01-01T08:00:00.000Z');
+    expect(iso(localToInstant({ year: 2026, month: 7, day: 1 }, 9 * 60, 'Europe/Berlin'))).toBe(
+      '2026-07-01T07:00:00.000Z',
+    );
+    expect(iso(localToInstant({ year: 2026, month: 1, day: 1 }, 9 * 60, 'Europe/Berlin'))).toBe(
+      '2026-01-01T08:00:00.000Z',
+    );
     // the repeated 02:30 on 2026-10-25 in Berlin: the earlier one (CEST)
-    expect(iso(localToInstant({ year: 2026, month: 10, day: 25 }, 150, 'Europe/Berlin'))).toBe('2026-10-25T00:30:00.000Z');
+    expect(iso(localToInstant({ year: 2026, month: 10, day: 25 }, 150, 'Europe/Berlin'))).toBe(
+      '2026-10-25T00:30:00.000Z',
+    );
   });
 
   it('tells working from non-working moments', () => {
@@ -114,7 +150,15 @@ describe('localToInstant and isWorkingTime', () => {
 });
 
 describe('working time properties', () => {
-  const zones = ['Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Pacific/Auckland', 'UTC'];
+  const zones = [
+    'Europe/Berlin',
+    'America/New_York',
+    'Australia/Sydney',
+    'Asia/Kolkata',
+    'Australia/Lord_Howe',
+    'Pacific/Auckland',
+    'UTC',
+  ];
   const hoursArb = fc
     .record({
       zone: fc.constantFrom(...zones),
@@ -122,7 +166,12 @@ describe('working time properties', () => {
       length: fc.integer({ min: 30, max: 12 * 60 }),
       days: fc.subarray(WEEK, { minLength: 1 }),
     })
-    .map(({ zone, from, length, days }): WorkingHours => ({ days, fromMinute: from, toMinute: Math.min(24 * 60, from + length), timezone: zone }));
+    .map(({ zone, from, length, days }): WorkingHours => ({
+      days,
+      fromMinute: from,
+      toMinute: Math.min(24 * 60, from + length),
+      timezone: zone,
+    }));
   // 2026, across both DST changes of every zone above
   const instant = fc.integer({ min: at('2026-01-01T00:00:00Z'), max: at('2026-12-31T00:00:00Z') });
 

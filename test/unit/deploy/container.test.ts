@@ -18,14 +18,32 @@ const instructions = dockerfile
 const stages = instructions.filter((l) => l.startsWith('FROM '));
 const runtime = instructions.slice(instructions.lastIndexOf(stages.at(-1)!));
 
-type Service = { image?: string; build?: unknown; command?: string[]; environment?: Record<string, string>; env_file?: string; ports?: string[]; depends_on?: Record<string, { condition: string }>; volumes?: string[]; healthcheck?: { test: string[] }; stop_grace_period?: string; read_only?: boolean };
-const compose = parseYaml(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+type Service = {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  env_file?: string;
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  stop_grace_period?: string;
+  read_only?: boolean;
+};
+const compose = parseYaml(read('docker-compose.yml')) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 
 describe('Dockerfile', () => {
   it('builds in a build stage and runs from node:24-slim as a non-root user', () => {
     expect(stages).toEqual(['FROM node:24-slim AS build', 'FROM node:24-slim AS runtime']);
     expect(runtime).toContain('USER node');
-    expect(runtime.filter((l) => l.startsWith('COPY --from=build')).map((l) => l.split(' ').at(-2))).toEqual(['/app/node_modules', '/app/dist']);
+    expect(runtime.filter((l) => l.startsWith('COPY --from=build')).map((l) => l.split(' ').at(-2))).toEqual([
+      '/app/node_modules',
+      '/app/dist',
+    ]);
     expect(instructions.some((l) => l.includes('npm prune --omit=dev'))).toBe(true);
     expect(runtime.at(-1)).toBe('CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "dist/main.js"]');
     expect(runtime).toContain('EXPOSE 3000');
@@ -34,7 +52,8 @@ describe('Dockerfile', () => {
   it('starts Node with the same V8 options as npm start (the ones BENCHMARKS.md measures)', () => {
     const cmd = JSON.parse(runtime.at(-1)!.slice('CMD '.length)) as string[];
     const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!.split(/\s+/);
-    const nodeOptions = (words: string[]) => words.slice(words.indexOf('node') + 1, words.indexOf('dist/main.js')).filter((w) => !w.startsWith('--env-file'));
+    const nodeOptions = (words: string[]) =>
+      words.slice(words.indexOf('node') + 1, words.indexOf('dist/main.js')).filter((w) => !w.startsWith('--env-file'));
     expect(nodeOptions(cmd)).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=50']);
     expect(nodeOptions(start)).toEqual(nodeOptions(cmd));
   });
@@ -62,7 +81,14 @@ describe('Dockerfile', () => {
     it('asks /healthz on PORT: exit 0 when it answers, 1 when not', async () => {
       expect(healthcheck).toMatch(/--interval=\d+s --timeout=\d+s/);
       expect(script.slice(0, 2)).toEqual(['node', '-e']);
-      const run = (env: Record<string, string>) => promisify(execFile)(process.execPath, script.slice(1), { env: { ...env, PATH: process.env.PATH ?? '' }, timeout: 10_000 }).then(() => 0, (e: { code?: number }) => e.code ?? -1);
+      const run = (env: Record<string, string>) =>
+        promisify(execFile)(process.execPath, script.slice(1), {
+          env: { ...env, PATH: process.env.PATH ?? '' },
+          timeout: 10_000,
+        }).then(
+          () => 0,
+          (e: { code?: number }) => e.code ?? -1,
+        );
       expect(await run({ PORT: String(port) })).toBe(0);
       expect(await run({ PORT: '1' })).toBe(1);
     });

@@ -11,24 +11,47 @@ import { helmTemplate, renderManifests } from '../../helpers/helm-template.ts';
  */
 const CHART = fileURLToPath(new URL('../../../charts/greenlight', import.meta.url));
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered manifests, checked field by field below
-type K8s = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec: any; data?: Record<string, string> };
-const render = (values: Record<string, unknown> = {}) => renderManifests(CHART, { existingSecret: 'greenlight-secrets', ...values }, { name: 'gl' }) as K8s[];
-const find = (docs: K8s[], kind: string, name?: string) => docs.filter((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
+// rendered manifests, checked field by field below
+type K8s = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered manifests, checked field by field below
+  spec: any;
+  data?: Record<string, string>;
+};
+const render = (values: Record<string, unknown> = {}) =>
+  renderManifests(CHART, { existingSecret: 'greenlight-secrets', ...values }, { name: 'gl' }) as K8s[];
+const find = (docs: K8s[], kind: string, name?: string) =>
+  docs.filter((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
 const container = (d: K8s) => d.spec.template.spec.containers[0];
-const envOf = (d: K8s) => Object.fromEntries((container(d).env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
-const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+const envOf = (d: K8s) =>
+  Object.fromEntries((container(d).env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe('Helm chart charts/greenlight', () => {
   it('is a v2 chart whose appVersion is the package version', () => {
-    const chart = parseYaml(readFileSync(`${CHART}/Chart.yaml`, 'utf8')) as { apiVersion: string; name: string; appVersion: string };
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const chart = parseYaml(readFileSync(`${CHART}/Chart.yaml`, 'utf8')) as {
+      apiVersion: string;
+      name: string;
+      appVersion: string;
+    };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     expect(chart).toMatchObject({ apiVersion: 'v2', name: 'greenlight', appVersion: pkg.version });
   });
 
   it('renders web and worker Deployments with probes, the http port, the role and secrets from the Secret', () => {
     const docs = render();
-    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual(['Deployment/gl-greenlight-web', 'Deployment/gl-greenlight-worker', 'PodDisruptionBudget/gl-greenlight-web', 'PodDisruptionBudget/gl-greenlight-worker', 'Service/gl-greenlight']);
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
+      'Deployment/gl-greenlight-web',
+      'Deployment/gl-greenlight-worker',
+      'PodDisruptionBudget/gl-greenlight-web',
+      'PodDisruptionBudget/gl-greenlight-worker',
+      'Service/gl-greenlight',
+    ]);
     for (const role of ['web', 'worker']) {
       const [deployment] = find(docs, 'Deployment', `gl-greenlight-${role}`);
       expect(deployment!.apiVersion).toBe('apps/v1');
@@ -42,23 +65,48 @@ describe('Helm chart charts/greenlight', () => {
       expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
       expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
       expect(c.envFrom).toEqual([{ secretRef: { name: 'greenlight-secrets' } }]);
-      expect(envOf(deployment!)).toMatchObject({ ROLE: role, PORT: '3000', REDIS_URL: 'redis://redis:6379', REDIS_MODE: 'standalone', GITLAB_AUTH_MODE: 'oauth' });
-      expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+      expect(envOf(deployment!)).toMatchObject({
+        ROLE: role,
+        PORT: '3000',
+        REDIS_URL: 'redis://redis:6379',
+        REDIS_MODE: 'standalone',
+        GITLAB_AUTH_MODE: 'oauth',
+      });
+      expect(c.securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      });
       expect(deployment!.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
       expect(c.resources.requests).toBeDefined();
       // longer than the 25 s greenlight takes at most to drain on SIGTERM
       expect(deployment!.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(25);
-      expect(deployment!.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '3000', 'prometheus.io/path': '/metrics' });
+      expect(deployment!.spec.template.metadata.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': '3000',
+        'prometheus.io/path': '/metrics',
+      });
     }
   });
 
   it('sets only environment variables greenlight knows', () => {
-    const docs = render({ config: { publicUrl: 'https://gl.acme.test', slackChannel: 'C0123DEPLOY' }, policy: 'channel: C0123DEPLOY\n' });
-    for (const deployment of find(docs, 'Deployment')) for (const name of Object.keys(envOf(deployment))) expect(Object.keys(envVars)).toContain(name);
+    const docs = render({
+      config: { publicUrl: 'https://gl.acme.test', slackChannel: 'C0123DEPLOY' },
+      policy: 'channel: C0123DEPLOY\n',
+    });
+    for (const deployment of find(docs, 'Deployment'))
+      for (const name of Object.keys(envOf(deployment))) expect(Object.keys(envVars)).toContain(name);
   });
 
   it('routes the Service to web pods only, and the Ingress only to the public endpoints', () => {
-    const docs = render({ ingress: { enabled: true, className: 'nginx', host: 'gl.acme.test', tls: [{ secretName: 'gl-tls', hosts: ['gl.acme.test'] }] } });
+    const docs = render({
+      ingress: {
+        enabled: true,
+        className: 'nginx',
+        host: 'gl.acme.test',
+        tls: [{ secretName: 'gl-tls', hosts: ['gl.acme.test'] }],
+      },
+    });
     const [service] = find(docs, 'Service');
     const [web] = find(docs, 'Deployment', 'gl-greenlight-web');
     const [worker] = find(docs, 'Deployment', 'gl-greenlight-worker');
@@ -71,18 +119,33 @@ describe('Helm chart charts/greenlight', () => {
     expect(ingress!.spec.tls).toEqual([{ secretName: 'gl-tls', hosts: ['gl.acme.test'] }]);
     const [rule] = ingress!.spec.rules;
     expect(rule.host).toBe('gl.acme.test');
-    expect(rule.http.paths.map((p: { path: string }) => p.path)).toEqual(['/webhooks/gitlab', '/slack/events', '/oauth/gitlab/callback']);
-    for (const p of rule.http.paths) expect(p.backend.service).toEqual({ name: service!.metadata.name, port: { name: 'http' } });
+    expect(rule.http.paths.map((p: { path: string }) => p.path)).toEqual([
+      '/webhooks/gitlab',
+      '/slack/events',
+      '/oauth/gitlab/callback',
+    ]);
+    for (const p of rule.http.paths)
+      expect(p.backend.service).toEqual({ name: service!.metadata.name, port: { name: 'http' } });
   });
 
   it('scales with HPAs (replicas then left to them) and keeps pods with PodDisruptionBudgets', () => {
-    const docs = render({ web: { autoscaling: { enabled: true } }, worker: { autoscaling: { enabled: true, maxReplicas: 12 } } });
+    const docs = render({
+      web: { autoscaling: { enabled: true } },
+      worker: { autoscaling: { enabled: true, maxReplicas: 12 } },
+    });
     for (const role of ['web', 'worker']) {
       const [hpa] = find(docs, 'HorizontalPodAutoscaler', `gl-greenlight-${role}`);
       const [deployment] = find(docs, 'Deployment', `gl-greenlight-${role}`);
       expect(hpa!.apiVersion).toBe('autoscaling/v2');
-      expect(hpa!.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment!.metadata.name });
-      expect(hpa!.spec.metrics[0].resource).toEqual({ name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } });
+      expect(hpa!.spec.scaleTargetRef).toEqual({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: deployment!.metadata.name,
+      });
+      expect(hpa!.spec.metrics[0].resource).toEqual({
+        name: 'cpu',
+        target: { type: 'Utilization', averageUtilization: 70 },
+      });
       expect(deployment!.spec.replicas).toBeUndefined();
       const [pdb] = find(docs, 'PodDisruptionBudget', `gl-greenlight-${role}`);
       expect(pdb!.apiVersion).toBe('policy/v1');
@@ -90,7 +153,11 @@ describe('Helm chart charts/greenlight', () => {
       expect(matches(pdb!.spec.selector.matchLabels, deployment!.spec.template.metadata.labels)).toBe(true);
     }
     expect(find(docs, 'HorizontalPodAutoscaler', 'gl-greenlight-worker')[0]!.spec.maxReplicas).toBe(12);
-    expect(find(render({ web: { podDisruptionBudget: { enabled: false } } }), 'PodDisruptionBudget').map((d) => d.metadata.name)).toEqual(['gl-greenlight-worker']);
+    expect(
+      find(render({ web: { podDisruptionBudget: { enabled: false } } }), 'PodDisruptionBudget').map(
+        (d) => d.metadata.name,
+      ),
+    ).toEqual(['gl-greenlight-worker']);
   });
 
   it('mounts the policy file from a ConfigMap and restarts pods when it changes', () => {
@@ -100,17 +167,33 @@ describe('Helm chart charts/greenlight', () => {
     expect(parseYaml(configMap!.data!['policy.yml']!)).toEqual(parseYaml(policy));
     for (const deployment of find(docs, 'Deployment')) {
       expect(envOf(deployment).CONFIG_FILE).toBe('/etc/greenlight/policy.yml');
-      expect(container(deployment).volumeMounts).toContainEqual({ name: 'policy', mountPath: '/etc/greenlight', readOnly: true });
-      expect(deployment.spec.template.spec.volumes).toContainEqual({ name: 'policy', configMap: { name: 'gl-greenlight-policy' } });
+      expect(container(deployment).volumeMounts).toContainEqual({
+        name: 'policy',
+        mountPath: '/etc/greenlight',
+        readOnly: true,
+      });
+      expect(deployment.spec.template.spec.volumes).toContainEqual({
+        name: 'policy',
+        configMap: { name: 'gl-greenlight-policy' },
+      });
     }
-    const checksum = (p: string) => find(render({ policy: p }), 'Deployment')[0]!.spec.template.metadata.annotations['checksum/policy'];
+    const checksum = (p: string) =>
+      find(render({ policy: p }), 'Deployment')[0]!.spec.template.metadata.annotations['checksum/policy'];
     expect(checksum(policy)).not.toBe(checksum(`${policy}four_eyes: { forbid_commit_author: true }\n`));
   });
 
   it('passes Redis Cluster, extra env and image settings through', () => {
-    const docs = render({ redis: { url: 'rediss://a:6379,rediss://b:6379', mode: 'cluster' }, extraEnv: { SLACK_API_URL: 'https://proxy.acme.test/api/' }, image: { repository: 'registry.acme.test/greenlight', tag: '1.2.3' } });
+    const docs = render({
+      redis: { url: 'rediss://a:6379,rediss://b:6379', mode: 'cluster' },
+      extraEnv: { SLACK_API_URL: 'https://proxy.acme.test/api/' },
+      image: { repository: 'registry.acme.test/greenlight', tag: '1.2.3' },
+    });
     const [worker] = find(docs, 'Deployment', 'gl-greenlight-worker');
-    expect(envOf(worker!)).toMatchObject({ REDIS_URL: 'rediss://a:6379,rediss://b:6379', REDIS_MODE: 'cluster', SLACK_API_URL: 'https://proxy.acme.test/api/' });
+    expect(envOf(worker!)).toMatchObject({
+      REDIS_URL: 'rediss://a:6379,rediss://b:6379',
+      REDIS_MODE: 'cluster',
+      SLACK_API_URL: 'https://proxy.acme.test/api/',
+    });
     expect(container(worker!).image).toBe('registry.acme.test/greenlight:1.2.3');
   });
 

@@ -40,16 +40,31 @@ describe('failNext', () => {
   });
 
   it('matches method and RegExp, with a custom JSON body and headers', async () => {
-    fake.failNext({ method: 'POST', path: /\/approval$/, status: 500, body: { message: '500 Internal Server Error' }, headers: { 'X-Request-Id': 'r1' } });
-    fake.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }] });
+    fake.failNext({
+      method: 'POST',
+      path: /\/approval$/,
+      status: 500,
+      body: { message: '500 Internal Server Error' },
+      headers: { 'X-Request-Id': 'r1' },
+    });
+    fake.protectEnvironment(project.id, 'production', {
+      approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }],
+    });
     const d = fake.createDeployment({ projectId: project.id, environment: 'production', userId: creator.id });
-    expect((await call(fake.url, 'GET', `/projects/${project.id}/deployments/${d.id}`, { token: 'maint' })).status).toBe(200);
-    const failed = await call(fake.url, 'POST', `/projects/${project.id}/deployments/${d.id}/approval`, { token: 'maint', json: { status: 'approved' } });
+    expect(
+      (await call(fake.url, 'GET', `/projects/${project.id}/deployments/${d.id}`, { token: 'maint' })).status,
+    ).toBe(200);
+    const failed = await call(fake.url, 'POST', `/projects/${project.id}/deployments/${d.id}/approval`, {
+      token: 'maint',
+      json: { status: 'approved' },
+    });
     expect(failed).toMatchObject({ status: 500, body: { message: '500 Internal Server Error' } });
     expect(failed.headers.get('x-request-id')).toBe('r1');
     expect(fake.getDeployment(d.id)?.pendingApprovalCount).toBe(1);
     // Injected failures still say which endpoint was called and as whom.
-    expect(fake.approvalCalls()).toMatchObject([{ status: 500, injected: true, actingUser: { username: 'maint' }, body: { status: 'approved' } }]);
+    expect(fake.approvalCalls()).toMatchObject([
+      { status: 500, injected: true, actingUser: { username: 'maint' }, body: { status: 'approved' } },
+    ]);
   });
 
   it('429 defaults to Rack::Attack: text/plain "Retry later\\n", Retry-After and RateLimit-* headers', async () => {
@@ -59,16 +74,32 @@ describe('failNext', () => {
     expect(res.headers.get('content-type')).toBe('text/plain');
     expect(res.body).toBe('Retry later\n');
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-    for (const name of ['ratelimit-name', 'ratelimit-limit', 'ratelimit-observed', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-resettime']) {
+    for (const name of [
+      'ratelimit-name',
+      'ratelimit-limit',
+      'ratelimit-observed',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+      'ratelimit-resettime',
+    ]) {
       expect(res.headers.get(name), name).not.toBeNull();
     }
   });
 
   it('processFirst: the change happens but the client sees the failure', async () => {
-    fake.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }] });
+    fake.protectEnvironment(project.id, 'production', {
+      approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }],
+    });
     const d = fake.createDeployment({ projectId: project.id, environment: 'production', userId: creator.id });
-    fake.failNext({ path: `/api/v4/projects/${project.id}/deployments/${d.id}/approval`, status: 502, processFirst: true });
-    const res = await call(fake.url, 'POST', `/projects/${project.id}/deployments/${d.id}/approval`, { token: 'maint', json: { status: 'approved' } });
+    fake.failNext({
+      path: `/api/v4/projects/${project.id}/deployments/${d.id}/approval`,
+      status: 502,
+      processFirst: true,
+    });
+    const res = await call(fake.url, 'POST', `/projects/${project.id}/deployments/${d.id}/approval`, {
+      token: 'maint',
+      json: { status: 'approved' },
+    });
     expect(res.status).toBe(502);
     expect(fake.getDeployment(d.id)?.pendingApprovalCount).toBe(0);
     expect(fake.approvalCalls()[0]).toMatchObject({ status: 502, injected: true, actingUser: { username: 'maint' } });
@@ -110,6 +141,7 @@ describe('setRateLimit', () => {
     fake.advanceClock(60_000);
     expect((await call(fake.url, 'GET', '/version', { token: 'maint' })).status).toBe(200);
     fake.setRateLimit(null);
-    for (let i = 0; i < 5; i += 1) expect((await call(fake.url, 'GET', '/version', { token: 'maint' })).status).toBe(200);
+    for (let i = 0; i < 5; i += 1)
+      expect((await call(fake.url, 'GET', '/version', { token: 'maint' })).status).toBe(200);
   });
 });

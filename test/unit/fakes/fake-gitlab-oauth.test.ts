@@ -31,7 +31,13 @@ function pkce(): { verifier: string; challenge: string } {
 
 function authorizeUrl(params: Record<string, string>): string {
   const url = new URL('/oauth/authorize', fake.url);
-  const defaults = { client_id: 'greenlight', redirect_uri: REDIRECT, response_type: 'code', state: 'st-123', scope: 'api read_user' };
+  const defaults = {
+    client_id: 'greenlight',
+    redirect_uri: REDIRECT,
+    response_type: 'code',
+    state: 'st-123',
+    scope: 'api read_user',
+  };
   for (const [key, value] of Object.entries({ ...defaults, ...params })) url.searchParams.set(key, value);
   return url.toString();
 }
@@ -39,7 +45,9 @@ function authorizeUrl(params: Record<string, string>): string {
 const token = (form: Record<string, string>) => call(fake.url, 'POST', '/oauth/token', { form });
 
 async function codeFor(userId: number, challenge: string): Promise<string> {
-  const location = new URL(await fake.authorize(authorizeUrl({ code_challenge: challenge, code_challenge_method: 'S256' }), userId));
+  const location = new URL(
+    await fake.authorize(authorizeUrl({ code_challenge: challenge, code_challenge_method: 'S256' }), userId),
+  );
   return location.searchParams.get('code') ?? '';
 }
 
@@ -59,12 +67,23 @@ async function linkAlice(): Promise<TokenResponse> {
 }
 
 const refresh = (refreshToken: string) =>
-  token({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'greenlight', client_secret: 'shh', redirect_uri: REDIRECT });
+  token({
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    client_id: 'greenlight',
+    client_secret: 'shh',
+    redirect_uri: REDIRECT,
+  });
 
 beforeEach(async () => {
   fake = await startFakeGitLab();
   alice = fake.addUser({ username: 'alice' });
-  fake.addOAuthApplication({ clientId: 'greenlight', clientSecret: 'shh', redirectUri: REDIRECT, scopes: ['api', 'read_user'] });
+  fake.addOAuthApplication({
+    clientId: 'greenlight',
+    clientSecret: 'shh',
+    redirectUri: REDIRECT,
+    scopes: ['api', 'read_user'],
+  });
 });
 
 afterEach(async () => {
@@ -82,8 +101,12 @@ describe('authorize', () => {
   it('answers a plain GET with X-Fake-User (or cookie) like a signed-in browser, else sends to sign-in', async () => {
     const signedIn = await call(fake.url, 'GET', authorizeUrl({}), { headers: { 'X-Fake-User': 'alice' } });
     expect(signedIn.status).toBe(302);
-    expect(signedIn.headers.get('location')).toMatch(/^https:\/\/greenlight\.example\/oauth\/gitlab\/callback\?code=[0-9a-f]+&state=st-123$/);
-    const viaCookie = await call(fake.url, 'GET', authorizeUrl({}), { headers: { Cookie: `fake_gitlab_user=${alice.id}` } });
+    expect(signedIn.headers.get('location')).toMatch(
+      /^https:\/\/greenlight\.example\/oauth\/gitlab\/callback\?code=[0-9a-f]+&state=st-123$/,
+    );
+    const viaCookie = await call(fake.url, 'GET', authorizeUrl({}), {
+      headers: { Cookie: `fake_gitlab_user=${alice.id}` },
+    });
     expect(viaCookie.status).toBe(302);
     const anonymous = await call(fake.url, 'GET', authorizeUrl({}));
     expect(anonymous.headers.get('location')).toBe(`${fake.url}/users/sign_in`);
@@ -94,8 +117,12 @@ describe('authorize', () => {
       status: 401,
       body: { error: 'invalid_client' },
     });
-    await expect(fake.authorize(authorizeUrl({ redirect_uri: 'https://evil.example/cb' }), alice.id)).rejects.toBeInstanceOf(FakeGitLabError);
-    const page = await call(fake.url, 'GET', authorizeUrl({ redirect_uri: 'https://evil.example/cb' }), { headers: { 'X-Fake-User': 'alice' } });
+    await expect(
+      fake.authorize(authorizeUrl({ redirect_uri: 'https://evil.example/cb' }), alice.id),
+    ).rejects.toBeInstanceOf(FakeGitLabError);
+    const page = await call(fake.url, 'GET', authorizeUrl({ redirect_uri: 'https://evil.example/cb' }), {
+      headers: { 'X-Fake-User': 'alice' },
+    });
     expect(page).toMatchObject({ status: 400, body: { error: 'invalid_redirect_uri' } });
   });
 
@@ -133,11 +160,21 @@ describe('token: authorization_code + PKCE', () => {
 
   it('rejects a wrong verifier, a wrong redirect_uri, a reused code, a wrong secret', async () => {
     const { verifier, challenge } = pkce();
-    const base = { grant_type: 'authorization_code', redirect_uri: REDIRECT, client_id: 'greenlight', client_secret: 'shh' };
+    const base = {
+      grant_type: 'authorization_code',
+      redirect_uri: REDIRECT,
+      client_id: 'greenlight',
+      client_secret: 'shh',
+    };
     const code1 = await codeFor(alice.id, challenge);
-    expect(await token({ ...base, code: code1, code_verifier: pkce().verifier })).toMatchObject({ status: 400, body: INVALID_GRANT });
+    expect(await token({ ...base, code: code1, code_verifier: pkce().verifier })).toMatchObject({
+      status: 400,
+      body: INVALID_GRANT,
+    });
     const code2 = await codeFor(alice.id, challenge);
-    expect(await token({ ...base, code: code2, code_verifier: verifier, redirect_uri: 'https://greenlight.example/other' })).toMatchObject({
+    expect(
+      await token({ ...base, code: code2, code_verifier: verifier, redirect_uri: 'https://greenlight.example/other' }),
+    ).toMatchObject({
       status: 400,
       body: INVALID_GRANT,
     });
@@ -147,14 +184,24 @@ describe('token: authorization_code + PKCE', () => {
       body: { error: 'invalid_client' },
     });
     expect((await token({ ...base, code: code3, code_verifier: verifier })).status).toBe(200);
-    expect(await token({ ...base, code: code3, code_verifier: verifier })).toMatchObject({ status: 400, body: INVALID_GRANT });
+    expect(await token({ ...base, code: code3, code_verifier: verifier })).toMatchObject({
+      status: 400,
+      body: INVALID_GRANT,
+    });
   });
 
   it('expires codes after 10 minutes', async () => {
     const { verifier, challenge } = pkce();
     const code = await codeFor(alice.id, challenge);
     fake.advanceClock(601_000);
-    const res = await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'greenlight', client_secret: 'shh', code_verifier: verifier });
+    const res = await token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: 'greenlight',
+      client_secret: 'shh',
+      code_verifier: verifier,
+    });
     expect(res).toMatchObject({ status: 400, body: INVALID_GRANT });
   });
 });
@@ -168,7 +215,10 @@ describe('expiry and refresh rotation', () => {
     const expired = await call(fake.url, 'GET', '/user', { bearer: pair.access_token });
     expect(expired).toMatchObject({
       status: 401,
-      body: { error: 'invalid_token', error_description: 'Token is expired. You can either do re-authorization or token refresh.' },
+      body: {
+        error: 'invalid_token',
+        error_description: 'Token is expired. You can either do re-authorization or token refresh.',
+      },
     });
     expect(expired.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
@@ -197,7 +247,9 @@ describe('expiry and refresh rotation', () => {
 
   it('POST /oauth/revoke returns {} and kills the pair', async () => {
     const pair = await linkAlice();
-    const res = await call(fake.url, 'POST', '/oauth/revoke', { form: { token: pair.access_token, client_id: 'greenlight', client_secret: 'shh' } });
+    const res = await call(fake.url, 'POST', '/oauth/revoke', {
+      form: { token: pair.access_token, client_id: 'greenlight', client_secret: 'shh' },
+    });
     expect(res).toMatchObject({ status: 200, body: {} });
     expect((await call(fake.url, 'GET', '/user', { bearer: pair.access_token })).status).toBe(401);
     expect(await refresh(pair.refresh_token)).toMatchObject({ status: 400, body: INVALID_GRANT });
@@ -217,13 +269,19 @@ describe('expiry and refresh rotation', () => {
     const project = fake.addProject({ pathWithNamespace: 'acme/web' });
     const creator = fake.addUser({ username: 'creator' });
     fake.addProjectMember(project.id, alice.id, ACCESS.maintainer);
-    fake.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }] });
+    fake.protectEnvironment(project.id, 'production', {
+      approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }],
+    });
     const d = fake.createDeployment({ projectId: project.id, environment: 'production', userId: creator.id });
     fake.addToken({ token: 'alice-read-user', userId: alice.id, scopes: ['read_user'], kind: 'oauth' });
     const path = `/projects/${project.id}/deployments/${d.id}/approval`;
-    expect((await call(fake.url, 'POST', path, { bearer: 'alice-read-user', json: { status: 'approved' } })).status).toBe(403);
+    expect(
+      (await call(fake.url, 'POST', path, { bearer: 'alice-read-user', json: { status: 'approved' } })).status,
+    ).toBe(403);
     const pair = await linkAlice();
-    expect(await call(fake.url, 'POST', path, { bearer: pair.access_token, json: { status: 'approved' } })).toMatchObject({
+    expect(
+      await call(fake.url, 'POST', path, { bearer: pair.access_token, json: { status: 'approved' } }),
+    ).toMatchObject({
       status: 201,
       body: { user: { username: 'alice' } },
     });

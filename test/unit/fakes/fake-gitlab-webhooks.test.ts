@@ -1,7 +1,14 @@
 // Webhooks (§1, §2, §9): headers, payloads in legacy and modern mode, pipeline/job hooks, no re-delivery,
 // auto-disable after 4 failures, timeouts, resend with the same Idempotency-Key, hold/release reordering.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ACCESS, startFakeGitLab, type FakeGitLab, type FakeProject, type FakeUser, type WebhookMode } from '../../fakes/fake-gitlab.ts';
+import {
+  ACCESS,
+  startFakeGitLab,
+  type FakeGitLab,
+  type FakeProject,
+  type FakeUser,
+  type WebhookMode,
+} from '../../fakes/fake-gitlab.ts';
 import { call } from '../../fakes/fake-gitlab/client.ts';
 import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../../fakes/fake-gitlab/receiver.ts';
 
@@ -22,8 +29,17 @@ async function setup(mode: WebhookMode, extra: { webhookTimeoutMs?: number } = {
   project = fake.addProject({ pathWithNamespace: 'acme/web' });
   fake.addProjectMember(project.id, creator.id, ACCESS.developer);
   fake.addProjectMember(project.id, approver.id, ACCESS.maintainer);
-  fake.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }] });
-  fake.addHook({ projectId: project.id, url: receiver.url, token: 'hook-secret', deploymentEvents: true, pipelineEvents: true, jobEvents: true });
+  fake.protectEnvironment(project.id, 'production', {
+    approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }],
+  });
+  fake.addHook({
+    projectId: project.id,
+    url: receiver.url,
+    token: 'hook-secret',
+    deploymentEvents: true,
+    pipelineEvents: true,
+    jobEvents: true,
+  });
 }
 
 const summary = (hooks: ReceivedWebhook[]): string[] =>
@@ -34,7 +50,13 @@ const summary = (hooks: ReceivedWebhook[]): string[] =>
     return `pipeline:${String((b.object_attributes as { status: string }).status)}`;
   });
 
-const deployProduction = () => fake.createDeployment({ projectId: project.id, environment: 'production', userId: creator.id, commitTitle: 'Add new file' });
+const deployProduction = () =>
+  fake.createDeployment({
+    projectId: project.id,
+    environment: 'production',
+    userId: creator.id,
+    commitTitle: 'Add new file',
+  });
 
 beforeEach(async () => {
   receiver = await startWebhookReceiver();
@@ -99,7 +121,13 @@ describe('modern mode (19.3+)', () => {
         http_url: `${fake.url}/acme/web.git`,
       },
       short_sha: d.sha.slice(0, 8),
-      user: { id: creator.id, name: 'Cree Ator', username: 'creator', avatar_url: expect.any(String), email: '[REDACTED]' },
+      user: {
+        id: creator.id,
+        name: 'Cree Ator',
+        username: 'creator',
+        avatar_url: expect.any(String),
+        email: '[REDACTED]',
+      },
       user_url: `${fake.url}/creator`,
       commit_url: `${fake.url}/acme/web/-/commit/${d.sha}`,
       commit_title: 'Add new file',
@@ -107,7 +135,12 @@ describe('modern mode (19.3+)', () => {
     });
     expect(pipeline.body).toMatchObject({
       object_kind: 'pipeline',
-      object_attributes: { id: d.pipelineId, status: 'manual', detailed_status: 'waiting for manual action', ref: 'main' },
+      object_attributes: {
+        id: d.pipelineId,
+        status: 'manual',
+        detailed_status: 'waiting for manual action',
+        ref: 'main',
+      },
       builds: [
         {
           id: d.jobId,
@@ -137,7 +170,13 @@ describe('modern mode (19.3+)', () => {
       status_changed_at: expect.stringMatching(ISO_TIME),
       deployment_id: d.id,
       user: { username: 'creator', email: '[REDACTED]' },
-      approver: { id: approver.id, name: 'Ops Lead', username: 'ops_lead', email: 'ops@example.com', avatar_url: expect.any(String) },
+      approver: {
+        id: approver.id,
+        name: 'Ops Lead',
+        username: 'ops_lead',
+        email: 'ops@example.com',
+        avatar_url: expect.any(String),
+      },
       approval: {
         id: expect.any(Number),
         status: 'approved',
@@ -160,7 +199,12 @@ describe('modern mode (19.3+)', () => {
     const d = deployProduction();
     fake.approveInUi(d.id, approver.id, 'rejected', 'not today');
     await fake.webhooksIdle();
-    expect(summary(receiver.received).slice(3)).toEqual(['deployment:rejected', 'job:failed', 'deployment:failed', 'pipeline:failed']);
+    expect(summary(receiver.received).slice(3)).toEqual([
+      'deployment:rejected',
+      'job:failed',
+      'deployment:failed',
+      'pipeline:failed',
+    ]);
     const job = receiver.received.find((h) => h.body.build_status === 'failed');
     expect(job?.body).toMatchObject({ build_failure_reason: 'deployment_rejected' });
     const failed = receiver.received.find((h) => h.body.status === 'failed');
@@ -208,7 +252,13 @@ describe('legacy mode (< 19.3)', () => {
     const d = deployProduction();
     fake.approveInUi(d.id, approver.id, 'rejected');
     await fake.webhooksIdle();
-    expect(summary(receiver.received)).toEqual(['job:created', 'pipeline:manual', 'job:failed', 'deployment:failed', 'pipeline:failed']);
+    expect(summary(receiver.received)).toEqual([
+      'job:created',
+      'pipeline:manual',
+      'job:failed',
+      'deployment:failed',
+      'pipeline:failed',
+    ]);
   });
 
   it('sends running and success for an unprotected deployment', async () => {
@@ -282,7 +332,10 @@ describe('delivery rules (§1.4)', () => {
     const root = fake.addUser({ username: 'root', admin: true });
     fake.addToken({ token: 'root', userId: root.id, scopes: ['api'] });
     const viaApi = await call(fake.url, 'GET', `/projects/${project.id}/hooks/1`, { token: 'root' });
-    expect(viaApi.body).toMatchObject({ alert_status: 'temporarily_disabled', disabled_until: expect.stringMatching(ISO_TIME) });
+    expect(viaApi.body).toMatchObject({
+      alert_status: 'temporarily_disabled',
+      disabled_until: expect.stringMatching(ISO_TIME),
+    });
 
     // After the 1-minute backoff the hook is tried again; one more failure disables it again (2 minutes now).
     fake.advanceClock(61_000);
@@ -296,7 +349,9 @@ describe('delivery rules (§1.4)', () => {
     fake.createDeployment({ projectId: project.id, environment: 'staging', userId: creator.id, manual: true });
     await fake.webhooksIdle();
     expect(receiver.received).toHaveLength(8);
-    expect((await call(fake.url, 'GET', `/projects/${project.id}/hooks/1`, { token: 'root' })).body).toMatchObject({ alert_status: 'executable' });
+    expect((await call(fake.url, 'GET', `/projects/${project.id}/hooks/1`, { token: 'root' })).body).toMatchObject({
+      alert_status: 'executable',
+    });
   });
 
   it('times out slow receivers (counted as a failure, not re-sent)', async () => {
@@ -332,10 +387,16 @@ describe('delivery rules (§1.4)', () => {
     expect(fake.deliveries.every((x) => x.state === 'held')).toBe(true);
     fake.releaseWebhooks({ order: 'reverse' });
     await fake.webhooksIdle();
-    expect(summary(receiver.received)).toEqual(['deployment:approved', 'pipeline:manual', 'deployment:blocked', 'job:created']);
+    expect(summary(receiver.received)).toEqual([
+      'deployment:approved',
+      'pipeline:manual',
+      'deployment:blocked',
+      'job:created',
+    ]);
 
     fake.holdWebhooks();
-    for (let i = 0; i < 6; i += 1) fake.createDeployment({ projectId: project.id, environment: 'staging', userId: creator.id, manual: true });
+    for (let i = 0; i < 6; i += 1)
+      fake.createDeployment({ projectId: project.id, environment: 'staging', userId: creator.id, manual: true });
     fake.releaseWebhooks({ order: 'shuffle', seed: 7 });
     await fake.webhooksIdle();
     const shuffled = receiver.received.slice(4).map((h) => h.headers['idempotency-key']);

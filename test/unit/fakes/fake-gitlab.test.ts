@@ -90,7 +90,9 @@ describe('authentication', () => {
       error: 'invalid_token',
       error_description: 'Token is expired. You can either do re-authorization or token refresh.',
     });
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="Protected by OAuth 2.0", error="invalid_token"/);
+    expect(res.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="Protected by OAuth 2.0", error="invalid_token"/,
+    );
   });
 
   it('answers 401 "Token was revoked" for a revoked token', async () => {
@@ -151,7 +153,9 @@ describe('sudo (§6)', () => {
   });
 
   it('runs with the target user permissions (an approval is attributed to them)', async () => {
-    fake.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }] });
+    fake.protectEnvironment(project.id, 'production', {
+      approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }],
+    });
     const deployment = fake.createDeployment({ projectId: project.id, environment: 'production', userId: alice.id });
     const res = await api('POST', `/projects/${project.id}/deployments/${deployment.id}/approval`, {
       token: 'root-sudo',
@@ -161,7 +165,11 @@ describe('sudo (§6)', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ user: { username: 'bob' }, status: 'approved' });
     expect(fake.approvalCalls()).toHaveLength(1);
-    expect(fake.approvalCalls()[0]).toMatchObject({ actingUser: { id: bob.id, username: 'bob' }, viaSudo: true, status: 201 });
+    expect(fake.approvalCalls()[0]).toMatchObject({
+      actingUser: { id: bob.id, username: 'bob' },
+      viaSudo: true,
+      status: 201,
+    });
   });
 });
 
@@ -176,15 +184,25 @@ describe('users', () => {
     const asUser = await api('GET', '/users?search=alice@corp.example', { token: 'alice-read' });
     expect(asUser.body).toEqual([]);
     const asAdmin = await api('GET', '/users?search=alice@corp.example', { token: 'root-api' });
-    expect(asAdmin.body).toEqual([expect.objectContaining({ username: 'alice', email: 'alice@corp.example', is_admin: false })]);
+    expect(asAdmin.body).toEqual([
+      expect.objectContaining({ username: 'alice', email: 'alice@corp.example', is_admin: false }),
+    ]);
     const publicEmail = await api('GET', '/users?search=bob@public.example', { token: 'alice-read' });
-    expect(publicEmail.body).toEqual([expect.objectContaining({ username: 'bob', public_email: 'bob@public.example' })]);
+    expect(publicEmail.body).toEqual([
+      expect.objectContaining({ username: 'bob', public_email: 'bob@public.example' }),
+    ]);
     expect(publicEmail.body).toEqual([expect.not.objectContaining({ email: expect.anything() })]);
   });
 
   it('gets a user by id, 404 otherwise', async () => {
-    expect((await api('GET', `/users/${bob.id}`, { token: 'alice-api' })).body).toMatchObject({ id: bob.id, name: 'Bob Builder' });
-    expect(await api('GET', '/users/999', { token: 'alice-api' })).toMatchObject({ status: 404, body: { message: '404 User Not Found' } });
+    expect((await api('GET', `/users/${bob.id}`, { token: 'alice-api' })).body).toMatchObject({
+      id: bob.id,
+      name: 'Bob Builder',
+    });
+    expect(await api('GET', '/users/999', { token: 'alice-api' })).toMatchObject({
+      status: 404,
+      body: { message: '404 User Not Found' },
+    });
   });
 });
 
@@ -213,7 +231,9 @@ describe('projects, groups, members, protected environments', () => {
     fake.addProject({ pathWithNamespace: 'acme/payments/api' });
     const direct = await api('GET', '/groups/acme/projects', { token: 'root-api' });
     const all = await api('GET', '/groups/acme/projects?include_subgroups=true', { token: 'root-api' });
-    expect((direct.body as Array<{ path_with_namespace: string }>).map((p) => p.path_with_namespace)).toEqual(['acme/web']);
+    expect((direct.body as Array<{ path_with_namespace: string }>).map((p) => p.path_with_namespace)).toEqual([
+      'acme/web',
+    ]);
     expect((all.body as Array<{ path_with_namespace: string }>).map((p) => p.path_with_namespace).sort()).toEqual([
       'acme/payments/api',
       'acme/web',
@@ -237,35 +257,62 @@ describe('projects, groups, members, protected environments', () => {
     fake.protectEnvironment(project.id, 'production', {
       approvalRules: [{ userId: bob.id, requiredApprovals: 1 }],
     });
-    fake.protectGroupEnvironment(acme, 'production', { approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 2 }] });
+    fake.protectGroupEnvironment(acme, 'production', {
+      approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 2 }],
+    });
     const projectLevel = await api('GET', `/projects/${project.id}/protected_environments`, { token: 'root-api' });
     expect(projectLevel.body).toEqual([
       {
         name: 'production',
         deploy_access_levels: [
-          expect.objectContaining({ access_level: 40, access_level_description: 'Maintainers', user_id: null, group_id: null }),
+          expect.objectContaining({
+            access_level: 40,
+            access_level_description: 'Maintainers',
+            user_id: null,
+            group_id: null,
+          }),
         ],
         required_approval_count: 0,
         approval_rules: [
-          expect.objectContaining({ user_id: bob.id, access_level_description: 'Bob Builder', required_approvals: 1, group_inheritance_type: 0 }),
+          expect.objectContaining({
+            user_id: bob.id,
+            access_level_description: 'Bob Builder',
+            required_approvals: 1,
+            group_inheritance_type: 0,
+          }),
         ],
       },
     ]);
     const groupLevel = await api('GET', `/groups/${acme}/protected_environments`, { token: 'root-api' });
-    expect(groupLevel.body).toEqual([expect.objectContaining({ name: 'production', approval_rules: [expect.objectContaining({ access_level: 40, required_approvals: 2 })] })]);
-    expect((await api('GET', `/projects/${project.id}/protected_environments`, { token: 'alice-api' })).status).toBe(403);
+    expect(groupLevel.body).toEqual([
+      expect.objectContaining({
+        name: 'production',
+        approval_rules: [expect.objectContaining({ access_level: 40, required_approvals: 2 })],
+      }),
+    ]);
+    expect((await api('GET', `/projects/${project.id}/protected_environments`, { token: 'alice-api' })).status).toBe(
+      403,
+    );
   });
 
   it('gets an environment with its tier', async () => {
     const deployment = fake.createDeployment({ projectId: project.id, environment: 'prod-eu', userId: bob.id });
-    const res = await api('GET', `/projects/${project.id}/environments/${deployment.environmentId}`, { token: 'alice-api' });
-    expect(res.body).toMatchObject({ id: deployment.environmentId, name: 'prod-eu', tier: 'production', slug: expect.stringMatching(/^prod-eu/) });
+    const res = await api('GET', `/projects/${project.id}/environments/${deployment.environmentId}`, {
+      token: 'alice-api',
+    });
+    expect(res.body).toMatchObject({
+      id: deployment.environmentId,
+      name: 'prod-eu',
+      tier: 'production',
+      slug: expect.stringMatching(/^prod-eu/),
+    });
   });
 });
 
 describe('deployments list (§5)', () => {
   it('paginates with offset headers and Link', async () => {
-    for (let i = 0; i < 25; i += 1) fake.createDeployment({ projectId: project.id, environment: 'staging', userId: bob.id });
+    for (let i = 0; i < 25; i += 1)
+      fake.createDeployment({ projectId: project.id, environment: 'staging', userId: bob.id });
     const first = await api('GET', `/projects/${project.id}/deployments`, { token: 'alice-api' });
     expect(first.headers.get('x-page')).toBe('1');
     expect(first.headers.get('x-per-page')).toBe('20');
@@ -291,11 +338,17 @@ describe('deployments list (§5)', () => {
   });
 
   it('has no approval fields in list items, unlike the single GET', async () => {
-    fake.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }] });
+    fake.protectEnvironment(project.id, 'production', {
+      approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }],
+    });
     const deployment = fake.createDeployment({ projectId: project.id, environment: 'production', userId: alice.id });
     const list = await api('GET', `/projects/${project.id}/deployments?status=blocked`, { token: 'alice-api' });
     const [item] = list.body as Array<Record<string, unknown>>;
-    expect(item).toMatchObject({ id: deployment.id, status: 'blocked', deployable: { id: deployment.jobId, status: 'manual' } });
+    expect(item).toMatchObject({
+      id: deployment.id,
+      status: 'blocked',
+      deployable: { id: deployment.jobId, status: 'manual' },
+    });
     expect(item).not.toHaveProperty('pending_approval_count');
     expect(item).not.toHaveProperty('approvals');
     expect(item).not.toHaveProperty('approval_summary');
@@ -353,7 +406,9 @@ describe('deployments list (§5)', () => {
       status: 400,
       body: { message: '400 Bad request - `updated_at` filter requires `updated_at` sort' },
     });
-    expect(await api('GET', `${base}?order_by=finished_at&finished_after=2024-01-01T00:00:00Z`, { token: 'alice-api' })).toMatchObject({
+    expect(
+      await api('GET', `${base}?order_by=finished_at&finished_after=2024-01-01T00:00:00Z`, { token: 'alice-api' }),
+    ).toMatchObject({
       status: 400,
       body: { message: '400 Bad request - `finished_at` filter must be combined with `success` status filter.' },
     });
@@ -361,7 +416,9 @@ describe('deployments list (§5)', () => {
       status: 400,
       body: { error: 'status does not have a valid value' },
     });
-    const ok = await api('GET', `${base}?order_by=updated_at&updated_after=2000-01-01T00:00:00Z`, { token: 'alice-api' });
+    const ok = await api('GET', `${base}?order_by=updated_at&updated_after=2000-01-01T00:00:00Z`, {
+      token: 'alice-api',
+    });
     expect(ok.status).toBe(200);
   });
 });
@@ -371,7 +428,9 @@ describe('unknown routes', () => {
     const res = await api('GET', `/projects/${project.id}/deployments/1/approvals`, { token: 'alice-api' });
     expect(res).toMatchObject({ status: 404, body: { message: '404 Not Found' } });
     await api('GET', '/version', { token: 'alice-api' });
-    expect(fake.unexpectedRequests().map((r) => r.path)).toEqual([`/api/v4/projects/${project.id}/deployments/1/approvals`]);
+    expect(fake.unexpectedRequests().map((r) => r.path)).toEqual([
+      `/api/v4/projects/${project.id}/deployments/1/approvals`,
+    ]);
   });
 });
 
@@ -379,7 +438,12 @@ describe('hooks API', () => {
   it('creates, lists, updates and deletes project hooks; the token is write-only', async () => {
     const created = await api('POST', `/projects/${project.id}/hooks`, {
       token: 'root-api',
-      form: { url: 'https://bot.example/webhooks/gitlab', token: 'secret', deployment_events: 'true', push_events: 'false' },
+      form: {
+        url: 'https://bot.example/webhooks/gitlab',
+        token: 'secret',
+        deployment_events: 'true',
+        push_events: 'false',
+      },
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
@@ -394,13 +458,19 @@ describe('hooks API', () => {
     });
     expect(created.body).not.toHaveProperty('token');
     const id = (created.body as { id: number }).id;
-    const updated = await api('PUT', `/projects/${project.id}/hooks/${id}`, { token: 'root-api', json: { pipeline_events: true } });
+    const updated = await api('PUT', `/projects/${project.id}/hooks/${id}`, {
+      token: 'root-api',
+      json: { pipeline_events: true },
+    });
     expect(updated.body).toMatchObject({ id, pipeline_events: true, deployment_events: true });
     expect(fake.getHook(id)).toMatchObject({ token: 'secret', pipelineEvents: true });
     expect((await api('GET', `/projects/${project.id}/hooks`, { token: 'root-api' })).body).toHaveLength(1);
     expect((await api('DELETE', `/projects/${project.id}/hooks/${id}`, { token: 'root-api' })).status).toBe(204);
     expect((await api('GET', `/projects/${project.id}/hooks`, { token: 'root-api' })).body).toEqual([]);
-    expect((await api('POST', `/projects/${project.id}/hooks`, { token: 'alice-api', json: { url: 'https://x.example' } })).status).toBe(403);
+    expect(
+      (await api('POST', `/projects/${project.id}/hooks`, { token: 'alice-api', json: { url: 'https://x.example' } }))
+        .status,
+    ).toBe(403);
     expect(await api('POST', `/projects/${project.id}/hooks`, { token: 'root-api', json: {} })).toMatchObject({
       status: 400,
       body: { error: 'url is missing' },
@@ -408,7 +478,10 @@ describe('hooks API', () => {
   });
 
   it('manages group hooks', async () => {
-    const res = await api('POST', '/groups/acme/hooks', { token: 'root-api', json: { url: 'https://bot.example/h', job_events: true } });
+    const res = await api('POST', '/groups/acme/hooks', {
+      token: 'root-api',
+      json: { url: 'https://bot.example/h', job_events: true },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ group_id: 1, job_events: true });
     expect((await api('GET', '/groups/1/hooks', { token: 'root-api' })).body).toHaveLength(1);

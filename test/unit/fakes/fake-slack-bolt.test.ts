@@ -15,8 +15,20 @@ const card = (version: number) => [
     type: 'actions',
     block_id: `dep-4711-a-v${version}`,
     elements: [
-      { type: 'button', action_id: 'deploy_approve', style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: '{"d":4711,"v":1}' },
-      { type: 'button', action_id: 'deploy_reject', style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: '{"d":4711,"v":1}' },
+      {
+        type: 'button',
+        action_id: 'deploy_approve',
+        style: 'primary',
+        text: { type: 'plain_text', text: 'Approve' },
+        value: '{"d":4711,"v":1}',
+      },
+      {
+        type: 'button',
+        action_id: 'deploy_reject',
+        style: 'danger',
+        text: { type: 'plain_text', text: 'Reject' },
+        value: '{"d":4711,"v":1}',
+      },
     ],
   },
 ];
@@ -65,7 +77,10 @@ async function startTinyApp(fake: FakeSlack): Promise<void> {
       text: '1 pending deployment',
       blocks: [
         { type: 'section', text: { type: 'mrkdwn', text: '*web-app* -> production' } },
-        { type: 'actions', elements: [{ type: 'button', action_id: 'deploys_refresh', text: { type: 'plain_text', text: 'Refresh' } }] },
+        {
+          type: 'actions',
+          elements: [{ type: 'button', action_id: 'deploys_refresh', text: { type: 'plain_text', text: 'Refresh' } }],
+        },
       ],
     });
   });
@@ -77,7 +92,12 @@ async function startTinyApp(fake: FakeSlack): Promise<void> {
   app.action<BlockAction<ButtonAction>>('deploy_approve', async ({ ack, body, client }) => {
     seen.actions.push(body);
     await ack();
-    await client.chat.update({ channel: body.channel!.id, ts: body.message!.ts, text: `Approved by <@${body.user.id}>`, blocks: [] });
+    await client.chat.update({
+      channel: body.channel!.id,
+      ts: body.message!.ts,
+      text: `Approved by <@${body.user.id}>`,
+      blocks: [],
+    });
   });
   app.action<BlockAction<ButtonAction>>('deploy_reject', async ({ ack, body, client }) => {
     seen.actions.push(body);
@@ -106,7 +126,12 @@ async function startTinyApp(fake: FakeSlack): Promise<void> {
           {
             type: 'section',
             text: { type: 'mrkdwn', text: 'web-app -> production' },
-            accessory: { type: 'button', action_id: 'home_open', text: { type: 'plain_text', text: 'Open' }, value: '4711' },
+            accessory: {
+              type: 'button',
+              action_id: 'home_open',
+              text: { type: 'plain_text', text: 'Open' },
+              value: '4711',
+            },
           },
         ],
       },
@@ -158,7 +183,9 @@ describe('driving a real Bolt 5 app', () => {
     expect(click.status).toBe(200);
     expect(click.payload).toMatchObject({ container: { type: 'message', is_ephemeral: true, channel_id: CHANNEL } });
     expect(click.payload).not.toHaveProperty('message');
-    await waitFor(() => slack.responses(click.responseUrl).length === 1, { what: 'respond() to reach the response_url' });
+    await waitFor(() => slack.responses(click.responseUrl).length === 1, {
+      what: 'respond() to reach the response_url',
+    });
     expect(slack.responses(click.responseUrl)[0]).toMatchObject({ status: 200, effect: 'replaced' });
     expect(slack.ephemerals({ user: ALICE }).map((e) => e.text)).toEqual(['0 pending deployments']);
   });
@@ -169,14 +196,20 @@ describe('driving a real Bolt 5 app', () => {
     expect(result.status).toBe(200);
     expect(result.body).toBe('');
     const action = seen.actions[0]!;
-    expect(action.actions[0]).toMatchObject({ action_id: 'deploy_approve', block_id: 'dep-4711-a-v1', value: '{"d":4711,"v":1}' });
+    expect(action.actions[0]).toMatchObject({
+      action_id: 'deploy_approve',
+      block_id: 'dep-4711-a-v1',
+      value: '{"d":4711,"v":1}',
+    });
     expect(action.message?.blocks).toEqual(slack.message(CHANNEL, ts)?.history[0]?.blocks);
     expect(action.channel).toEqual({ id: CHANNEL, name: 'deployments' });
     expect(action.response_url).toMatch(new RegExp(`^${slack.url}/hooks/response/`));
 
     await slack.waitForCall('chat.update');
     expect(slack.message(CHANNEL, ts)).toMatchObject({ text: `Approved by <@${ALICE}>`, blocks: [] });
-    await expect(slack.clickButton(appUrl, { userId: ALICE, channel: CHANNEL, ts, actionId: 'deploy_approve' })).rejects.toThrow(ButtonNotFoundError);
+    await expect(
+      slack.clickButton(appUrl, { userId: ALICE, channel: CHANNEL, ts, actionId: 'deploy_approve' }),
+    ).rejects.toThrow(ButtonNotFoundError);
   });
 
   it('opens the reject modal with the click’s trigger_id and submits it (errors, then close)', async () => {
@@ -187,16 +220,31 @@ describe('driving a real Bolt 5 app', () => {
     const modal = slack.lastView(ALICE)!;
     expect(modal).toMatchObject({ open: true, view: { callback_id: 'deploy_reject_modal' } });
 
-    await expect(slack.submitView(appUrl, { userId: ALICE, values: { reason: { reason_input: 'no' } } })).rejects.toThrow(/at least 5/);
-    const refused = await slack.submitView(appUrl, { userId: ALICE, values: { reason: { reason_input: 'nope nope' } } });
-    expect(refused).toMatchObject({ status: 200, outcome: 'errors', ack: { response_action: 'errors', errors: { reason: 'Give a real reason' } } });
+    await expect(
+      slack.submitView(appUrl, { userId: ALICE, values: { reason: { reason_input: 'no' } } }),
+    ).rejects.toThrow(/at least 5/);
+    const refused = await slack.submitView(appUrl, {
+      userId: ALICE,
+      values: { reason: { reason_input: 'nope nope' } },
+    });
+    expect(refused).toMatchObject({
+      status: 200,
+      outcome: 'errors',
+      ack: { response_action: 'errors', errors: { reason: 'Give a real reason' } },
+    });
     expect(slack.view(modal.view.id as string)?.open).toBe(true);
 
-    const accepted = await slack.submitView(appUrl, { userId: ALICE, values: { reason: { reason_input: 'Smoke tests failing' } } });
+    const accepted = await slack.submitView(appUrl, {
+      userId: ALICE,
+      values: { reason: { reason_input: 'Smoke tests failing' } },
+    });
     expect(accepted).toMatchObject({ status: 200, outcome: 'closed', body: '' });
     expect(accepted.payload).toMatchObject({
       type: 'view_submission',
-      view: { id: modal.view.id, state: { values: { reason: { reason_input: { type: 'plain_text_input', value: 'Smoke tests failing' } } } } },
+      view: {
+        id: modal.view.id,
+        state: { values: { reason: { reason_input: { type: 'plain_text_input', value: 'Smoke tests failing' } } } },
+      },
     });
     expect(slack.view(modal.view.id as string)?.open).toBe(false);
     await slack.waitForCall('chat.update');
@@ -208,7 +256,11 @@ describe('driving a real Bolt 5 app', () => {
     expect(first.status).toBe(200);
     await slack.waitForCall('views.publish');
     expect(slack.homeView(ALICE)?.view).toMatchObject({ type: 'home', callback_id: 'home_pending' });
-    await slack.sendEvent(appUrl, first.envelope.event as Record<string, unknown>, { eventId: first.eventId, retryNum: 1, retryReason: 'http_timeout' });
+    await slack.sendEvent(appUrl, first.envelope.event as Record<string, unknown>, {
+      eventId: first.eventId,
+      retryNum: 1,
+      retryReason: 'http_timeout',
+    });
     await waitFor(() => seen.retryNums.length === 2, { what: 'the retried event' });
     expect(seen.retryNums).toEqual([undefined, 1]);
 

@@ -64,8 +64,19 @@ describe('the driver’s wire format', () => {
     expectValidSignature(request!);
     const form = new URLSearchParams(request!.body);
     expect([...form.keys()]).toEqual([
-      'token', 'team_id', 'team_domain', 'channel_id', 'channel_name', 'user_id', 'user_name', 'command', 'text',
-      'api_app_id', 'is_enterprise_install', 'response_url', 'trigger_id',
+      'token',
+      'team_id',
+      'team_domain',
+      'channel_id',
+      'channel_name',
+      'user_id',
+      'user_name',
+      'command',
+      'text',
+      'api_app_id',
+      'is_enterprise_install',
+      'response_url',
+      'trigger_id',
     ]);
     expect(Object.fromEntries(form)).toMatchObject({
       team_id: 'T0001ABCD',
@@ -85,12 +96,21 @@ describe('the driver’s wire format', () => {
 
   it('sends events as JSON with retry headers when replaying', async () => {
     const first = await slack.sendEvent(appUrl, { type: 'app_home_opened', user: ALICE, tab: 'home' });
-    await slack.sendEvent(appUrl, first.envelope.event as Record<string, unknown>, { eventId: first.eventId, retryNum: 2, retryReason: 'http_error' });
+    await slack.sendEvent(appUrl, first.envelope.event as Record<string, unknown>, {
+      eventId: first.eventId,
+      retryNum: 2,
+      retryReason: 'http_error',
+    });
     const [original, retry] = captured;
     expect(original?.headers['content-type']).toBe('application/json');
     expect(original?.headers).not.toHaveProperty('x-slack-retry-num');
     expectValidSignature(original!);
-    expect(JSON.parse(original!.body)).toMatchObject({ type: 'event_callback', event_id: first.eventId, team_id: 'T0001ABCD', event: { type: 'app_home_opened' } });
+    expect(JSON.parse(original!.body)).toMatchObject({
+      type: 'event_callback',
+      event_id: first.eventId,
+      team_id: 'T0001ABCD',
+      event: { type: 'app_home_opened' },
+    });
     expect(retry?.headers).toMatchObject({ 'x-slack-retry-num': '2', 'x-slack-retry-reason': 'http_error' });
     expect(JSON.parse(retry!.body).event_id).toBe(first.eventId);
   });
@@ -107,13 +127,22 @@ describe('the driver’s wire format', () => {
   });
 
   it('refuses to act for unknown users or channels, so test mistakes surface early', async () => {
-    await expect(slack.sendCommand(appUrl, { userId: 'U0NOBODY', channelId: CHANNEL })).rejects.toThrow(/unknown user U0NOBODY/);
-    await expect(slack.sendCommand(appUrl, { userId: ALICE, channelId: 'C0NOPE' })).rejects.toThrow(/unknown channel C0NOPE/);
+    await expect(slack.sendCommand(appUrl, { userId: 'U0NOBODY', channelId: CHANNEL })).rejects.toThrow(
+      /unknown user U0NOBODY/,
+    );
+    await expect(slack.sendCommand(appUrl, { userId: ALICE, channelId: 'C0NOPE' })).rejects.toThrow(
+      /unknown channel C0NOPE/,
+    );
     expect(captured).toEqual([]);
   });
 
   it('treats an ack slower than 3 s as a timeout: the reply is not shown', async () => {
-    answer = { delayMs: 3100, status: 200, body: JSON.stringify({ text: 'too late' }), contentType: 'application/json' };
+    answer = {
+      delayMs: 3100,
+      status: 200,
+      body: JSON.stringify({ text: 'too late' }),
+      contentType: 'application/json',
+    };
     const result = await slack.sendCommand(appUrl, { userId: ALICE, channelId: CHANNEL });
     expect(result.status).toBe(200);
     expect(result.elapsedMs).toBeGreaterThan(3000);
@@ -122,7 +151,12 @@ describe('the driver’s wire format', () => {
   });
 
   it('shows an in_channel command ack in the channel and reports an invalid ack body', async () => {
-    answer = { delayMs: 0, status: 200, body: JSON.stringify({ response_type: 'in_channel', text: 'for everyone' }), contentType: 'application/json' };
+    answer = {
+      delayMs: 0,
+      status: 200,
+      body: JSON.stringify({ response_type: 'in_channel', text: 'for everyone' }),
+      contentType: 'application/json',
+    };
     await slack.sendCommand(appUrl, { userId: ALICE, channelId: CHANNEL });
     expect(slack.messages(CHANNEL).map((m) => m.text)).toEqual(['for everyone']);
     answer = { ...answer, body: JSON.stringify({ blocks: [{ type: 'header', text: { type: 'mrkdwn', text: 'x' } }] }) };

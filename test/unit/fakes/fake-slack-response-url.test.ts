@@ -13,7 +13,11 @@ beforeEach(async () => {
   slack = await startFakeSlack();
   slack.addUser({ id: ALICE, name: 'alice' });
   slack.addChannel({ id: CHANNEL, name: 'deployments', botIsMember: true });
-  client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, logger: quietSlackLogger() });
+  client = new WebClient(slack.botToken, {
+    slackApiUrl: slack.apiUrl,
+    retryConfig: { retries: 0 },
+    logger: quietSlackLogger(),
+  });
 });
 
 afterEach(async () => {
@@ -22,7 +26,11 @@ afterEach(async () => {
 
 /** What Bolt's respond() does: POST JSON to the URL. */
 async function respond(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, json: await response.json() };
 }
 
@@ -40,7 +48,11 @@ describe('response_url', () => {
 
   it('expires after 30 minutes and rejects bodies that are not JSON', async () => {
     const url = slack.issueResponseUrl({ kind: 'command', userId: ALICE, channelId: CHANNEL });
-    const bad = await fetch(url, { method: 'POST', body: 'text=hi', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const bad = await fetch(url, {
+      method: 'POST',
+      body: 'text=hi',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(bad.status).toBe(400);
     slack.advanceClock(30 * 60 * 1000 + 1);
     expect(await respond(url, { text: 'late' })).toEqual({ status: 404, json: { ok: false, error: 'expired_url' } });
@@ -72,12 +84,18 @@ describe('response_url', () => {
 
   it('validates blocks like chat.postMessage and can be made to fail', async () => {
     const url = slack.issueResponseUrl({ kind: 'command', userId: ALICE, channelId: CHANNEL });
-    const invalid = await respond(url, { text: 'x', blocks: [{ type: 'header', text: { type: 'plain_text', text: 'x'.repeat(151) } }] });
+    const invalid = await respond(url, {
+      text: 'x',
+      blocks: [{ type: 'header', text: { type: 'plain_text', text: 'x'.repeat(151) } }],
+    });
     expect(invalid).toEqual({ status: 400, json: { ok: false, error: 'invalid_blocks' } });
     slack.failNext(RESPONSE_URL_KEY, { status: 500 });
     expect((await respond(url, { text: 'x' })).status).toBe(500);
     expect((await respond(url, { text: 'x' })).status).toBe(200);
-    expect(await respond(`${slack.url}/hooks/response/unknown`, { text: 'x' })).toEqual({ status: 404, json: { ok: false, error: 'no_service' } });
+    expect(await respond(`${slack.url}/hooks/response/unknown`, { text: 'x' })).toEqual({
+      status: 404,
+      json: { ok: false, error: 'no_service' },
+    });
     expect(slack.unexpected()).toEqual([expect.objectContaining({ reason: 'unknown response_url' })]);
   });
 });

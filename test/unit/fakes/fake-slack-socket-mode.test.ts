@@ -3,7 +3,10 @@ import { WebSocket } from 'ws';
 import { startFakeSlack, type FakeSlack } from '../../fakes/fake-slack.ts';
 
 const open = async (slack: FakeSlack, token: string) => {
-  const res = await fetch(`${slack.apiUrl}apps.connections.open`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+  const res = await fetch(`${slack.apiUrl}apps.connections.open`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+  });
   return (await res.json()) as { ok: boolean; url?: string; error?: string };
 };
 
@@ -38,13 +41,23 @@ describe('fake Slack: Socket Mode', () => {
     await expect(connect(url!)).rejects.toThrow(/401/);
     ws.on('message', (data) => {
       const envelope = JSON.parse(String(data)) as { envelope_id: string; type: string; payload: { command?: string } };
-      ws.send(JSON.stringify({ envelope_id: envelope.envelope_id, payload: { text: `got ${envelope.payload.command}` } }));
+      ws.send(
+        JSON.stringify({ envelope_id: envelope.envelope_id, payload: { text: `got ${envelope.payload.command}` } }),
+      );
     });
     slack.addUser({ id: 'U0456ALICE', name: 'alice' });
     slack.addChannel({ id: 'C0123DEPLOY', name: 'deployments', botIsMember: true });
-    const result = await slack.sendCommand('socket-mode:', { userId: 'U0456ALICE', channelId: 'C0123DEPLOY', text: 'help' });
+    const result = await slack.sendCommand('socket-mode:', {
+      userId: 'U0456ALICE',
+      channelId: 'C0123DEPLOY',
+      text: 'help',
+    });
     expect(result.json).toEqual({ text: 'got /deploys' });
-    expect(slack.socketMode.envelopes().at(-1)).toMatchObject({ type: 'slash_commands', payload: { text: 'help', user_id: 'U0456ALICE' }, ack: { payload: { text: 'got /deploys' } } });
+    expect(slack.socketMode.envelopes().at(-1)).toMatchObject({
+      type: 'slash_commands',
+      payload: { text: 'help', user_id: 'U0456ALICE' },
+      ack: { payload: { text: 'got /deploys' } },
+    });
     expect(slack.ephemerals({ user: 'U0456ALICE' }).at(-1)?.text).toBe('got /deploys');
     ws.close();
   });

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { Agent, createServer, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -23,7 +32,12 @@ const DEPLOYMENT_HOOK = {
   environment_tier: 'staging',
   environment_slug: 'staging',
   environment_external_url: 'https://staging.example.com',
-  project: { id: 30, name: 'test-deployment-webhooks', path_with_namespace: 'root/test-deployment-webhooks', web_url: 'http://10.126.0.2:3000/root/test-deployment-webhooks' },
+  project: {
+    id: 30,
+    name: 'test-deployment-webhooks',
+    path_with_namespace: 'root/test-deployment-webhooks',
+    web_url: 'http://10.126.0.2:3000/root/test-deployment-webhooks',
+  },
   short_sha: '279484c0',
   user: { id: 1, name: 'Administrator', username: 'root' },
   ref: 'main',
@@ -41,7 +55,12 @@ const DEPLOYMENT_EVENT: IntakeEvent = {
 const BODY = JSON.stringify(DEPLOYMENT_HOOK);
 
 /** What GitLab sends with a deployment delivery (it names the delivery in Idempotency-Key). */
-const GITLAB_HEADERS = { 'content-type': 'application/json', 'x-gitlab-token': SECRET, 'x-gitlab-event': 'Deployment Hook', 'idempotency-key': 'delivery-0001' } as const;
+const GITLAB_HEADERS = {
+  'content-type': 'application/json',
+  'x-gitlab-token': SECRET,
+  'x-gitlab-event': 'Deployment Hook',
+  'idempotency-key': 'delivery-0001',
+} as const;
 
 function headersWithout(...names: (keyof typeof GITLAB_HEADERS)[]): Record<string, string> {
   const headers: Record<string, string> = { ...GITLAB_HEADERS };
@@ -57,7 +76,9 @@ function readReply(res: IncomingMessage): Promise<Reply> {
     const chunks: Buffer[] = [];
     res
       .on('data', (chunk: Buffer) => chunks.push(chunk))
-      .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }))
+      .on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+      )
       .on('error', reject);
   });
 }
@@ -122,13 +143,21 @@ async function startIntake() {
 
   /** A request whose body the test writes itself; `reply` settles with the answer. */
   const open = (headers: OutgoingHttpHeaders, opts: { method?: string; path?: string } = {}) => {
-    const req: ClientRequest = request(`${base}${opts.path ?? WEBHOOK_PATH}`, { method: opts.method ?? 'POST', headers, agent });
+    const req: ClientRequest = request(`${base}${opts.path ?? WEBHOOK_PATH}`, {
+      method: opts.method ?? 'POST',
+      headers,
+      agent,
+    });
     req.on('error', (error) => clientErrors.push(error));
-    const reply = new Promise<Reply>((resolve) => req.once('response', (res: IncomingMessage) => resolve(readReply(res))));
+    const reply = new Promise<Reply>((resolve) =>
+      req.once('response', (res: IncomingMessage) => resolve(readReply(res))),
+    );
     return { req, reply };
   };
 
-  const send = async (opts: { headers?: Record<string, string>; body?: string | Buffer; method?: string; path?: string } = {}): Promise<Reply> => {
+  const send = async (
+    opts: { headers?: Record<string, string>; body?: string | Buffer; method?: string; path?: string } = {},
+  ): Promise<Reply> => {
     const body = Buffer.from(opts.body ?? BODY);
     const { req, reply } = open({ 'content-length': String(body.length), ...(opts.headers ?? GITLAB_HEADERS) }, opts);
     req.end(body);
@@ -159,8 +188,17 @@ async function startIntake() {
 type Harness = Awaited<ReturnType<typeof startIntake>>;
 
 describe('createWebhookIntake: which requests are verified GitLab deliveries', () => {
-  const { isVerifiedDelivery } = createWebhookIntake({ secret: SECRET, logger: new CapturingLogger(), enqueue: async () => 'queued' });
-  const delivery = (method: string, url: string, token?: string) => isVerifiedDelivery({ method, url, headers: token === undefined ? {} : { 'x-gitlab-token': token } } as unknown as IncomingMessage);
+  const { isVerifiedDelivery } = createWebhookIntake({
+    secret: SECRET,
+    logger: new CapturingLogger(),
+    enqueue: async () => 'queued',
+  });
+  const delivery = (method: string, url: string, token?: string) =>
+    isVerifiedDelivery({
+      method,
+      url,
+      headers: token === undefined ? {} : { 'x-gitlab-token': token },
+    } as unknown as IncomingMessage);
 
   it('says yes to a POST to /webhooks/gitlab, with or without a query string, carrying the right X-Gitlab-Token', () => {
     expect(WEBHOOK_PATH).toBe('/webhooks/gitlab');
@@ -206,7 +244,13 @@ describe('createWebhookIntake on node:http', () => {
       expect(h.routes).toEqual(['handle']);
       expect(h.enqueued).toEqual([]);
       expect(h.observe.mock.calls).toEqual([['Deployment Hook', 'unauthorized']]);
-      expect(h.logger.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'webhook rejected: X-Gitlab-Token does not match GITLAB_WEBHOOK_SECRET', event: 'Deployment Hook' }));
+      expect(h.logger.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          msg: 'webhook rejected: X-Gitlab-Token does not match GITLAB_WEBHOOK_SECRET',
+          event: 'Deployment Hook',
+        }),
+      );
     });
 
     it('answers a missing token with 401 and counts an event without X-Gitlab-Event as unknown', async () => {
@@ -218,7 +262,11 @@ describe('createWebhookIntake on node:http', () => {
     });
 
     it('answers 401 before reading the body: a request that declares 500 kB and sends a few bytes gets its answer at once', async () => {
-      const { req, reply } = h.open({ ...GITLAB_HEADERS, 'x-gitlab-token': 'forged-token', 'content-length': '500000' });
+      const { req, reply } = h.open({
+        ...GITLAB_HEADERS,
+        'x-gitlab-token': 'forged-token',
+        'content-length': '500000',
+      });
       req.write('{"object_kind":');
       const answer = await within(2_000, '401 while the body is still coming', reply);
       expect(answer.status).toBe(401);
@@ -238,7 +286,15 @@ describe('createWebhookIntake on node:http', () => {
       expect(h.enqueued).toEqual([{ event: DEPLOYMENT_EVENT, deliveryKey: 'delivery-0001' }]);
       expect(h.observe.mock.calls).toEqual([['Deployment Hook', 'queued']]);
       expect(h.logger.lines).toContainEqual(
-        expect.objectContaining({ level: 'info', msg: 'webhook accepted', event: 'Deployment Hook', deliveryKey: 'delivery-0001', kind: 'deployment', projectId: 30, result: 'queued' }),
+        expect.objectContaining({
+          level: 'info',
+          msg: 'webhook accepted',
+          event: 'Deployment Hook',
+          deliveryKey: 'delivery-0001',
+          kind: 'deployment',
+          projectId: 30,
+          result: 'queued',
+        }),
       );
     });
 
@@ -285,7 +341,13 @@ describe('createWebhookIntake on node:http', () => {
       expect(body.error).toMatch(/cannot store events/);
       expect(h.enqueued).toHaveLength(1);
       expect(h.observe.mock.calls).toEqual([['Deployment Hook', 'unavailable']]);
-      expect(h.logger.lines).toContainEqual(expect.objectContaining({ level: 'error', msg: 'webhook not stored: queue unavailable', deliveryKey: 'delivery-0001' }));
+      expect(h.logger.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          msg: 'webhook not stored: queue unavailable',
+          deliveryKey: 'delivery-0001',
+        }),
+      );
     });
   });
 
@@ -313,11 +375,16 @@ describe('createWebhookIntake on node:http', () => {
       expect(body.error).toMatch(/^Deployment Hook payload: deployment_id: /);
       expect(h.enqueued).toEqual([]);
       expect(h.observe.mock.calls).toEqual([['Deployment Hook', 'malformed']]);
-      expect(h.logger.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'webhook rejected: payload does not fit', reason: body.error }));
+      expect(h.logger.lines).toContainEqual(
+        expect.objectContaining({ level: 'warn', msg: 'webhook rejected: payload does not fit', reason: body.error }),
+      );
     });
 
     it('answers an event greenlight does not use with 200 "ignored", without enqueueing it', async () => {
-      const reply = await h.send({ headers: { ...GITLAB_HEADERS, 'x-gitlab-event': 'Push Hook' }, body: JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main' }) });
+      const reply = await h.send({
+        headers: { ...GITLAB_HEADERS, 'x-gitlab-event': 'Push Hook' },
+        body: JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main' }),
+      });
       expect(reply.status).toBe(200);
       expect(JSON.parse(reply.text)).toEqual({ status: 'ignored', reason: 'greenlight does not use Push Hook' });
       expect(h.enqueued).toEqual([]);
@@ -327,7 +394,10 @@ describe('createWebhookIntake on node:http', () => {
     it('answers a delivery without X-Gitlab-Event with 200 "ignored"', async () => {
       const reply = await h.send({ headers: headersWithout('x-gitlab-event') });
       expect(reply.status).toBe(200);
-      expect(JSON.parse(reply.text)).toEqual({ status: 'ignored', reason: 'greenlight does not use events without X-Gitlab-Event' });
+      expect(JSON.parse(reply.text)).toEqual({
+        status: 'ignored',
+        reason: 'greenlight does not use events without X-Gitlab-Event',
+      });
       expect(h.enqueued).toEqual([]);
       expect(h.observe.mock.calls).toEqual([['unknown', 'ignored']]);
     });
@@ -353,7 +423,9 @@ describe('createWebhookIntake on node:http', () => {
       expect(JSON.parse(answer.text)).toEqual({ error: 'body too large' });
       await within(2_000, 'connection close', closed);
       expect(h.enqueued).toEqual([]);
-      expect(h.logger.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'request rejected', status: 413, bytes: WEBHOOK_BODY_LIMIT + 1 }));
+      expect(h.logger.lines).toContainEqual(
+        expect.objectContaining({ level: 'warn', msg: 'request rejected', status: 413, bytes: WEBHOOK_BODY_LIMIT + 1 }),
+      );
       expect(h.observe).toHaveBeenCalledWith('Deployment Hook', 'malformed');
     });
 
@@ -404,7 +476,9 @@ describe('createWebhookIntake on node:http', () => {
       await within(2_000, 'server side close', serverSideClosed);
       expect(serverReq.complete).toBe(false);
       expect(h.enqueued).toEqual([]);
-      expect(h.logger.lines).toContainEqual(expect.objectContaining({ level: 'debug', msg: 'webhook body not received' }));
+      expect(h.logger.lines).toContainEqual(
+        expect.objectContaining({ level: 'debug', msg: 'webhook body not received' }),
+      );
 
       const next = await h.send();
       expect(next.status).toBe(202);

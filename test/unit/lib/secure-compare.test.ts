@@ -6,7 +6,8 @@ describe('secureEquals', () => {
 
   it('accepts only the exact secret', () => {
     expect(secureEquals(secret, secret)).toBe(true);
-    for (const other of ['', secret.slice(0, -1), `${secret}x`, secret.toUpperCase(), ` ${secret}`, 'x'.repeat(10_000)]) expect(secureEquals(other, secret)).toBe(false);
+    for (const other of ['', secret.slice(0, -1), `${secret}x`, secret.toUpperCase(), ` ${secret}`, 'x'.repeat(10_000)])
+      expect(secureEquals(other, secret)).toBe(false);
   });
 
   it('treats a missing header as a mismatch instead of throwing', () => {

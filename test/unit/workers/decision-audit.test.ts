@@ -4,7 +4,14 @@ import { GreenlightError } from '../../../src/core/errors.ts';
 import type { DecisionJob, NoticeJob, Producer } from '../../../src/adapters/queue/queues.ts';
 import type { AuditEntry } from '../../../src/adapters/redis/audit-log.ts';
 import { giveUpDecision, processDecision, type ProcessorDeps } from '../../../src/entrypoints/workers/processors.ts';
-import { CapturingLogger, FakeCardStore, FakeGitLabReader, FakeIdentity, FakeQueue, type FakeActor } from '../../fakes/in-memory.ts';
+import {
+  CapturingLogger,
+  FakeCardStore,
+  FakeGitLabReader,
+  FakeIdentity,
+  FakeQueue,
+  type FakeActor,
+} from '../../fakes/in-memory.ts';
 import { alice, waitingDeployment } from '../../fixtures/deployments.ts';
 
 describe('decision processing writes the audit trail', () => {
@@ -39,7 +46,14 @@ describe('decision processing writes the audit trail', () => {
       producer,
       chat: {} as never,
       sync: {} as never,
-      decide: { gitlab, identity, cards: new FakeCardStore(), queue: new FakeQueue(), policy: { fourEyes: { forbidCommitAuthor: false } }, logger },
+      decide: {
+        gitlab,
+        identity,
+        cards: new FakeCardStore(),
+        queue: new FakeQueue(),
+        policy: { fourEyes: { forbidCommitAuthor: false } },
+        logger,
+      },
       projects: { remember: async () => undefined, reportsBlocked: async () => false },
       linkMode: 'oauth',
       command: '/deploys',
@@ -56,14 +70,31 @@ describe('decision processing writes the audit trail', () => {
   it('records who decided what, as which GitLab user, with the comment', async () => {
     expect(await processDecision(deps, job({ action: 'reject', comment: 'tests fail' }), logger)).toBe('recorded');
     expect(entries).toEqual([
-      { at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), team: 'T1', slackUser: 'U0ALICE', gitlabUser: 'alice', project: 'acme/web', deployment: '4711', action: 'reject', comment: 'tests fail', outcome: 'recorded', error: '' },
+      {
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        team: 'T1',
+        slackUser: 'U0ALICE',
+        gitlabUser: 'alice',
+        project: 'acme/web',
+        deployment: '4711',
+        action: 'reject',
+        comment: 'tests fail',
+        outcome: 'recorded',
+        error: '',
+      },
     ]);
   });
 
   it('records refusals with their reason, and the Link notice knows the Slack team', async () => {
-    expect(await processDecision(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }), logger)).toBe('unlinked');
-    expect(entries).toEqual([expect.objectContaining({ slackUser: 'U0NOBODY', gitlabUser: '', project: '42', outcome: 'unlinked', error: '' })]);
-    expect(notices).toEqual([expect.objectContaining({ user: 'U0NOBODY', team: 'T1', notice: expect.objectContaining({ link: true }) })]);
+    expect(await processDecision(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }), logger)).toBe(
+      'unlinked',
+    );
+    expect(entries).toEqual([
+      expect.objectContaining({ slackUser: 'U0NOBODY', gitlabUser: '', project: '42', outcome: 'unlinked', error: '' }),
+    ]);
+    expect(notices).toEqual([
+      expect.objectContaining({ user: 'U0NOBODY', team: 'T1', notice: expect.objectContaining({ link: true }) }),
+    ]);
   });
 
   it('records a failed attempt (then BullMQ retries), a click that expired, and giving up', async () => {
@@ -82,6 +113,9 @@ describe('decision processing writes the audit trail', () => {
     failAppend = true;
     expect(await processDecision(deps, job(), logger)).toBe('recorded');
     expect(actor.calls).toHaveLength(1);
-    expect(logger.lines.find((l) => l.msg === 'audit entry could not be written')).toMatchObject({ level: 'error', outcome: 'recorded' });
+    expect(logger.lines.find((l) => l.msg === 'audit entry could not be written')).toMatchObject({
+      level: 'error',
+      outcome: 'recorded',
+    });
   });
 });

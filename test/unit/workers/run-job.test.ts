@@ -47,7 +47,9 @@ describe('runJob: the one place that decides retry or give up', () => {
   });
 
   it('waits exactly Retry-After for a 429 without spending an attempt', async () => {
-    const { thrown, delayedTo } = await run(new GreenlightError('slack_rate_limited', 'Slack rate-limited', { retryAfterMs: 3_000 }));
+    const { thrown, delayedTo } = await run(
+      new GreenlightError('slack_rate_limited', 'Slack rate-limited', { retryAfterMs: 3_000 }),
+    );
     expect(thrown).toBeInstanceOf(DelayedError);
     expect(delayedTo).toHaveLength(1);
     expect(delayedTo[0]! - Date.now()).toBeGreaterThanOrEqual(2_900);
@@ -56,7 +58,11 @@ describe('runJob: the one place that decides retry or give up', () => {
 
   it('pauses the whole queue for a GitLab 429 when the queue can be paused, and puts the job back', async () => {
     const pauses: number[] = [];
-    const { thrown, delayedTo } = await run(new GreenlightError('gitlab_rate_limited', 'GitLab rate-limited', { retryAfterMs: 2_000 }), {}, { pauseQueue: async (ms) => void pauses.push(ms) });
+    const { thrown, delayedTo } = await run(
+      new GreenlightError('gitlab_rate_limited', 'GitLab rate-limited', { retryAfterMs: 2_000 }),
+      {},
+      { pauseQueue: async (ms) => void pauses.push(ms) },
+    );
     expect(thrown).toMatchObject({ message: Worker.RateLimitError().message });
     expect(pauses).toHaveLength(1);
     expect(pauses[0]).toBeGreaterThanOrEqual(2_000);
@@ -73,23 +79,38 @@ describe('runJob: the one place that decides retry or give up', () => {
 
   it('gives up after the last attempt and tells the person', async () => {
     const reported: unknown[] = [];
-    const { thrown } = await run(new GreenlightError('gitlab_unavailable', 'GitLab answered 503'), { attemptsMade: 4, attempts: 5 }, { onGiveUp: async (_job, e) => void reported.push(e) });
+    const { thrown } = await run(
+      new GreenlightError('gitlab_unavailable', 'GitLab answered 503'),
+      { attemptsMade: 4, attempts: 5 },
+      { onGiveUp: async (_job, e) => void reported.push(e) },
+    );
     expect(thrown).toBeInstanceOf(UnrecoverableError);
     expect(reported).toHaveLength(1);
   });
 
   it('never retries a decision past its window: not after a minute, and not when Retry-After would end past it', async () => {
-    const policy = (reported: unknown[]): JobPolicy<{ what: string }> => ({ maxAgeMs: 60_000, onGiveUp: async (_job, e) => void reported.push(e) });
+    const policy = (reported: unknown[]): JobPolicy<{ what: string }> => ({
+      maxAgeMs: 60_000,
+      onGiveUp: async (_job, e) => void reported.push(e),
+    });
     const late: unknown[] = [];
-    expect((await run(new GreenlightError('gitlab_unavailable', '502'), { ageMs: 61_000 }, policy(late))).thrown).toBeInstanceOf(UnrecoverableError);
+    expect(
+      (await run(new GreenlightError('gitlab_unavailable', '502'), { ageMs: 61_000 }, policy(late))).thrown,
+    ).toBeInstanceOf(UnrecoverableError);
     expect(late).toHaveLength(1);
     const waitTooLong: unknown[] = [];
-    const { thrown, delayedTo } = await run(new GreenlightError('gitlab_rate_limited', '429', { retryAfterMs: 120_000 }), { ageMs: 1_000 }, policy(waitTooLong));
+    const { thrown, delayedTo } = await run(
+      new GreenlightError('gitlab_rate_limited', '429', { retryAfterMs: 120_000 }),
+      { ageMs: 1_000 },
+      policy(waitTooLong),
+    );
     expect(thrown).toBeInstanceOf(UnrecoverableError);
     expect(delayedTo).toHaveLength(0);
     expect(waitTooLong).toHaveLength(1);
     const young: unknown[] = [];
-    expect((await run(new GreenlightError('gitlab_unavailable', '502'), { ageMs: 5_000 }, policy(young))).thrown).toBeInstanceOf(GreenlightError);
+    expect(
+      (await run(new GreenlightError('gitlab_unavailable', '502'), { ageMs: 5_000 }, policy(young))).thrown,
+    ).toBeInstanceOf(GreenlightError);
     expect(young).toHaveLength(0);
   });
 

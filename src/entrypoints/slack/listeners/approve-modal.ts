@@ -8,12 +8,18 @@ import { ApproveMetadata } from '../payloads.ts';
  * The approve modal (several rules fit the approver): enqueue the approval with the chosen rule as
  * represented_as and the optional comment. Problems show in the form, so nothing is lost silently.
  */
-export function registerApproveModal(app: App, deps: { producer: Pick<Producer, 'enqueueDecision'>; logger: Logger }): void {
+export function registerApproveModal(
+  app: App,
+  deps: { producer: Pick<Producer, 'enqueueDecision'>; logger: Logger },
+): void {
   app.view(VIEW.approveModal, async ({ ack, body, view }) => {
     const meta = ApproveMetadata.safeParse(view.private_metadata);
     if (!meta.success) {
       deps.logger.warn({ reason: meta.error.issues[0]?.message }, 'approve modal with unusable private_metadata');
-      await ack({ response_action: 'errors', errors: { [RULE_INPUT.block]: 'This form is out of date. Close it and click Approve on the card again.' } });
+      await ack({
+        response_action: 'errors',
+        errors: { [RULE_INPUT.block]: 'This form is out of date. Close it and click Approve on the card again.' },
+      });
       return;
     }
     const picked = view.state.values[RULE_INPUT.block]?.[RULE_INPUT.action]?.selected_option?.value;
@@ -24,7 +30,12 @@ export function registerApproveModal(app: App, deps: { producer: Pick<Producer, 
     }
     const comment = (view.state.values[COMMENT_INPUT.block]?.[COMMENT_INPUT.action]?.value ?? '').trim();
     if (comment.length > MAX_COMMENT) {
-      await ack({ response_action: 'errors', errors: { [COMMENT_INPUT.block]: `GitLab keeps at most ${MAX_COMMENT} characters; this has ${comment.length}.` } });
+      await ack({
+        response_action: 'errors',
+        errors: {
+          [COMMENT_INPUT.block]: `GitLab keeps at most ${MAX_COMMENT} characters; this has ${comment.length}.`,
+        },
+      });
       return;
     }
     try {
@@ -39,7 +50,13 @@ export function registerApproveModal(app: App, deps: { producer: Pick<Producer, 
       });
     } catch (error) {
       deps.logger.error({ err: (error as Error).message }, 'approval not enqueued');
-      await ack({ response_action: 'errors', errors: { [RULE_INPUT.block]: 'greenlight could not record this right now (storage unavailable). Please try again in a minute.' } });
+      await ack({
+        response_action: 'errors',
+        errors: {
+          [RULE_INPUT.block]:
+            'greenlight could not record this right now (storage unavailable). Please try again in a minute.',
+        },
+      });
       return;
     }
     deps.logger.info({ deploymentId: meta.data.d, slackUser: body.user.id }, 'approval with a chosen rule accepted');

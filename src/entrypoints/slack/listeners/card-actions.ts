@@ -7,18 +7,28 @@ import { approveModal } from '../../../adapters/slack/approve-modal.ts';
 import { rejectModal } from '../../../adapters/slack/reject-modal.ts';
 import { parseApproveAs, parseClick, type Click } from '../payloads.ts';
 
-export type CardActionDeps = { producer: Pick<Producer, 'enqueueDecision'>; cards: Pick<CardStore, 'get'>; logger: Logger };
+export type CardActionDeps = {
+  producer: Pick<Producer, 'enqueueDecision'>;
+  cards: Pick<CardStore, 'get'>;
+  logger: Logger;
+};
 
-const UNUSABLE = "greenlight could not read this button. It may come from an old card; use the card's latest version or decide in GitLab.";
-const NOT_TAKEN = 'greenlight could not take your click right now (its storage is unavailable). Nothing was recorded; please try again in a minute.';
+const UNUSABLE =
+  "greenlight could not read this button. It may come from an old card; use the card's latest version or decide in GitLab.";
+const NOT_TAKEN =
+  'greenlight could not take your click right now (its storage is unavailable). Nothing was recorded; please try again in a minute.';
 
 async function tellQuietly(respond: RespondFn | undefined, text: string, logger: Logger): Promise<void> {
   if (!respond) return;
-  await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not answer a click'));
+  await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((error: unknown) =>
+    logger.warn({ err: (error as Error).message }, 'could not answer a click'),
+  );
 }
 
 function summaryOf(record: CardRecord | null, click: Click): string {
-  return record ? `${record.snapshot.project.path} → ${record.snapshot.environment.name} (#${click.deploymentId})` : `deployment #${click.deploymentId}`;
+  return record
+    ? `${record.snapshot.project.path} → ${record.snapshot.environment.name} (#${click.deploymentId})`
+    : `deployment #${click.deploymentId}`;
 }
 
 /**
@@ -37,7 +47,13 @@ function rulesToAsk(record: CardRecord | null, click: Click): string[] {
  * acknowledge, parse and enqueue; the decision and every GitLab call happen in the decisions worker.
  */
 export function registerCardActions(app: App, deps: CardActionDeps): void {
-  const enqueue = async (click: Click, action: DecisionAction, respond: RespondFn | undefined, log: Logger, representedAs?: string): Promise<boolean> => {
+  const enqueue = async (
+    click: Click,
+    action: DecisionAction,
+    respond: RespondFn | undefined,
+    log: Logger,
+    representedAs?: string,
+  ): Promise<boolean> => {
     try {
       const result = await deps.producer.enqueueDecision({
         ref: { projectId: click.projectId, deploymentId: click.deploymentId },
@@ -65,15 +81,30 @@ export function registerCardActions(app: App, deps: CardActionDeps): void {
       return;
     }
     const record = await deps.cards.get(click.deploymentId).catch(() => null);
-    const view = approveModal({ d: click.deploymentId, p: click.projectId, c: click.channel, ts: click.messageTs, r: rulesToAsk(record, click) }, summaryOf(record, click));
+    const view = approveModal(
+      {
+        d: click.deploymentId,
+        p: click.projectId,
+        c: click.channel,
+        ts: click.messageTs,
+        r: rulesToAsk(record, click),
+      },
+      summaryOf(record, click),
+    );
     if (view) {
       try {
         await client.views.open({ trigger_id: click.triggerId, view: view as never });
-        deps.logger.info({ deploymentId: click.deploymentId, slackUser: click.userId }, 'asked which rule to approve for');
+        deps.logger.info(
+          { deploymentId: click.deploymentId, slackUser: click.userId },
+          'asked which rule to approve for',
+        );
         return;
       } catch (error) {
         // The worker asks with buttons instead when it finds several rules.
-        deps.logger.warn({ err: (error as Error).message, deploymentId: click.deploymentId }, 'approve modal did not open');
+        deps.logger.warn(
+          { err: (error as Error).message, deploymentId: click.deploymentId },
+          'approve modal did not open',
+        );
       }
     }
     await enqueue(click, 'approve', respond, deps.logger);
@@ -101,7 +132,9 @@ export function registerCardActions(app: App, deps: CardActionDeps): void {
     }
     if (await enqueue(choice.click, 'approve', respond, deps.logger, choice.representedAs)) {
       // Replace the question so its buttons cannot be pressed again.
-      await respond?.({ replace_original: true, text: `Approving for ${choice.representedAs}…` }).catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'could not update the rule question'));
+      await respond?.({ replace_original: true, text: `Approving for ${choice.representedAs}…` }).catch(
+        (error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'could not update the rule question'),
+      );
     }
   });
 
@@ -115,10 +148,23 @@ export function registerCardActions(app: App, deps: CardActionDeps): void {
     // The modal must open within 3 s of the click (trigger_id expires): one Redis read, no GitLab call.
     const record = await deps.cards.get(click.deploymentId).catch(() => null);
     try {
-      await client.views.open({ trigger_id: click.triggerId, view: rejectModal({ d: click.deploymentId, p: click.projectId, c: click.channel, ts: click.messageTs }, summaryOf(record, click)) as never });
+      await client.views.open({
+        trigger_id: click.triggerId,
+        view: rejectModal(
+          { d: click.deploymentId, p: click.projectId, c: click.channel, ts: click.messageTs },
+          summaryOf(record, click),
+        ) as never,
+      });
     } catch (error) {
-      deps.logger.warn({ err: (error as Error).message, deploymentId: click.deploymentId }, 'reject modal did not open');
-      await tellQuietly(respond, 'The rejection form could not be opened (Slack allows 3 seconds). Please click Reject again.', deps.logger);
+      deps.logger.warn(
+        { err: (error as Error).message, deploymentId: click.deploymentId },
+        'reject modal did not open',
+      );
+      await tellQuietly(
+        respond,
+        'The rejection form could not be opened (Slack allows 3 seconds). Please click Reject again.',
+        deps.logger,
+      );
     }
   });
 

@@ -34,16 +34,27 @@ export function registerCommand(app: App, deps: CommandDeps): void {
     const text = command.text.trim();
     const args = text.split(/\s+/).filter(Boolean);
     const sub = (args[0] ?? '').toLowerCase();
-    const handler = sub === 'help' ? (deps.subcommands.help ?? (async () => helpText(deps.command))) : deps.subcommands[sub as 'link' | 'unlink' | 'whoami'];
-    const logger = deps.logger.child({ command: deps.command, sub: handler ? sub : 'list', slackUser: command.user_id });
+    const handler =
+      sub === 'help'
+        ? (deps.subcommands.help ?? (async () => helpText(deps.command)))
+        : deps.subcommands[sub as 'link' | 'unlink' | 'whoami'];
+    const logger = deps.logger.child({
+      command: deps.command,
+      sub: handler ? sub : 'list',
+      slackUser: command.user_id,
+    });
     let reply: CommandReply;
     try {
-      reply = handler ? await handler({ command, args: args.slice(1), text, logger }) : await deps.list({ command, args, text, logger });
+      reply = handler
+        ? await handler({ command, args: args.slice(1), text, logger })
+        : await deps.list({ command, args, text, logger });
     } catch (error) {
       logger.error({ err: (error as Error).message }, 'slash command failed');
       reply = ':x: Something went wrong while answering. Please try again in a minute.';
     }
     const message: RespondArguments = typeof reply === 'string' ? { text: reply } : reply;
-    await respond({ response_type: 'ephemeral', ...message }).catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not answer the slash command'));
+    await respond({ response_type: 'ephemeral', ...message }).catch((error: unknown) =>
+      logger.warn({ err: (error as Error).message }, 'could not answer the slash command'),
+    );
   });
 }

@@ -33,17 +33,39 @@ const ListMoreValue = z
   .pipe(z.object({ q: z.string().max(1000), o: z.number().int().nonnegative() }));
 
 /** One page of the list as an ephemeral answer. */
-export async function answerList(deps: PendingListDeps, input: { user: SlackUser; text: string; offset: number; logger: Logger }): Promise<RespondArguments> {
+export async function answerList(
+  deps: PendingListDeps,
+  input: { user: SlackUser; text: string; offset: number; logger: Logger },
+): Promise<RespondArguments> {
   const query = parsePendingQuery(input.text);
-  const answer = await listPending({ ...deps, logger: input.logger }, { user: input.user, query, offset: input.offset, limit: LIST_PAGE_SIZE });
-  const message = renderPendingList(answer, { query, now: deps.clock.now(), command: deps.command, linkMode: deps.linkMode, help: deps.help });
-  input.logger.info({ mine: query.mine, terms: query.terms.length, kind: answer.kind, total: answer.kind === 'page' ? answer.total : null, offset: input.offset }, 'pending list answered');
+  const answer = await listPending(
+    { ...deps, logger: input.logger },
+    { user: input.user, query, offset: input.offset, limit: LIST_PAGE_SIZE },
+  );
+  const message = renderPendingList(answer, {
+    query,
+    now: deps.clock.now(),
+    command: deps.command,
+    linkMode: deps.linkMode,
+    help: deps.help,
+  });
+  input.logger.info(
+    {
+      mine: query.mine,
+      terms: query.terms.length,
+      kind: answer.kind,
+      total: answer.kind === 'page' ? answer.total : null,
+      offset: input.offset,
+    },
+    'pending list answered',
+  );
   return { text: message.text, blocks: message.blocks as never };
 }
 
 /** `/deploys [mine] [words]`: runs after the command's ack (membership reads for `mine` may take a while). */
 export function listSubcommand(deps: PendingListDeps): Subcommand {
-  return ({ command, text, logger }) => answerList(deps, { user: { teamId: command.team_id, userId: command.user_id }, text, offset: 0, logger });
+  return ({ command, text, logger }) =>
+    answerList(deps, { user: { teamId: command.team_id, userId: command.user_id }, text, offset: 0, logger });
 }
 
 /** "Show more" under the list: the next page replaces the list the person is looking at. */
@@ -52,10 +74,17 @@ export function registerPendingList(app: App, deps: PendingListDeps): void {
     await ack();
     const parsed = ListMoreBody.safeParse(body);
     const value = parsed.success ? ListMoreValue.safeParse(parsed.data.actions[0]!.value) : null;
-    const logger = deps.logger.child({ action: ACTION.listMore, slackUser: parsed.success ? parsed.data.user.id : undefined });
+    const logger = deps.logger.child({
+      action: ACTION.listMore,
+      slackUser: parsed.success ? parsed.data.user.id : undefined,
+    });
     if (!parsed.success || !value?.success) {
       logger.warn({}, 'show more with an unusable button value');
-      await respond?.({ response_type: 'ephemeral', replace_original: false, text: `This list is out of date; type \`${deps.command}\` again.` }).catch(() => undefined);
+      await respond?.({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: `This list is out of date; type \`${deps.command}\` again.`,
+      }).catch(() => undefined);
       return;
     }
     const user = { teamId: parsed.data.team?.id ?? parsed.data.user.team_id ?? '', userId: parsed.data.user.id };
@@ -66,6 +95,8 @@ export function registerPendingList(app: App, deps: PendingListDeps): void {
       logger.error({ err: (error as Error).message }, 'show more failed');
       reply = { text: ':x: Something went wrong while reading the list. Please try again in a minute.' };
     }
-    await respond?.({ response_type: 'ephemeral', replace_original: true, ...reply }).catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not show the next page'));
+    await respond?.({ response_type: 'ephemeral', replace_original: true, ...reply }).catch((error: unknown) =>
+      logger.warn({ err: (error as Error).message }, 'could not show the next page'),
+    );
   });
 }

@@ -18,11 +18,15 @@ const SnoozeValue = z
       return z.NEVER;
     }
   })
-  .pipe(z.object({ d: z.number().int().positive(), p: z.number().int().positive(), s: z.number().int().nonnegative() }));
+  .pipe(
+    z.object({ d: z.number().int().positive(), p: z.number().int().positive(), s: z.number().int().nonnegative() }),
+  );
 
 async function tell(respond: RespondFn | undefined, text: string, logger: Logger): Promise<void> {
   if (!respond) return;
-  await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not answer a snooze click'));
+  await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((error: unknown) =>
+    logger.warn({ err: (error as Error).message }, 'could not answer a snooze click'),
+  );
 }
 
 /** "Snooze 1h" on a reminder: acknowledge, parse, enqueue; the nudges worker snoozes and notes it. */

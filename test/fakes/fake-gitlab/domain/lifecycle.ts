@@ -95,7 +95,14 @@ export function createDeployment(ctx: Ctx, input: CreateDeploymentInput): Deploy
     iid: nextIid(state, project.id, 'pipeline'),
     projectId: project.id,
     ref: input.ref ?? project.defaultBranch,
-    commit: { sha, title, message: `${title}\n`, authorName: input.commitAuthor?.name ?? user.name, authorEmail: input.commitAuthor?.email ?? user.email, createdAt: now },
+    commit: {
+      sha,
+      title,
+      message: `${title}\n`,
+      authorName: input.commitAuthor?.name ?? user.name,
+      authorEmail: input.commitAuthor?.email ?? user.email,
+      createdAt: now,
+    },
     status: 'created',
     userId: user.id,
     createdAt: now,
@@ -172,7 +179,7 @@ export function transitionJob(ctx: Ctx, job: JobRec, status: JobStatus, failureR
   if (status === 'pending') job.queuedAt = now;
   if (status === 'running') job.startedAt = now;
   if (FINISHED.includes(status)) job.finishedAt = now;
-  job.failureReason = status === 'failed' ? failureReason ?? 'script_failure' : null;
+  job.failureReason = status === 'failed' ? (failureReason ?? 'script_failure') : null;
   if (status !== 'manual') ctx.emit({ kind: 'job', jobId: job.id, at: now });
 
   const deployment = lookup(state.deployments, job.deploymentId, 'deployment');

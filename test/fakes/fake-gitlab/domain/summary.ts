@@ -23,7 +23,12 @@ export function ruleSummaries(state: State, deployment: DeploymentRec): RuleSumm
   return approvalRulesFor(state, environmentOf(state, deployment)).map((bound) => {
     const mine = approvals.filter((a) => a.ruleId === bound.rule.id);
     const approvedCount = mine.filter((a) => a.status === 'approved').length;
-    return { ...bound, approvals: mine, approvedCount, pending: Math.max(bound.rule.requiredApprovals - approvedCount, 0) };
+    return {
+      ...bound,
+      approvals: mine,
+      approvedCount,
+      pending: Math.max(bound.rule.requiredApprovals - approvedCount, 0),
+    };
   });
 }
 
@@ -36,7 +41,10 @@ export function needsApproval(state: State, environment: EnvironmentRec): boolea
 }
 
 /** GraphQL-style summary status (REST has none; the fake's views expose it for convenience). */
-export function approvalSummaryStatus(state: State, deployment: DeploymentRec): 'approved' | 'rejected' | 'pending_approval' {
+export function approvalSummaryStatus(
+  state: State,
+  deployment: DeploymentRec,
+): 'approved' | 'rejected' | 'pending_approval' {
   const rules = ruleSummaries(state, deployment);
   if (rules.some((r) => r.approvals.some((a) => a.status === 'rejected'))) return 'rejected';
   if (rules.every((r) => r.approvedCount >= r.rule.requiredApprovals)) return 'approved';

@@ -58,6 +58,13 @@ export function handleApi(deps: ApiDeps, incoming: Incoming, record: RecordedReq
   if (incoming.bodyError !== null) return message(400, `400 Bad request - ${incoming.bodyError}`);
   if (!auth.ok) return auth.result;
   return deps.asOneAction(() =>
-    match.route.handle({ ctx, incoming, params: match.params, user: auth.user, token: auth.token, viaSudo: auth.viaSudo }),
+    match.route.handle({
+      ctx,
+      incoming,
+      params: match.params,
+      user: auth.user,
+      token: auth.token,
+      viaSudo: auth.viaSudo,
+    }),
   );
 }

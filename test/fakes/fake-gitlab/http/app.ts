@@ -22,7 +22,8 @@ function send(res: ServerResponse, result: HttpResult, head: boolean): void {
   let body = '';
   if (result.json !== undefined) {
     body = JSON.stringify(result.json);
-    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+      headers['Content-Type'] = 'application/json';
   } else if (result.text !== undefined) {
     body = result.text;
   }

@@ -19,7 +19,11 @@ const bearerHeader = (error: string, description: string, extra = ''): Record<st
 });
 
 function invalidToken(description: string): HttpResult {
-  return json(401, { error: 'invalid_token', error_description: description }, bearerHeader('invalid_token', description));
+  return json(
+    401,
+    { error: 'invalid_token', error_description: description },
+    bearerHeader('invalid_token', description),
+  );
 }
 
 function insufficientScope(scope: string): HttpResult {
@@ -49,7 +53,7 @@ export function findUserByIdOrUsername(ctx: Ctx, identifier: string): UserRec | 
 export function peekTokenUser(ctx: Ctx, incoming: Incoming): UserRec | null {
   const raw = tokenFromRequest(incoming);
   const token = raw === null ? undefined : ctx.state.tokens.get(raw);
-  return token ? ctx.state.users.get(token.userId) ?? null : null;
+  return token ? (ctx.state.users.get(token.userId) ?? null) : null;
 }
 
 /**
@@ -57,7 +61,11 @@ export function peekTokenUser(ctx: Ctx, incoming: Incoming): UserRec | null {
  * account blocked (403), then either Sudo (admin -> sudo scope -> target user) or the endpoint's scopes.
  */
 export function authenticate(ctx: Ctx, incoming: Incoming, allowedScopes: readonly string[]): AuthOutcome {
-  const unauthorized = (result: HttpResult, token: TokenRec | null = null, tokenUser: UserRec | null = null): AuthOutcome => ({
+  const unauthorized = (
+    result: HttpResult,
+    token: TokenRec | null = null,
+    tokenUser: UserRec | null = null,
+  ): AuthOutcome => ({
     ok: false,
     result,
     token,
@@ -67,7 +75,8 @@ export function authenticate(ctx: Ctx, incoming: Incoming, allowedScopes: readon
   const token = raw === null ? undefined : ctx.state.tokens.get(raw);
   const tokenUser = token ? ctx.state.users.get(token.userId) : undefined;
   if (!token || !tokenUser) return unauthorized(message(401, '401 Unauthorized'));
-  if (token.expiresAt !== null && token.expiresAt <= ctx.clock.now()) return unauthorized(invalidToken(TOKEN_EXPIRED), token, tokenUser);
+  if (token.expiresAt !== null && token.expiresAt <= ctx.clock.now())
+    return unauthorized(invalidToken(TOKEN_EXPIRED), token, tokenUser);
   if (token.revoked) return unauthorized(invalidToken(TOKEN_REVOKED), token, tokenUser);
   if (tokenUser.state !== 'active') {
     return unauthorized(message(403, `403 Forbidden - Your account has been ${tokenUser.state}.`), token, tokenUser);
@@ -75,10 +84,12 @@ export function authenticate(ctx: Ctx, incoming: Incoming, allowedScopes: readon
 
   const sudo = incoming.headers.sudo ?? incoming.query.sudo;
   if (sudo !== undefined) {
-    if (!tokenUser.admin) return unauthorized(message(403, '403 Forbidden - Must be admin to use sudo'), token, tokenUser);
+    if (!tokenUser.admin)
+      return unauthorized(message(403, '403 Forbidden - Must be admin to use sudo'), token, tokenUser);
     if (!token.scopes.includes('sudo')) return unauthorized(insufficientScope('sudo'), token, tokenUser);
     const target = findUserByIdOrUsername(ctx, sudo);
-    if (!target) return unauthorized(message(404, `404 User with ID or username '${sudo}' Not Found`), token, tokenUser);
+    if (!target)
+      return unauthorized(message(404, `404 User with ID or username '${sudo}' Not Found`), token, tokenUser);
     return { ok: true, token, tokenUser, user: target, viaSudo: true };
   }
   if (!token.scopes.some((s) => allowedScopes.includes(s))) {

@@ -58,7 +58,8 @@ export async function readIncoming(req: IncomingMessage, baseUrl: string): Promi
   } else {
     body = bodyText;
   }
-  const objectBody = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const objectBody =
+    body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
   return {
     method: (req.method ?? 'GET').toUpperCase(),
     rawPath,

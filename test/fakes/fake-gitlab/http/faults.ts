@@ -41,7 +41,13 @@ interface Window {
 
 const WINDOW_MS = 60_000;
 
-function rateLimitHeaders(name: string, limit: number, observed: number, resetAt: number, now: number): Record<string, string> {
+function rateLimitHeaders(
+  name: string,
+  limit: number,
+  observed: number,
+  resetAt: number,
+  now: number,
+): Record<string, string> {
   return {
     'RateLimit-Name': name,
     'RateLimit-Limit': String(limit),
@@ -71,9 +77,13 @@ function defaultFailure(spec: FailureSpec, status: number, clock: Clock): HttpRe
   const headers = spec.headers ?? {};
   if (spec.body === undefined && status === 429) {
     const now = clock.now();
-    return throttled({ ...rateLimitHeaders('throttle_authenticated_api', 2000, 2001, now + WINDOW_MS, now), ...headers });
+    return throttled({
+      ...rateLimitHeaders('throttle_authenticated_api', 2000, 2001, now + WINDOW_MS, now),
+      ...headers,
+    });
   }
-  if (typeof spec.body === 'string') return { status, text: spec.body, headers: { 'Content-Type': 'text/plain', ...headers } };
+  if (typeof spec.body === 'string')
+    return { status, text: spec.body, headers: { 'Content-Type': 'text/plain', ...headers } };
   if (spec.body !== undefined) return { status, json: spec.body, headers };
   if (status === 502 || status === 503 || status === 504) {
     const reason = STATUS_CODES[status] ?? 'Error';
@@ -105,7 +115,8 @@ export function createFaults(clock: Clock): Faults {
 
   return {
     failNext(spec) {
-      if (spec.status === undefined && spec.delayMs === undefined) throw new Error('failNext: give a status, a delayMs, or both');
+      if (spec.status === undefined && spec.delayMs === undefined)
+        throw new Error('failNext: give a status, a delayMs, or both');
       armed.push({ ...spec, remaining: spec.times ?? 1 });
     },
     take(incoming) {

@@ -9,7 +9,11 @@ export interface Routable {
   pattern: string;
 }
 
-export function matchRoute<R extends Routable>(routes: readonly R[], method: string, path: string): RouteMatch<R> | null {
+export function matchRoute<R extends Routable>(
+  routes: readonly R[],
+  method: string,
+  path: string,
+): RouteMatch<R> | null {
   const wanted = method === 'HEAD' ? 'GET' : method;
   const segments = path.split('/').filter((s) => s !== '');
   for (const route of routes) {

@@ -66,4 +66,5 @@ export function boolParam(call: ApiCall, name: string): boolean | undefined | 'i
 }
 
 export const forbidden = (): HttpResult => message(403, '403 Forbidden');
-export const notFound = (what = ''): HttpResult => message(404, what === '' ? '404 Not found' : `404 ${what} Not Found`);
+export const notFound = (what = ''): HttpResult =>
+  message(404, what === '' ? '404 Not found' : `404 ${what} Not Found`);

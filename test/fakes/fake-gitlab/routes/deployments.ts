@@ -56,9 +56,11 @@ function parseListParams(call: ApiCall): ListFilter | HttpResult {
 function finderError(filter: ListFilter): HttpResult | null {
   const byUpdated = filter.updatedAfter !== undefined || filter.updatedBefore !== undefined;
   const byFinished = filter.finishedAfter !== undefined || filter.finishedBefore !== undefined;
-  if (byUpdated && byFinished) return badRequest('Both `updated_at` filter and `finished_at` filter can not be specified');
+  if (byUpdated && byFinished)
+    return badRequest('Both `updated_at` filter and `finished_at` filter can not be specified');
   if (byUpdated && filter.orderBy !== 'updated_at') return badRequest('`updated_at` filter requires `updated_at` sort');
-  if (byFinished && filter.orderBy !== 'finished_at') return badRequest('`finished_at` filter requires `finished_at` sort.');
+  if (byFinished && filter.orderBy !== 'finished_at')
+    return badRequest('`finished_at` filter requires `finished_at` sort.');
   if (byFinished && filter.status !== 'success') {
     return badRequest('`finished_at` filter must be combined with `success` status filter.');
   }
@@ -89,12 +91,15 @@ function listDeployments(call: ApiCall): HttpResult {
   if (invalid) return invalid;
   const { state } = call.ctx;
   const inRange = (value: number | null, after?: number, before?: number): boolean =>
-    (after === undefined || (value !== null && value > after)) && (before === undefined || (value !== null && value < before));
+    (after === undefined || (value !== null && value > after)) &&
+    (before === undefined || (value !== null && value < before));
   const direction = filter.sort === 'asc' ? 1 : -1;
   const items = [...state.deployments.values()]
     .filter((d) => d.projectId === project.id)
     .filter((d) => filter.status === undefined || d.status === filter.status)
-    .filter((d) => filter.environment === undefined || state.environments.get(d.environmentId)?.name === filter.environment)
+    .filter(
+      (d) => filter.environment === undefined || state.environments.get(d.environmentId)?.name === filter.environment,
+    )
     .filter((d) => inRange(d.updatedAt, filter.updatedAfter, filter.updatedBefore))
     .filter((d) => inRange(d.finishedAt, filter.finishedAfter, filter.finishedBefore))
     .sort((a, b) => direction * (sortKey(a, filter.orderBy) - sortKey(b, filter.orderBy) || a.id - b.id));
@@ -115,7 +120,8 @@ function approve(call: ApiCall): HttpResult {
   if (!deployment) return notFound();
   const status = stringParam(call, 'status');
   if (status === undefined || status === '') return json(400, { error: 'status is missing' });
-  if (!APPROVAL_STATUSES.includes(status as ApprovalStatus)) return json(400, { error: 'status does not have a valid value' });
+  if (!APPROVAL_STATUSES.includes(status as ApprovalStatus))
+    return json(400, { error: 'status does not have a valid value' });
   const outcome = approveDeployment(call.ctx, {
     deployment,
     actor: call.user,

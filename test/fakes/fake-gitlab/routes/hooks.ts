@@ -4,7 +4,18 @@ import { hookEntity } from '../entities.ts';
 import { json, type HttpResult } from '../http/types.ts';
 import { hasGroupRole, hasRole } from '../access.ts';
 import { ACCESS, type Container, type HookRec } from '../model.ts';
-import { boolParam, forbidden, isResult, notFound, paged, resolveGroup, resolveProject, stringParam, type ApiCall, type ApiRoute } from './common.ts';
+import {
+  boolParam,
+  forbidden,
+  isResult,
+  notFound,
+  paged,
+  resolveGroup,
+  resolveProject,
+  stringParam,
+  type ApiCall,
+  type ApiRoute,
+} from './common.ts';
 
 const FLAGS = [
   ['push_events', 'pushEvents'],

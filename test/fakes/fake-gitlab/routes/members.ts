@@ -3,7 +3,17 @@ import { groupChain, hasGroupRole, hasRole } from '../access.ts';
 import { lookup, memberEntity, protectedEnvEntity } from '../entities.ts';
 import { json } from '../http/types.ts';
 import { ACCESS, type MemberRec, type ProtectedEnvRec } from '../model.ts';
-import { forbidden, isResult, notFound, paged, resolveGroup, resolveProject, stringParam, type ApiCall, type ApiRoute } from './common.ts';
+import {
+  forbidden,
+  isResult,
+  notFound,
+  paged,
+  resolveGroup,
+  resolveProject,
+  stringParam,
+  type ApiCall,
+  type ApiRoute,
+} from './common.ts';
 
 /** Highest membership per user across the given member maps. */
 function mergeMembers(maps: ReadonlyArray<Map<number, MemberRec> | undefined>): Map<number, MemberRec> {
@@ -21,7 +31,10 @@ function answerMembers(call: ApiCall, members: Map<number, MemberRec>) {
   const query = stringParam(call, 'query')?.toLowerCase();
   const rows = [...members.entries()]
     .map(([userId, member]) => ({ user: lookup(call.ctx.state.users, userId, 'user'), member }))
-    .filter(({ user }) => query === undefined || user.username.toLowerCase().includes(query) || user.name.toLowerCase().includes(query))
+    .filter(
+      ({ user }) =>
+        query === undefined || user.username.toLowerCase().includes(query) || user.name.toLowerCase().includes(query),
+    )
     .sort((a, b) => a.user.id - b.user.id);
   return paged(call, rows, ({ user, member }) => memberEntity(call.ctx, user, member));
 }
@@ -72,7 +85,10 @@ export const memberRoutes: ApiRoute[] = [
       const project = resolveProject(call);
       if (isResult(project)) return project;
       if (!hasRole(call.ctx.state, call.user, project, ACCESS.maintainer)) return forbidden();
-      const list = protectedEnvsOf(call, (pe) => pe.container.kind === 'project' && pe.container.projectId === project.id);
+      const list = protectedEnvsOf(
+        call,
+        (pe) => pe.container.kind === 'project' && pe.container.projectId === project.id,
+      );
       return paged(call, list, (pe) => protectedEnvEntity(call.ctx, pe));
     },
   },

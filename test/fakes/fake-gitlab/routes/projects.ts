@@ -4,7 +4,17 @@ import { environmentEntity, groupEntity, jobEntity, projectEntity } from '../ent
 import { playJob, runJob } from '../domain/jobs.ts';
 import { json, type HttpResult } from '../http/types.ts';
 import type { ProjectRec } from '../model.ts';
-import { boolParam, forbidden, isResult, notFound, paged, resolveGroup, resolveProject, type ApiCall, type ApiRoute } from './common.ts';
+import {
+  boolParam,
+  forbidden,
+  isResult,
+  notFound,
+  paged,
+  resolveGroup,
+  resolveProject,
+  type ApiCall,
+  type ApiRoute,
+} from './common.ts';
 
 /** Resolve :id and require read_deployment (Reporter+); 404 project / 403 Guest as in §3. */
 export function projectForDeployments(call: ApiCall): ProjectRec | HttpResult {
@@ -48,7 +58,11 @@ export function projectRoutes(opts: { autoRunPlayedJobs: () => boolean }): ApiRo
         if (includeSubgroups === 'invalid') return json(400, { error: 'include_subgroups is invalid' });
         const { state } = call.ctx;
         const projects = [...state.projects.values()]
-          .filter((p) => p.groupId !== null && (includeSubgroups === true ? isDescendantGroup(state, p.groupId, group.id) : p.groupId === group.id))
+          .filter(
+            (p) =>
+              p.groupId !== null &&
+              (includeSubgroups === true ? isDescendantGroup(state, p.groupId, group.id) : p.groupId === group.id),
+          )
           .filter((p) => canReadProject(state, call.user, p))
           .sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
         return paged(call, projects, (p) => projectEntity(call.ctx, p));

@@ -26,7 +26,13 @@ export const userRoutes: ApiRoute[] = [
     method: 'GET',
     pattern: '/version',
     scopes: READ_USER,
-    handle: ({ ctx }) => json(200, { version: ctx.version, revision: '6a1e3c2b9f0', kas: { enabled: false, externalUrl: null, version: null }, enterprise: ctx.version.endsWith('-ee') }),
+    handle: ({ ctx }) =>
+      json(200, {
+        version: ctx.version,
+        revision: '6a1e3c2b9f0',
+        kas: { enabled: false, externalUrl: null, version: null },
+        enterprise: ctx.version.endsWith('-ee'),
+      }),
   },
   {
     method: 'GET',
@@ -39,7 +45,8 @@ export const userRoutes: ApiRoute[] = [
     method: 'GET',
     pattern: '/user/emails',
     scopes: READ_USER,
-    handle: ({ user }) => json(200, [{ id: user.id * 10, email: user.email, confirmed_at: '2024-01-01T00:00:00.000Z' }]),
+    handle: ({ user }) =>
+      json(200, [{ id: user.id * 10, email: user.email, confirmed_at: '2024-01-01T00:00:00.000Z' }]),
   },
   {
     method: 'GET',
@@ -66,6 +73,8 @@ export const userRoutes: ApiRoute[] = [
     method: 'GET',
     pattern: '/personal_access_tokens/self',
     handle: ({ ctx, token }) =>
-      token.kind === 'personal' ? json(200, personalTokenEntity(token, ctx.clock.now())) : message(404, '404 Not Found'),
+      token.kind === 'personal'
+        ? json(200, personalTokenEntity(token, ctx.clock.now()))
+        : message(404, '404 Not Found'),
   },
 ];

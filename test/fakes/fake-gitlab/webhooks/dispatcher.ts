@@ -187,7 +187,10 @@ export function createDispatcher(ctx: Ctx, opts: { timeoutMs: number }): Dispatc
   }
 
   function create(
-    base: Pick<WebhookDelivery, 'hookId' | 'url' | 'event' | 'payload' | 'idempotencyKey' | 'eventUuid' | 'redeliveryOf'>,
+    base: Pick<
+      WebhookDelivery,
+      'hookId' | 'url' | 'event' | 'payload' | 'idempotencyKey' | 'eventUuid' | 'redeliveryOf'
+    >,
   ): WebhookDelivery {
     const delivery: WebhookDelivery = {
       ...base,

@@ -34,7 +34,10 @@ export function ensureCanPost(state: FakeState, channel: Channel): void {
 export function postMessage(state: FakeState, args: Args): Json {
   const channel = resolvePostChannel(state, args.required('channel'));
   ensureCanPost(state, channel);
-  const content = readContent({ text: args.raw.text, blocks: args.json('blocks'), attachments: args.json('attachments') }, POST_TEXT_LIMIT);
+  const content = readContent(
+    { text: args.raw.text, blocks: args.json('blocks'), attachments: args.json('attachments') },
+    POST_TEXT_LIMIT,
+  );
   const text = content.text ?? '';
   const blocks = content.blocks ?? [];
   requireSomeContent(text, blocks, content.hasAttachments);
@@ -65,7 +68,10 @@ export function update(state: FakeState, args: Args): Json {
   const channel = findChannel(state, args.required('channel'));
   const message = ownMessage(state, channel.id, args.required('ts'), 'cant_update_message');
   if (channel.isArchived) fail('is_archived');
-  const content = readContent({ text: args.raw.text, blocks: args.json('blocks'), attachments: args.json('attachments') }, UPDATE_TEXT_LIMIT);
+  const content = readContent(
+    { text: args.raw.text, blocks: args.json('blocks'), attachments: args.json('attachments') },
+    UPDATE_TEXT_LIMIT,
+  );
   // Omitted text/blocks keep the current ones; blocks=[] removes them.
   const text = content.text ?? message.text;
   const blocks = content.blocks ?? message.blocks;
@@ -80,7 +86,10 @@ export function postEphemeral(state: FakeState, args: Args): Json {
   ensureCanPost(state, channel);
   const user = args.required('user');
   if (!state.workspace.isMember(channel, user)) fail('user_not_in_channel');
-  const content = readContent({ text: args.raw.text, blocks: args.json('blocks'), attachments: args.json('attachments') }, POST_TEXT_LIMIT);
+  const content = readContent(
+    { text: args.raw.text, blocks: args.json('blocks'), attachments: args.json('attachments') },
+    POST_TEXT_LIMIT,
+  );
   const text = content.text ?? '';
   const blocks = content.blocks ?? [];
   requireSomeContent(text, blocks, content.hasAttachments);

@@ -17,7 +17,10 @@ export interface MessageContent {
  * Reads text/blocks/attachments of a message-like request, failing like Slack: invalid_blocks_format (not a JSON
  * array), invalid_blocks (Block Kit violations, with response_metadata.messages), msg_too_long.
  */
-export function readContent(fields: { text?: unknown; blocks?: unknown; attachments?: unknown }, textLimit: number): MessageContent {
+export function readContent(
+  fields: { text?: unknown; blocks?: unknown; attachments?: unknown },
+  textLimit: number,
+): MessageContent {
   const text = fields.text === undefined || fields.text === null ? undefined : String(fields.text);
   if (text !== undefined && text.length > textLimit) fail('msg_too_long');
   let blocks: Block[] | undefined;
@@ -41,7 +44,11 @@ export function readMetadata(value: unknown): MessageMetadata | undefined {
   if (typeof value !== 'object' || Array.isArray(value)) fail('invalid_metadata_format');
   const metadata = value as Json;
   if (typeof metadata.event_type !== 'string' || metadata.event_type === '') fail('invalid_metadata_schema');
-  if (typeof metadata.event_payload !== 'object' || metadata.event_payload === null || Array.isArray(metadata.event_payload)) {
+  if (
+    typeof metadata.event_payload !== 'object' ||
+    metadata.event_payload === null ||
+    Array.isArray(metadata.event_payload)
+  ) {
     fail('invalid_metadata_schema');
   }
   return { event_type: metadata.event_type, event_payload: metadata.event_payload as Json };

@@ -29,15 +29,21 @@ export function usersInfo(state: FakeState, args: Args): Json {
 /** Deactivated users and bots are not found by email (Slack answers users_not_found for them too). */
 export function usersLookupByEmail(state: FakeState, args: Args): Json {
   const email = args.required('email').toLowerCase();
-  const user = [...state.workspace.users.values()].find((u) => !u.deleted && !u.isBot && u.email?.toLowerCase() === email);
+  const user = [...state.workspace.users.values()].find(
+    (u) => !u.deleted && !u.isBot && u.email?.toLowerCase() === email,
+  );
   if (!user) fail('users_not_found');
   return { user: state.workspace.userJson(user) };
 }
 
 export function conversationsOpen(state: FakeState, args: Args): Json {
-  const users = (args.str('users') ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  const users = (args.str('users') ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   if (users.length === 0) fail('users_list_not_supplied');
-  if (users.length > 1) throw new ApiFailure('not_supported_by_fake', {}, 'conversations.open with several users (mpim)');
+  if (users.length > 1)
+    throw new ApiFailure('not_supported_by_fake', {}, 'conversations.open with several users (mpim)');
   const user = state.workspace.users.get(users[0] ?? '');
   if (!user) fail('user_not_found');
   if (user.deleted) fail('user_disabled');

@@ -31,7 +31,10 @@ const METHODS: Record<string, MethodSpec> = {
   'views.publish': { scopes: [], run: views.publish },
   'users.info': { scopes: ['users:read'], run: directory.usersInfo },
   'users.lookupByEmail': { scopes: ['users:read.email'], run: directory.usersLookupByEmail },
-  'conversations.open': { scopes: ['im:write', 'mpim:write', 'channels:manage', 'groups:write'], run: directory.conversationsOpen },
+  'conversations.open': {
+    scopes: ['im:write', 'mpim:write', 'channels:manage', 'groups:write'],
+    run: directory.conversationsOpen,
+  },
   // conversations.info/history/replies check the channel type's scope themselves.
   'conversations.info': { scopes: [], run: directory.conversationsInfo },
   'conversations.history': { scopes: [], run: directory.conversationsHistory },
@@ -66,7 +69,13 @@ export async function handleApiRequest(state: FakeState, request: ApiRequest): P
 
 function execute(state: FakeState, request: ApiRequest, args: Json, token: string | undefined): ApiResponse {
   const unexpected = (reason: string): void =>
-    state.log.unexpected({ at: Date.now(), httpMethod: request.httpMethod, path: request.path, method: request.method, reason });
+    state.log.unexpected({
+      at: Date.now(),
+      httpMethod: request.httpMethod,
+      path: request.path,
+      method: request.method,
+      reason,
+    });
   const spec = METHODS[request.method];
   if (!spec) {
     unexpected('unknown_method');
@@ -87,7 +96,11 @@ function execute(state: FakeState, request: ApiRequest, args: Json, token: strin
   const injected = state.faults.takeFailure(request.method);
   if (injected) return injectedResponse(injected, scopeHeaders);
   if (spec.scopes.length > 0 && !spec.scopes.some((s) => state.workspace.hasScope(s))) {
-    return reply(200, { ok: false, error: 'missing_scope', needed: spec.scopes[0], provided: state.workspace.scopes.join(',') }, scopeHeaders);
+    return reply(
+      200,
+      { ok: false, error: 'missing_scope', needed: spec.scopes[0], provided: state.workspace.scopes.join(',') },
+      scopeHeaders,
+    );
   }
   const paceChannel = request.method === 'chat.postMessage' ? paceKey(state, args) : undefined;
   if (paceChannel !== undefined) {
@@ -115,7 +128,9 @@ function injectedResponse(failure: InjectedFailure, headers: Record<string, stri
   const extra: Record<string, string> = { ...headers };
   const retryAfter = failure.retryAfter === undefined && failure.status === 429 ? 1 : failure.retryAfter;
   if (retryAfter !== undefined && retryAfter !== null) extra['retry-after'] = String(retryAfter);
-  const body = failure.body ?? (failure.status === 429 ? { ok: false, error: 'ratelimited' } : { ok: false, error: 'fake_http_error' });
+  const body =
+    failure.body ??
+    (failure.status === 429 ? { ok: false, error: 'ratelimited' } : { ok: false, error: 'fake_http_error' });
   return reply(failure.status, body, extra);
 }
 

@@ -6,7 +6,8 @@ import type { Args, FakeState } from './context.ts';
 function readView(args: Args, expected: 'modal' | 'home'): Json {
   const view = args.json('view');
   if (view === undefined) invalidArguments('[ERROR] missing required field: view');
-  if (typeof view !== 'object' || view === null || Array.isArray(view)) invalidArguments('[ERROR] failed to parse view [json-pointer:/view]');
+  if (typeof view !== 'object' || view === null || Array.isArray(view))
+    invalidArguments('[ERROR] failed to parse view [json-pointer:/view]');
   const result = validateView(view, expected);
   if (!result.ok) fail(result.error, { response_metadata: { messages: result.messages } });
   return view as Json;
