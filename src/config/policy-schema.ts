@@ -82,7 +82,8 @@ const workingHours = z
     w === false || w === 'off' ? null : { days: w.days, fromMinute: w.from, toMinute: w.to, timezone: w.timezone },
   )
   .describe(
-    'Outside these hours the reminder and escalation clocks pause (a reminder due at night waits for the morning); `off` (e.g. in a route) means around the clock.',
+    'Outside these hours the reminder and escalation clocks pause (a reminder due ' +
+      'at night waits for the morning); `off` (e.g. in a route) means around the clock.',
   );
 
 const reminders = z
