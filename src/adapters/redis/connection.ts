@@ -97,6 +97,8 @@ export function keyspace(prefix: string) {
     /** GitLab's webhook deliveries not handled yet (a stream), and the delivery keys seen in the last day */
     webhooks: `${base}:webhooks`,
     webhookSeen: (deliveryKey: string) => `${base}:webhook-seen:${deliveryKey}`,
+    /** the commits and merge requests between two deployed shas (src/adapters/redis/changes-store.ts) */
+    changes: (projectId: number, from: string, to: string) => `${base}:changes:${projectId}:${from}..${to}`,
     pattern: `${base}:*`,
   };
 }

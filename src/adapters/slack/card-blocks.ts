@@ -1,5 +1,6 @@
 import type { CardModel, OpenRule, Person } from '../../core/cards/card-model.ts';
 import type { CardState } from '../../core/deployments/deployment.ts';
+import { changesBlocks, freezeBlocks } from './changes-blocks.ts';
 import { decisionButtons } from './decision-buttons.ts';
 import { clip, esc, link, slackDate } from './mrkdwn.ts';
 
@@ -144,6 +145,9 @@ export function renderCard(m: CardModel): SlackMessage {
       ].map((text) => ({ type: 'mrkdwn', text: clip(text, 2000) })),
     },
   ];
+  // A freeze in effect goes right under the headline; what changes follows the facts (changes-blocks.ts).
+  blocks.splice(1, 0, ...freezeBlocks(m));
+  blocks.push(...changesBlocks(m));
   const rules = rulesText(m);
   if (rules) blocks.push({ type: 'section', block_id: `${id}-r-${v}`, text: { type: 'mrkdwn', text: rules } });
   const nudge = m.nextNudgeAt
