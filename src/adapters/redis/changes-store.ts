@@ -5,6 +5,8 @@ import type { Keyspace } from './connection.ts';
 
 /** A day: re-renders, follow-up syncs and the Changes modal of a waiting card read it instead of GitLab. */
 const KEEP_S = 86_400;
+/** A range read without its merge requests: long enough for the follow-up sync, then read again. */
+const KEEP_PARTIAL_S = 300;
 
 const User = z.object({ id: z.number(), username: z.string(), name: z.string() });
 
@@ -50,8 +52,8 @@ export function createChangesStore(redis: Redis, keys: Keyspace): RangeStore {
         return null;
       }
     },
-    async put(k, value) {
-      await redis.set(key(k), JSON.stringify(value), 'EX', KEEP_S);
+    async put(k, value, opts) {
+      await redis.set(key(k), JSON.stringify(value), 'EX', opts?.partial ? KEEP_PARTIAL_S : KEEP_S);
     },
   };
 }

@@ -79,7 +79,8 @@ export type RangeChanges = {
 /** Ranges already read, shared by every process (Redis): re-renders, follow-up syncs and the modal read them. */
 export interface RangeStore {
   get(key: RangeKey): Promise<RangeChanges | null>;
-  put(key: RangeKey, value: RangeChanges): Promise<void>;
+  /** `partial`: read without its merge requests (GitLab did not give them): kept minutes, not a day. */
+  put(key: RangeKey, value: RangeChanges, opts?: { partial: boolean }): Promise<void>;
 }
 
 export type PipelineHealth = {
@@ -164,13 +165,12 @@ export async function rangeChanges(
     const back = await deps.source.commits(key.projectId, `${key.to}..${key.from}`);
     changes = back.commits.length > 0 ? { kind: 'rollback', ...withMergeRequests(back, []) } : nothing('unknown');
   }
-  // Without its merge requests the range is shown, not kept: the next render reads them again.
-  if (merged !== null || changes.kind !== 'forward')
-    await deps.ranges
-      .put(key, changes)
-      .catch((error: unknown) =>
-        deps.logger.warn({ err: (error as Error).message, projectId: key.projectId }, 'changes not stored'),
-      );
+  // Without its merge requests the range is kept briefly (a follow-up sync finds it), then read again.
+  await deps.ranges
+    .put(key, changes, { partial: merged === null && changes.kind === 'forward' })
+    .catch((error: unknown) =>
+      deps.logger.warn({ err: (error as Error).message, projectId: key.projectId }, 'changes not stored'),
+    );
   return changes;
 }
 
