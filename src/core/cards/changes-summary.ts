@@ -246,8 +246,9 @@ export function pipelineHealth(
 }
 
 /**
- * The summary for one deployment: what runs now, the freeze periods and the pipeline's jobs are read at once;
- * then the range. A part GitLab does not answer is left out (logged), the others still show.
+ * The summary for one deployment: what runs now, the freeze periods and the pipeline's jobs are read at once,
+ * and the range as soon as what runs now is known. A part GitLab does not answer is left out (logged), the
+ * others still show; without what runs now there is no summary.
  */
 export async function describeChanges(deps: ChangesDeps, d: Deployment): Promise<ChangeSummary> {
   const log = (what: string) => (error: unknown) => {
@@ -255,13 +256,13 @@ export async function describeChanges(deps: ChangesDeps, d: Deployment): Promise
     return null;
   };
   const projectId = d.project.id;
-  const [current, jobs, periods] = await Promise.all([
-    deps.source.currentDeployment(d),
-    d.pipeline ? deps.source.pipelineJobs(projectId, d.pipeline.id).catch(log('pipeline jobs')) : null,
-    deps.source.freezePeriods(projectId).catch(log('freeze periods')),
-  ]);
-  const { freeze, invalid } = freezeInEffect(periods ?? [], deps.clock.now());
-  if (invalid.length > 0) deps.logger.warn({ projectId, periods: invalid.length }, 'unreadable deploy freeze periods');
+  // The pipeline's jobs and the freeze periods do not wait for the range, nor the range for them.
+  const jobsRead = d.pipeline ? deps.source.pipelineJobs(projectId, d.pipeline.id).catch(log('pipeline jobs')) : null;
+  const periodsRead = deps.source.freezePeriods(projectId).catch(log('freeze periods'));
+  const current = await deps.source.currentDeployment(d).catch(async (error: unknown) => {
+    await Promise.all([jobsRead, periodsRead]);
+    throw error;
+  });
   let range: ChangeSummary['range'] = null;
   if (current) {
     const changes = await rangeChanges(deps, {
@@ -286,6 +287,9 @@ export async function describeChanges(deps: ChangesDeps, d: Deployment): Promise
       mergeRequestCount: changes.mergeRequests.length,
     };
   }
+  const [jobs, periods] = await Promise.all([jobsRead, periodsRead]);
+  const { freeze, invalid } = freezeInEffect(periods ?? [], deps.clock.now());
+  if (invalid.length > 0) deps.logger.warn({ projectId, periods: invalid.length }, 'unreadable deploy freeze periods');
   return {
     current: current ? { ...current, shortSha: current.sha.slice(0, 8) } : null,
     range,
