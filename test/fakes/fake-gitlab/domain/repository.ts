@@ -175,9 +175,30 @@ export function mergeMergeRequest(ctx: Ctx, projectId: number, input: MergeMerge
   return mr;
 }
 
+/** A commit's ancestors never change (its parents are fixed): the last few walks are kept (the bench asks 1,000s). */
+const walks = new WeakMap<State, Map<string, Set<string>>>();
+const KEPT_WALKS = 64;
+
 function ancestors(state: State, projectId: number, from: RepoCommitRec | undefined): Set<string> {
+  if (!from) return new Set();
+  const kept = walks.get(state) ?? new Map<string, Set<string>>();
+  walks.set(state, kept);
+  const id = key(projectId, from.sha);
+  const hit = kept.get(id);
+  if (hit) {
+    kept.delete(id);
+    kept.set(id, hit);
+    return hit;
+  }
+  const seen = walk(state, projectId, from);
+  kept.set(id, seen);
+  if (kept.size > KEPT_WALKS) kept.delete(kept.keys().next().value!);
+  return seen;
+}
+
+function walk(state: State, projectId: number, from: RepoCommitRec): Set<string> {
   const seen = new Set<string>();
-  const stack = from ? [from.sha] : [];
+  const stack = [from.sha];
   while (stack.length > 0) {
     const sha = stack.pop()!;
     if (seen.has(sha)) continue;
