@@ -25,6 +25,11 @@ const FREEZE_TTL_MS = 5 * 60_000;
 const JOBS_TTL_MS = 5 * 60_000;
 const RUNNING_JOBS_TTL_MS = 15_000;
 const UNFINISHED = new Set(['created', 'pending', 'running', 'preparing', 'waiting_for_resource', 'scheduled']);
+/** Titles and names as kept (Redis, card records): bounded, whatever GitLab holds; Slack clips further. */
+const TITLE_MAX = 300;
+const NAME_MAX = 200;
+const bounded = (text: string, max: number) =>
+  text.length > max ? `${Array.from(text.slice(0, max)).slice(0, -1).join('')}…` : text;
 
 /**
  * GitLab reads for the summary of what a deployment changes, with greenlight's own token. Each is one request:
@@ -67,8 +72,8 @@ export function createChangesReader(
       return {
         commits: page.data.map((c): RangeCommit => ({
           sha: c.id,
-          title: c.title ?? '',
-          authorName: c.author_name ?? '',
+          title: bounded(c.title ?? '', TITLE_MAX),
+          authorName: bounded(c.author_name ?? '', NAME_MAX),
           webUrl: c.web_url ?? null,
         })),
         more: Boolean(page.paginationInfo?.next),
@@ -93,7 +98,7 @@ export function createChangesReader(
       );
       return list.map((mr): MergeRequestRef => ({
         iid: mr.iid,
-        title: mr.title,
+        title: bounded(mr.title, TITLE_MAX),
         webUrl: mr.web_url,
         author: mr.author ? toUser(mr.author) : null,
         shas: [mr.merge_commit_sha, mr.squash_commit_sha, mr.sha].filter((s): s is string => Boolean(s)),
