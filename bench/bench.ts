@@ -52,7 +52,10 @@ export type BenchResults = {
   durationMs: number;
 };
 
-/** `shipped`: run intake and cards on the built app with npm start's node options; `production`: the other ways to run it */
+/**
+ * `shipped`: run intake and cards on the built app with npm
+ * start's node options; `production`: the other ways to run it
+ */
 type Plan = {
   shipped: boolean;
   intake: IntakeSizes;
@@ -201,7 +204,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     for (const { name, sizes } of plan.cards) {
       if (!wanted(name)) continue;
       log(
-        `${name}: ${sizes.deployments} deployments${sizes.paced ? ', Slack paced at 1 message/s per channel' : ''}${sizes.clicks ? `, then ${sizes.clicks} clicks` : ''}`,
+        `${name}: ${sizes.deployments} ` +
+          `deployments${sizes.paced ? ', Slack paced at 1 message/s per channel' : ''}` +
+          `${sizes.clicks ? `, then ${sizes.clicks} clicks` : ''}`,
       );
       cards.push({ name, result: await runCards(ctx, sizes, name) });
     }
@@ -268,7 +273,9 @@ async function measureIdle(ctx: BenchContext, name: string): Promise<number | nu
   }
 }
 
-/** The node options in package.json's start script (`node --x=1 --env-file-if-exists=.env dist/main.js` -> ['--x=1']). */
+/**
+ * The node options in package.json's start script (`node --x=1 --env-file-if-exists=.env dist/main.js` -> ['--x=1']).
+ */
 export function startScriptNodeArgs(appDir: string): string[] {
   const pkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   const words = (pkg.scripts?.start ?? '').split(/\s+/);

@@ -32,9 +32,10 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   const pkg = new Map<string, number>();
   for (const [id, ms] of self) {
     const { callFrame } = byId.get(id)!;
-    const where = callFrame.url
-      ? `${callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|dist|bench|test)\//, '$1/')}:${callFrame.lineNumber + 1}`
-      : '';
+    const shortUrl = callFrame.url
+      .replace(/^.*node_modules\//, '')
+      .replace(/^file:\/\/.*?\/(src|dist|bench|test)\//, '$1/');
+    const where = callFrame.url ? `${shortUrl}:${callFrame.lineNumber + 1}` : '';
     const key = `${callFrame.functionName || '(anonymous)'} ${where}`.trim();
     fn.set(key, (fn.get(key) ?? 0) + ms);
     const p = packageOf(callFrame.url);

@@ -17,7 +17,10 @@ const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 const rss = (idle: number | null, peak: number | null) => `${fmtMb(idle)} → ${fmtMb(peak)}`;
 
 function describeCards(c: CardsResult): string {
-  return `${fmtInt(c.deployments)} in ${fmtInt(c.channels)} channels${c.paced ? ', Slack paced' : ''}${c.events === 'all' ? ', all hook events' : ''}`;
+  return (
+    `${fmtInt(c.deployments)} in ${fmtInt(c.channels)} ` +
+    `channels${c.paced ? ', Slack paced' : ''}${c.events === 'all' ? ', all hook events' : ''}`
+  );
 }
 
 /** The targets of issue 9, judged on this run. */
@@ -54,7 +57,9 @@ export function verdicts(r: BenchResults): Verdict[] {
     out.push({
       what: `Webhook intake p99 at ${fmtInt(r.intake.sizes.rate)} req/s (ROLE=web)`,
       target: '< 10 ms',
-      measured: `${fmtMs(web.rate.latency.p99)} (from the due time: ${fmtMs(web.rate.scheduledLatency?.p99 ?? Number.NaN)})`,
+      measured:
+        `${fmtMs(web.rate.latency.p99)} (from the due time: ` +
+        `${fmtMs(web.rate.scheduledLatency?.p99 ?? Number.NaN)})`,
       ok: web.rate.latency.p99 < TARGETS.intakeP99Ms,
     });
   }
@@ -64,7 +69,9 @@ export function verdicts(r: BenchResults): Verdict[] {
     .sort((a, b) => b.deployments - a.deployments)[0];
   if (paced) {
     const q = paced.drainMs / paced.minimumMs!;
-    const what = `Drain of ${fmtInt(paced.deployments)} cards in ${paced.channels} channels with Slack at 1 message/s per channel (÷ the pacing minimum)`;
+    const what =
+      `Drain of ${fmtInt(paced.deployments)} cards in ${paced.channels} ` +
+      'channels with Slack at 1 message/s per channel (÷ the pacing minimum)';
     if (paced.lost > 0)
       out.push({ what, target: 'close to 1×', measured: `n/a: ${fmtInt(paced.lost)} cards missing`, ok: false });
     else
@@ -127,20 +134,27 @@ export function renderReport(r: BenchResults): string {
   const lines: string[] = [];
   lines.push('# Benchmarks', '');
   lines.push(
-    `*Rewritten by \`npm run bench\`${r.smoke ? ' (smoke sizes: not meaningful numbers)' : ''}; see [bench/](bench/) and "How it is measured" below.*`,
+    `*Rewritten by \`npm run bench\`${r.smoke ? ' (smoke sizes: not meaningful numbers)' : ''}; ` +
+      'see [bench/](bench/) and "How it is measured" below.*',
     '',
   );
   lines.push(
-    `Measured ${m.date} on ${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(0)} GB RAM (${m.os}); Node ${m.node}, Redis ${m.redis}; code ${m.commit}. ` +
-      `Load average at start / end: ${m.loadStart.toFixed(1)} / ${m.loadEnd.toFixed(1)}. Whole run: ${fmtMs(r.durationMs)}.`,
+    `Measured ${m.date} on ${m.cpu}, ${m.cores} cores, ${m.ramGb.toFixed(0)} ` +
+      `GB RAM (${m.os}); Node ${m.node}, Redis ${m.redis}; code ${m.commit}. ` +
+      `Load average at start / end: ${m.loadStart.toFixed(1)} / ` +
+      `${m.loadEnd.toFixed(1)}. Whole run: ${fmtMs(r.durationMs)}.`,
     '',
   );
   lines.push(
-    `The app runs as ${r.app.shipped ? 'it ships' : 'in development'}: \`${r.app.command}\`${r.app.shipped ? ' (`npm run build`, then the node options of `npm start` and the Dockerfile)' : ''}, in every table but the last.`,
+    `The app runs as ${r.app.shipped ? 'it ships' : 'in development'}: ` +
+      `\`${r.app.command}\`` +
+      `${r.app.shipped ? ' (`npm run build`, then the node options of `npm start` and the Dockerfile)' : ''}, ` +
+      'in every table but the last.',
     '',
   );
   lines.push(
-    'Absolute numbers on a shared machine are noise; compare the ratios, which are measured side by side in the same run. ' +
+    'Absolute numbers on a shared machine are noise; compare the ' +
+      'ratios, which are measured side by side in the same run. ' +
       'The app, the load generator with the fakes, and Redis share the cores listed above.',
     '',
   );
@@ -154,9 +168,12 @@ export function renderReport(r: BenchResults): string {
     const i = r.intake;
     lines.push('## Webhook intake: POST /webhooks/gitlab', '');
     lines.push(
-      `Real Deployment Hook bodies (${fmtInt(i.bodyBytes)} bytes) as the fake GitLab builds them, valid token, a distinct Idempotency-Key and deployment id each, keep-alive connections. ` +
-        `Max throughput: ${i.sizes.concurrency} connections, each sending as soon as the previous answer is in, for ${fmtMs(i.sizes.durationMs)} after a ${fmtMs(i.sizes.warmupMs)} warm-up. ` +
-        `Fixed rate: ${fmtInt(i.sizes.rate)} req/s for ${fmtMs(i.sizes.rateDurationMs)} (open loop; "from due time" also counts any wait for a free connection). ` +
+      `Real Deployment Hook bodies (${fmtInt(i.bodyBytes)} bytes) as the fake GitLab builds them, ` +
+        'valid token, a distinct Idempotency-Key and deployment id each, keep-alive connections. ' +
+        `Max throughput: ${i.sizes.concurrency} connections, each sending as soon as the previous ` +
+        `answer is in, for ${fmtMs(i.sizes.durationMs)} after a ${fmtMs(i.sizes.warmupMs)} warm-up. ` +
+        `Fixed rate: ${fmtInt(i.sizes.rate)} req/s for ${fmtMs(i.sizes.rateDurationMs)} ` +
+        '(open loop; "from due time" also counts any wait for a free connection). ' +
         "CPU per request is the process's user + system time (/proc) divided by its requests.",
       '',
     );
@@ -189,8 +206,11 @@ export function renderReport(r: BenchResults): string {
     );
     lines.push('');
     lines.push(
-      `Ratios: throughput ${ratio(i.web.max.rps / i.bare.max.rps)} of the bare server; CPU per request ${ratio((i.web.cpuMsPer1k ?? Number.NaN) / (i.bare.cpuMsPer1k ?? Number.NaN))} the bare server's. ` +
-        `With ROLE=all the same webhooks at ${fmtInt(i.sizes.rate)}/s are also processed by the workers (each one a sync that reads GitLab: ${fmtInt(i.all.gitlabReadsDuringRun)} GitLab reads during the run); ` +
+      `Ratios: throughput ${ratio(i.web.max.rps / i.bare.max.rps)} of the bare server; CPU per request ` +
+        `${ratio((i.web.cpuMsPer1k ?? Number.NaN) / (i.bare.cpuMsPer1k ?? Number.NaN))} the bare server's. ` +
+        `With ROLE=all the same webhooks at ${fmtInt(i.sizes.rate)}/s are ` +
+        'also processed by the workers (each one a sync that reads GitLab: ' +
+        `${fmtInt(i.all.gitlabReadsDuringRun)} GitLab reads during the run); ` +
         `the web answers then share the event loop and Redis with them (statuses: ${Object.entries(i.all.rate.statuses)
           .map(([k, v]) => `${k}×${v}`)
           .join(', ')}).`,
@@ -201,11 +221,16 @@ export function renderReport(r: BenchResults): string {
   if (r.cards.length > 0) {
     lines.push('## Cards end to end', '');
     lines.push(
-      'N deployments become blocked at once in the fake GitLab (19.3+ webhook mode; the hook points at the app, ROLE=all, and subscribes to deployment events unless noted). ' +
-        'Each deployment has a protected environment of its own (a newer deployment to the same environment supersedes an older one), `prod-<k>-*` routed by the policy file to channel k. ' +
-        'Latency: deployment created → its card stored at the fake Slack. Before each run the app posts a few cards elsewhere to warm up, as a running service would be. ' +
-        'The app posts at most one message per second per channel, as Slack asks: unpaced runs give each card a channel of its own, so they measure the pipeline. ' +
-        '"Slack paced": ten channels, and the fake Slack also enforces 1 chat.postMessage per second per channel (429 + Retry-After beyond); the minimum is (cards per channel − 1) s. ' +
+      'N deployments become blocked at once in the fake GitLab (19.3+ webhook mode; the ' +
+        'hook points at the app, ROLE=all, and subscribes to deployment events unless noted). ' +
+        'Each deployment has a protected environment of its own (a newer deployment to the same ' +
+        'environment supersedes an older one), `prod-<k>-*` routed by the policy file to channel k. ' +
+        'Latency: deployment created → its card stored at the fake Slack. Before each run ' +
+        'the app posts a few cards elsewhere to warm up, as a running service would be. ' +
+        'The app posts at most one message per second per channel, as Slack asks: ' +
+        'unpaced runs give each card a channel of its own, so they measure the pipeline. ' +
+        '"Slack paced": ten channels, and the fake Slack also enforces 1 chat.postMessage per ' +
+        'second per channel (429 + Retry-After beyond); the minimum is (cards per channel − 1) s. ' +
         '"fakes busy": event-loop utilisation of the bench process that runs both fakes.',
       '',
     );
@@ -232,6 +257,9 @@ export function renderReport(r: BenchResults): string {
     );
     lines.push(row(Array(17).fill('---')));
     for (const { result: c } of r.cards) {
+      const answered =
+        c.deliveriesAnswered < c.deliveries ? ` (${fmtInt(c.deliveriesAnswered)} of ${fmtInt(c.deliveries)})` : '';
+      const failed = c.deliveriesFailed > 0 ? `, **${fmtInt(c.deliveriesFailed)} failed or dropped**` : '';
       lines.push(
         row([
           describeCards(c),
@@ -241,7 +269,7 @@ export function renderReport(r: BenchResults): string {
           fmtMs(c.drainMs),
           c.minimumMs === null ? '–' : fmtMs(c.minimumMs),
           c.minimumMs ? ratio(c.drainMs / c.minimumMs) : '–',
-          `${fmtMs(c.webhooksDoneMs)}${c.deliveriesAnswered < c.deliveries ? ` (${fmtInt(c.deliveriesAnswered)} of ${fmtInt(c.deliveries)})` : ''}${c.deliveriesFailed > 0 ? `, **${fmtInt(c.deliveriesFailed)} failed or dropped**` : ''}`,
+          `${fmtMs(c.webhooksDoneMs)}${answered}${failed}`,
           `${fmtMs(c.webhookToCard.p50)} / ${fmtMs(c.webhookToCard.p99)}`,
           `${fmtInt(c.cards)} (${c.duplicates} / ${c.lost})`,
           fmtInt(c.rateLimited),
@@ -264,8 +292,10 @@ export function renderReport(r: BenchResults): string {
     if (clicks.length) {
       lines.push('## Click to approval', '');
       lines.push(
-        'Approve clicked on a card (signed block_actions from the fake Slack driver, alternating two approvers), one click at a time: ' +
-          'until the app answers Slack (ack), and until the fake GitLab has answered the approval POST, made as the clicker with the Sudo header.',
+        'Approve clicked on a card (signed block_actions from the fake ' +
+          'Slack driver, alternating two approvers), one click at a time: ' +
+          'until the app answers Slack (ack), and until the fake GitLab has ' +
+          'answered the approval POST, made as the clicker with the Sudo header.',
         '',
       );
       lines.push(
@@ -296,8 +326,11 @@ export function renderReport(r: BenchResults): string {
   if (r.production.length > 0) {
     lines.push('## Memory by way of running the app', '');
     lines.push(
-      'The same 1,000 deployments at once (as in the cards table), with the app started the way it ships (`npm run build`, then `npm start` or the Dockerfile: ' +
-        `\`${r.app.command}\`, as in every table above), the way the tests and \`npm run dev\` do (\`node src/main.ts\`: Node strips the types at load time), and built but with V8's defaults (no node options).`,
+      'The same 1,000 deployments at once (as in the cards table), with the app ' +
+        'started the way it ships (`npm run build`, then `npm start` or the Dockerfile: ' +
+        `\`${r.app.command}\`, as in every table above), the way the tests ` +
+        `and \`npm run dev\` do (\`node src/main.ts\`: Node strips the types ` +
+        `at load time), and built but with V8's defaults (no node options).`,
       '',
     );
     lines.push(
@@ -317,9 +350,11 @@ export function renderReport(r: BenchResults): string {
     ];
     for (const { name, command, result } of runs) {
       const idle = r.idle.find((i) => i.command === command)?.rss ?? null;
+      const note =
+        name === 'shipped' ? ' (npm start, Dockerfile)' : name.startsWith('dev') ? ' (npm run dev, tests)' : '';
       lines.push(
         row([
-          `\`${command}\`${name === 'shipped' ? ' (npm start, Dockerfile)' : name.startsWith('dev') ? ' (npm run dev, tests)' : ''}`,
+          `\`${command}\`${note}`,
           fmtMb(idle),
           fmtMb(result.idleRss),
           fmtMb(result.peakRss),
@@ -330,7 +365,9 @@ export function renderReport(r: BenchResults): string {
     }
     lines.push(
       '',
-      "Idle: started with the ten-channel policy and left alone for 2 s. The unpaced runs need a route per channel; parsing 1,000 routes leaves V8's heap grown by 20–40 MB (the routes themselves take about 1 MB).",
+      'Idle: started with the ten-channel policy and left alone for 2 s. The ' +
+        'unpaced runs need a route per channel; parsing 1,000 routes leaves ' +
+        "V8's heap grown by 20–40 MB (the routes themselves take about 1 MB).",
       '',
     );
   }

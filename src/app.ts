@@ -280,7 +280,9 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
               .postDirect(
                 user.userId,
                 directText(
-                  `:white_check_mark: Your Slack account is now linked to GitLab user *@${account.username}*: greenlight records your approvals in GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`,
+                  ':white_check_mark: Your Slack account is now linked to GitLab ' +
+                    `user *@${account.username}*: greenlight records your approvals in ` +
+                    `GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`,
                 ),
               )
               .then(() => undefined),

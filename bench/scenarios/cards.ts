@@ -11,7 +11,9 @@ export type CardsSizes = {
   paced: boolean;
   /** channels the cards are spread over (the app itself posts at most 1 message per second per channel) */
   channels: number;
-  /** which webhook events the app's hook subscribes to ('all' = deployment, pipeline and job events, as the README says) */
+  /**
+   * which webhook events the app's hook subscribes to ('all' = deployment, pipeline and job events, as the README says)
+   */
   events: 'deployment' | 'all';
   /** approve this many cards one after the other once all are posted (0 = none) */
   clicks: number;

@@ -30,7 +30,9 @@ export type IntakeResult = {
 
 const ID_MARK = 987654321;
 
-/** A real Deployment Hook body as the fake GitLab builds it (status blocked), with a distinct deployment_id per request. */
+/**
+ * A real Deployment Hook body as the fake GitLab builds it (status blocked), with a distinct deployment_id per request.
+ */
 function deploymentHookRequests(world: BenchWorld): { make: MakeRequest; bodyBytes: number } {
   world.gitlab.holdWebhooks();
   world.gitlab.addHook({

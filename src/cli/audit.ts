@@ -53,7 +53,8 @@ export async function auditCommand(argv: string[], io: CliIo): Promise<number> {
   const limit = values.limit === undefined ? 10_000 : Number(values.limit);
   if (sinceMs === null || untilMs === null || !Number.isInteger(limit) || limit < 1) {
     err(
-      'audit: --since and --until take a duration (24h) or a time (2026-01-31T09:00:00Z); --limit a positive whole number',
+      'audit: --since and --until take a duration (24h) or a time ' +
+        '(2026-01-31T09:00:00Z); --limit a positive whole number',
     );
     err(USAGE);
     return 2;

@@ -64,7 +64,8 @@ export const webhooksCommand: CliCommand = async (argv, io) => {
   const hookUrl = values.url ?? (config.publicUrl ? `${config.publicUrl}/webhooks/gitlab` : null);
   if (!hookUrl || !/^https?:\/\//.test(hookUrl)) {
     io.err(
-      'greenlight webhooks install: set PUBLIC_URL (where GitLab reaches greenlight) or pass --url https://.../webhooks/gitlab',
+      'greenlight webhooks install: set PUBLIC_URL (where GitLab ' +
+        'reaches greenlight) or pass --url https://.../webhooks/gitlab',
     );
     return EXIT.usage;
   }
@@ -139,7 +140,8 @@ function report(
         : result.status === 404
           ? `no ${target.kind} "${target.id}" is visible to the token: check the ID or full path (e.g. acme/web)`
           : result.status === 422 || result.status === 400
-            ? 'GitLab refused the settings; is the URL allowed? (self-managed: Admin > Settings > Network > Outbound requests, allow requests to the local network)'
+            ? 'GitLab refused the settings; is the URL allowed? (self-managed: Admin > ' +
+              'Settings > Network > Outbound requests, allow requests to the local network)'
             : 'check GITLAB_URL and that GitLab is up';
   io.err(`${name}: could not ${what}: ${result.status} ${result.message}\n  fix: ${fix}`);
   return false;

@@ -15,19 +15,24 @@ export const envVars = {
   PUBLIC_URL: url('greenlight as GitLab and browsers reach it')
     .optional()
     .describe(
-      'Base URL where GitLab and browsers reach greenlight, e.g. https://greenlight.example.com. Required in oauth mode (the OAuth redirect is PUBLIC_URL/oauth/gitlab/callback).',
+      'Base URL where GitLab and browsers reach greenlight, e.g. https://greenlight.example.com. ' +
+        'Required in oauth mode (the OAuth redirect is PUBLIC_URL/oauth/gitlab/callback).',
     ),
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
     .describe(
-      'Redis connection URL (redis:// or rediss://). Use noeviction and persistence (AOF) in production. With REDIS_MODE=cluster: one or more seed nodes separated by commas (credentials and TLS from the first).',
+      'Redis connection URL (redis:// or rediss://). Use noeviction and ' +
+        'persistence (AOF) in production. With REDIS_MODE=cluster: one or more ' +
+        'seed nodes separated by commas (credentials and TLS from the first).',
     ),
   REDIS_MODE: z
     .enum(['standalone', 'cluster'])
     .default('standalone')
     .describe(
-      'standalone = one Redis (or a primary behind a failover endpoint); cluster = Redis Cluster (also managed "cluster mode" services): REDIS_URL names seed nodes and the client follows the cluster topology.',
+      'standalone = one Redis (or a primary behind a failover endpoint); ' +
+        'cluster = Redis Cluster (also managed "cluster mode" services): ' +
+        'REDIS_URL names seed nodes and the client follows the cluster topology.',
     ),
   REDIS_PREFIX: z
     .string()
@@ -41,7 +46,8 @@ export const envVars = {
     .string()
     .min(1)
     .describe(
-      "greenlight's own GitLab token for reading (scope read_api). In sudo mode: an administrator token with the api and sudo scopes.",
+      "greenlight's own GitLab token for reading (scope read_api). In " +
+        'sudo mode: an administrator token with the api and sudo scopes.',
     ),
   GITLAB_WEBHOOK_SECRET: z
     .string()
@@ -51,7 +57,8 @@ export const envVars = {
     .enum(['oauth', 'sudo'])
     .default('oauth')
     .describe(
-      'How decisions are recorded as the clicking person: oauth (each user links their GitLab account; works on GitLab.com) or sudo (self-managed; GITLAB_TOKEN is an admin token and acts with the Sudo header).',
+      'How decisions are recorded as the clicking person: oauth (each user links their GitLab account; works ' +
+        'on GitLab.com) or sudo (self-managed; GITLAB_TOKEN is an admin token and acts with the Sudo header).',
     ),
   GITLAB_OAUTH_CLIENT_ID: z
     .string()
@@ -67,7 +74,8 @@ export const envVars = {
     .string()
     .optional()
     .describe(
-      '32 random bytes, base64 (openssl rand -base64 32); encrypts stored user tokens (AES-256-GCM). Required in oauth mode. To rotate, put the new key first and keep old ones after a comma: NEW,OLD.',
+      '32 random bytes, base64 (openssl rand -base64 32); encrypts stored user tokens (AES-256-GCM). ' +
+        'Required in oauth mode. To rotate, put the new key first and keep old ones after a comma: NEW,OLD.',
     ),
   SLACK_BOT_TOKEN: z
     .string()
@@ -85,7 +93,8 @@ export const envVars = {
     .startsWith('xapp-', 'must be an app-level token (xapp-...)')
     .optional()
     .describe(
-      'App-level token with connections:write. When set, Slack traffic uses Socket Mode and no public Slack endpoint is needed.',
+      'App-level token with connections:write. When set, Slack ' +
+        'traffic uses Socket Mode and no public Slack endpoint is needed.',
     ),
   SLACK_API_URL: url('the Slack Web API')
     .default('https://slack.com/api/')
@@ -109,7 +118,8 @@ export const envVars = {
     .enum(['all', 'web', 'worker'])
     .default('all')
     .describe(
-      'all = web and worker in one process; web = HTTP only; worker = queues only. Any number of each may share one Redis.',
+      'all = web and worker in one process; web = HTTP only; ' +
+        'worker = queues only. Any number of each may share one Redis.',
     ),
   WORKER_STALL_TIMEOUT: z
     .string()
@@ -123,7 +133,9 @@ export const envVars = {
       return ms;
     })
     .describe(
-      'When a worker dies mid-job (crash, SIGKILL, lost host), its jobs are taken over by another worker, or by itself after a restart, once this much time has passed without its heartbeat. Webhook events it had read, or that failed, are taken over after this long too (1s to 1h).',
+      'When a worker dies mid-job (crash, SIGKILL, lost host), its jobs are taken over by another ' +
+        'worker, or by itself after a restart, once this much time has passed without its ' +
+        'heartbeat. Webhook events it had read, or that failed, are taken over after this long too (1s to 1h).',
     ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

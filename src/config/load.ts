@@ -43,7 +43,9 @@ export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
     super(
-      `greenlight cannot start: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee docs/configuration.md (or .env.example) for every setting.`,
+      `greenlight cannot start: ${problems.length} configuration ` +
+        `problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+        'See docs/configuration.md (or .env.example) for every setting.',
     );
     this.name = 'ConfigError';
     this.problems = problems;
@@ -81,7 +83,8 @@ export function loadConfig(
     policyFile?.channel ?? (envResult.success ? envResult.data.SLACK_CHANNEL : raw.SLACK_CHANNEL) ?? null;
   if (defaultChannel === null && policyFile) {
     problems.push(
-      'SLACK_CHANNEL: required, or set `channel` in CONFIG_FILE: cards that match no route need a default channel (a channel ID like C0123ABCD).',
+      'SLACK_CHANNEL: required, or set `channel` in CONFIG_FILE: cards that ' +
+        'match no route need a default channel (a channel ID like C0123ABCD).',
     );
   }
   if (!envResult.success || !policyFile || problems.length > 0) throw new ConfigError(problems);
@@ -141,7 +144,8 @@ function loadPolicyFile(path: string, readFile: ReadFile, problems: string[]): P
     text = readFile(path);
   } catch (error) {
     problems.push(
-      `CONFIG_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); check the path and permissions.`,
+      `CONFIG_FILE: cannot read ${path} ` +
+        `(${(error as NodeJS.ErrnoException).code ?? 'error'}); check the path and permissions.`,
     );
     return null;
   }

@@ -20,10 +20,8 @@ const duration = (bounds: { min: number; max: number }) =>
       return z.NEVER;
     }
     if (ms < bounds.min || ms > bounds.max) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `"${value}" is out of bounds; write a duration from ${formatDuration(bounds.min)} to ${formatDuration(bounds.max)}`,
-      });
+      const range = `${formatDuration(bounds.min)} to ${formatDuration(bounds.max)}`;
+      ctx.addIssue({ code: 'custom', message: `"${value}" is out of bounds; write a duration from ${range}` });
       return z.NEVER;
     }
     return Math.round(ms);
@@ -104,7 +102,8 @@ const workingHours = z
     w === false || w === 'off' ? null : { days: w.days, fromMinute: w.from, toMinute: w.to, timezone: w.timezone },
   )
   .describe(
-    'Outside these hours the reminder and escalation clocks pause (a reminder due at night waits for the morning); `off` (e.g. in a route) means around the clock.',
+    'Outside these hours the reminder and escalation clocks pause (a reminder due ' +
+      'at night waits for the morning); `off` (e.g. in a route) means around the clock.',
   );
 
 const reminders = z

@@ -69,16 +69,21 @@ export function renderConfigReference(): string {
   const env = Object.entries(envVars).map(([name, schema]) => {
     const { defaultValue, optional } = unwrap(schema as unknown as AnySchema);
     const required = optional ? (defaultValue === undefined ? 'no' : 'no') : 'yes';
-    return `| \`${name}\` | ${defaultValue === undefined ? '—' : `\`${String(defaultValue)}\``} | ${required} | ${(schema.description ?? '').replace(/\|/g, '\\|')} |`;
+    return (
+      `| \`${name}\` | ${defaultValue === undefined ? '—' : `\`${String(defaultValue)}\``} ` +
+      `| ${required} | ${(schema.description ?? '').replace(/\|/g, '\\|')} |`
+    );
   });
   const policy: string[] = [];
   policyRows(policyFileSchema.shape as unknown as Record<string, AnySchema>, '', policy);
   return [
     '# Configuration reference',
     '',
-    '<!-- Generated from src/config/env-schema.ts and src/config/policy-schema.ts by `npm run docs:config`. Do not edit by hand. -->',
+    '<!-- Generated from src/config/env-schema.ts and src/config/policy-schema.ts ' +
+      'by `npm run docs:config`. Do not edit by hand. -->',
     '',
-    'greenlight reads its environment and the optional policy file once, at start. Every problem is reported at once, with what to do, and the process exits with status 78.',
+    'greenlight reads its environment and the optional policy file once, at start. Every ' +
+      'problem is reported at once, with what to do, and the process exits with status 78.',
     'Empty variables count as unset.',
     '',
     '## Environment',
@@ -87,17 +92,22 @@ export function renderConfigReference(): string {
     '|---|---|---|---|',
     ...env,
     '',
-    'Conditional requirements: in `oauth` mode `GITLAB_OAUTH_CLIENT_ID`, `GITLAB_OAUTH_CLIENT_SECRET`, `TOKEN_ENCRYPTION_KEY` and `PUBLIC_URL` are required; `SLACK_SIGNING_SECRET` is required unless `SLACK_APP_TOKEN` is set; a default channel (`SLACK_CHANNEL` or `channel` in the policy file) is required.',
+    'Conditional requirements: in `oauth` mode `GITLAB_OAUTH_CLIENT_ID`, ' +
+      '`GITLAB_OAUTH_CLIENT_SECRET`, `TOKEN_ENCRYPTION_KEY` and `PUBLIC_URL` are required; ' +
+      '`SLACK_SIGNING_SECRET` is required unless `SLACK_APP_TOKEN` is set; a ' +
+      'default channel (`SLACK_CHANNEL` or `channel` in the policy file) is required.',
     '',
     '## Policy file (`CONFIG_FILE`)',
     '',
-    'YAML. Durations are written `500ms`, `10s`, `30m`, `2h`, `1d` (or combined, `1h30m`). Unknown keys are errors, so typos do not go unnoticed.',
+    'YAML. Durations are written `500ms`, `10s`, `30m`, `2h`, `1d` (or ' +
+      'combined, `1h30m`). Unknown keys are errors, so typos do not go unnoticed.',
     '',
     '| key | default | meaning |',
     '|---|---|---|',
     ...policy,
     '',
-    'Reminders default to `{ after: 30m, every: 1h, max: 3 }` when the file does not set them; `run_after_approval` defaults to `button`.',
+    'Reminders default to `{ after: 30m, every: 1h, max: 3 }` when the ' +
+      'file does not set them; `run_after_approval` defaults to `button`.',
     'How reminders, escalation levels, working hours and "Snooze 1h" behave: [reminders.md](reminders.md).',
     '',
     'Every duration has bounds (`sweep.every` 1s to 1d; reminders and escalation at most 30d; ' +

@@ -94,93 +94,108 @@ describe('cards with several approval rules (sudo mode)', () => {
     ]);
   });
 
-  it('asks an approver who fits both rules which one, and records the approval for that rule with represented_as', async () => {
-    const d = deploy();
-    const card = await cardFor(d.id);
-    const click = await world.slack.clickButton(app.url, {
-      userId: carol,
-      channel: CHANNEL,
-      ts: card.ts,
-      actionId: 'deploy_approve',
-    });
-    expect(click.timedOut).toBe(false);
-    const view = await waitFor(
-      () => {
-        const v = world.slack.lastView(carol);
-        return v?.view.callback_id === 'deploy_approve_modal' && v.open ? v : undefined;
-      },
-      { what: 'approve modal' },
-    );
-    expect(JSON.stringify(view.view.blocks)).toContain('qa-group');
-    expect(callsFor(d.id)).toHaveLength(0);
+  it(
+    'asks an approver who fits both rules which one, and ' + 'records the approval for that rule with represented_as',
+    async () => {
+      const d = deploy();
+      const card = await cardFor(d.id);
+      const click = await world.slack.clickButton(app.url, {
+        userId: carol,
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      });
+      expect(click.timedOut).toBe(false);
+      const view = await waitFor(
+        () => {
+          const v = world.slack.lastView(carol);
+          return v?.view.callback_id === 'deploy_approve_modal' && v.open ? v : undefined;
+        },
+        { what: 'approve modal' },
+      );
+      expect(JSON.stringify(view.view.blocks)).toContain('qa-group');
+      expect(callsFor(d.id)).toHaveLength(0);
 
-    const submitted = await world.slack.submitView(app.url, {
-      userId: carol,
-      values: { rule: { rule_choice: '1' }, comment: { comment_input: 'QA passed' } },
-    });
-    expect(submitted.outcome).toBe('closed');
-    await waitFor(() => callsFor(d.id).length === 1, { what: 'approval call' });
-    expect(callsFor(d.id)[0]).toMatchObject({
-      actingUser: { username: 'carol' },
-      status: 201,
-      body: { status: 'approved', represented_as: 'qa-group', comment: 'QA passed' },
-    });
+      const submitted = await world.slack.submitView(app.url, {
+        userId: carol,
+        values: { rule: { rule_choice: '1' }, comment: { comment_input: 'QA passed' } },
+      });
+      expect(submitted.outcome).toBe('closed');
+      await waitFor(() => callsFor(d.id).length === 1, { what: 'approval call' });
+      expect(callsFor(d.id)[0]).toMatchObject({
+        actingUser: { username: 'carol' },
+        status: 201,
+        body: { status: 'approved', represented_as: 'qa-group', comment: 'QA passed' },
+      });
 
-    const updated = await cardWhere(card.ts, 'qa-group satisfied on the card', (m) =>
-      rulesOf(m.blocks).some((l) => l.startsWith(':white_check_mark: *qa-group*')),
-    );
-    expect(rulesOf(updated.blocks)).toEqual([
-      `:hourglass_flowing_sand: *Maintainers*: 0 of 1 — can approve: <@${alice}> and 1 more`,
-      `:white_check_mark: *qa-group*: 1 of 1 — <@${carol}> “QA passed”`,
-    ]);
-    await ephemeralTo(carol, /You approved/);
-  });
+      const updated = await cardWhere(card.ts, 'qa-group satisfied on the card', (m) =>
+        rulesOf(m.blocks).some((l) => l.startsWith(':white_check_mark: *qa-group*')),
+      );
+      expect(rulesOf(updated.blocks)).toEqual([
+        `:hourglass_flowing_sand: *Maintainers*: 0 of 1 — can approve: <@${alice}> and 1 more`,
+        `:white_check_mark: *qa-group*: 1 of 1 — <@${carol}> “QA passed”`,
+      ]);
+      await ephemeralTo(carol, /You approved/);
+    },
+  );
 
-  it('asks with buttons when the worker finds several rules the card did not know about (linked since it was drawn)', async () => {
-    const d = deploy();
-    const card = await cardFor(d.id);
-    world.slack.addUser({ id: 'U0ERIN', name: 'erin', email: 'erin@acme.test' });
-    await world.slack.clickButton(app.url, {
-      userId: 'U0ERIN',
-      channel: CHANNEL,
-      ts: card.ts,
-      actionId: 'deploy_approve',
-    });
-    const question = await ephemeralTo('U0ERIN', /more than one approval rule/);
-    expect(JSON.stringify(question.blocks)).toContain('Approve for qa-group');
-    expect(world.slack.lastView('U0ERIN')).toBeUndefined();
-    expect(callsFor(d.id)).toHaveLength(0);
+  it(
+    'asks with buttons when the worker finds several rules ' +
+      'the card did not know about (linked since it was drawn)',
+    async () => {
+      const d = deploy();
+      const card = await cardFor(d.id);
+      world.slack.addUser({ id: 'U0ERIN', name: 'erin', email: 'erin@acme.test' });
+      await world.slack.clickButton(app.url, {
+        userId: 'U0ERIN',
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_approve',
+      });
+      const question = await ephemeralTo('U0ERIN', /more than one approval rule/);
+      expect(JSON.stringify(question.blocks)).toContain('Approve for qa-group');
+      expect(world.slack.lastView('U0ERIN')).toBeUndefined();
+      expect(callsFor(d.id)).toHaveLength(0);
 
-    await world.slack.clickEphemeralButton(app.url, { userId: 'U0ERIN', actionId: 'deploy_approve_as_1' });
-    await waitFor(() => callsFor(d.id).length === 1, { what: 'approval call' });
-    expect(callsFor(d.id)[0]).toMatchObject({
-      actingUser: { username: 'erin' },
-      body: { status: 'approved', represented_as: 'qa-group' },
-    });
-    await cardWhere(card.ts, 'qa-group satisfied', (m) =>
-      rulesOf(m.blocks).some((l) => l.startsWith(':white_check_mark: *qa-group*')),
-    );
-  });
+      await world.slack.clickEphemeralButton(app.url, { userId: 'U0ERIN', actionId: 'deploy_approve_as_1' });
+      await waitFor(() => callsFor(d.id).length === 1, { what: 'approval call' });
+      expect(callsFor(d.id)[0]).toMatchObject({
+        actingUser: { username: 'erin' },
+        body: { status: 'approved', represented_as: 'qa-group' },
+      });
+      await cardWhere(card.ts, 'qa-group satisfied', (m) =>
+        rulesOf(m.blocks).some((l) => l.startsWith(':white_check_mark: *qa-group*')),
+      );
+    },
+  );
 
-  it('offers Run deployment once every rule is met; GitLab refuses a Developer (403), a Maintainer runs it', async () => {
-    const d = deploy();
-    const card = await cardFor(d.id);
-    world.gitlab.approveInUi(d.id, world.carol.id, 'approved', null, 'qa-group');
-    world.gitlab.approveInUi(d.id, world.alice.id, 'approved');
-    const approved = await cardWhere(card.ts, 'approved card with Run', (m) =>
-      buttonsOf(m.blocks).some((b) => b.action_id === 'deploy_run'),
-    );
-    expect(approved.text).toMatch(/^Approved/);
-    expect(rulesOf(approved.blocks).every((l) => l.startsWith(':white_check_mark:'))).toBe(true);
+  it(
+    'offers Run deployment once every rule is met; GitLab ' + 'refuses a Developer (403), a Maintainer runs it',
+    async () => {
+      const d = deploy();
+      const card = await cardFor(d.id);
+      world.gitlab.approveInUi(d.id, world.carol.id, 'approved', null, 'qa-group');
+      world.gitlab.approveInUi(d.id, world.alice.id, 'approved');
+      const approved = await cardWhere(card.ts, 'approved card with Run', (m) =>
+        buttonsOf(m.blocks).some((b) => b.action_id === 'deploy_run'),
+      );
+      expect(approved.text).toMatch(/^Approved/);
+      expect(rulesOf(approved.blocks).every((l) => l.startsWith(':white_check_mark:'))).toBe(true);
 
-    await world.slack.clickButton(app.url, { userId: 'U0DAN', channel: CHANNEL, ts: card.ts, actionId: 'deploy_run' });
-    await ephemeralTo('U0DAN', /not allowed to deploy to this environment/);
-    expect(world.gitlab.getDeployment(d.id)!.status).toBe('blocked');
+      await world.slack.clickButton(app.url, {
+        userId: 'U0DAN',
+        channel: CHANNEL,
+        ts: card.ts,
+        actionId: 'deploy_run',
+      });
+      await ephemeralTo('U0DAN', /not allowed to deploy to this environment/);
+      expect(world.gitlab.getDeployment(d.id)!.status).toBe('blocked');
 
-    await world.slack.clickButton(app.url, { userId: alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_run' });
-    await waitFor(() => world.gitlab.getDeployment(d.id)?.status === 'running', { what: 'job played by alice' });
-    await cardWhere(card.ts, 'running card', (m) => /^Deploying/.test(m.text));
-  });
+      await world.slack.clickButton(app.url, { userId: alice, channel: CHANNEL, ts: card.ts, actionId: 'deploy_run' });
+      await waitFor(() => world.gitlab.getDeployment(d.id)?.status === 'running', { what: 'job played by alice' });
+      await cardWhere(card.ts, 'running card', (m) => /^Deploying/.test(m.text));
+    },
+  );
 
   it('offers no Run button where run_after_approval is off', async () => {
     const d = deploy('staging');

@@ -100,74 +100,80 @@ describe('card state machine (two approvals required)', () => {
     );
   const noticesTo = (userId: string) => world.slack.ephemerals({ user: userId }).length;
 
-  it('two approvers clicking at the same moment make exactly one GitLab call each, and the card shows both', async () => {
-    const d = deploy();
-    const card = await cardFor(d.id);
-    const clicks = await Promise.all([
-      world.slack.clickButton(app.url, {
-        userId: slack.alice,
-        channel: CHANNEL,
-        ts: card.ts,
-        actionId: 'deploy_approve',
-      }),
-      world.slack.clickButton(app.url, {
-        userId: slack.carol,
-        channel: CHANNEL,
-        ts: card.ts,
-        actionId: 'deploy_approve',
-      }),
-    ]);
-    expect(clicks.map((c) => c.status)).toEqual([200, 200]);
-    await waitFor(() => callsFor(d.id).length === 2, { what: 'two approval calls' });
-    await decisionsIdle();
-    expect(
-      callsFor(d.id)
-        .map((c) => c.actingUser?.username)
-        .sort(),
-    ).toEqual(['alice', 'carol']);
-    expect(callsFor(d.id).every((c) => c.status === 201)).toBe(true);
-    const approved = await cardWhere(card.ts, 'approved card', (m) => /^Approved/.test(m.text));
-    expect(JSON.stringify(approved.blocks)).toContain('2 of 2 required');
-  });
+  it(
+    'two approvers clicking at the same moment make ' + 'exactly one GitLab call each, and the card shows both',
+    async () => {
+      const d = deploy();
+      const card = await cardFor(d.id);
+      const clicks = await Promise.all([
+        world.slack.clickButton(app.url, {
+          userId: slack.alice,
+          channel: CHANNEL,
+          ts: card.ts,
+          actionId: 'deploy_approve',
+        }),
+        world.slack.clickButton(app.url, {
+          userId: slack.carol,
+          channel: CHANNEL,
+          ts: card.ts,
+          actionId: 'deploy_approve',
+        }),
+      ]);
+      expect(clicks.map((c) => c.status)).toEqual([200, 200]);
+      await waitFor(() => callsFor(d.id).length === 2, { what: 'two approval calls' });
+      await decisionsIdle();
+      expect(
+        callsFor(d.id)
+          .map((c) => c.actingUser?.username)
+          .sort(),
+      ).toEqual(['alice', 'carol']);
+      expect(callsFor(d.id).every((c) => c.status === 201)).toBe(true);
+      const approved = await cardWhere(card.ts, 'approved card', (m) => /^Approved/.test(m.text));
+      expect(JSON.stringify(approved.blocks)).toContain('2 of 2 required');
+    },
+  );
 
-  it('one approver double-clicking makes one GitLab call; every new version of the card has new block_ids', async () => {
-    const d = deploy();
-    const card = await cardFor(d.id);
-    const before = noticesTo(slack.alice);
-    await Promise.all([
-      world.slack.clickButton(app.url, {
-        userId: slack.alice,
-        channel: CHANNEL,
-        ts: card.ts,
-        actionId: 'deploy_approve',
-      }),
-      world.slack.clickButton(app.url, {
-        userId: slack.alice,
-        channel: CHANNEL,
-        ts: card.ts,
-        actionId: 'deploy_approve',
-      }),
-    ]);
-    await waitFor(() => callsFor(d.id).length === 1, { what: 'approval call' });
-    await cardWhere(card.ts, '1 of 2 on the card', (m) => JSON.stringify(m.blocks).includes('1 of 2 required'));
-    await decisionsIdle();
-    await waitFor(
-      async () =>
-        (await app.app.queues.notices.getWaitingCount()) + (await app.app.queues.notices.getActiveCount()) === 0,
-      { what: 'notices sent' },
-    );
-    expect(callsFor(d.id)).toHaveLength(1);
-    expect(noticesTo(slack.alice) - before).toBeLessThanOrEqual(2);
+  it(
+    'one approver double-clicking makes one GitLab call; ' + 'every new version of the card has new block_ids',
+    async () => {
+      const d = deploy();
+      const card = await cardFor(d.id);
+      const before = noticesTo(slack.alice);
+      await Promise.all([
+        world.slack.clickButton(app.url, {
+          userId: slack.alice,
+          channel: CHANNEL,
+          ts: card.ts,
+          actionId: 'deploy_approve',
+        }),
+        world.slack.clickButton(app.url, {
+          userId: slack.alice,
+          channel: CHANNEL,
+          ts: card.ts,
+          actionId: 'deploy_approve',
+        }),
+      ]);
+      await waitFor(() => callsFor(d.id).length === 1, { what: 'approval call' });
+      await cardWhere(card.ts, '1 of 2 on the card', (m) => JSON.stringify(m.blocks).includes('1 of 2 required'));
+      await decisionsIdle();
+      await waitFor(
+        async () =>
+          (await app.app.queues.notices.getWaitingCount()) + (await app.app.queues.notices.getActiveCount()) === 0,
+        { what: 'notices sent' },
+      );
+      expect(callsFor(d.id)).toHaveLength(1);
+      expect(noticesTo(slack.alice) - before).toBeLessThanOrEqual(2);
 
-    world.gitlab.approveInUi(d.id, world.carol.id, 'approved');
-    const done = await cardWhere(card.ts, 'approved card', (m) => /^Approved/.test(m.text));
-    const history = world.slack
-      .message(CHANNEL, done.ts)!
-      .history.filter((r) => r.via === 'chat.postMessage' || r.via === 'chat.update');
-    expect(history.length).toBeGreaterThanOrEqual(3);
-    const ids = history.map((r) => new Set(r.blocks.map((b) => String(b.block_id))));
-    for (let i = 1; i < ids.length; i++) for (const id of ids[i]!) expect(ids[i - 1]!.has(id)).toBe(false);
-  });
+      world.gitlab.approveInUi(d.id, world.carol.id, 'approved');
+      const done = await cardWhere(card.ts, 'approved card', (m) => /^Approved/.test(m.text));
+      const history = world.slack
+        .message(CHANNEL, done.ts)!
+        .history.filter((r) => r.via === 'chat.postMessage' || r.via === 'chat.update');
+      expect(history.length).toBeGreaterThanOrEqual(3);
+      const ids = history.map((r) => new Set(r.blocks.map((b) => String(b.block_id))));
+      for (let i = 1; i < ids.length; i++) for (const id of ids[i]!) expect(ids[i - 1]!.has(id)).toBe(false);
+    },
+  );
 
   it('a click on a card resolved elsewhere re-renders it and says who decided', async () => {
     const rejected = deploy('eu-production');

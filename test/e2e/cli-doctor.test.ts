@@ -98,7 +98,9 @@ describe('greenlight doctor', () => {
     const dir = mkdtempSync(join(tmpdir(), 'greenlight-doctor-'));
     writeFileSync(
       join(dir, 'policy.yml'),
-      `routes:\n  - match: { environment: "prod*" }\n    channel: C0PRIVATE1\n  - match: { tier: staging }\n    channel: C0NOTHERE1\n  - match: { tier: testing }\n    channel: C0PUBLIC01\nescalation:\n  - { after: 2h, channel: C0ARCHIVED }\n`,
+      `routes:\n  - match: { environment: "prod*" }\n    channel: C0PRIVATE1\n  - ` +
+        `match: { tier: staging }\n    channel: C0NOTHERE1\n  - match: { tier: testing }\n` +
+        `    channel: C0PUBLIC01\nescalation:\n  - { after: 2h, channel: C0ARCHIVED }\n`,
     );
     try {
       const run = await runGreenlight(['doctor'], {

@@ -49,110 +49,113 @@ describe('crash safety: SIGKILL at any point loses nothing and duplicates nothin
     return data ? (JSON.parse(data) as { ts: string | null }) : null;
   };
 
-  it('recovers a webhook in flight, a card post in flight and an approval in flight after SIGKILL and restart', async () => {
-    child = await spawnGreenlight(env);
-    world.gitlab.addHook({
-      projectId: world.project.id,
-      url: `${child.url}/webhooks/gitlab`,
-      token: WEBHOOK_SECRET,
-      deploymentEvents: true,
-      pipelineEvents: true,
-      jobEvents: true,
-    });
-    const create = () =>
-      world.gitlab.createDeployment({
+  it(
+    'recovers a webhook in flight, a card post in flight ' + 'and an approval in flight after SIGKILL and restart',
+    async () => {
+      child = await spawnGreenlight(env);
+      world.gitlab.addHook({
         projectId: world.project.id,
-        environment: freshEnvironment(world.gitlab, world.project.id, 2),
-        tier: 'production',
-        userId: world.bob.id,
+        url: `${child.url}/webhooks/gitlab`,
+        token: WEBHOOK_SECRET,
+        deploymentEvents: true,
+        pipelineEvents: true,
+        jobEvents: true,
+      });
+      const create = () =>
+        world.gitlab.createDeployment({
+          projectId: world.project.id,
+          environment: freshEnvironment(world.gitlab, world.project.id, 2),
+          tier: 'production',
+          userId: world.bob.id,
+        });
+
+      // C's card exists before the crash.
+      const c = create();
+      const cCard = await waitFor(() => cardsOf(c.id)[0], { what: 'card C' });
+      await world.gitlab.webhooksIdle();
+
+      // A: GitLab is slow to answer the read that follows the webhook.
+      world.gitlab.failNext({ method: 'GET', path: path(c.id + 1), delayMs: 5_000 });
+      const a = create();
+      await waitFor(() => arrived('GET', path(a.id)), { what: 'A read in flight' });
+      expect(
+        world.gitlab.deliveries
+          .filter((d) => JSON.stringify(d.payload).includes(`"deployment_id":${a.id}`))
+          .some((d) => d.status === 202),
+      ).toBe(true);
+
+      // B: Slack takes 1.5 s to post the card.
+      world.slack.setLatency('chat.postMessage', 1_500);
+      const b = create();
+      await waitFor(async () => (await claim(b.id))?.ts === null, { what: 'B claimed' });
+      // (the post may first wait for its pacing slot: kill only once Slack has it)
+      await waitFor(
+        () =>
+          world.slack
+            .inFlight('chat.postMessage')
+            .some((p) => JSON.stringify(p.args).includes(`"deployment_id":${b.id}`)),
+        { what: 'B post in flight at Slack' },
+      );
+
+      // C: GitLab takes 1.5 s to record alice's approval.
+      world.gitlab.failNext({ method: 'POST', path: `${path(c.id)}/approval`, delayMs: 1_500 });
+      const click = await world.slack.clickButton(child.url, {
+        userId: world.slackIds.alice,
+        channel: CHANNEL,
+        ts: cCard.ts,
+        actionId: 'deploy_approve',
+      });
+      expect(click.status).toBe(200);
+      await waitFor(() => arrived('POST', `${path(c.id)}/approval`), { what: 'approval in flight' });
+
+      child.proc.kill('SIGKILL');
+      expect((await child.exited).signal).toBe('SIGKILL');
+      world.slack.setLatency('chat.postMessage', 0);
+      // What was in flight lands on the other side anyway: Slack shows B's card, GitLab has alice's approval.
+      await waitFor(() => cardsOf(b.id).length === 1 && world.gitlab.getDeployment(c.id)!.approvals.length === 1, {
+        what: 'in-flight effects landed',
       });
 
-    // C's card exists before the crash.
-    const c = create();
-    const cCard = await waitFor(() => cardsOf(c.id)[0], { what: 'card C' });
-    await world.gitlab.webhooksIdle();
+      child = await spawnGreenlight(env);
+      await waitFor(() => cardsOf(a.id).length === 1, { what: 'card A after restart', timeoutMs: 15_000 });
+      await waitFor(async () => (await claim(b.id))?.ts === cardsOf(b.id)[0]!.ts, {
+        what: 'card B adopted',
+        timeoutMs: 15_000,
+      });
+      await waitFor(
+        () =>
+          world.slack
+            .ephemerals({ user: world.slackIds.alice })
+            .some((e) => /already approved|You approved/.test(e.text)),
+        { what: 'alice told', timeoutMs: 15_000 },
+      );
+      await waitFor(() => /1 of 2|1\/2/.test(JSON.stringify(world.slack.message(CHANNEL, cCard.ts)?.blocks ?? [])), {
+        what: 'card C shows the approval',
+        timeoutMs: 15_000,
+      });
 
-    // A: GitLab is slow to answer the read that follows the webhook.
-    world.gitlab.failNext({ method: 'GET', path: path(c.id + 1), delayMs: 5_000 });
-    const a = create();
-    await waitFor(() => arrived('GET', path(a.id)), { what: 'A read in flight' });
-    expect(
-      world.gitlab.deliveries
-        .filter((d) => JSON.stringify(d.payload).includes(`"deployment_id":${a.id}`))
-        .some((d) => d.status === 202),
-    ).toBe(true);
-
-    // B: Slack takes 1.5 s to post the card.
-    world.slack.setLatency('chat.postMessage', 1_500);
-    const b = create();
-    await waitFor(async () => (await claim(b.id))?.ts === null, { what: 'B claimed' });
-    // (the post may first wait for its pacing slot: kill only once Slack has it)
-    await waitFor(
-      () =>
+      // Quiet again: every queue drained, then count.
+      await waitFor(
+        async () => {
+          const active = await Promise.all(
+            ['scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:active`)),
+          );
+          const waiting = await Promise.all(
+            ['scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:wait`)),
+          );
+          const webhooks = await redis.xlen(`{${prefix}}:webhooks`);
+          return [...active, ...waiting, webhooks].every((n) => n === 0);
+        },
+        { what: 'queues drained', timeoutMs: 15_000 },
+      );
+      for (const d of [a, b, c]) expect(cardsOf(d.id), `cards of ${d.id}`).toHaveLength(1);
+      expect(
         world.slack
-          .inFlight('chat.postMessage')
-          .some((p) => JSON.stringify(p.args).includes(`"deployment_id":${b.id}`)),
-      { what: 'B post in flight at Slack' },
-    );
-
-    // C: GitLab takes 1.5 s to record alice's approval.
-    world.gitlab.failNext({ method: 'POST', path: `${path(c.id)}/approval`, delayMs: 1_500 });
-    const click = await world.slack.clickButton(child.url, {
-      userId: world.slackIds.alice,
-      channel: CHANNEL,
-      ts: cCard.ts,
-      actionId: 'deploy_approve',
-    });
-    expect(click.status).toBe(200);
-    await waitFor(() => arrived('POST', `${path(c.id)}/approval`), { what: 'approval in flight' });
-
-    child.proc.kill('SIGKILL');
-    expect((await child.exited).signal).toBe('SIGKILL');
-    world.slack.setLatency('chat.postMessage', 0);
-    // What was in flight lands on the other side anyway: Slack shows B's card, GitLab has alice's approval.
-    await waitFor(() => cardsOf(b.id).length === 1 && world.gitlab.getDeployment(c.id)!.approvals.length === 1, {
-      what: 'in-flight effects landed',
-    });
-
-    child = await spawnGreenlight(env);
-    await waitFor(() => cardsOf(a.id).length === 1, { what: 'card A after restart', timeoutMs: 15_000 });
-    await waitFor(async () => (await claim(b.id))?.ts === cardsOf(b.id)[0]!.ts, {
-      what: 'card B adopted',
-      timeoutMs: 15_000,
-    });
-    await waitFor(
-      () =>
-        world.slack
-          .ephemerals({ user: world.slackIds.alice })
-          .some((e) => /already approved|You approved/.test(e.text)),
-      { what: 'alice told', timeoutMs: 15_000 },
-    );
-    await waitFor(() => /1 of 2|1\/2/.test(JSON.stringify(world.slack.message(CHANNEL, cCard.ts)?.blocks ?? [])), {
-      what: 'card C shows the approval',
-      timeoutMs: 15_000,
-    });
-
-    // Quiet again: every queue drained, then count.
-    await waitFor(
-      async () => {
-        const active = await Promise.all(
-          ['scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:active`)),
-        );
-        const waiting = await Promise.all(
-          ['scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:wait`)),
-        );
-        const webhooks = await redis.xlen(`{${prefix}}:webhooks`);
-        return [...active, ...waiting, webhooks].every((n) => n === 0);
-      },
-      { what: 'queues drained', timeoutMs: 15_000 },
-    );
-    for (const d of [a, b, c]) expect(cardsOf(d.id), `cards of ${d.id}`).toHaveLength(1);
-    expect(
-      world.slack
-        .callsTo('chat.postMessage')
-        .filter((call) => JSON.stringify(call.args).includes(`"deployment_id":${b.id}`)),
-    ).toHaveLength(1);
-    expect(world.gitlab.approvalCalls().filter((r) => r.path === `${path(c.id)}/approval`)).toHaveLength(1);
-    expect(world.gitlab.getDeployment(c.id)!.approvals.filter((x) => x.userId === world.alice.id)).toHaveLength(1);
-  });
+          .callsTo('chat.postMessage')
+          .filter((call) => JSON.stringify(call.args).includes(`"deployment_id":${b.id}`)),
+      ).toHaveLength(1);
+      expect(world.gitlab.approvalCalls().filter((r) => r.path === `${path(c.id)}/approval`)).toHaveLength(1);
+      expect(world.gitlab.getDeployment(c.id)!.approvals.filter((x) => x.userId === world.alice.id)).toHaveLength(1);
+    },
+  );
 });

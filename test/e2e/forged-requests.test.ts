@@ -78,14 +78,17 @@ describe('bad input at the edges', () => {
     expect((await post(big)).status).toBe(413);
   });
 
-  it('accepts a valid event with 202 and a re-sent one (same Idempotency-Key) with 200, enqueuing it once', async () => {
-    const body = JSON.stringify(deploymentHook({ deployment_id: 555 }));
-    const first = await post(body, { 'idempotency-key': '0f0e7c1c-2f55-4a43-9a1e-4b0b5e9f0001' });
-    const again = await post(body, { 'idempotency-key': '0f0e7c1c-2f55-4a43-9a1e-4b0b5e9f0001' });
-    expect([first.status, again.status]).toEqual([202, 200]);
-    expect(app.logs.find('webhook accepted').map((line) => line.result)).toEqual(['queued', 'duplicate']);
-    expect(await redis.exists(`{${app.prefix}}:webhook-seen:0f0e7c1c-2f55-4a43-9a1e-4b0b5e9f0001`)).toBe(1);
-  });
+  it(
+    'accepts a valid event with 202 and a re-sent one ' + '(same Idempotency-Key) with 200, enqueuing it once',
+    async () => {
+      const body = JSON.stringify(deploymentHook({ deployment_id: 555 }));
+      const first = await post(body, { 'idempotency-key': '0f0e7c1c-2f55-4a43-9a1e-4b0b5e9f0001' });
+      const again = await post(body, { 'idempotency-key': '0f0e7c1c-2f55-4a43-9a1e-4b0b5e9f0001' });
+      expect([first.status, again.status]).toEqual([202, 200]);
+      expect(app.logs.find('webhook accepted').map((line) => line.result)).toEqual(['queued', 'duplicate']);
+      expect(await redis.exists(`{${app.prefix}}:webhook-seen:0f0e7c1c-2f55-4a43-9a1e-4b0b5e9f0001`)).toBe(1);
+    },
+  );
 
   it('answers Slack requests with a forged signature or stale timestamp with 401 and does nothing', async () => {
     const posts = world.slack.callsTo('chat.postMessage').length;

@@ -66,26 +66,29 @@ describe('Home tab and DMs', () => {
     await world?.close();
   });
 
-  it('publishes the Home tab when it is opened: waiting for you, all pending, the link and the DM setting', async () => {
-    const d = deploy();
-    await cardFor(d.id);
-    const opened = await world.slack.openHome(app.url, world.slackIds.alice);
-    expect(opened.status).toBe(200);
-    const view = await homeWhere(world.slackIds.alice, (b) => ids(b, 'all').includes(d.id), 'alice’s Home tab');
-    expect(view.callback_id).toBe('greenlight_home');
-    expect(ids(view.blocks, 'you')).toEqual([d.id]);
-    const json = JSON.stringify(view.blocks);
-    expect(json).toContain('Waiting for you (1)');
-    expect(json).toContain('All pending (1)');
-    expect(json).toContain('acts for you as GitLab user *@alice*');
-    expect(json).toContain('found by your Slack e-mail address');
-    expect(json).toContain('Direct messages: off.');
-    // bob triggered it: nothing waits for him, but he sees it under All pending
-    await world.slack.openHome(app.url, world.slackIds.bob);
-    const bob = await homeWhere(world.slackIds.bob, (b) => ids(b, 'all').includes(d.id), 'bob’s Home tab');
-    expect(ids(bob.blocks, 'you')).toEqual([]);
-    expect(JSON.stringify(bob.blocks)).toContain('Nothing waits for your approval.');
-  });
+  it(
+    'publishes the Home tab when it is opened: waiting ' + 'for you, all pending, the link and the DM setting',
+    async () => {
+      const d = deploy();
+      await cardFor(d.id);
+      const opened = await world.slack.openHome(app.url, world.slackIds.alice);
+      expect(opened.status).toBe(200);
+      const view = await homeWhere(world.slackIds.alice, (b) => ids(b, 'all').includes(d.id), 'alice’s Home tab');
+      expect(view.callback_id).toBe('greenlight_home');
+      expect(ids(view.blocks, 'you')).toEqual([d.id]);
+      const json = JSON.stringify(view.blocks);
+      expect(json).toContain('Waiting for you (1)');
+      expect(json).toContain('All pending (1)');
+      expect(json).toContain('acts for you as GitLab user *@alice*');
+      expect(json).toContain('found by your Slack e-mail address');
+      expect(json).toContain('Direct messages: off.');
+      // bob triggered it: nothing waits for him, but he sees it under All pending
+      await world.slack.openHome(app.url, world.slackIds.bob);
+      const bob = await homeWhere(world.slackIds.bob, (b) => ids(b, 'all').includes(d.id), 'bob’s Home tab');
+      expect(ids(bob.blocks, 'you')).toEqual([]);
+      expect(JSON.stringify(bob.blocks)).toContain('Nothing waits for your approval.');
+    },
+  );
 
   it('tells someone greenlight does not know how the mapping works (sudo mode)', async () => {
     await world.slack.openHome(app.url, world.slackIds.dave);
@@ -159,52 +162,56 @@ describe('Home tab and DMs', () => {
     });
   });
 
-  it('turns DMs on from the Home tab; then DMs approvers when something starts waiting, and updates the DM like a card', async () => {
-    await world.slack.clickHomeButton(app.url, { userId: world.slackIds.carol, actionId: 'home_dm_toggle' });
-    await homeWhere(
-      world.slackIds.carol,
-      (b) => JSON.stringify(b).includes('Direct messages: on.'),
-      'carol’s tab with DMs on',
-    );
-    const toggle = buttonsOf(homeOf(world.slackIds.carol)!.blocks).find((b) => b.action_id === 'home_dm_toggle')!;
-    expect(toggle.value).toBe('off');
+  it(
+    'turns DMs on from the Home tab; then DMs approvers when ' +
+      'something starts waiting, and updates the DM like a card',
+    async () => {
+      await world.slack.clickHomeButton(app.url, { userId: world.slackIds.carol, actionId: 'home_dm_toggle' });
+      await homeWhere(
+        world.slackIds.carol,
+        (b) => JSON.stringify(b).includes('Direct messages: on.'),
+        'carol’s tab with DMs on',
+      );
+      const toggle = buttonsOf(homeOf(world.slackIds.carol)!.blocks).find((b) => b.action_id === 'home_dm_toggle')!;
+      expect(toggle.value).toBe('off');
 
-    const d = deploy();
-    await cardFor(d.id);
-    const dmChannel = world.slack.dmChannelId(world.slackIds.carol);
-    const dm = await waitFor(() => dmsAbout(world.slackIds.carol, d.id)[0], { what: 'DM to carol' });
-    expect(dm.channel).toBe(dmChannel);
-    expect(dm.text).toBe('acme/web → production: Waiting for your approval.');
-    expect(buttonsOf(dm.blocks).map((b) => b.action_id)).toEqual([
-      'deploy_approve',
-      'deploy_reject',
-      'deploy_open_gitlab',
-    ]);
-    // conversations.open first (once: the D… id is kept), then chat.postMessage to the channel it returned
-    const mine = world.slack.calls.filter(
-      (c: CallRecord) =>
-        (c.method === 'conversations.open' && c.args.users === world.slackIds.carol) ||
-        (c.method === 'chat.postMessage' && c.args.channel === dmChannel),
-    );
-    expect(mine[0]!.method).toBe('conversations.open');
-    expect(mine.filter((c) => c.method === 'conversations.open')).toHaveLength(1);
-    expect(mine.at(-1)).toMatchObject({ method: 'chat.postMessage', args: { text: dm.text } });
-    // alice did not turn DMs on; bob triggered it
-    expect(dmsAbout(world.slackIds.alice, d.id)).toEqual([]);
-    expect(world.slack.dms(world.slackIds.bob)).toEqual([]);
+      const d = deploy();
+      await cardFor(d.id);
+      const dmChannel = world.slack.dmChannelId(world.slackIds.carol);
+      const dm = await waitFor(() => dmsAbout(world.slackIds.carol, d.id)[0], { what: 'DM to carol' });
+      expect(dm.channel).toBe(dmChannel);
+      expect(dm.text).toBe('acme/web → production: Waiting for your approval.');
+      expect(buttonsOf(dm.blocks).map((b) => b.action_id)).toEqual([
+        'deploy_approve',
+        'deploy_reject',
+        'deploy_open_gitlab',
+      ]);
+      // conversations.open first (once: the D… id is kept), then chat.postMessage to the channel it returned
+      const mine = world.slack.calls.filter(
+        (c: CallRecord) =>
+          (c.method === 'conversations.open' && c.args.users === world.slackIds.carol) ||
+          (c.method === 'chat.postMessage' && c.args.channel === dmChannel),
+      );
+      expect(mine[0]!.method).toBe('conversations.open');
+      expect(mine.filter((c) => c.method === 'conversations.open')).toHaveLength(1);
+      expect(mine.at(-1)).toMatchObject({ method: 'chat.postMessage', args: { text: dm.text } });
+      // alice did not turn DMs on; bob triggered it
+      expect(dmsAbout(world.slackIds.alice, d.id)).toEqual([]);
+      expect(world.slack.dms(world.slackIds.bob)).toEqual([]);
 
-    world.gitlab.approveInUi(d.id, world.alice.id, 'approved');
-    const updated = await waitFor(
-      () => {
-        const m = world.slack.message(dmChannel, dm.ts);
-        return m && m.history.some((h) => h.via === 'chat.update') && /Fully approved/.test(m.text) ? m : undefined;
-      },
-      { what: 'DM updated' },
-    );
-    expect(buttonsOf(updated.blocks).map((b) => b.action_id)).toEqual(['deploy_open_gitlab']);
-    // one DM per deployment: the update did not post another
-    expect(dmsAbout(world.slackIds.carol, d.id)).toHaveLength(1);
-  });
+      world.gitlab.approveInUi(d.id, world.alice.id, 'approved');
+      const updated = await waitFor(
+        () => {
+          const m = world.slack.message(dmChannel, dm.ts);
+          return m && m.history.some((h) => h.via === 'chat.update') && /Fully approved/.test(m.text) ? m : undefined;
+        },
+        { what: 'DM updated' },
+      );
+      expect(buttonsOf(updated.blocks).map((b) => b.action_id)).toEqual(['deploy_open_gitlab']);
+      // one DM per deployment: the update did not post another
+      expect(dmsAbout(world.slackIds.carol, d.id)).toHaveLength(1);
+    },
+  );
 
   it('approves from the DM like from the card', async () => {
     const d = deploy();

@@ -103,49 +103,52 @@ describe('oauth mode: approve as yourself', () => {
     return browser;
   }
 
-  it('offers an unlinked clicker a Link button; after linking, the next click approves with their own token', async () => {
-    const d = deploy();
-    const before = ephemeralCount(world.slackIds.alice);
-    await approve(world.slackIds.alice, d.id);
-    const notice = await nextEphemeral(world.slackIds.alice, /not linked to GitLab yet/, before);
-    expect(approvalsOf(d.id)).toEqual([]);
-    const url = linkButtonUrl(notice.blocks)!;
-    expect(url.startsWith(`${PUBLIC_URL}/oauth/gitlab/start?t=`)).toBe(true);
+  it(
+    'offers an unlinked clicker a Link button; after ' + 'linking, the next click approves with their own token',
+    async () => {
+      const d = deploy();
+      const before = ephemeralCount(world.slackIds.alice);
+      await approve(world.slackIds.alice, d.id);
+      const notice = await nextEphemeral(world.slackIds.alice, /not linked to GitLab yet/, before);
+      expect(approvalsOf(d.id)).toEqual([]);
+      const url = linkButtonUrl(notice.blocks)!;
+      expect(url.startsWith(`${PUBLIC_URL}/oauth/gitlab/start?t=`)).toBe(true);
 
-    const browser = await linkInBrowser(app.url, world.gitlab, url, world.alice.id);
-    expect(Object.fromEntries(browser.authorizeUrl.searchParams)).toMatchObject({
-      response_type: 'code',
-      code_challenge_method: 'S256',
-      scope: 'api read_user',
-      redirect_uri: `${PUBLIC_URL}/oauth/gitlab/callback`,
-    });
-    expect(browser.status).toBe(200);
-    expect(browser.html).toContain('Linked as @alice');
-    expect(browser.html).toContain('You can close this tab');
-    expect(browser.headers.get('content-security-policy')).toContain("default-src 'none'");
-    expect(browser.headers.get('x-frame-options')).toBe('DENY');
-    expect(browser.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(browser.headers.get('referrer-policy')).toBe('no-referrer');
-    expect(browser.headers.get('cache-control')).toBe('no-store');
-    await waitFor(
-      () =>
-        world.slack.dms(world.slackIds.alice).some((m) => /now linked to GitLab user \*@alice\*/.test(m.text ?? '')),
-      { what: 'confirmation DM' },
-    );
+      const browser = await linkInBrowser(app.url, world.gitlab, url, world.alice.id);
+      expect(Object.fromEntries(browser.authorizeUrl.searchParams)).toMatchObject({
+        response_type: 'code',
+        code_challenge_method: 'S256',
+        scope: 'api read_user',
+        redirect_uri: `${PUBLIC_URL}/oauth/gitlab/callback`,
+      });
+      expect(browser.status).toBe(200);
+      expect(browser.html).toContain('Linked as @alice');
+      expect(browser.html).toContain('You can close this tab');
+      expect(browser.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(browser.headers.get('x-frame-options')).toBe('DENY');
+      expect(browser.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(browser.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(browser.headers.get('cache-control')).toBe('no-store');
+      await waitFor(
+        () =>
+          world.slack.dms(world.slackIds.alice).some((m) => /now linked to GitLab user \*@alice\*/.test(m.text ?? '')),
+        { what: 'confirmation DM' },
+      );
 
-    const again = ephemeralCount(world.slackIds.alice);
-    await approve(world.slackIds.alice, d.id);
-    await nextEphemeral(world.slackIds.alice, /You approved acme\/web → production in GitLab as @alice/, again);
-    expect(approvalsOf(d.id)).toEqual([
-      expect.objectContaining({
-        status: 201,
-        tokenKind: 'oauth',
-        viaSudo: false,
-        actingUser: expect.objectContaining({ username: 'alice' }),
-        tokenUser: expect.objectContaining({ username: 'alice' }),
-      }),
-    ]);
-  });
+      const again = ephemeralCount(world.slackIds.alice);
+      await approve(world.slackIds.alice, d.id);
+      await nextEphemeral(world.slackIds.alice, /You approved acme\/web → production in GitLab as @alice/, again);
+      expect(approvalsOf(d.id)).toEqual([
+        expect.objectContaining({
+          status: 201,
+          tokenKind: 'oauth',
+          viaSudo: false,
+          actingUser: expect.objectContaining({ username: 'alice' }),
+          tokenUser: expect.objectContaining({ username: 'alice' }),
+        }),
+      ]);
+    },
+  );
 
   it('answers /deploys link, whoami and unlink', async () => {
     await linkWithCommand(world.slackIds.carol, world.carol.id);
@@ -182,25 +185,28 @@ describe('oauth mode: approve as yourself', () => {
     ]);
   });
 
-  it('tells the person to link again when they revoked greenlight in GitLab; linking again makes the click work', async () => {
-    world.gitlab.revokeGrant(world.alice.id);
-    const d = deploy();
-    const seen = ephemeralCount(world.slackIds.alice);
-    await approve(world.slackIds.alice, d.id);
-    const notice = await nextEphemeral(
-      world.slackIds.alice,
-      /Your GitLab link stopped working \(access was revoked in GitLab\)/,
-      seen,
-    );
-    expect(approvalsOf(d.id).filter((c) => c.status === 201)).toEqual([]);
+  it(
+    'tells the person to link again when they revoked ' + 'greenlight in GitLab; linking again makes the click work',
+    async () => {
+      world.gitlab.revokeGrant(world.alice.id);
+      const d = deploy();
+      const seen = ephemeralCount(world.slackIds.alice);
+      await approve(world.slackIds.alice, d.id);
+      const notice = await nextEphemeral(
+        world.slackIds.alice,
+        /Your GitLab link stopped working \(access was revoked in GitLab\)/,
+        seen,
+      );
+      expect(approvalsOf(d.id).filter((c) => c.status === 201)).toEqual([]);
 
-    const browser = await linkInBrowser(app.url, world.gitlab, linkButtonUrl(notice.blocks)!, world.alice.id);
-    expect(browser.html).toContain('Linked as @alice');
-    const again = ephemeralCount(world.slackIds.alice);
-    await approve(world.slackIds.alice, d.id);
-    await nextEphemeral(world.slackIds.alice, /You approved/, again);
-    expect(approvalsOf(d.id).filter((c) => c.status === 201)).toHaveLength(1);
-  });
+      const browser = await linkInBrowser(app.url, world.gitlab, linkButtonUrl(notice.blocks)!, world.alice.id);
+      expect(browser.html).toContain('Linked as @alice');
+      const again = ephemeralCount(world.slackIds.alice);
+      await approve(world.slackIds.alice, d.id);
+      await nextEphemeral(world.slackIds.alice, /You approved/, again);
+      expect(approvalsOf(d.id).filter((c) => c.status === 201)).toHaveLength(1);
+    },
+  );
 
   it('four eyes: refuses the author of the deployed commit even when a bot triggered the pipeline', async () => {
     const d = deploy({ userId: deployBot.id, commitAuthor: { name: 'Alice Approver', email: 'alice@acme.test' } });

@@ -38,46 +38,53 @@ describe('posting pace under a burst (fake Slack enforces 1 message/s/channel wi
     await world?.close();
   });
 
-  it("posts every card and every reminder to one channel exactly once, without running into Slack's limit", async () => {
-    // one 429 anyway (someone else posting with the same token): retried after its Retry-After
-    world.slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
-    const ids = Array.from(
-      { length: CARDS },
-      (_, i) =>
-        world.gitlab.createDeployment({ projectId: world.project.id, environment: `burst-${i}`, userId: world.bob.id })
-          .id,
-    );
+  it(
+    'posts every card and every reminder to one channel ' + "exactly once, without running into Slack's limit",
+    async () => {
+      // one 429 anyway (someone else posting with the same token): retried after its Retry-After
+      world.slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
+      const ids = Array.from(
+        { length: CARDS },
+        (_, i) =>
+          world.gitlab.createDeployment({
+            projectId: world.project.id,
+            environment: `burst-${i}`,
+            userId: world.bob.id,
+          }).id,
+      );
 
-    const cards = await waitFor(
-      () => {
-        const found = ids.map((id) =>
-          world.slack
-            .messages(CHANNEL)
-            .filter(
-              (m) => m.metadata?.event_type === 'greenlight_card' && m.metadata.event_payload?.deployment_id === id,
-            ),
-        );
-        return found.every((f) => f.length > 0) ? found : undefined;
-      },
-      { what: 'all cards', timeoutMs: 30_000 },
-    );
-    await waitFor(() => cards.every(([card]) => world.slack.thread(CHANNEL, card!.ts).length > 0), {
-      what: 'all reminders',
-      timeoutMs: 30_000,
-    });
-    await waitFor(
-      async () => (await app.app.queues.nudges.getJobCounts('delayed', 'waiting', 'active')).delayed === 0,
-      { what: 'nothing left to send' },
-    );
+      const cards = await waitFor(
+        () => {
+          const found = ids.map((id) =>
+            world.slack
+              .messages(CHANNEL)
+              .filter(
+                (m) => m.metadata?.event_type === 'greenlight_card' && m.metadata.event_payload?.deployment_id === id,
+              ),
+          );
+          return found.every((f) => f.length > 0) ? found : undefined;
+        },
+        { what: 'all cards', timeoutMs: 30_000 },
+      );
+      await waitFor(() => cards.every(([card]) => world.slack.thread(CHANNEL, card!.ts).length > 0), {
+        what: 'all reminders',
+        timeoutMs: 30_000,
+      });
+      await waitFor(
+        async () => (await app.app.queues.nudges.getJobCounts('delayed', 'waiting', 'active')).delayed === 0,
+        { what: 'nothing left to send' },
+      );
 
-    for (const found of cards) expect(found).toHaveLength(1);
-    for (const [card] of cards) expect(world.slack.thread(CHANNEL, card!.ts)).toHaveLength(1);
-    const posts = world.slack.callsTo('chat.postMessage');
-    expect(posts.filter((c) => c.response.status === 200)).toHaveLength(2 * CARDS);
-    // the injected 429 is the only one: greenlight's own pace never hit Slack's
-    expect(world.slack.rateLimited()).toHaveLength(1);
-    expect(app.logs.find('post paced: job delayed to its slot').length).toBeGreaterThan(0);
-    expect(app.logs.find('job failed for good')).toEqual([]);
-    expect(world.slack.unexpected()).toEqual([]);
-  }, 60_000);
+      for (const found of cards) expect(found).toHaveLength(1);
+      for (const [card] of cards) expect(world.slack.thread(CHANNEL, card!.ts)).toHaveLength(1);
+      const posts = world.slack.callsTo('chat.postMessage');
+      expect(posts.filter((c) => c.response.status === 200)).toHaveLength(2 * CARDS);
+      // the injected 429 is the only one: greenlight's own pace never hit Slack's
+      expect(world.slack.rateLimited()).toHaveLength(1);
+      expect(app.logs.find('post paced: job delayed to its slot').length).toBeGreaterThan(0);
+      expect(app.logs.find('job failed for good')).toEqual([]);
+      expect(world.slack.unexpected()).toEqual([]);
+    },
+    60_000,
+  );
 });

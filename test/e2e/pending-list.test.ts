@@ -113,35 +113,39 @@ describe('/deploys: what waits for approval', () => {
     expect(answer.text).toBe('2 deployments wait for your approval (as @alice)');
   });
 
-  it('lists everything that waits, newest first, with the project, environment, wait, progress and the card’s buttons', async () => {
-    const answer = await list(world.slackIds.dave, '');
-    expect(listed(answer)).toEqual([ids.pay, ids.web]);
-    const json = JSON.stringify(answer.blocks);
-    for (const part of [
-      'acme/payments',
-      'pre-release',
-      '(staging)',
-      'acme/web',
-      'production',
-      'Waiting ',
-      '0 of 1 approvals',
-    ])
-      expect(json).toContain(part);
-    // the same action_ids and values as the card
-    const card = await cardFor(ids.web);
-    const essentials = (b: Button & { style?: string; confirm?: { text: { text: string } } }) => ({
-      action_id: b.action_id,
-      value: b.value,
-      style: b.style,
-      confirm: b.confirm?.text.text,
-    });
-    const fromCard = buttonsOf(card.blocks).filter((b) => b.action_id !== 'deploy_open_gitlab');
-    const fromList = buttonsOf(answer.blocks).filter(
-      (b) => b.action_id !== 'deploy_open_gitlab' && b.value && JSON.parse(b.value).d === ids.web,
-    );
-    expect(fromList.map(essentials)).toEqual(fromCard.map(essentials));
-    expect(fromCard.map((b) => b.action_id)).toEqual(['deploy_approve', 'deploy_reject']);
-  });
+  it(
+    'lists everything that waits, newest first, with the ' +
+      'project, environment, wait, progress and the card’s buttons',
+    async () => {
+      const answer = await list(world.slackIds.dave, '');
+      expect(listed(answer)).toEqual([ids.pay, ids.web]);
+      const json = JSON.stringify(answer.blocks);
+      for (const part of [
+        'acme/payments',
+        'pre-release',
+        '(staging)',
+        'acme/web',
+        'production',
+        'Waiting ',
+        '0 of 1 approvals',
+      ])
+        expect(json).toContain(part);
+      // the same action_ids and values as the card
+      const card = await cardFor(ids.web);
+      const essentials = (b: Button & { style?: string; confirm?: { text: { text: string } } }) => ({
+        action_id: b.action_id,
+        value: b.value,
+        style: b.style,
+        confirm: b.confirm?.text.text,
+      });
+      const fromCard = buttonsOf(card.blocks).filter((b) => b.action_id !== 'deploy_open_gitlab');
+      const fromList = buttonsOf(answer.blocks).filter(
+        (b) => b.action_id !== 'deploy_open_gitlab' && b.value && JSON.parse(b.value).d === ids.web,
+      );
+      expect(fromList.map(essentials)).toEqual(fromCard.map(essentials));
+      expect(fromCard.map((b) => b.action_id)).toEqual(['deploy_approve', 'deploy_reject']);
+    },
+  );
 
   it('filters by project path fragment, environment or tier, and says so when nothing matches', async () => {
     expect(listed(await list(world.slackIds.dave, 'payments'))).toEqual([ids.pay]);

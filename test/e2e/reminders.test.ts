@@ -79,46 +79,49 @@ describe('reminders and escalation (real time, real Redis)', () => {
       (j) => j?.data?.ref?.deploymentId === deploymentId,
     );
 
-  it('reminds in the card thread, mentioning who can still approve, escalates with a link to the card, then stops', async () => {
-    const d = deploy();
-    const card = await cardFor(d.id);
-    expect(contextText(card.blocks)).toContain('next reminder');
+  it(
+    'reminds in the card thread, mentioning who can still ' + 'approve, escalates with a link to the card, then stops',
+    async () => {
+      const d = deploy();
+      const card = await cardFor(d.id);
+      expect(contextText(card.blocks)).toContain('next reminder');
 
-    const [first, second] = await waitFor(() => (replies(card.ts).length >= 2 ? replies(card.ts) : undefined), {
-      what: 'two reminders',
-    });
-    for (const [i, reply] of [first!, second!].entries()) {
-      // alice and carol can approve; bob triggered it and is never asked
-      expect(reply.text).toMatch(
-        /^Reminder: acme\/web → production has waited \d+s for approval\. <@U0456ALICE> <@U0321CAROL>$/,
+      const [first, second] = await waitFor(() => (replies(card.ts).length >= 2 ? replies(card.ts) : undefined), {
+        what: 'two reminders',
+      });
+      for (const [i, reply] of [first!, second!].entries()) {
+        // alice and carol can approve; bob triggered it and is never asked
+        expect(reply.text).toMatch(
+          /^Reminder: acme\/web → production has waited \d+s for approval\. <@U0456ALICE> <@U0321CAROL>$/,
+        );
+        expect(JSON.stringify(reply.blocks)).toContain(`reminder ${i + 1} of 2`);
+        expect(JSON.stringify(reply.blocks)).not.toContain('U0789BOB');
+        expect(buttons(reply.blocks).map((b) => b.action_id)).toEqual(['nudge_snooze']);
+      }
+
+      const escalation = await waitFor(
+        () => world.slack.messages(ONCALL).find((m) => m.metadata?.event_payload?.deployment_id === d.id),
+        { what: 'escalation' },
       );
-      expect(JSON.stringify(reply.blocks)).toContain(`reminder ${i + 1} of 2`);
-      expect(JSON.stringify(reply.blocks)).not.toContain('U0789BOB');
-      expect(buttons(reply.blocks).map((b) => b.action_id)).toEqual(['nudge_snooze']);
-    }
+      expect(escalation.text).toContain('<!subteam^S0ONCALL> <@U0999DAVE>');
+      expect(JSON.stringify(escalation.blocks)).toContain(
+        `https://acme.slack.com/archives/${CHANNEL}/p${card.ts.replace('.', '')}`,
+      );
 
-    const escalation = await waitFor(
-      () => world.slack.messages(ONCALL).find((m) => m.metadata?.event_payload?.deployment_id === d.id),
-      { what: 'escalation' },
-    );
-    expect(escalation.text).toContain('<!subteam^S0ONCALL> <@U0999DAVE>');
-    expect(JSON.stringify(escalation.blocks)).toContain(
-      `https://acme.slack.com/archives/${CHANNEL}/p${card.ts.replace('.', '')}`,
-    );
-
-    // everything planned has been sent: nothing is armed, the card no longer announces a next reminder
-    await waitFor(async () => (await schedule(d.id))?.due === null && (await nudgeJobs(d.id)).length === 0, {
-      what: 'schedule finished',
-    });
-    await waitFor(() => !contextText(world.slack.message(CHANNEL, card.ts)!.blocks).includes('next '), {
-      what: 'card without next reminder',
-    });
-    expect(replies(card.ts)).toHaveLength(2);
-    expect(world.slack.messages(ONCALL).filter((m) => m.metadata?.event_payload?.deployment_id === d.id)).toHaveLength(
-      1,
-    );
-    expect(world.slack.unexpected()).toEqual([]);
-  });
+      // everything planned has been sent: nothing is armed, the card no longer announces a next reminder
+      await waitFor(async () => (await schedule(d.id))?.due === null && (await nudgeJobs(d.id)).length === 0, {
+        what: 'schedule finished',
+      });
+      await waitFor(() => !contextText(world.slack.message(CHANNEL, card.ts)!.blocks).includes('next '), {
+        what: 'card without next reminder',
+      });
+      expect(replies(card.ts)).toHaveLength(2);
+      expect(
+        world.slack.messages(ONCALL).filter((m) => m.metadata?.event_payload?.deployment_id === d.id),
+      ).toHaveLength(1);
+      expect(world.slack.unexpected()).toEqual([]);
+    },
+  );
 
   it('cancels every reminder the moment the deployment is approved', async () => {
     const d = deploy('slow');
@@ -155,76 +158,84 @@ describe('reminders and escalation (real time, real Redis)', () => {
     await waitFor(async () => (await schedule(newer.id)) === null, { what: 'newer schedule dropped' });
   });
 
-  it('a reminder that finds the deployment resolved (its webhook lost) sends nothing and updates the card', async () => {
-    const d = deploy('slow');
-    const card = await cardFor(d.id);
-    await waitFor(async () => (await nudgeJobs(d.id)).length === 1, { what: 'armed timer' });
-    // every webhook about the new deployment delivered and synced; the next ones are lost
-    await world.gitlab.webhooksIdle();
-    await waitFor(
-      async () =>
-        (await app.app.queues.sync.getWaitingCount()) +
-          (await app.app.queues.sync.getActiveCount()) +
-          (await app.app.queues.scan.getWaitingCount()) +
-          (await app.app.queues.scan.getActiveCount()) ===
-        0,
-      { what: 'syncs drained' },
-    );
-    world.gitlab.holdWebhooks();
-    try {
-      world.gitlab.cancelDeployment(d.id);
+  it(
+    'a reminder that finds the deployment resolved (its ' + 'webhook lost) sends nothing and updates the card',
+    async () => {
+      const d = deploy('slow');
+      const card = await cardFor(d.id);
+      await waitFor(async () => (await nudgeJobs(d.id)).length === 1, { what: 'armed timer' });
+      // every webhook about the new deployment delivered and synced; the next ones are lost
+      await world.gitlab.webhooksIdle();
       await waitFor(
-        () => app.logs.find('reminder not sent: the deployment no longer waits').find((l) => l.deploymentId === d.id),
-        { what: 'reminder skipped', timeoutMs: 8_000 },
+        async () =>
+          (await app.app.queues.sync.getWaitingCount()) +
+            (await app.app.queues.sync.getActiveCount()) +
+            (await app.app.queues.scan.getWaitingCount()) +
+            (await app.app.queues.scan.getActiveCount()) ===
+          0,
+        { what: 'syncs drained' },
       );
-      await waitFor(() => /Canceled/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), {
-        what: 'canceled card',
+      world.gitlab.holdWebhooks();
+      try {
+        world.gitlab.cancelDeployment(d.id);
+        await waitFor(
+          () => app.logs.find('reminder not sent: the deployment no longer waits').find((l) => l.deploymentId === d.id),
+          { what: 'reminder skipped', timeoutMs: 8_000 },
+        );
+        await waitFor(() => /Canceled/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), {
+          what: 'canceled card',
+        });
+        expect(await schedule(d.id)).toBeNull();
+        expect(replies(card.ts)).toEqual([]);
+      } finally {
+        world.gitlab.releaseWebhooks();
+      }
+    },
+  );
+
+  it(
+    '"Snooze 1h" delays the next reminder, notes who ' + 'snoozed in the thread, and the card shows the new time',
+    async () => {
+      const d = deploy('staging');
+      const card = await cardFor(d.id);
+      const [reminder] = await waitFor(() => (replies(card.ts).length >= 1 ? replies(card.ts) : undefined), {
+        what: 'first reminder',
       });
-      expect(await schedule(d.id)).toBeNull();
-      expect(replies(card.ts)).toEqual([]);
-    } finally {
-      world.gitlab.releaseWebhooks();
-    }
-  });
+      const clickedAt = Date.now();
+      const click = await world.slack.clickButton(app.url, {
+        userId: world.slackIds.alice,
+        channel: CHANNEL,
+        ts: reminder!.ts,
+        actionId: 'nudge_snooze',
+      });
+      expect(click.status).toBe(200);
 
-  it('"Snooze 1h" delays the next reminder, notes who snoozed in the thread, and the card shows the new time', async () => {
-    const d = deploy('staging');
-    const card = await cardFor(d.id);
-    const [reminder] = await waitFor(() => (replies(card.ts).length >= 1 ? replies(card.ts) : undefined), {
-      what: 'first reminder',
-    });
-    const clickedAt = Date.now();
-    const click = await world.slack.clickButton(app.url, {
-      userId: world.slackIds.alice,
-      channel: CHANNEL,
-      ts: reminder!.ts,
-      actionId: 'nudge_snooze',
-    });
-    expect(click.status).toBe(200);
-
-    const note = await waitFor(() => replies(card.ts).find((m) => m.text.includes('snoozed')), { what: 'snooze note' });
-    expect(note.text).toMatch(
-      /^:zzz: <@U0456ALICE> snoozed reminders until <!date\^\d+\^\{time\}\|.*>\. Next reminder <!date\^\d+/,
-    );
-    const state = (await schedule(d.id))!;
-    expect(state.snoozedBy).toBe('U0456ALICE');
-    expect(state.snoozedUntil).toBeGreaterThanOrEqual(clickedAt + 3_600_000);
-    expect(state.due!.at).toBe(state.snoozedUntil);
-    const [timer] = await nudgeJobs(d.id);
-    expect(timer!.id).toBe(`nudge-${d.id}-${state.seq}`);
-    // the job's delay was computed a moment before BullMQ stamped it
-    expect(Math.abs(timer!.timestamp + timer!.delay - state.due!.at)).toBeLessThan(1_000);
-    await waitFor(
-      () =>
-        contextText(world.slack.message(CHANNEL, card.ts)!.blocks).includes(
-          `<!date^${Math.floor(state.due!.at / 1000)}^`,
-        ),
-      { what: 'card with the snoozed time' },
-    );
-    // only the reminder and the note: the second reminder is an hour away, not 30 s
-    expect(replies(card.ts).map((m) => (m.text.includes('snoozed') ? 'note' : 'reminder'))).toEqual([
-      'reminder',
-      'note',
-    ]);
-  });
+      const note = await waitFor(() => replies(card.ts).find((m) => m.text.includes('snoozed')), {
+        what: 'snooze note',
+      });
+      expect(note.text).toMatch(
+        /^:zzz: <@U0456ALICE> snoozed reminders until <!date\^\d+\^\{time\}\|.*>\. Next reminder <!date\^\d+/,
+      );
+      const state = (await schedule(d.id))!;
+      expect(state.snoozedBy).toBe('U0456ALICE');
+      expect(state.snoozedUntil).toBeGreaterThanOrEqual(clickedAt + 3_600_000);
+      expect(state.due!.at).toBe(state.snoozedUntil);
+      const [timer] = await nudgeJobs(d.id);
+      expect(timer!.id).toBe(`nudge-${d.id}-${state.seq}`);
+      // the job's delay was computed a moment before BullMQ stamped it
+      expect(Math.abs(timer!.timestamp + timer!.delay - state.due!.at)).toBeLessThan(1_000);
+      await waitFor(
+        () =>
+          contextText(world.slack.message(CHANNEL, card.ts)!.blocks).includes(
+            `<!date^${Math.floor(state.due!.at / 1000)}^`,
+          ),
+        { what: 'card with the snoozed time' },
+      );
+      // only the reminder and the note: the second reminder is an hour away, not 30 s
+      expect(replies(card.ts).map((m) => (m.text.includes('snoozed') ? 'note' : 'reminder'))).toEqual([
+        'reminder',
+        'note',
+      ]);
+    },
+  );
 });

@@ -125,7 +125,8 @@ describe('scale out: ROLE=web and two ROLE=worker processes on one Redis', () =>
 
     // every job completed once, in one worker; the web process ran none
     const done = completed();
-    expect(done.length).toBeGreaterThanOrEqual(DEPLOYMENTS * 4); // intake, sync, decision, notice per deployment at least
+    // intake, sync, decision, notice per deployment at least
+    expect(done.length).toBeGreaterThanOrEqual(DEPLOYMENTS * 4);
     expect(new Set(done.map((d) => d.job)).size).toBe(done.length);
     expect(done.filter((d) => d.job.startsWith('decisions/'))).toHaveLength(DEPLOYMENTS);
     expect(web.logs.filter((l) => l.msg === 'job completed')).toHaveLength(0);

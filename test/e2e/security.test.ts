@@ -288,21 +288,29 @@ describe('rate and size limits on public endpoints', () => {
       body: pipelineHook,
     });
 
-  it('answers 429 with Retry-After once an address exceeds the limit with webhooks that lack the secret; other addresses pass', async () => {
-    const statuses = [];
-    for (let i = 0; i < 4; i += 1) statuses.push((await hook('198.51.100.7', 'wrong-0123456789abcdef')).status);
-    expect(statuses).toEqual([401, 401, 401, 429]);
-    const limited = await hook('198.51.100.7', 'wrong-0123456789abcdef');
-    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect((await hook('198.51.100.8', 'wrong-0123456789abcdef')).status).toBe(401);
-    expect(app.logs.find('rate limit reached; answering 429')).toHaveLength(1);
-  });
+  it(
+    'answers 429 with Retry-After once an address exceeds the ' +
+      'limit with webhooks that lack the secret; other addresses pass',
+    async () => {
+      const statuses = [];
+      for (let i = 0; i < 4; i += 1) statuses.push((await hook('198.51.100.7', 'wrong-0123456789abcdef')).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      const limited = await hook('198.51.100.7', 'wrong-0123456789abcdef');
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect((await hook('198.51.100.8', 'wrong-0123456789abcdef')).status).toBe(401);
+      expect(app.logs.find('rate limit reached; answering 429')).toHaveLength(1);
+    },
+  );
 
-  it('never limits webhooks that carry the secret (GitLab sends bursts from one address and disables a hook after four failures)', async () => {
-    const statuses = new Set<number>();
-    for (let i = 0; i < 8; i += 1) statuses.add((await hook('198.51.100.7')).status);
-    expect([...statuses].every((s) => s === 200 || s === 202)).toBe(true);
-  });
+  it(
+    'never limits webhooks that carry the secret (GitLab sends ' +
+      'bursts from one address and disables a hook after four failures)',
+    async () => {
+      const statuses = new Set<number>();
+      for (let i = 0; i < 8; i += 1) statuses.add((await hook('198.51.100.7')).status);
+      expect([...statuses].every((s) => s === 200 || s === 202)).toBe(true);
+    },
+  );
 
   it('limits Slack requests per address before checking signatures', async () => {
     const statuses = [];

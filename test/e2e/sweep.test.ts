@@ -86,51 +86,70 @@ describe('sweep: what webhooks missed', () => {
     await world?.close();
   });
 
-  it('posts cards for blocked deployments of policy projects, of projects in policy groups (subgroups too) and of projects seen in webhooks', async () => {
-    const listed = deploy(world.project);
-    const inGroup = deploy(grouped);
-    const inSeen = deploy(seen);
-    const elsewhere = deploy(unknown);
-    await sweepNow();
-    await waitFor(() => cardOf(listed.id) && cardOf(inGroup.id) && cardOf(inSeen.id), { what: 'three cards' });
-    await drained();
-    expect(cardOf(elsewhere.id)).toBeUndefined();
-    expect(world.gitlab.requests.some((r) => r.path === `/api/v4/projects/${unknown.id}/deployments`)).toBe(false);
-    expect(app.logs.find('sweep done').at(-1)).toMatchObject({ projects: 3, missing: [] });
-  });
+  it(
+    'posts cards for blocked deployments of policy projects, of projects ' +
+      'in policy groups (subgroups too) and of projects seen in webhooks',
+    async () => {
+      const listed = deploy(world.project);
+      const inGroup = deploy(grouped);
+      const inSeen = deploy(seen);
+      const elsewhere = deploy(unknown);
+      await sweepNow();
+      await waitFor(() => cardOf(listed.id) && cardOf(inGroup.id) && cardOf(inSeen.id), { what: 'three cards' });
+      await drained();
+      expect(cardOf(elsewhere.id)).toBeUndefined();
+      expect(world.gitlab.requests.some((r) => r.path === `/api/v4/projects/${unknown.id}/deployments`)).toBe(false);
+      expect(app.logs.find('sweep done').at(-1)).toMatchObject({ projects: 3, missing: [] });
+    },
+  );
 
-  it('brings cards of deployments decided in the GitLab UI (no webhook) up to date, and posts each card once', async () => {
-    const d = deploy(world.project);
-    await sweepNow();
-    const card = await waitFor(() => cardOf(d.id), { what: 'card' });
-    world.gitlab.approveInUi(d.id, world.carol.id, 'approved', 'approved in the UI');
-    await sweepNow();
-    await waitFor(() => /Approved/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), {
-      what: 'card shows the UI approval',
-    });
-    await drained();
-    for (const m of world.slack.messages(CHANNEL))
-      expect(
-        world.slack
-          .messages(CHANNEL)
-          .filter((x) => x.metadata?.event_payload?.deployment_id === m.metadata?.event_payload?.deployment_id),
-      ).toHaveLength(1);
-  });
+  it(
+    'brings cards of deployments decided in the GitLab ' + 'UI (no webhook) up to date, and posts each card once',
+    async () => {
+      const d = deploy(world.project);
+      await sweepNow();
+      const card = await waitFor(() => cardOf(d.id), { what: 'card' });
+      world.gitlab.approveInUi(d.id, world.carol.id, 'approved', 'approved in the UI');
+      await sweepNow();
+      await waitFor(() => /Approved/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), {
+        what: 'card shows the UI approval',
+      });
+      await drained();
+      for (const m of world.slack.messages(CHANNEL))
+        expect(
+          world.slack
+            .messages(CHANNEL)
+            .filter((x) => x.metadata?.event_payload?.deployment_id === m.metadata?.event_payload?.deployment_id),
+        ).toHaveLength(1);
+    },
+  );
 
-  it('honours Retry-After of a GitLab 429: the sync queue pauses, nothing is asked meanwhile, then every card comes', async () => {
-    const ds = [deploy(world.project), deploy(world.project), deploy(world.project)];
-    world.gitlab.failNext({ method: 'GET', path: /\/deployments\/\d+$/, status: 429, headers: { 'Retry-After': '1' } });
-    const sweep = sweepNow();
-    const throttled = await waitFor(() => world.gitlab.requests.find((r) => r.status === 429), { what: 'a 429' });
-    const after429 = world.gitlab.requests.length;
-    await waitFor(() => app.logs.find('GitLab rate limit; queue paused').length > 0, { what: 'queue paused' });
-    await new Promise((resolve) => setTimeout(resolve, 700)); // a window inside the pause (at least 1 s): GitLab must hear nothing
-    expect(world.gitlab.requests.length).toBe(after429);
-    await sweep;
-    await waitFor(() => ds.every((d) => cardOf(d.id)), { what: 'cards after the pause' });
-    expect(world.gitlab.requests.filter((r) => r.status === 429)).toHaveLength(1);
-    expect(world.gitlab.requests.slice(after429).some((r) => r.path === throttled.path && r.status === 200)).toBe(true);
-  });
+  it(
+    'honours Retry-After of a GitLab 429: the sync queue ' +
+      'pauses, nothing is asked meanwhile, then every card comes',
+    async () => {
+      const ds = [deploy(world.project), deploy(world.project), deploy(world.project)];
+      world.gitlab.failNext({
+        method: 'GET',
+        path: /\/deployments\/\d+$/,
+        status: 429,
+        headers: { 'Retry-After': '1' },
+      });
+      const sweep = sweepNow();
+      const throttled = await waitFor(() => world.gitlab.requests.find((r) => r.status === 429), { what: 'a 429' });
+      const after429 = world.gitlab.requests.length;
+      await waitFor(() => app.logs.find('GitLab rate limit; queue paused').length > 0, { what: 'queue paused' });
+      // a window inside the pause (at least 1 s): GitLab must hear nothing
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(world.gitlab.requests.length).toBe(after429);
+      await sweep;
+      await waitFor(() => ds.every((d) => cardOf(d.id)), { what: 'cards after the pause' });
+      expect(world.gitlab.requests.filter((r) => r.status === 429)).toHaveLength(1);
+      expect(world.gitlab.requests.slice(after429).some((r) => r.path === throttled.path && r.status === 200)).toBe(
+        true,
+      );
+    },
+  );
 
   it('runs one sweep at a time across replicas', async () => {
     const logs = new LogCapture();

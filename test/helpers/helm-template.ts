@@ -51,7 +51,8 @@ export function helmTemplate(
     .filter((b) => !b.file.startsWith('_'))
     .map(
       (b) =>
-        `---\n# Source: ${chart.name}/templates/${b.file}\n${renderer.render(b.nodes, { dot: root, root, vars: new Map() })}`,
+        `---\n# Source: ${chart.name}/templates/${b.file}\n` +
+        `${renderer.render(b.nodes, { dot: root, root, vars: new Map() })}`,
     )
     .join('\n');
 }

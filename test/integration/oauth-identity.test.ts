@@ -249,43 +249,46 @@ describe('refresh before expiry (2 h tokens, rotation)', () => {
 });
 
 describe('broken links', () => {
-  it('marks the link broken on invalid_grant (a reused refresh token) and works again after linking again', async () => {
-    const identity = makeIdentity();
-    await link(identity);
-    // Someone else spends the refresh token (the rotation greenlight's lock prevents among its own workers).
-    const stolen = lastIssued();
-    await call(fake.url, 'POST', '/oauth/token', {
-      form: {
-        grant_type: 'refresh_token',
-        refresh_token: stolen.refresh_token,
-        client_id: OAUTH_CLIENT.id,
-        client_secret: OAUTH_CLIENT.secret,
-        redirect_uri: REDIRECT_URI,
-      },
-    });
-    fake.advanceClock(2 * HOUR);
+  it(
+    'marks the link broken on invalid_grant (a reused ' + 'refresh token) and works again after linking again',
+    async () => {
+      const identity = makeIdentity();
+      await link(identity);
+      // Someone else spends the refresh token (the rotation greenlight's lock prevents among its own workers).
+      const stolen = lastIssued();
+      await call(fake.url, 'POST', '/oauth/token', {
+        form: {
+          grant_type: 'refresh_token',
+          refresh_token: stolen.refresh_token,
+          client_id: OAUTH_CLIENT.id,
+          client_secret: OAUTH_CLIENT.secret,
+          redirect_uri: REDIRECT_URI,
+        },
+      });
+      fake.advanceClock(2 * HOUR);
 
-    expect(await expectBroken(approveAs(identity))).toMatch(/refresh token/);
-    expect(await identity.resolve(ALICE)).toEqual({
-      kind: 'broken',
-      reason: 'GitLab did not accept its refresh token any more',
-    });
-    expect(logs.find('gitlab link marked broken').at(-1)).toMatchObject({
-      slackUser: ALICE.userId,
-      gitlabUser: 'alice',
-    });
-    // Broken stays broken: no further refresh attempts until the person links again.
-    const refreshes = refreshCalls(fake).length;
-    expect(await identity.check(ALICE)).toEqual({
-      kind: 'broken',
-      reason: 'GitLab did not accept its refresh token any more',
-    });
-    expect(refreshCalls(fake).length).toBe(refreshes);
+      expect(await expectBroken(approveAs(identity))).toMatch(/refresh token/);
+      expect(await identity.resolve(ALICE)).toEqual({
+        kind: 'broken',
+        reason: 'GitLab did not accept its refresh token any more',
+      });
+      expect(logs.find('gitlab link marked broken').at(-1)).toMatchObject({
+        slackUser: ALICE.userId,
+        gitlabUser: 'alice',
+      });
+      // Broken stays broken: no further refresh attempts until the person links again.
+      const refreshes = refreshCalls(fake).length;
+      expect(await identity.check(ALICE)).toEqual({
+        kind: 'broken',
+        reason: 'GitLab did not accept its refresh token any more',
+      });
+      expect(refreshCalls(fake).length).toBe(refreshes);
 
-    await link(identity);
-    expect((await identity.resolve(ALICE)).kind).toBe('linked');
-    expect((await approveAs(identity)).status).toBe(201);
-  });
+      await link(identity);
+      expect((await identity.resolve(ALICE)).kind).toBe('linked');
+      expect((await approveAs(identity)).status).toBe(201);
+    },
+  );
 
   it('marks the link broken when the person revokes greenlight in GitLab (401 invalid_token)', async () => {
     const identity = makeIdentity();

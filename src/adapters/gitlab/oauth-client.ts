@@ -182,7 +182,8 @@ function oauthError(status: number, body: unknown, what: string): GreenlightErro
   if (code === 'invalid_client' || status === 401) {
     return new GreenlightError(
       'gitlab_unauthorized',
-      `GitLab rejected greenlight's OAuth application during ${what}: check GITLAB_OAUTH_CLIENT_ID and GITLAB_OAUTH_CLIENT_SECRET`,
+      `GitLab rejected greenlight's OAuth application during ${what}: ` +
+        'check GITLAB_OAUTH_CLIENT_ID and GITLAB_OAUTH_CLIENT_SECRET',
       { detail: 'invalid_client', retryable: false },
     );
   }

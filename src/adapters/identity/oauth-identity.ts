@@ -28,7 +28,10 @@ export type OAuthIdentity = IdentityAdapter & {
   completeLink(input: { state: string; code: string }): Promise<{ user: SlackUser; gitlab: GitLabUser }>;
   /** GitLab sent the person back with an error: forget the state; returns whose it was. */
   abandonLink(state: string): Promise<SlackUser | null>;
-  /** Deletes the tokens, then revokes them at GitLab (best effort). `gitlab` is null when the stored link was unreadable. */
+  /**
+   * Deletes the tokens, then revokes them at GitLab (best effort).
+   * `gitlab` is null when the stored link was unreadable.
+   */
   unlink(user: SlackUser): Promise<{ removed: boolean; gitlab: GitLabUser | null; revoked: boolean }>;
 };
 

@@ -1,6 +1,9 @@
 import type { ApiObserver } from './metrics.ts';
 
-/** `GET projects/:id/deployments/:id` from gitbeaker's endpoint: ids and URL-encoded paths become :id (bounded label values). */
+/**
+ * `GET projects/:id/deployments/:id` from gitbeaker's endpoint:
+ * ids and URL-encoded paths become :id (bounded label values).
+ */
 export function gitlabOperation(method: string, endpoint: string): string {
   const path = endpoint
     .split('?')[0]!

@@ -42,7 +42,9 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
 
   const webhooks = new Counter({
     name: 'greenlight_webhooks_total',
-    help: 'GitLab webhook requests by hook (X-Gitlab-Event) and result (queued, duplicate, ignored, malformed, unauthorized, unavailable).',
+    help:
+      'GitLab webhook requests by hook (X-Gitlab-Event) and result ' +
+      '(queued, duplicate, ignored, malformed, unauthorized, unavailable).',
     labelNames: ['hook', 'result'],
     registers,
   });
@@ -73,7 +75,9 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
   });
   const jobWait = new Histogram({
     name: 'greenlight_job_wait_seconds',
-    help: 'Time from when a job became due (enqueued, plus any delay) to the start of its attempt; retries include their backoff.',
+    help:
+      'Time from when a job became due (enqueued, plus any delay) ' +
+      'to the start of its attempt; retries include their backoff.',
     labelNames: ['queue'],
     buckets: JOB_SECONDS,
     registers,
@@ -115,7 +119,9 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
     });
     new Gauge({
       name: 'greenlight_pending_approvals',
-      help: 'Deployments with an open card: waiting for approval, or approved and not yet run (from Redis; aggregate with max).',
+      help:
+        'Deployments with an open card: waiting for approval, or ' +
+        'approved and not yet run (from Redis; aggregate with max).',
       registers,
       async collect() {
         const count = await sources.openCards().catch(() => null);

@@ -122,7 +122,8 @@ export function createProducer(queues: Queues): Producer {
             'scan',
             { ...job, environments: [environment] },
             {
-              // base64url: environment names may hold '/', ' ', '$', '{', '}' (safeId would make "a/b" and "a_b" one id)
+              // base64url: environment names may hold '/', ' ', '$', '{', '}'
+              // (safeId would make "a/b" and "a_b" one id)
               deduplication: {
                 id: `project-${project}-env-${Buffer.from(environment).toString('base64url')}`,
                 keepLastIfActive: true,

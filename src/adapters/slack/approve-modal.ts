@@ -29,7 +29,8 @@ export function approveModal(meta: ApproveModalMetadata, summary: string): Block
         text: {
           type: 'mrkdwn',
           text: clip(
-            `Approving *${esc(summary)}*. You are in more than one approval rule that still needs approvals; your approval counts for the one you pick. It is recorded in GitLab as you.`,
+            `Approving *${esc(summary)}*. You are in more than one approval rule that still needs ` +
+              'approvals; your approval counts for the one you pick. It is recorded in GitLab as you.',
             3000,
           ),
         },

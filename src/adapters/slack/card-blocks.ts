@@ -50,7 +50,10 @@ function outcomeLine(m: CardModel): string | null {
   const when = o.at ? ` · ${slackDate(o.at)}` : '';
   switch (o.state) {
     case 'approved':
-      return `:white_check_mark: Fully approved${o.by ? `, last by ${personText(o.by)}` : ''}${when}. The job waits for someone with deploy rights to run it.`;
+      return (
+        `:white_check_mark: Fully approved${o.by ? `, last by ${personText(o.by)}` : ''}${when}. ` +
+        'The job waits for someone with deploy rights to run it.'
+      );
     case 'rejected':
       return `:x: Rejected by ${personText(o.by)}${o.comment ? ` — “${esc(clip(o.comment, 500))}”` : ''}${when}`;
     case 'running':
@@ -62,7 +65,10 @@ function outcomeLine(m: CardModel): string | null {
     case 'canceled':
       return `:no_entry_sign: Canceled${when}`;
     case 'superseded':
-      return `:fast_forward: Superseded by a newer deployment to this environment${o.supersededBy ? `: ${link(o.supersededBy.url, `#${o.supersededBy.id}`)}` : ''}`;
+      return (
+        ':fast_forward: Superseded by a newer deployment to this ' +
+        `environment${o.supersededBy ? `: ${link(o.supersededBy.url, `#${o.supersededBy.id}`)}` : ''}`
+      );
     case 'waiting':
       return null;
   }
@@ -93,7 +99,8 @@ function rulesText(m: CardModel): string | null {
     const mark = satisfied ? ':white_check_mark:' : ':hourglass_flowing_sand:';
     const who = r.approvals.map(
       (a) =>
-        `${a.status === 'rejected' ? ':x: ' : ''}${personText(a.person)}${a.comment ? ` “${esc(clip(a.comment, 200))}”` : ''}`,
+        `${a.status === 'rejected' ? ':x: ' : ''}${personText(a.person)}` +
+        `${a.comment ? ` “${esc(clip(a.comment, 200))}”` : ''}`,
     );
     const still = satisfied ? null : open.shift();
     const tail = still ? canApproveText(still) : null;

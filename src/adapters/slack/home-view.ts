@@ -57,7 +57,8 @@ export function renderHome(m: HomeModel): { type: 'home'; callback_id: string; b
     blocks.push(
       context(
         'you-unchecked',
-        `:warning: GitLab did not say who may approve ${m.forYou.unchecked} of the waiting deployments; they are left out for now.`,
+        `:warning: GitLab did not say who may approve ${m.forYou.unchecked} ` +
+          'of the waiting deployments; they are left out for now.',
       ),
     );
 
@@ -68,7 +69,8 @@ export function renderHome(m: HomeModel): { type: 'home'; callback_id: string; b
     blocks.push(
       context(
         'all-more',
-        `…and ${m.all.total - m.all.rows.length} more: \`${m.command}\` lists them all, \`${m.command} <project or environment>\` filters.`,
+        `…and ${m.all.total - m.all.rows.length} more: \`${m.command}\` ` +
+          `lists them all, \`${m.command} <project or environment>\` filters.`,
       ),
     );
   blocks.push(
@@ -91,31 +93,38 @@ function linkBlock(m: HomeModel): Block {
     case 'linked':
       return section(
         'home-link',
-        `:white_check_mark: greenlight acts for you as GitLab user *@${esc(m.link.username)}* (${esc(m.link.name)}), found by ${VIA[m.link.via]}.`,
+        ':white_check_mark: greenlight acts for you as GitLab user ' +
+          `*@${esc(m.link.username)}* (${esc(m.link.name)}), found by ${VIA[m.link.via]}.`,
       );
     case 'broken':
       return section(
         'home-link',
-        `:warning: Your GitLab link stopped working (${esc(m.link.reason)}). Link again${button ? '' : ` with \`${m.command} link\``}.`,
+        `:warning: Your GitLab link stopped working (${esc(m.link.reason)}). ` +
+          `Link again${button ? '' : ` with \`${m.command} link\``}.`,
         button,
       );
     case 'unlinked':
       return m.linkMode === 'oauth'
         ? section(
             'home-link',
-            `:link: Your GitLab account is not linked yet, so greenlight cannot act for you. Link it${button ? '' : ` with \`${m.command} link\``}: your approvals are then recorded in GitLab as you.`,
+            ':link: Your GitLab account is not linked yet, so greenlight ' +
+              `cannot act for you. Link it${button ? '' : ` with \`${m.command} link\``}: ` +
+              'your approvals are then recorded in GitLab as you.',
             button,
           )
         : section(
             'home-link',
-            ':grey_question: greenlight does not know your GitLab account yet. It finds you by your Slack e-mail address (it must match your GitLab e-mail), or a greenlight admin adds you to `users:` in the policy file (slack: your member ID, gitlab: your username).',
+            ':grey_question: greenlight does not know your GitLab account yet. It finds you by ' +
+              'your Slack e-mail address (it must match your GitLab e-mail), or a greenlight admin adds ' +
+              'you to `users:` in the policy file (slack: your member ID, gitlab: your username).',
           );
   }
 }
 
 function dmBlock(m: HomeModel): Block {
   const text = m.dmEnabled
-    ? '*Direct messages: on.* greenlight sends you a DM when a deployment starts waiting for your approval, and keeps it up to date.'
+    ? '*Direct messages: on.* greenlight sends you a DM when a deployment ' +
+      'starts waiting for your approval, and keeps it up to date.'
     : '*Direct messages: off.* Turn them on to get a DM when a deployment starts waiting for your approval.';
   return section('home-dm', text, {
     type: 'button',

@@ -3,7 +3,9 @@ export const ACTION = {
   approve: 'deploy_approve',
   reject: 'deploy_reject',
   run: 'deploy_run',
-  /** "Approve for <rule>" on the notice that asks which rule (represented_as); suffixed _0, _1, ... (unique per block) */
+  /**
+   * "Approve for <rule>" on the notice that asks which rule (represented_as); suffixed _0, _1, ... (unique per block)
+   */
   approveAs: 'deploy_approve_as',
   openGitLab: 'deploy_open_gitlab',
   link: 'gitlab_link',

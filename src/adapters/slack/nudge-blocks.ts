@@ -55,7 +55,9 @@ export function renderEscalation(m: EscalationMessage): SlackMessage {
   const targets = m.mention.join(' ');
   const subject = m.cardUrl ? link(m.cardUrl, m.what) : `*${esc(m.what)}*`;
   const level = m.levels > 1 ? ` (level ${m.level} of ${m.levels})` : '';
-  const body = `:rotating_light: *Escalation${level}*: ${subject} has waited *${waited}* for approval.${targets ? ` ${targets}` : ''}\n${asksText(m.asks)}`;
+  const body =
+    `:rotating_light: *Escalation${level}*: ${subject} has waited *${waited}* ` +
+    `for approval.${targets ? ` ${targets}` : ''}\n${asksText(m.asks)}`;
   const links = [m.cardUrl ? link(m.cardUrl, 'Open the card') : null, link(m.openUrl, 'Open in GitLab')]
     .filter(Boolean)
     .join(' · ');

@@ -60,8 +60,10 @@ export function rowBlocks(row: PendingRow, opts: { idPrefix: string; now: number
       : `Waiting ${formatWaited(opts.now - Date.parse(row.waitingSince))}`;
   const by = row.creator ? ` · by ${esc(row.creator.name)} (@${esc(row.creator.username)})` : '';
   const text = [
-    `*${link(row.project.url, clip(row.project.path, 300))}* → *${link(row.environment.url, clip(row.environment.name, 300))}*${tier}`,
-    `${waited} · ${row.progress.approved} of ${row.progress.required} approvals · \`${esc(clip(row.ref, 200))}\` @ ${row.shortSha}${by} · #${row.deploymentId}`,
+    `*${link(row.project.url, clip(row.project.path, 300))}* → ` +
+      `*${link(row.environment.url, clip(row.environment.name, 300))}*${tier}`,
+    `${waited} · ${row.progress.approved} of ${row.progress.required} approvals · ` +
+      `\`${esc(clip(row.ref, 200))}\` @ ${row.shortSha}${by} · #${row.deploymentId}`,
   ].join('\n');
   return [
     { type: 'section', block_id: `${id}-s`, text: { type: 'mrkdwn', text: clip(text, 3000) } },
@@ -89,8 +91,11 @@ export function renderPendingList(answer: PendingAnswer, ctx: ListContext): Slac
   if (answer.kind === 'unlinked') {
     const text =
       ctx.linkMode === 'oauth'
-        ? `:link: To see what waits for *you*, link your GitLab account first: \`${ctx.command} link\`. \`${ctx.command}\` alone lists everything that waits.`
-        : ':grey_question: greenlight does not know your GitLab account, so it cannot tell what waits for you. It finds you by your Slack e-mail address (it must match your GitLab e-mail), or a greenlight admin adds you to `users:` in the policy file (slack: your member ID, gitlab: your username).';
+        ? ':link: To see what waits for *you*, link your GitLab account first: ' +
+          `\`${ctx.command} link\`. \`${ctx.command}\` alone lists everything that waits.`
+        : ':grey_question: greenlight does not know your GitLab account, so it cannot tell what waits for ' +
+          'you. It finds you by your Slack e-mail address (it must match your GitLab e-mail), or a greenlight ' +
+          'admin adds you to `users:` in the policy file (slack: your member ID, gitlab: your username).';
     return textOnly(text);
   }
   if (answer.kind === 'broken')
@@ -103,7 +108,8 @@ export function renderPendingList(answer: PendingAnswer, ctx: ListContext): Slac
   const last = answer.offset + answer.rows.length;
   const matching = ctx.query.terms.length ? ` matching \`${esc(ctx.query.terms.join(' '))}\`` : '';
   const subject = ctx.query.mine
-    ? `${plural(answer.total, 'deployment waits', 'deployments wait')} for *your* approval${answer.person ? ` (as @${esc(answer.person.username)})` : ''}`
+    ? `${plural(answer.total, 'deployment waits', 'deployments wait')} for *your* ` +
+      `approval${answer.person ? ` (as @${esc(answer.person.username)})` : ''}`
     : `${plural(answer.total, 'deployment waits', 'deployments wait')} for approval`;
   const range = answer.total > answer.rows.length ? `, showing ${first}–${last}, newest first` : ', newest first';
   const headline = `*${subject}*${matching}${range}.`;
@@ -139,7 +145,9 @@ function renderEmpty(answer: PendingPage, ctx: ListContext): SlackMessage {
       answer.waiting > 0
         ? ` (${plural(answer.waiting, 'deployment waits', 'deployments wait')} in all: \`${ctx.command}\` lists them)`
         : '';
-    const text = `Nothing waiting${ctx.query.mine ? ' for you' : ''} matches \`${esc(terms.join(' '))}\`${others}. Words filter by project path, environment or tier.`;
+    const text =
+      `Nothing waiting${ctx.query.mine ? ' for you' : ''} matches ` +
+      `\`${esc(terms.join(' '))}\`${others}. Words filter by project path, environment or tier.`;
     return {
       text,
       blocks: [
@@ -149,8 +157,13 @@ function renderEmpty(answer: PendingPage, ctx: ListContext): SlackMessage {
       ],
     };
   }
+  const asYou = answer.person ? ` (as @${esc(answer.person.username)})` : '';
+  const othersWait =
+    answer.waiting > 0
+      ? ` ${plural(answer.waiting, 'other deployment waits', 'other deployments wait')}: \`${ctx.command}\` lists them.`
+      : '';
   const text = ctx.query.mine
-    ? `:white_check_mark: Nothing waits for your approval${answer.person ? ` (as @${esc(answer.person.username)})` : ''}.${answer.waiting > 0 ? ` ${plural(answer.waiting, 'other deployment waits', 'other deployments wait')}: \`${ctx.command}\` lists them.` : ''}`
+    ? `:white_check_mark: Nothing waits for your approval${asYou}.${othersWait}`
     : ':white_check_mark: Nothing waits for approval right now.';
   return notes
     ? {
@@ -167,7 +180,9 @@ function footnotes(answer: PendingPage): string | null {
   const notes: string[] = [];
   if (answer.unchecked > 0)
     notes.push(
-      `:warning: GitLab did not say who may approve ${plural(answer.unchecked, 'deployment', 'deployments')}; ${answer.unchecked === 1 ? 'it is' : 'they are'} left out. Try again in a minute.`,
+      ':warning: GitLab did not say who may approve ' +
+        `${plural(answer.unchecked, 'deployment', 'deployments')}; ` +
+        `${answer.unchecked === 1 ? 'it is' : 'they are'} left out. Try again in a minute.`,
     );
   if (answer.truncated)
     notes.push('Only the newest open deployments were read; narrow the list with a project or environment.');

@@ -14,7 +14,8 @@ export const doctorCommand: CliCommand = async (argv, io) => {
   const { values } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
     io.out(
-      'usage: greenlight doctor\n\nChecks configuration, Redis, the GitLab token and the Slack app; prints a fix for each problem.',
+      'usage: greenlight doctor\n\nChecks configuration, Redis, the ' +
+        'GitLab token and the Slack app; prints a fix for each problem.',
     );
     return EXIT.ok;
   }
@@ -49,7 +50,8 @@ export const doctorCommand: CliCommand = async (argv, io) => {
 function configFindings(config: Config): Finding[] {
   const slack = config.slack.appToken ? 'Slack over Socket Mode' : 'Slack over HTTP (POST /slack/events)';
   const policy = config.configFile
-    ? `, policy file ${config.configFile} with ${config.policy.routes.length} route${config.policy.routes.length === 1 ? '' : 's'}`
+    ? `, policy file ${config.configFile} with ${config.policy.routes.length} ` +
+      `route${config.policy.routes.length === 1 ? '' : 's'}`
     : '';
   return [ok(`environment is valid: ${config.gitlab.authMode} mode, ROLE=${config.role}, ${slack}${policy}`)];
 }
@@ -64,7 +66,8 @@ async function checkPublicUrl(config: Config): Promise<Finding[]> {
     return [
       warn(
         `${url} answered ${res.status}`,
-        'make sure PUBLIC_URL routes to greenlight (reverse proxy, ingress); GitLab sends webhooks to PUBLIC_URL/webhooks/gitlab',
+        'make sure PUBLIC_URL routes to greenlight (reverse proxy, ' +
+          'ingress); GitLab sends webhooks to PUBLIC_URL/webhooks/gitlab',
       ),
     ];
   } catch {

@@ -30,8 +30,10 @@ export async function checkGitLab(config: Config, now: number = Date.now()): Pro
   const api = gitlabApi(url, config.gitlab.token);
   const newToken =
     authMode === 'sudo'
-      ? 'create a personal access token of an administrator with the scopes api and sudo (Admin > Users > greenlight > Impersonation tokens, or User settings > Access tokens) and set GITLAB_TOKEN'
-      : 'create a token with the scope read_api (User settings > Access tokens, or a group/project access token) and set GITLAB_TOKEN';
+      ? 'create a personal access token of an administrator with the scopes api and sudo (Admin > Users ' +
+        '> greenlight > Impersonation tokens, or User settings > Access tokens) and set GITLAB_TOKEN'
+      : 'create a token with the scope read_api (User settings > Access ' +
+        'tokens, or a group/project access token) and set GITLAB_TOKEN';
   const version = await api.get('version', Version);
   if (!version.ok) {
     if (version.status === 401)
@@ -60,20 +62,24 @@ export async function checkGitLab(config: Config, now: number = Date.now()): Pro
   if (generation === 'modern')
     findings.push(
       ok(
-        'GitLab 19.3+ sends Deployment Hooks for blocked, approved and rejected deployments: cards appear within seconds',
+        'GitLab 19.3+ sends Deployment Hooks for blocked, approved ' +
+          'and rejected deployments: cards appear within seconds',
       ),
     );
   else if (generation === 'legacy')
     findings.push(
       ok(
-        `GitLab before 19.3 sends no webhook when a deployment starts waiting: greenlight follows Pipeline and Job Hooks and lists blocked deployments (keep Pipeline and Job events on the webhooks; greenlight webhooks install sets them)`,
+        'GitLab before 19.3 sends no webhook when a deployment starts waiting: greenlight ' +
+          'follows Pipeline and Job Hooks and lists blocked deployments (keep ' +
+          'Pipeline and Job events on the webhooks; greenlight webhooks install sets them)',
       ),
     );
   else
     findings.push(
       warn(
         `cannot tell the GitLab version from "${version.data.version}"`,
-        'keep Deployment, Pipeline and Job events on the webhooks (greenlight webhooks install sets them) so that either generation works',
+        'keep Deployment, Pipeline and Job events on the webhooks (greenlight ' +
+          'webhooks install sets them) so that either generation works',
       ),
     );
 
@@ -92,7 +98,8 @@ export async function checkGitLab(config: Config, now: number = Date.now()): Pro
     if (missing.length > 0)
       findings.push(
         fail(
-          `GITLAB_TOKEN lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (has ${[...scopes].join(', ') || 'none'})`,
+          `GITLAB_TOKEN lacks the scope${missing.length > 1 ? 's' : ''} ` +
+            `${missing.join(', ')} (has ${[...scopes].join(', ') || 'none'})`,
           newToken,
         ),
       );
@@ -103,7 +110,8 @@ export async function checkGitLab(config: Config, now: number = Date.now()): Pro
       if (days < 14)
         findings.push(
           warn(
-            `the token expires on ${self.data.expires_at}, in less than ${Math.max(1, Math.ceil(days))} day${Math.ceil(days) <= 1 ? '' : 's'}`,
+            `the token expires on ${self.data.expires_at}, in less than ` +
+              `${Math.max(1, Math.ceil(days))} day${Math.ceil(days) <= 1 ? '' : 's'}`,
             `${newToken}, before it expires`,
           ),
         );
@@ -114,7 +122,8 @@ export async function checkGitLab(config: Config, now: number = Date.now()): Pro
     if (user.ok && user.data.is_admin !== true)
       findings.push(
         fail(
-          `GITLAB_TOKEN belongs to @${user.data.username}, who is not an administrator: sudo mode cannot act for people`,
+          `GITLAB_TOKEN belongs to @${user.data.username}, who is ` +
+            'not an administrator: sudo mode cannot act for people',
           newToken,
         ),
       );
@@ -122,7 +131,8 @@ export async function checkGitLab(config: Config, now: number = Date.now()): Pro
   } else if (config.publicUrl) {
     findings.push(
       ok(
-        `oauth mode: the GitLab OAuth application must have the redirect URI ${config.publicUrl}/oauth/gitlab/callback and the scopes api read_user`,
+        'oauth mode: the GitLab OAuth application must have the redirect URI ' +
+          `${config.publicUrl}/oauth/gitlab/callback and the scopes api read_user`,
       ),
     );
   }

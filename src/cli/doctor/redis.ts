@@ -26,7 +26,9 @@ export async function checkRedis(config: Config): Promise<Finding[]> {
       return [
         fail(
           `Redis at ${where} does not answer (${reason})`,
-          `start Redis or correct REDIS_URL${config.redisMode === 'cluster' ? ' (cluster seed nodes, comma-separated)' : ''}; with docker compose: docker compose up -d redis`,
+          'start Redis or correct ' +
+            `REDIS_URL${config.redisMode === 'cluster' ? ' (cluster seed nodes, comma-separated)' : ''}; ` +
+            'with docker compose: docker compose up -d redis',
         ),
       ];
     }

@@ -37,7 +37,8 @@ const ConversationsInfo = Ok.extend({
 const ConnectionsOpen = Ok.extend({ url: z.string().optional() });
 
 const REINSTALL =
-  'in the Slack app settings (api.slack.com/apps > greenlight) add the scopes under OAuth & Permissions, or re-create the app from manifest.yml, then reinstall it to the workspace';
+  'in the Slack app settings (api.slack.com/apps > greenlight) add the scopes under OAuth ' +
+  '& Permissions, or re-create the app from manifest.yml, then reinstall it to the workspace';
 
 /** Every channel cards, reminders or escalations may go to. */
 export function policyChannels(config: Config): string[] {
@@ -63,7 +64,8 @@ export async function checkSlack(config: Config): Promise<Finding[]> {
     return [
       fail(
         `Slack refuses SLACK_BOT_TOKEN (${auth.data.error})`,
-        'copy the Bot User OAuth Token (xoxb-...) from OAuth & Permissions of the Slack app; if the app was uninstalled, install it again',
+        'copy the Bot User OAuth Token (xoxb-...) from OAuth & Permissions ' +
+          'of the Slack app; if the app was uninstalled, install it again',
       ),
     ];
   const findings: Finding[] = [
@@ -117,7 +119,8 @@ async function channelFinding(call: ReturnType<typeof slackApi>, channel: string
     if (error === 'channel_not_found')
       return fail(
         `channel ${channel} does not exist, or is private and the bot is not in it`,
-        `check the ID (channel details > About, bottom) in SLACK_CHANNEL or CONFIG_FILE; for a private channel type /invite @greenlight in it`,
+        'check the ID (channel details > About, bottom) in SLACK_CHANNEL or ' +
+          'CONFIG_FILE; for a private channel type /invite @greenlight in it',
       );
     return fail(`channel ${channel}: Slack says ${error}`, 'check the channel ID in SLACK_CHANNEL or CONFIG_FILE');
   }
@@ -146,7 +149,8 @@ async function socketModeFinding(config: Config): Promise<Finding> {
     ConnectionsOpen,
   );
   const fix =
-    'in the Slack app settings enable Socket Mode, then create an app-level token with the scope connections:write (Basic Information > App-Level Tokens) and set SLACK_APP_TOKEN';
+    'in the Slack app settings enable Socket Mode, then create an app-level token with the ' +
+    'scope connections:write (Basic Information > App-Level Tokens) and set SLACK_APP_TOKEN';
   if (!open.ok) return fail(`Socket Mode: apps.connections.open failed (${open.message})`, fix);
   if (!open.data.ok) return fail(`Socket Mode: Slack refuses SLACK_APP_TOKEN (${open.data.error})`, fix);
   return ok('Socket Mode: the app-level token opens connections (no public Slack endpoint needed)');

@@ -59,7 +59,9 @@ function resolvedBy(state: CardState, by: string | null): string {
 export function chooseRuleNotice(ref: DeploymentRef, rules: string[], what: string): Notice {
   return {
     tone: 'info',
-    text: `You can approve ${what} for more than one approval rule that still needs approvals. Which one do you approve for? Nothing was recorded yet.`,
+    text:
+      `You can approve ${what} for more than one approval rule that still ` +
+      'needs approvals. Which one do you approve for? Nothing was recorded yet.',
     approveAs: { ref, rules },
   };
 }
@@ -74,17 +76,24 @@ export function refusalNotice(
       return ctx.linkMode === 'oauth'
         ? {
             tone: 'warning',
-            text: `Your Slack account is not linked to GitLab yet, so greenlight cannot act for you. Link it with \`${ctx.command} link\`, then click again.`,
+            text:
+              'Your Slack account is not linked to GitLab yet, so greenlight cannot ' +
+              `act for you. Link it with \`${ctx.command} link\`, then click again.`,
             link: true,
           }
         : {
             tone: 'warning',
-            text: 'greenlight does not know your GitLab account: your Slack e-mail matches no GitLab user. Ask a greenlight admin to add you to `users:` in the policy file (slack: your member ID, gitlab: your username).',
+            text:
+              'greenlight does not know your GitLab account: your Slack e-mail ' +
+              'matches no GitLab user. Ask a greenlight admin to add you to `users:` ' +
+              'in the policy file (slack: your member ID, gitlab: your username).',
           };
     case 'link_broken':
       return {
         tone: 'warning',
-        text: `Your GitLab link stopped working (${ctx.detail ?? 'the token was revoked or expired'}). Link again with \`${ctx.command} link\`, then click again. Nothing was recorded.`,
+        text:
+          `Your GitLab link stopped working (${ctx.detail ?? 'the token was revoked or expired'}). ` +
+          `Link again with \`${ctx.command} link\`, then click again. Nothing was recorded.`,
         link: ctx.linkMode === 'oauth',
       };
     case 'self_approval':
@@ -99,7 +108,9 @@ export function refusalNotice(
     case 'not_waiting':
       return {
         tone: 'info',
-        text: `Nothing to do: this deployment ${resolvedBy(ctx.state ?? 'approved', ctx.by ?? null)}. The card is up to date now.`,
+        text:
+          'Nothing to do: this deployment ' +
+          `${resolvedBy(ctx.state ?? 'approved', ctx.by ?? null)}. The card is up to date now.`,
       };
     case 'superseded':
       return {
@@ -114,7 +125,9 @@ export function refusalNotice(
     case 'no_permission':
       return {
         tone: 'warning',
-        text: "GitLab says you are not allowed to approve this deployment: you are not in any of its approval rules. Ask the project's maintainers.",
+        text:
+          'GitLab says you are not allowed to approve this deployment: you ' +
+          "are not in any of its approval rules. Ask the project's maintainers.",
       };
     case 'not_found':
       return { tone: 'warning', text: 'GitLab no longer has this deployment (or you cannot see it).' };
@@ -161,7 +174,9 @@ export function failureNotice(error: unknown, action: string): Notice {
     if (error.code === 'gitlab_unauthorized') {
       return {
         tone: 'error',
-        text: `GitLab did not accept the credentials greenlight used, so your ${action} was not recorded. Ask a greenlight admin to check GITLAB_TOKEN.`,
+        text:
+          'GitLab did not accept the credentials greenlight used, so your ' +
+          `${action} was not recorded. Ask a greenlight admin to check GITLAB_TOKEN.`,
       };
     }
   }
@@ -182,7 +197,9 @@ export function recordedNotice(action: 'approve' | 'reject' | 'run', ctx: { what
     case 'reject':
       return {
         tone: 'success',
-        text: `You rejected ${ctx.what} in GitLab as @${ctx.username}. GitLab fails the job; deploying again needs a new pipeline.`,
+        text:
+          `You rejected ${ctx.what} in GitLab as @${ctx.username}. ` +
+          'GitLab fails the job; deploying again needs a new pipeline.',
       };
     case 'run':
       return { tone: 'success', text: `You started ${ctx.what} in GitLab as @${ctx.username}.` };

@@ -21,10 +21,13 @@ export function escapeHtml(text: string): string {
 /** A small self-contained page: a heading and one or two sentences, never a stack trace. */
 export function sendPage(res: Response, status: number, page: { title: string; message: string; ok?: boolean }): void {
   const color = page.ok ? '#14532d' : '#7f1d1d';
+  const style =
+    'body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2937}' +
+    `h1{color:${color};font-size:1.5rem}`;
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>greenlight: ${escapeHtml(page.title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2937}h1{color:${color};font-size:1.5rem}</style>
+<style>${style}</style>
 </head><body><h1>${escapeHtml(page.title)}</h1><p>${escapeHtml(page.message)}</p></body></html>
 `;
   res.status(status).set(PAGE_HEADERS).type('html').send(html);

@@ -122,7 +122,9 @@ function sendFailure(res: Response, failure: unknown, logger: Logger, again: str
     logger.error({ code: error?.code, err: (failure as Error)?.message }, 'oauth callback failed');
     sendPage(res, 500, {
       title: 'Linking failed',
-      message: `greenlight could not finish linking your account; if it happens again, tell your greenlight admin. ${again}`,
+      message:
+        'greenlight could not finish linking your account; if ' +
+        `it happens again, tell your greenlight admin. ${again}`,
     });
   }
 }

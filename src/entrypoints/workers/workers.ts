@@ -30,7 +30,9 @@ export const DECISION_WINDOW_MS = 60_000;
 export type WorkerSettings = {
   /** jobs at once per queue; `intake`: webhook events at once (read from the webhook stream, see webhook-stream.ts) */
   concurrency?: Partial<Record<QueueName | 'intake', number>>;
-  /** After a crash, a job's lock expires after this long and another worker (or the restarted one) takes the job over. */
+  /**
+   * After a crash, a job's lock expires after this long and another worker (or the restarted one) takes the job over.
+   */
   stallTimeoutMs?: number;
 };
 
@@ -50,7 +52,10 @@ export function workerStallOptions(stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS) {
   };
 }
 
-/** A limiter far above any real throughput: BullMQ only honours a queue-wide pause (GitLab 429) on workers that have one. */
+/**
+ * A limiter far above any real throughput: BullMQ only honours
+ * a queue-wide pause (GitLab 429) on workers that have one.
+ */
 const PAUSABLE = { limiter: { max: 10_000, duration: 1_000 } };
 
 /**

@@ -60,7 +60,10 @@ export interface AddTokenInput {
   /** e.g. ['api'], ['read_api'], ['api', 'sudo'], ['read_user']. */
   scopes: string[];
   kind?: TokenKind;
-  /** Date, epoch ms, or "YYYY-MM-DD" (a PAT stops working at the start of that UTC day). OAuth default: 2 h from now; PAT default: never. */
+  /**
+   * Date, epoch ms, or "YYYY-MM-DD" (a PAT stops working at the start
+   * of that UTC day). OAuth default: 2 h from now; PAT default: never.
+   */
   expiresAt?: Date | number | string | null;
   name?: string;
   revoked?: boolean;

@@ -11,9 +11,11 @@ const CODE_TTL_MS = 600_000;
 
 export const OAUTH_ERRORS = {
   invalid_client:
-    'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.',
+    'Client authentication failed due to unknown client, no client ' +
+    'authentication included, or unsupported authentication method.',
   invalid_grant:
-    'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.',
+    'The provided authorization grant is invalid, expired, revoked, does not match the ' +
+    'redirection URI used in the authorization request, or was issued to another client.',
   invalid_redirect_uri: "The requested redirect uri is malformed or doesn't match client redirect URI.",
   unsupported_response_type: 'The authorization server does not support this response type.',
   unsupported_grant_type: 'The authorization grant type is not supported by the authorization server.',
@@ -95,7 +97,9 @@ export function authorize(
   return redirectWith(redirectUri, { code: code.code, state });
 }
 
-/** Who is "signed in" for a plain GET /oauth/authorize: X-Fake-User header or fake_gitlab_user cookie (id or username). */
+/**
+ * Who is "signed in" for a plain GET /oauth/authorize: X-Fake-User header or fake_gitlab_user cookie (id or username).
+ */
 export function signedInUser(ctx: Ctx, incoming: Incoming): UserRec | null {
   const cookie = /(?:^|;\s*)fake_gitlab_user=([^;]+)/.exec(incoming.headers.cookie ?? '')?.[1];
   const identifier = incoming.headers['x-fake-user'] ?? (cookie ? decodeURIComponent(cookie) : undefined);

@@ -34,7 +34,10 @@ export interface StartFakeGitLabOptions {
   webhookMode?: WebhookMode;
   /** Webhook HTTP timeout; GitLab's is 10 s (the default). Lower it to test timeouts quickly. */
   webhookTimeoutMs?: number;
-  /** After a successful play, a "runner" picks the job up at once (pending -> running). Default true; when false call runJob. */
+  /**
+   * After a successful play, a "runner" picks the job up at once
+   * (pending -> running). Default true; when false call runJob.
+   */
   autoRunPlayedJobs?: boolean;
 }
 
@@ -73,10 +76,14 @@ export interface FakeGitLab {
   protectEnvironment(projectId: number, name: string, input: ProtectEnvironmentInput): FakeProtectedEnvironment;
   /** Group-level protected environment matching the environment `tier` in every project below the group. */
   protectGroupEnvironment(groupId: number, tier: Tier, input: ProtectEnvironmentInput): FakeProtectedEnvironment;
-  /** A pipeline with one deployment job. Blocked (job manual) when approval rules apply or `manual`; else running. Fires webhooks. */
+  /**
+   * A pipeline with one deployment job. Blocked (job manual) when
+   * approval rules apply or `manual`; else running. Fires webhooks.
+   */
   createDeployment(input: CreateDeploymentInput): DeploymentView;
 
-  // --- what people and runners do outside the API (same checks as the API; throw FakeGitLabError with the API's status/body) ---
+  // --- what people and runners do outside the API
+  // (same checks as the API; throw FakeGitLabError with the API's status/body) ---
   approveInUi(
     deploymentId: number,
     userId: number,

@@ -150,6 +150,8 @@ export function eventEnvelope(identity: Identity, event: Json, eventId: string, 
       },
     ],
     is_ext_shared_channel: false,
-    event_context: `4-${Buffer.from(JSON.stringify({ et: event.type, tid: identity.teamId, aid: identity.appId })).toString('base64url')}`,
+    event_context:
+      '4-' +
+      Buffer.from(JSON.stringify({ et: event.type, tid: identity.teamId, aid: identity.appId })).toString('base64url'),
   };
 }

@@ -31,7 +31,8 @@ export function buildStateValues(view: Json, values: SubmittedValues, bypassClie
     const input = inputs.find((i) => i.blockId === blockId);
     if (!input)
       throw new Error(
-        `fake-slack: view ${String(view.id)} has no input block "${blockId}" (has: ${inputs.map((i) => i.blockId).join(', ')})`,
+        `fake-slack: view ${String(view.id)} has no input block ` +
+          `"${blockId}" (has: ${inputs.map((i) => i.blockId).join(', ')})`,
       );
     for (const actionId of Object.keys(byAction)) {
       if (input.element.action_id !== actionId) {

@@ -23,29 +23,37 @@ async function render(d: Deployment, version = 1) {
 }
 
 describe('approval card blocks', () => {
-  it('shows project, environment and tier, ref and sha, commit, pipeline and job, who triggered, approvals and buttons', async () => {
-    const { text, blocks } = await render(waitingDeployment());
-    expect(text).toBe('Deployment approval needed: acme/web → production (0 of 1 approvals)');
-    const json = JSON.stringify(blocks);
-    for (const part of [
-      'acme/web',
-      'production',
-      '`main`',
-      '1a2b3c4d',
-      'Add login page',
-      '#98765',
-      'deploy-prod',
-      'Bob Builder (@bob)',
-      '0 of 1 required',
-    ])
-      expect(json).toContain(part);
-    const actions = blocks.find((b) => b.type === 'actions') as {
-      elements: Array<{ action_id: string; confirm?: unknown; value?: string }>;
-    };
-    expect(actions.elements.map((e) => e.action_id)).toEqual(['deploy_approve', 'deploy_reject', 'deploy_open_gitlab']);
-    expect(actions.elements[0]!.confirm).toBeDefined();
-    expect(JSON.parse(actions.elements[0]!.value!)).toEqual({ d: 4711, p: 42, v: 1 });
-  });
+  it(
+    'shows project, environment and tier, ref and sha, commit, ' +
+      'pipeline and job, who triggered, approvals and buttons',
+    async () => {
+      const { text, blocks } = await render(waitingDeployment());
+      expect(text).toBe('Deployment approval needed: acme/web → production (0 of 1 approvals)');
+      const json = JSON.stringify(blocks);
+      for (const part of [
+        'acme/web',
+        'production',
+        '`main`',
+        '1a2b3c4d',
+        'Add login page',
+        '#98765',
+        'deploy-prod',
+        'Bob Builder (@bob)',
+        '0 of 1 required',
+      ])
+        expect(json).toContain(part);
+      const actions = blocks.find((b) => b.type === 'actions') as {
+        elements: Array<{ action_id: string; confirm?: unknown; value?: string }>;
+      };
+      expect(actions.elements.map((e) => e.action_id)).toEqual([
+        'deploy_approve',
+        'deploy_reject',
+        'deploy_open_gitlab',
+      ]);
+      expect(actions.elements[0]!.confirm).toBeDefined();
+      expect(JSON.parse(actions.elements[0]!.value!)).toEqual({ d: 4711, p: 42, v: 1 });
+    },
+  );
 
   it('changes every block_id with the version so Slack clients redraw', async () => {
     const v1 = (await render(waitingDeployment(), 1)).blocks.map((b) => b.block_id);

@@ -55,15 +55,18 @@ async function rulesSection(
 }
 
 describe('card: per-rule progress and who can still approve', () => {
-  it('shows each rule with its count, who approved with their comment, and who can still approve the open ones', async () => {
-    const { text } = await rulesSection(d, [
-      { name: 'qa-group', missing: 2, people: [person(1), person(2, false)], more: 3, known: true },
-    ]);
-    expect(text.split('\n')).toEqual([
-      ':white_check_mark: *Maintainers*: 1 of 1 — <@U0ALICE> “LGTM”',
-      ':hourglass_flowing_sand: *qa-group*: 0 of 2 — can approve: <@U0USER1> and 4 more',
-    ]);
-  });
+  it(
+    'shows each rule with its count, who approved with ' + 'their comment, and who can still approve the open ones',
+    async () => {
+      const { text } = await rulesSection(d, [
+        { name: 'qa-group', missing: 2, people: [person(1), person(2, false)], more: 3, known: true },
+      ]);
+      expect(text.split('\n')).toEqual([
+        ':white_check_mark: *Maintainers*: 1 of 1 — <@U0ALICE> “LGTM”',
+        ':hourglass_flowing_sand: *qa-group*: 0 of 2 — can approve: <@U0USER1> and 4 more',
+      ]);
+    },
+  );
 
   it('caps the mentions per rule and counts the rest', async () => {
     const many = Array.from({ length: 12 }, (_, i) => person(i));

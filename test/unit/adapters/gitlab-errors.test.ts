@@ -45,7 +45,8 @@ describe('GitLab adapter errors', () => {
       'no_permission',
     ],
     [
-      'You cannot approve your own deployment. This configuration can be adjusted in the protected environment settings.',
+      'You cannot approve your own deployment. This configuration ' +
+        'can be adjusted in the protected environment settings.',
       'self_approval',
     ],
     ['This deployment is not waiting for approvals.', 'not_waiting'],

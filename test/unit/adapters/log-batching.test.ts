@@ -8,7 +8,9 @@ import { batchLinesPerTurn } from '../../../src/adapters/logging/logger.ts';
 
 const LOGGER_MODULE = fileURLToPath(new URL('../../../src/adapters/logging/logger.ts', import.meta.url));
 
-/** Resolves once the event-loop turn that called it has ended (after the batch's own setImmediate, which came first). */
+/**
+ * Resolves once the event-loop turn that called it has ended (after the batch's own setImmediate, which came first).
+ */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function recordingSink() {
@@ -61,19 +63,22 @@ describe('batchLinesPerTurn', () => {
     expect(sink.writes).toEqual([]);
   });
 
-  it('flush() writes the pending lines at once, and the flush scheduled for the turn writes them no second time', async () => {
-    const sink = recordingSink();
-    const lines = batchLinesPerTurn(sink);
-    lines.write('a\n');
-    lines.write('b\n');
-    lines.flush();
-    expect(sink.writes).toEqual(['a\nb\n']);
-    lines.flush();
-    expect(sink.writes).toEqual(['a\nb\n']);
-    await nextTurn();
-    await nextTurn();
-    expect(sink.writes).toEqual(['a\nb\n']);
-  });
+  it(
+    'flush() writes the pending lines at once, and the ' + 'flush scheduled for the turn writes them no second time',
+    async () => {
+      const sink = recordingSink();
+      const lines = batchLinesPerTurn(sink);
+      lines.write('a\n');
+      lines.write('b\n');
+      lines.flush();
+      expect(sink.writes).toEqual(['a\nb\n']);
+      lines.flush();
+      expect(sink.writes).toEqual(['a\nb\n']);
+      await nextTurn();
+      await nextTurn();
+      expect(sink.writes).toEqual(['a\nb\n']);
+    },
+  );
 
   it('after flush(), a line of the same turn is still written, exactly once', async () => {
     const sink = recordingSink();
@@ -99,7 +104,9 @@ describe('createLogger on standard output: no line is lost when the process ends
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs `body` after `createLogger` is imported from src, in a child process; resolves to its exit code and output. */
+  /**
+   * Runs `body` after `createLogger` is imported from src, in a child process; resolves to its exit code and output.
+   */
   const runScript = (name: string, body: string) => {
     const file = join(dir, `${name}.mjs`);
     writeFileSync(file, `import { createLogger } from ${JSON.stringify(LOGGER_MODULE)};\n${body}\n`);
@@ -127,7 +134,8 @@ describe('createLogger on standard output: no line is lost when the process ends
   it('keeps the last line when process.exit() follows it in the same turn', async () => {
     const run = await runScript(
       'exit',
-      "const logger = createLogger({ level: 'info' });\nlogger.info('first words');\nlogger.info('last words');\nprocess.exit(3);",
+      "const logger = createLogger({ level: 'info' });\nlogger.info('first " +
+        "words');\nlogger.info('last words');\nprocess.exit(3);",
     );
     expect(run.code).toBe(3);
     expect(messages(run.stdout)).toEqual(['first words', 'last words']);

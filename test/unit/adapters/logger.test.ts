@@ -55,7 +55,9 @@ describe('logger: redaction and scrubbing (defence in depth behind "never log a 
     const text = logged((l) =>
       l.warn(
         {
-          detail: `tried xoxb-1234-5678-abcdef, xapp-1-A0-99-zz, glpat-abcDEF_123 and ${WEBHOOK_SECRET} at https://hooks.slack.com/actions/T0/1/abc`,
+          detail:
+            'tried xoxb-1234-5678-abcdef, xapp-1-A0-99-zz, glpat-abcDEF_123 ' +
+            `and ${WEBHOOK_SECRET} at https://hooks.slack.com/actions/T0/1/abc`,
         },
         `message with ${GITLAB_TOKEN}`,
       ),

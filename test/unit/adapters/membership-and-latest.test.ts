@@ -71,20 +71,23 @@ describe('rule membership read from GitLab', () => {
     ).toEqual(['lead', 'qa1', 'qa2']);
   });
 
-  it('reads project members (inherited from groups too) with at least the role, and the user of a user rule', async () => {
-    expect(names(await membership.ruleMembers(project.id, rule({ id: 4, accessLevel: ACCESS.maintainer })))).toEqual([
-      'lead',
-      'maint',
-    ]);
-    expect(names(await membership.ruleMembers(project.id, rule({ id: 5, accessLevel: ACCESS.developer })))).toEqual([
-      'dev',
-      'lead',
-      'maint',
-    ]);
-    expect(
-      names(await membership.ruleMembers(project.id, rule({ id: 6, accessLevel: null, userId: u.dev.id }))),
-    ).toEqual(['dev']);
-  });
+  it(
+    'reads project members (inherited from groups too) ' + 'with at least the role, and the user of a user rule',
+    async () => {
+      expect(names(await membership.ruleMembers(project.id, rule({ id: 4, accessLevel: ACCESS.maintainer })))).toEqual([
+        'lead',
+        'maint',
+      ]);
+      expect(names(await membership.ruleMembers(project.id, rule({ id: 5, accessLevel: ACCESS.developer })))).toEqual([
+        'dev',
+        'lead',
+        'maint',
+      ]);
+      expect(
+        names(await membership.ruleMembers(project.id, rule({ id: 6, accessLevel: null, userId: u.dev.id }))),
+      ).toEqual(['dev']);
+    },
+  );
 
   it('caches what it read for a while', async () => {
     const before = fake.requests.length;

@@ -72,20 +72,23 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     return { consumer, lines };
   };
 
-  it('appends a delivery once, calls the same delivery key again a duplicate, and remembers keys for a day', async () => {
-    const log = createWebhookLog(redis, keys);
-    expect(await log.append(event(1), 'a1b2c3d4-0000-4000-8000-000000000001')).toBe('queued');
-    expect(await log.append(event(1), 'a1b2c3d4-0000-4000-8000-000000000001')).toBe('duplicate');
-    expect(await redis.xlen(keys.webhooks)).toBe(1);
-    const entries = (await redis.xrange(keys.webhooks, '-', '+')) as [string, string[]][];
-    const fields = entries[0]![1];
-    expect(JSON.parse(fields[fields.indexOf('event') + 1]!)).toEqual(event(1));
-    const ttl = await redis.ttl(keys.webhookSeen('a1b2c3d4-0000-4000-8000-000000000001'));
-    expect(ttl).toBeGreaterThan(86_000);
-    expect(ttl).toBeLessThanOrEqual(86_400);
-    // before any worker created the consumer group, everything counts as waiting
-    expect(await log.backlog()).toEqual({ waiting: 1, active: 0 });
-  });
+  it(
+    'appends a delivery once, calls the same delivery ' + 'key again a duplicate, and remembers keys for a day',
+    async () => {
+      const log = createWebhookLog(redis, keys);
+      expect(await log.append(event(1), 'a1b2c3d4-0000-4000-8000-000000000001')).toBe('queued');
+      expect(await log.append(event(1), 'a1b2c3d4-0000-4000-8000-000000000001')).toBe('duplicate');
+      expect(await redis.xlen(keys.webhooks)).toBe(1);
+      const entries = (await redis.xrange(keys.webhooks, '-', '+')) as [string, string[]][];
+      const fields = entries[0]![1];
+      expect(JSON.parse(fields[fields.indexOf('event') + 1]!)).toEqual(event(1));
+      const ttl = await redis.ttl(keys.webhookSeen('a1b2c3d4-0000-4000-8000-000000000001'));
+      expect(ttl).toBeGreaterThan(86_000);
+      expect(ttl).toBeLessThanOrEqual(86_400);
+      // before any worker created the consumer group, everything counts as waiting
+      expect(await log.backlog()).toEqual({ waiting: 1, active: 0 });
+    },
+  );
 
   it('appends distinct deliveries sent at once, and a concurrent duplicate exactly once', async () => {
     const log = createWebhookLog(redis, keys);
@@ -155,32 +158,35 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     expect(new Set(seen).size).toBe(60);
   });
 
-  it('retries an entry that failed after reclaimAfterMs, and drops it (logged in full) after maxDeliveries', async () => {
-    const log = createWebhookLog(redis, keys);
-    await log.append(event(400), 'flaky');
-    await log.append(event(401), 'broken');
-    let flakyCalls = 0;
-    let brokenCalls = 0;
-    const { lines } = consume(
-      async (e) => {
-        const id = (e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId!;
-        if (id === 400 && ++flakyCalls < 2) throw new Error('Redis hiccup');
-        if (id === 401) {
-          brokenCalls += 1;
-          throw new Error('always fails');
-        }
-      },
-      { reclaimAfterMs: 100, maxDeliveries: 3 },
-    );
-    await waitFor(async () => brokenCalls === 3 && (await redis.xlen(keys.webhooks)) === 0, {
-      what: 'flaky handled, broken dropped',
-    });
-    expect(flakyCalls).toBe(2);
-    const dropped = lines.filter((l) => l.level === 'error' && /failed for good/.test(l.msg));
-    expect(dropped).toHaveLength(1);
-    expect(dropped[0]!.obj.event).toEqual(event(401));
-    expect(lines.filter((l) => l.level === 'warn' && /will retry/.test(l.msg)).length).toBe(3);
-  });
+  it(
+    'retries an entry that failed after reclaimAfterMs, ' + 'and drops it (logged in full) after maxDeliveries',
+    async () => {
+      const log = createWebhookLog(redis, keys);
+      await log.append(event(400), 'flaky');
+      await log.append(event(401), 'broken');
+      let flakyCalls = 0;
+      let brokenCalls = 0;
+      const { lines } = consume(
+        async (e) => {
+          const id = (e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId!;
+          if (id === 400 && ++flakyCalls < 2) throw new Error('Redis hiccup');
+          if (id === 401) {
+            brokenCalls += 1;
+            throw new Error('always fails');
+          }
+        },
+        { reclaimAfterMs: 100, maxDeliveries: 3 },
+      );
+      await waitFor(async () => brokenCalls === 3 && (await redis.xlen(keys.webhooks)) === 0, {
+        what: 'flaky handled, broken dropped',
+      });
+      expect(flakyCalls).toBe(2);
+      const dropped = lines.filter((l) => l.level === 'error' && /failed for good/.test(l.msg));
+      expect(dropped).toHaveLength(1);
+      expect(dropped[0]!.obj.event).toEqual(event(401));
+      expect(lines.filter((l) => l.level === 'warn' && /will retry/.test(l.msg)).length).toBe(3);
+    },
+  );
 
   it('takes over the entries of a worker that died while handling them', async () => {
     const log = createWebhookLog(redis, keys);

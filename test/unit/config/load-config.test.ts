@@ -133,7 +133,8 @@ routes:
 
   it('explains policy file mistakes with their path', () => {
     const yaml =
-      'sweep: { every: soon }\nroutes:\n  - match: {}\n    chanel: C1\nworking_hours: { from: "18:00", to: "09:00", timezone: Mars/Olympus }\n';
+      'sweep: { every: soon }\nroutes:\n  - match: {}\n    chanel: C1\n' +
+      'working_hours: { from: "18:00", to: "09:00", timezone: Mars/Olympus }\n';
     const problems = problemsOf(() => loadConfig({ ...base, CONFIG_FILE: 'p.yml' }, () => yaml)).join('\n');
     expect(problems).toContain('sweep.every: "soon" is not a duration');
     expect(problems).toContain('routes.0: unknown key chanel');

@@ -191,30 +191,33 @@ describe('syncCard: cards that tell the whole truth', () => {
     expect(await syncCard(deps, older)).toMatchObject({ kind: 'updated', state: 'approved' });
   });
 
-  it('supersedes a waiting card when a newer deployment to the same environment is synced, and links to it', async () => {
-    gitlab.put(waitingDeployment());
-    await syncCard(deps, older);
-    gitlab.put(newerDeployment());
-    expect(await syncCard(deps, newer)).toMatchObject({ kind: 'posted' });
-    expect(queue.syncs).toEqual([{ ...older, reason: 'newer deployment 4800' }]);
+  it(
+    'supersedes a waiting card when a newer deployment ' + 'to the same environment is synced, and links to it',
+    async () => {
+      gitlab.put(waitingDeployment());
+      await syncCard(deps, older);
+      gitlab.put(newerDeployment());
+      expect(await syncCard(deps, newer)).toMatchObject({ kind: 'posted' });
+      expect(queue.syncs).toEqual([{ ...older, reason: 'newer deployment 4800' }]);
 
-    expect(await syncCard(deps, older)).toMatchObject({ kind: 'updated', state: 'superseded' });
-    const card = chat.lastCard()!;
-    expect(card).toMatchObject({
-      deploymentId: 4711,
-      state: 'superseded',
-      buttons: { approve: false, reject: false, run: false },
-    });
-    expect(card.outcome?.supersededBy).toEqual({ id: 4800, url: 'https://gitlab.example.com/acme/web/-/jobs/800' });
-    expect((await cards.get(4711))!.state).toBe('superseded');
+      expect(await syncCard(deps, older)).toMatchObject({ kind: 'updated', state: 'superseded' });
+      const card = chat.lastCard()!;
+      expect(card).toMatchObject({
+        deploymentId: 4711,
+        state: 'superseded',
+        buttons: { approve: false, reject: false, run: false },
+      });
+      expect(card.outcome?.supersededBy).toEqual({ id: 4800, url: 'https://gitlab.example.com/acme/web/-/jobs/800' });
+      expect((await cards.get(4711))!.state).toBe('superseded');
 
-    // Idempotent: syncing either again changes nothing and asks for nothing more.
-    const updates = chat.updates.length;
-    expect(await syncCard(deps, older)).toMatchObject({ kind: 'unchanged', state: 'superseded' });
-    await syncCard(deps, newer);
-    expect(chat.updates).toHaveLength(updates);
-    expect(queue.syncs).toHaveLength(1);
-  });
+      // Idempotent: syncing either again changes nothing and asks for nothing more.
+      const updates = chat.updates.length;
+      expect(await syncCard(deps, older)).toMatchObject({ kind: 'unchanged', state: 'superseded' });
+      await syncCard(deps, newer);
+      expect(chat.updates).toHaveLength(updates);
+      expect(queue.syncs).toHaveLength(1);
+    },
+  );
 
   it('never posts a card for a deployment that a newer one already superseded (events out of order)', async () => {
     gitlab.put(newerDeployment());

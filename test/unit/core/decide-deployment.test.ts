@@ -72,13 +72,16 @@ describe('decideDeployment', () => {
     expect(bobActor.calls).toEqual([]);
   });
 
-  it('refuses the creator after re-reading GitLab when no card is known, and never calls the approval API', async () => {
-    const bobActor = identity.link('U0BOB', bob);
-    const outcome = await click('U0BOB');
-    expect(outcome).toMatchObject({ kind: 'refused', reason: 'self_approval' });
-    expect(gitlab.calls).toEqual(['getDeployment 4711']);
-    expect(bobActor.calls).toEqual([]);
-  });
+  it(
+    'refuses the creator after re-reading GitLab when ' + 'no card is known, and never calls the approval API',
+    async () => {
+      const bobActor = identity.link('U0BOB', bob);
+      const outcome = await click('U0BOB');
+      expect(outcome).toMatchObject({ kind: 'refused', reason: 'self_approval' });
+      expect(gitlab.calls).toEqual(['getDeployment 4711']);
+      expect(bobActor.calls).toEqual([]);
+    },
+  );
 
   it('lets the creator reject their own deployment (GitLab allows it)', async () => {
     const bobActor = identity.link('U0BOB', bob);

@@ -168,7 +168,8 @@ describe('notices about decisions made elsewhere', () => {
   const ctx = { linkMode: 'sudo' as const, command: '/deploys' };
   it('says who already decided', () => {
     expect(refusalNotice('not_waiting', { ...ctx, state: 'approved', by: '<@U0CAROL>' }).text).toBe(
-      'Nothing to do: this deployment was already approved (last by <@U0CAROL>) and waits to be run. The card is up to date now.',
+      'Nothing to do: this deployment was already approved (last by ' +
+        '<@U0CAROL>) and waits to be run. The card is up to date now.',
     );
     expect(refusalNotice('not_waiting', { ...ctx, state: 'rejected', by: 'Bob Builder (@bob)' }).text).toMatch(
       /was already rejected by Bob Builder \(@bob\)\./,

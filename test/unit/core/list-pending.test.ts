@@ -21,7 +21,10 @@ const environment = (id: number, name: string, tier: string | null) => ({
   webUrl: `https://gitlab.example.com/env/${id}`,
 });
 
-/** web → production by bob (09:00); payments → pre-release (tier staging) by alice (09:30); site → production-eu by carol, 1 of 2 (alice), 09:45. */
+/**
+ * web → production by bob (09:00); payments → pre-release (tier staging)
+ * by alice (09:30); site → production-eu by carol, 1 of 2 (alice), 09:45.
+ */
 const web = waitingDeployment({ id: 101, createdAt: '2026-11-23T09:00:00.000Z' });
 const payments = waitingDeployment({
   id: 102,

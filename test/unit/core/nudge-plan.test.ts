@@ -35,24 +35,27 @@ describe('planNext', () => {
     expect(planNext(policy, state)).toEqual({ kind: 'reminder', at: created + 30 * M, number: 1 });
   });
 
-  it('then `every` after the previous reminder, at most `max`, with escalation levels in order at their own times', () => {
-    let state = initialNudgeState(waitingDeployment(), policy, created);
-    const sentAt = created + 31 * M; // the first went out a minute late
-    state = afterNudge(state, policy, planNext(policy, state)!, sentAt);
-    expect(state).toMatchObject({
-      seq: 1,
-      remindersSent: 1,
-      lastReminderAt: sentAt,
-      due: { at: sentAt + H, kind: 'reminder' },
-    });
-    state = afterNudge(state, policy, planNext(policy, state)!, sentAt + H);
-    expect(planNext(policy, state)).toEqual({ kind: 'escalation', at: created + 2 * H, level: 0 });
-    state = afterNudge(state, policy, planNext(policy, state)!, created + 2 * H);
-    expect(planNext(policy, state)).toEqual({ kind: 'escalation', at: created + 4 * H, level: 1 });
-    state = afterNudge(state, policy, planNext(policy, state)!, created + 4 * H);
-    expect(planNext(policy, state)).toBeNull();
-    expect(state).toMatchObject({ seq: 4, remindersSent: 2, escalationsSent: 2, due: null });
-  });
+  it(
+    'then `every` after the previous reminder, at most ' + '`max`, with escalation levels in order at their own times',
+    () => {
+      let state = initialNudgeState(waitingDeployment(), policy, created);
+      const sentAt = created + 31 * M; // the first went out a minute late
+      state = afterNudge(state, policy, planNext(policy, state)!, sentAt);
+      expect(state).toMatchObject({
+        seq: 1,
+        remindersSent: 1,
+        lastReminderAt: sentAt,
+        due: { at: sentAt + H, kind: 'reminder' },
+      });
+      state = afterNudge(state, policy, planNext(policy, state)!, sentAt + H);
+      expect(planNext(policy, state)).toEqual({ kind: 'escalation', at: created + 2 * H, level: 0 });
+      state = afterNudge(state, policy, planNext(policy, state)!, created + 2 * H);
+      expect(planNext(policy, state)).toEqual({ kind: 'escalation', at: created + 4 * H, level: 1 });
+      state = afterNudge(state, policy, planNext(policy, state)!, created + 4 * H);
+      expect(planNext(policy, state)).toBeNull();
+      expect(state).toMatchObject({ seq: 4, remindersSent: 2, escalationsSent: 2, due: null });
+    },
+  );
 
   it('sends the reminder first when both are due at once, and everything overdue right away', () => {
     const tie: NudgePolicy = { ...policy, escalation: [{ afterMs: 30 * M, channel: 'C0ONCALL', mention: [] }] };

@@ -60,20 +60,23 @@ function world() {
 }
 
 describe('approver DMs', () => {
-  it('DMs people who turned DMs on and can approve; never the creator, a non-member or someone who did not ask', async () => {
-    const w = world();
-    for (const id of ['U0ALICE', 'U0BOB', 'U0CAROL', 'U0STRANGER']) await w.store.setDmEnabled(u(id), true);
-    await w.put(openCard(waitingDeployment()));
-    expect(await w.notify(4711)).toEqual({ sent: 1, updated: 0 });
-    expect(w.chat.sent.map((s) => s.userId)).toEqual(['U0ALICE']);
-    expect(w.chat.sent[0]!.dm).toMatchObject({
-      canAct: true,
-      state: 'waiting',
-      headline: 'Waiting for your approval.',
-      row: { deploymentId: 4711 },
-    });
-    expect((await w.store.dms(4711)).map((d) => d.ref?.channel)).toEqual(['D0ALICE']);
-  });
+  it(
+    'DMs people who turned DMs on and can approve; never ' + 'the creator, a non-member or someone who did not ask',
+    async () => {
+      const w = world();
+      for (const id of ['U0ALICE', 'U0BOB', 'U0CAROL', 'U0STRANGER']) await w.store.setDmEnabled(u(id), true);
+      await w.put(openCard(waitingDeployment()));
+      expect(await w.notify(4711)).toEqual({ sent: 1, updated: 0 });
+      expect(w.chat.sent.map((s) => s.userId)).toEqual(['U0ALICE']);
+      expect(w.chat.sent[0]!.dm).toMatchObject({
+        canAct: true,
+        state: 'waiting',
+        headline: 'Waiting for your approval.',
+        row: { deploymentId: 4711 },
+      });
+      expect((await w.store.dms(4711)).map((d) => d.ref?.channel)).toEqual(['D0ALICE']);
+    },
+  );
 
   it('sends once per person and deployment however often it runs', async () => {
     const w = world();
@@ -133,33 +136,37 @@ describe('approver DMs', () => {
     expect(await w.notify(4711)).toEqual({ sent: 0, updated: 0 });
   });
 
-  it('gives the claim back when Slack says no, goes on with the others, and fails afterwards only for retryable errors', async () => {
-    const w = world();
-    w.membership.projectMembers.set(42, [
-      { ...alice, level: 40 },
-      { ...carol, level: 40 },
-    ]);
-    await w.store.setDmEnabled(u('U0ALICE'), true);
-    await w.store.setDmEnabled(u('U0CAROL'), true);
-    await w.put(openCard(waitingDeployment()));
-    w.chat.failSendFor.set(
-      'U0ALICE',
-      new GreenlightError('slack_refused', 'Slack refused chat.postMessage: user_not_found', {
-        detail: 'user_not_found',
-      }),
-    );
-    expect(await w.notify(4711)).toEqual({ sent: 1, updated: 0 });
-    expect((await w.store.dms(4711)).map((d) => d.user.userId)).toEqual(['U0CAROL']);
+  it(
+    'gives the claim back when Slack says no, goes on with ' +
+      'the others, and fails afterwards only for retryable errors',
+    async () => {
+      const w = world();
+      w.membership.projectMembers.set(42, [
+        { ...alice, level: 40 },
+        { ...carol, level: 40 },
+      ]);
+      await w.store.setDmEnabled(u('U0ALICE'), true);
+      await w.store.setDmEnabled(u('U0CAROL'), true);
+      await w.put(openCard(waitingDeployment()));
+      w.chat.failSendFor.set(
+        'U0ALICE',
+        new GreenlightError('slack_refused', 'Slack refused chat.postMessage: user_not_found', {
+          detail: 'user_not_found',
+        }),
+      );
+      expect(await w.notify(4711)).toEqual({ sent: 1, updated: 0 });
+      expect((await w.store.dms(4711)).map((d) => d.user.userId)).toEqual(['U0CAROL']);
 
-    w.chat.failSendFor.set(
-      'U0ALICE',
-      new GreenlightError('slack_rate_limited', 'Slack rate-limited', { retryAfterMs: 3000 }),
-    );
-    await expect(w.notify(4711)).rejects.toMatchObject({ code: 'slack_rate_limited' });
-    w.chat.failSendFor.clear();
-    expect(await w.notify(4711)).toEqual({ sent: 1, updated: 0 });
-    expect(w.chat.sent.map((s) => s.userId)).toEqual(['U0CAROL', 'U0ALICE']);
-  });
+      w.chat.failSendFor.set(
+        'U0ALICE',
+        new GreenlightError('slack_rate_limited', 'Slack rate-limited', { retryAfterMs: 3000 }),
+      );
+      await expect(w.notify(4711)).rejects.toMatchObject({ code: 'slack_rate_limited' });
+      w.chat.failSendFor.clear();
+      expect(await w.notify(4711)).toEqual({ sent: 1, updated: 0 });
+      expect(w.chat.sent.map((s) => s.userId)).toEqual(['U0CAROL', 'U0ALICE']);
+    },
+  );
 
   it('never posts twice when an earlier post may have gone out (claimed, not confirmed)', async () => {
     const w = world();

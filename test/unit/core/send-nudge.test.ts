@@ -135,27 +135,31 @@ describe('reminders and escalations (core)', () => {
   });
 
   describe('sendDueNudge', () => {
-    it('reminds in the thread, mentioning the linked people who can still approve (never the creator) and how long it waited', async () => {
-      await tracked();
-      expect(await fire()).toMatchObject({
-        kind: 'sent',
-        nudge: 'reminder',
-        next: { kind: 'reminder', at: created + 30 * M + H },
-      });
-      const [post] = chat.of('reminder');
-      expect(post!.card).toEqual({ channel: 'C0DEFAULT', ts: '1759312345.000200' });
-      expect(post!.message).toMatchObject({
-        id: { deploymentId: 4711, seq: 0 },
-        what: 'acme/web → production',
-        waitedMs: 30 * M,
-        number: 1,
-        max: 2,
-        asks: [{ rule: 'Maintainers', missing: 1, mentions: ['U0456ALICE', 'U0321CAROL'], unlinked: 0 }],
-        snoozeMs: H,
-      });
-      expect(queue.syncs.at(-1)).toMatchObject({ deploymentId: 4711, reason: 'reminder sent' });
-      expect([...timer.armed.values()]).toEqual([{ deploymentId: 4711, seq: 1, at: created + 30 * M + H }]);
-    });
+    it(
+      'reminds in the thread, mentioning the linked people who ' +
+        'can still approve (never the creator) and how long it waited',
+      async () => {
+        await tracked();
+        expect(await fire()).toMatchObject({
+          kind: 'sent',
+          nudge: 'reminder',
+          next: { kind: 'reminder', at: created + 30 * M + H },
+        });
+        const [post] = chat.of('reminder');
+        expect(post!.card).toEqual({ channel: 'C0DEFAULT', ts: '1759312345.000200' });
+        expect(post!.message).toMatchObject({
+          id: { deploymentId: 4711, seq: 0 },
+          what: 'acme/web → production',
+          waitedMs: 30 * M,
+          number: 1,
+          max: 2,
+          asks: [{ rule: 'Maintainers', missing: 1, mentions: ['U0456ALICE', 'U0321CAROL'], unlinked: 0 }],
+          snoozeMs: H,
+        });
+        expect(queue.syncs.at(-1)).toMatchObject({ deploymentId: 4711, reason: 'reminder sent' });
+        expect([...timer.armed.values()]).toEqual([{ deploymentId: 4711, seq: 1, at: created + 30 * M + H }]);
+      },
+    );
 
     it('names the rule when nobody who can approve is linked to Slack', async () => {
       identity.links.clear();
@@ -220,17 +224,20 @@ describe('reminders and escalations (core)', () => {
       expect(queue.syncs.at(-1)?.reason).toBe('a reminder found the deployment resolved');
     });
 
-    it('an outdated timer sends nothing (and re-arms the current one); a cancelled schedule sends nothing', async () => {
-      await tracked();
-      const old = timer.take(4711);
-      await snoozeNudges(deps, { ref, slackUserId: 'U0456ALICE', requestedAt: clock.now() });
-      timer.armed.clear();
-      expect(await sendDueNudge(deps, { ref, seq: old.seq })).toEqual({ kind: 'stale' });
-      expect([...timer.armed.values()].map((t) => t.seq)).toEqual([1]);
-      await store.delete(4711);
-      expect(await sendDueNudge(deps, { ref, seq: 1 })).toEqual({ kind: 'cancelled' });
-      expect(chat.of('reminder')).toHaveLength(0);
-    });
+    it(
+      'an outdated timer sends nothing (and re-arms the ' + 'current one); a cancelled schedule sends nothing',
+      async () => {
+        await tracked();
+        const old = timer.take(4711);
+        await snoozeNudges(deps, { ref, slackUserId: 'U0456ALICE', requestedAt: clock.now() });
+        timer.armed.clear();
+        expect(await sendDueNudge(deps, { ref, seq: old.seq })).toEqual({ kind: 'stale' });
+        expect([...timer.armed.values()].map((t) => t.seq)).toEqual([1]);
+        await store.delete(4711);
+        expect(await sendDueNudge(deps, { ref, seq: 1 })).toEqual({ kind: 'cancelled' });
+        expect(chat.of('reminder')).toHaveLength(0);
+      },
+    );
 
     it('a timer that fires early is re-armed for the planned time', async () => {
       await tracked();
@@ -297,23 +304,26 @@ describe('reminders and escalations (core)', () => {
   });
 
   describe('snoozeNudges', () => {
-    it('delays the next nudge by an hour from the click, notes who snoozed in the thread, and re-arms the timer', async () => {
-      await tracked();
-      const click = created + 25 * M;
-      clock.ms = click;
-      const outcome = await snoozeNudges(deps, { ref, slackUserId: 'U0456ALICE', requestedAt: click });
-      expect(outcome).toEqual({ kind: 'snoozed', until: click + H, next: { at: click + H, kind: 'reminder' } });
-      expect(chat.of('snooze')).toEqual([
-        {
-          kind: 'snooze',
-          card: { channel: 'C0DEFAULT', ts: '1759312345.000200' },
-          note: { by: 'U0456ALICE', until: click + H, next: { at: click + H, kind: 'reminder' } },
-        },
-      ]);
-      expect(timer.cancelled).toEqual(['nudge-4711-0']);
-      expect([...timer.armed.values()]).toEqual([{ deploymentId: 4711, seq: 1, at: click + H }]);
-      expect(queue.syncs.at(-1)?.reason).toBe('reminders snoozed');
-    });
+    it(
+      'delays the next nudge by an hour from the click, ' + 'notes who snoozed in the thread, and re-arms the timer',
+      async () => {
+        await tracked();
+        const click = created + 25 * M;
+        clock.ms = click;
+        const outcome = await snoozeNudges(deps, { ref, slackUserId: 'U0456ALICE', requestedAt: click });
+        expect(outcome).toEqual({ kind: 'snoozed', until: click + H, next: { at: click + H, kind: 'reminder' } });
+        expect(chat.of('snooze')).toEqual([
+          {
+            kind: 'snooze',
+            card: { channel: 'C0DEFAULT', ts: '1759312345.000200' },
+            note: { by: 'U0456ALICE', until: click + H, next: { at: click + H, kind: 'reminder' } },
+          },
+        ]);
+        expect(timer.cancelled).toEqual(['nudge-4711-0']);
+        expect([...timer.armed.values()]).toEqual([{ deploymentId: 4711, seq: 1, at: click + H }]);
+        expect(queue.syncs.at(-1)?.reason).toBe('reminders snoozed');
+      },
+    );
 
     it('has nothing to snooze once the deployment stopped waiting', async () => {
       await cards.create(cardRecord({ state: 'rejected' }));

@@ -69,17 +69,20 @@ describe('sweepDeployments', () => {
     logger = new CapturingLogger();
   });
 
-  it('scans policy projects, every project of policy groups and every project seen in a webhook, once each', async () => {
-    sources.projects.set('acme/web', 1).set(2, 2).set(3, 3).set(7, 7);
-    sources.groups.set('acme', [1, 3, 4, 5]);
-    sources.known = new Set([2, 3, 7]);
-    const report = await sweepDeployments(deps({ projects: ['acme/web', 2], groups: ['acme'] }), {
-      reason: 'scheduled',
-    });
-    expect(queue.scans.map((s) => s.projectId).sort()).toEqual([1, 2, 3, 4, 5, 7]);
-    expect(queue.scans.every((s) => s.reason === 'sweep: scheduled')).toBe(true);
-    expect(report).toMatchObject({ projects: 6, missing: [], forgotten: [], failed: 0 });
-  });
+  it(
+    'scans policy projects, every project of policy ' + 'groups and every project seen in a webhook, once each',
+    async () => {
+      sources.projects.set('acme/web', 1).set(2, 2).set(3, 3).set(7, 7);
+      sources.groups.set('acme', [1, 3, 4, 5]);
+      sources.known = new Set([2, 3, 7]);
+      const report = await sweepDeployments(deps({ projects: ['acme/web', 2], groups: ['acme'] }), {
+        reason: 'scheduled',
+      });
+      expect(queue.scans.map((s) => s.projectId).sort()).toEqual([1, 2, 3, 4, 5, 7]);
+      expect(queue.scans.every((s) => s.reason === 'sweep: scheduled')).toBe(true);
+      expect(report).toMatchObject({ projects: 6, missing: [], forgotten: [], failed: 0 });
+    },
+  );
 
   it('re-reads every open card, so cards of deployments decided while events were lost catch up', async () => {
     sources.open = [

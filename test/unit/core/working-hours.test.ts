@@ -104,7 +104,8 @@ describe('addWorkingTime', () => {
   });
 
   it('starts a period that begins inside the skipped hour right after the jump', () => {
-    // New York 2026-03-08: 02:00 EST jumps to 03:00 EDT; "02:30" is read as 03:30 EDT (07:30Z), like Temporal's "compatible"
+    // New York 2026-03-08: 02:00 EST jumps to 03:00 EDT; "02:30" is read as 03:30 EDT (07:30Z), like Temporal's
+    // "compatible"
     const early = office('America/New_York', '02:30', '05:00', ['Sun']);
     expect(iso(addWorkingTime(at('2026-03-08T00:00:00Z'), 0, early))).toBe('2026-03-08T07:30:00.000Z');
     expect(workingTimeBetween(at('2026-03-08T00:00:00Z'), at('2026-03-09T00:00:00Z'), early)).toBe(90 * M);

@@ -155,36 +155,40 @@ describe('approval endpoint: error table in order (§3)', () => {
     });
   });
 
-  it('400 self-approval, checked before "not configured" and "not waiting"; rejecting your own is allowed', async () => {
-    fake.protectEnvironment(project.id, 'canary', { approvalRules: [] });
-    const unconfigured = fake.createDeployment({
-      projectId: project.id,
-      environment: 'canary',
-      userId: users.creator.id,
-      manual: true,
-    });
-    expect(await approve('creator', unconfigured.id, { status: 'approved' })).toMatchObject({
-      status: 400,
-      body: msg(
-        'You cannot approve your own deployment. This configuration can be adjusted in the protected environment settings.',
-      ),
-    });
-    expect(await approve('maint', unconfigured.id, { status: 'approved' })).toMatchObject({
-      status: 400,
-      body: msg('Deployment approvals is not configured for this environment.'),
-    });
+  it(
+    '400 self-approval, checked before "not configured" ' + 'and "not waiting"; rejecting your own is allowed',
+    async () => {
+      fake.protectEnvironment(project.id, 'canary', { approvalRules: [] });
+      const unconfigured = fake.createDeployment({
+        projectId: project.id,
+        environment: 'canary',
+        userId: users.creator.id,
+        manual: true,
+      });
+      expect(await approve('creator', unconfigured.id, { status: 'approved' })).toMatchObject({
+        status: 400,
+        body: msg(
+          'You cannot approve your own deployment. This configuration ' +
+            'can be adjusted in the protected environment settings.',
+        ),
+      });
+      expect(await approve('maint', unconfigured.id, { status: 'approved' })).toMatchObject({
+        status: 400,
+        body: msg('Deployment approvals is not configured for this environment.'),
+      });
 
-    const d = deployProduction(users.maint.id);
-    expect(await approve('maint', d.id, { status: 'approved' })).toMatchObject({
-      status: 400,
-      body: msg(APPROVAL_MESSAGES.selfApproval),
-    });
-    expect((await approve('maint', d.id, { status: 'rejected', comment: 'changed my mind' })).status).toBe(201);
-    expect(fake.getDeployment(d.id)).toMatchObject({
-      status: 'failed',
-      job: { status: 'failed', failureReason: 'deployment_rejected' },
-    });
-  });
+      const d = deployProduction(users.maint.id);
+      expect(await approve('maint', d.id, { status: 'approved' })).toMatchObject({
+        status: 400,
+        body: msg(APPROVAL_MESSAGES.selfApproval),
+      });
+      expect((await approve('maint', d.id, { status: 'rejected', comment: 'changed my mind' })).status).toBe(201);
+      expect(fake.getDeployment(d.id)).toMatchObject({
+        status: 'failed',
+        job: { status: 'failed', failureReason: 'deployment_rejected' },
+      });
+    },
+  );
 
   it('self-approval is allowed when the project setting says so', async () => {
     fake.updateProject(project.id, { allowPipelineTriggerApproveDeployment: true });
@@ -349,23 +353,27 @@ describe('approval semantics (§4)', () => {
     expect((await approve('acme-lead', inherited.id, { status: 'approved' })).status).toBe(201);
   });
 
-  it('rejection fails the job (deployment_rejected, not playable); later approve is a no-op 2xx, a second reject is a 500', async () => {
-    const d = deployProduction();
-    expect((await approve('qa1', d.id, { status: 'rejected', comment: 'no' })).status).toBe(201);
-    expect(fake.getDeployment(d.id)).toMatchObject({
-      status: 'failed',
-      pendingApprovalCount: 3,
-      approvalStatus: 'rejected',
-      job: { status: 'failed', failureReason: 'deployment_rejected' },
-    });
-    const job = await call(fake.url, 'GET', `/projects/${project.id}/jobs/${d.jobId}`, { token: 'maint' });
-    expect(job.body).toMatchObject({ status: 'failed', failure_reason: 'deployment_rejected' });
-    expect((await approve('qa2', d.id, { status: 'approved' })).status).toBe(201);
-    expect(fake.getDeployment(d.id)).toMatchObject({ status: 'failed' });
-    expect((await approve('maint', d.id, { status: 'rejected' })).status).toBe(500);
-    const play = await call(fake.url, 'POST', `/projects/${project.id}/jobs/${d.jobId}/play`, { token: 'maint' });
-    expect(play).toMatchObject({ status: 400, body: msg('400 Bad request - Unplayable Job') });
-  });
+  it(
+    'rejection fails the job (deployment_rejected, not playable); ' +
+      'later approve is a no-op 2xx, a second reject is a 500',
+    async () => {
+      const d = deployProduction();
+      expect((await approve('qa1', d.id, { status: 'rejected', comment: 'no' })).status).toBe(201);
+      expect(fake.getDeployment(d.id)).toMatchObject({
+        status: 'failed',
+        pendingApprovalCount: 3,
+        approvalStatus: 'rejected',
+        job: { status: 'failed', failureReason: 'deployment_rejected' },
+      });
+      const job = await call(fake.url, 'GET', `/projects/${project.id}/jobs/${d.jobId}`, { token: 'maint' });
+      expect(job.body).toMatchObject({ status: 'failed', failure_reason: 'deployment_rejected' });
+      expect((await approve('qa2', d.id, { status: 'approved' })).status).toBe(201);
+      expect(fake.getDeployment(d.id)).toMatchObject({ status: 'failed' });
+      expect((await approve('maint', d.id, { status: 'rejected' })).status).toBe(500);
+      const play = await call(fake.url, 'POST', `/projects/${project.id}/jobs/${d.jobId}/play`, { token: 'maint' });
+      expect(play).toMatchObject({ status: 400, body: msg('400 Bad request - Unplayable Job') });
+    },
+  );
 
   it('approveInUi runs the same checks and throws the API error', () => {
     const d = deployProduction();
@@ -446,57 +454,61 @@ describe('play (§4)', () => {
 });
 
 describe('group-level protected environments (§8)', () => {
-  it('combine with project rules: matched by tier on ancestor groups, pending = sum, role rules use the group role', async () => {
-    const releaseManager = fake.addUser({ username: 'rm', name: 'Release Manager' });
-    fake.addToken({ token: 'rm', userId: releaseManager.id, scopes: ['api'] });
-    fake.addGroupMember(acme.id, releaseManager.id, ACCESS.maintainer);
-    fake.protectGroupEnvironment(acme.id, 'production', {
-      approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }],
-    });
-    fake.protectGroupEnvironment(acme.id, 'staging', {
-      approvalRules: [{ userId: releaseManager.id, requiredApprovals: 1 }],
-    });
+  it(
+    'combine with project rules: matched by tier on ancestor ' + 'groups, pending = sum, role rules use the group role',
+    async () => {
+      const releaseManager = fake.addUser({ username: 'rm', name: 'Release Manager' });
+      fake.addToken({ token: 'rm', userId: releaseManager.id, scopes: ['api'] });
+      fake.addGroupMember(acme.id, releaseManager.id, ACCESS.maintainer);
+      fake.protectGroupEnvironment(acme.id, 'production', {
+        approvalRules: [{ accessLevel: ACCESS.maintainer, requiredApprovals: 1 }],
+      });
+      fake.protectGroupEnvironment(acme.id, 'staging', {
+        approvalRules: [{ userId: releaseManager.id, requiredApprovals: 1 }],
+      });
 
-    // "prod-eu" guesses tier production: project rules do not apply (other name), the group's do.
-    const eu = fake.createDeployment({ projectId: project.id, environment: 'prod-eu', userId: users.creator.id });
-    expect(eu).toMatchObject({ tier: 'production', status: 'blocked', pendingApprovalCount: 1 });
+      // "prod-eu" guesses tier production: project rules do not apply (other name), the group's do.
+      const eu = fake.createDeployment({ projectId: project.id, environment: 'prod-eu', userId: users.creator.id });
+      expect(eu).toMatchObject({ tier: 'production', status: 'blocked', pendingApprovalCount: 1 });
 
-    const d = deployProduction();
-    expect(d.pendingApprovalCount).toBe(4);
-    const single = await call(fake.url, 'GET', `/projects/${project.id}/deployments/${d.id}`, { token: 'rm' });
-    const rules = (
-      single.body as {
-        approval_summary: { rules: Array<{ access_level_description: string; required_approvals: number }> };
-      }
-    ).approval_summary.rules;
-    expect(rules.map((r) => [r.access_level_description, r.required_approvals])).toEqual([
-      ['qa-group', 2],
-      ['Maintainers', 1],
-      ['Maintainers', 1],
-    ]);
+      const d = deployProduction();
+      expect(d.pendingApprovalCount).toBe(4);
+      const single = await call(fake.url, 'GET', `/projects/${project.id}/deployments/${d.id}`, { token: 'rm' });
+      const rules = (
+        single.body as {
+          approval_summary: { rules: Array<{ access_level_description: string; required_approvals: number }> };
+        }
+      ).approval_summary.rules;
+      expect(rules.map((r) => [r.access_level_description, r.required_approvals])).toEqual([
+        ['qa-group', 2],
+        ['Maintainers', 1],
+        ['Maintainers', 1],
+      ]);
 
-    // maint is a project Maintainer but not in the group: only the project-level role rule matches.
-    await approve('maint', d.id, { status: 'approved' });
-    expect(await approve('maint', d.id, { status: 'approved', represented_as: 'Maintainers' })).toMatchObject({
-      status: 201,
-    });
-    expect(fake.getDeployment(d.id)?.pendingApprovalCount).toBe(3);
-    // rm is a group Maintainer: the project role rule also sees them as Maintainer (inherited), first match wins.
-    await approve('rm', d.id, { status: 'approved' });
-    expect(fake.getDeployment(d.id)?.pendingApprovalCount).toBe(3);
-    await approve('qa1', d.id, { status: 'approved' });
-    await approve('qa2', d.id, { status: 'approved' });
-    expect(fake.getDeployment(d.id)?.pendingApprovalCount).toBe(1);
+      // maint is a project Maintainer but not in the group: only the project-level role rule matches.
+      await approve('maint', d.id, { status: 'approved' });
+      expect(await approve('maint', d.id, { status: 'approved', represented_as: 'Maintainers' })).toMatchObject({
+        status: 201,
+      });
+      expect(fake.getDeployment(d.id)?.pendingApprovalCount).toBe(3);
+      // rm is a group Maintainer: the project role rule also sees them as Maintainer (inherited), first match wins.
+      await approve('rm', d.id, { status: 'approved' });
+      expect(fake.getDeployment(d.id)?.pendingApprovalCount).toBe(3);
+      await approve('qa1', d.id, { status: 'approved' });
+      await approve('qa2', d.id, { status: 'approved' });
+      expect(fake.getDeployment(d.id)?.pendingApprovalCount).toBe(1);
 
-    // The tier, not the name, decides: an environment called "staging" with tier production gets the production rules.
-    const odd = fake.createDeployment({
-      projectId: project.id,
-      environment: 'staging',
-      tier: 'production',
-      userId: users.creator.id,
-    });
-    expect(odd.pendingApprovalCount).toBe(1);
-  });
+      // The tier, not the name, decides: an environment called "staging" with tier production gets the production
+      // rules.
+      const odd = fake.createDeployment({
+        projectId: project.id,
+        environment: 'staging',
+        tier: 'production',
+        userId: users.creator.id,
+      });
+      expect(odd.pendingApprovalCount).toBe(1);
+    },
+  );
 
   it('group rules on another group do not apply', () => {
     const other = fake.addGroup({ path: 'other' });

@@ -9,7 +9,8 @@ const REDIRECT = 'https://greenlight.example/oauth/gitlab/callback';
 const INVALID_GRANT = {
   error: 'invalid_grant',
   error_description:
-    'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.',
+    'The provided authorization grant is invalid, expired, revoked, does not match the ' +
+    'redirection URI used in the authorization request, or was issued to another client.',
 };
 
 let fake: FakeGitLab;

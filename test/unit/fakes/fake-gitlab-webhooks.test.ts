@@ -70,95 +70,98 @@ afterEach(async () => {
 describe('modern mode (19.3+)', () => {
   beforeEach(async () => setup('modern'));
 
-  it('announces a blocked deployment: job created, deployment blocked, pipeline manual; with the §1.3 headers', async () => {
-    const d = deployProduction();
-    await fake.webhooksIdle();
-    expect(summary(receiver.received)).toEqual(['job:created', 'deployment:blocked', 'pipeline:manual']);
-    const [job, deployment, pipeline] = receiver.received as [ReceivedWebhook, ReceivedWebhook, ReceivedWebhook];
-    expect(deployment.headers).toMatchObject({
-      'content-type': 'application/json',
-      'user-agent': 'GitLab/18.2.0-ee',
-      'x-gitlab-event': 'Deployment Hook',
-      'x-gitlab-token': 'hook-secret',
-      'x-gitlab-instance': fake.url,
-      'x-gitlab-webhook-uuid': expect.stringMatching(UUID),
-      'x-gitlab-event-uuid': expect.stringMatching(UUID),
-      'idempotency-key': expect.stringMatching(UUID),
-    });
-    expect(job.headers['x-gitlab-event']).toBe('Job Hook');
-    expect(pipeline.headers['x-gitlab-event']).toBe('Pipeline Hook');
-    // One action -> one Event-UUID; every delivery has its own Idempotency-Key and Webhook-UUID.
-    expect(new Set(receiver.received.map((h) => h.headers['x-gitlab-event-uuid'])).size).toBe(1);
-    expect(new Set(receiver.received.map((h) => h.headers['idempotency-key'])).size).toBe(3);
+  it(
+    'announces a blocked deployment: job created, deployment ' + 'blocked, pipeline manual; with the §1.3 headers',
+    async () => {
+      const d = deployProduction();
+      await fake.webhooksIdle();
+      expect(summary(receiver.received)).toEqual(['job:created', 'deployment:blocked', 'pipeline:manual']);
+      const [job, deployment, pipeline] = receiver.received as [ReceivedWebhook, ReceivedWebhook, ReceivedWebhook];
+      expect(deployment.headers).toMatchObject({
+        'content-type': 'application/json',
+        'user-agent': 'GitLab/18.2.0-ee',
+        'x-gitlab-event': 'Deployment Hook',
+        'x-gitlab-token': 'hook-secret',
+        'x-gitlab-instance': fake.url,
+        'x-gitlab-webhook-uuid': expect.stringMatching(UUID),
+        'x-gitlab-event-uuid': expect.stringMatching(UUID),
+        'idempotency-key': expect.stringMatching(UUID),
+      });
+      expect(job.headers['x-gitlab-event']).toBe('Job Hook');
+      expect(pipeline.headers['x-gitlab-event']).toBe('Pipeline Hook');
+      // One action -> one Event-UUID; every delivery has its own Idempotency-Key and Webhook-UUID.
+      expect(new Set(receiver.received.map((h) => h.headers['x-gitlab-event-uuid'])).size).toBe(1);
+      expect(new Set(receiver.received.map((h) => h.headers['idempotency-key'])).size).toBe(3);
 
-    expect(deployment.body).toEqual({
-      object_kind: 'deployment',
-      status: 'blocked',
-      status_changed_at: expect.stringMatching(RUBY_TIME),
-      deployment_id: d.id,
-      deployable_id: d.jobId,
-      deployable_url: `${fake.url}/acme/web/-/jobs/${d.jobId}`,
-      environment: 'production',
-      environment_tier: 'production',
-      environment_slug: 'production',
-      environment_external_url: null,
-      project: {
-        id: project.id,
-        name: 'web',
-        description: '',
-        web_url: `${fake.url}/acme/web`,
-        avatar_url: null,
-        git_ssh_url: expect.stringMatching(/acme\/web\.git$/),
-        git_http_url: `${fake.url}/acme/web.git`,
-        namespace: 'acme',
-        visibility_level: 0,
-        path_with_namespace: 'acme/web',
-        default_branch: 'main',
-        ci_config_path: '',
-        homepage: `${fake.url}/acme/web`,
-        url: expect.stringMatching(/acme\/web\.git$/),
-        ssh_url: expect.stringMatching(/acme\/web\.git$/),
-        http_url: `${fake.url}/acme/web.git`,
-      },
-      short_sha: d.sha.slice(0, 8),
-      user: {
-        id: creator.id,
-        name: 'Cree Ator',
-        username: 'creator',
-        avatar_url: expect.any(String),
-        email: '[REDACTED]',
-      },
-      user_url: `${fake.url}/creator`,
-      commit_url: `${fake.url}/acme/web/-/commit/${d.sha}`,
-      commit_title: 'Add new file',
-      ref: 'main',
-    });
-    expect(pipeline.body).toMatchObject({
-      object_kind: 'pipeline',
-      object_attributes: {
-        id: d.pipelineId,
-        status: 'manual',
-        detailed_status: 'waiting for manual action',
-        ref: 'main',
-      },
-      builds: [
-        {
-          id: d.jobId,
-          status: 'manual',
-          when: 'manual',
-          manual: true,
-          environment: { name: 'production', action: 'start', deployment_tier: 'production' },
+      expect(deployment.body).toEqual({
+        object_kind: 'deployment',
+        status: 'blocked',
+        status_changed_at: expect.stringMatching(RUBY_TIME),
+        deployment_id: d.id,
+        deployable_id: d.jobId,
+        deployable_url: `${fake.url}/acme/web/-/jobs/${d.jobId}`,
+        environment: 'production',
+        environment_tier: 'production',
+        environment_slug: 'production',
+        environment_external_url: null,
+        project: {
+          id: project.id,
+          name: 'web',
+          description: '',
+          web_url: `${fake.url}/acme/web`,
+          avatar_url: null,
+          git_ssh_url: expect.stringMatching(/acme\/web\.git$/),
+          git_http_url: `${fake.url}/acme/web.git`,
+          namespace: 'acme',
+          visibility_level: 0,
+          path_with_namespace: 'acme/web',
+          default_branch: 'main',
+          ci_config_path: '',
+          homepage: `${fake.url}/acme/web`,
+          url: expect.stringMatching(/acme\/web\.git$/),
+          ssh_url: expect.stringMatching(/acme\/web\.git$/),
+          http_url: `${fake.url}/acme/web.git`,
         },
-      ],
-    });
-    expect(job.body).toMatchObject({
-      object_kind: 'build',
-      build_id: d.jobId,
-      build_status: 'created',
-      build_failure_reason: null,
-      environment: { name: 'production', action: 'start', deployment_tier: 'production' },
-    });
-  });
+        short_sha: d.sha.slice(0, 8),
+        user: {
+          id: creator.id,
+          name: 'Cree Ator',
+          username: 'creator',
+          avatar_url: expect.any(String),
+          email: '[REDACTED]',
+        },
+        user_url: `${fake.url}/creator`,
+        commit_url: `${fake.url}/acme/web/-/commit/${d.sha}`,
+        commit_title: 'Add new file',
+        ref: 'main',
+      });
+      expect(pipeline.body).toMatchObject({
+        object_kind: 'pipeline',
+        object_attributes: {
+          id: d.pipelineId,
+          status: 'manual',
+          detailed_status: 'waiting for manual action',
+          ref: 'main',
+        },
+        builds: [
+          {
+            id: d.jobId,
+            status: 'manual',
+            when: 'manual',
+            manual: true,
+            environment: { name: 'production', action: 'start', deployment_tier: 'production' },
+          },
+        ],
+      });
+      expect(job.body).toMatchObject({
+        object_kind: 'build',
+        build_id: d.jobId,
+        build_status: 'created',
+        build_failure_reason: null,
+        environment: { name: 'production', action: 'start', deployment_tier: 'production' },
+      });
+    },
+  );
 
   it('sends approved with approver and approval (ISO time); the public email shows', async () => {
     const d = deployProduction();
@@ -320,39 +323,51 @@ describe('delivery rules (§1.4)', () => {
     expect(fake.getHook(1)).toMatchObject({ recentFailures: 0 });
   });
 
-  it('disables a hook after 4 failures in a row, drops events meanwhile, and re-enables after the backoff or enableHook', async () => {
-    await setup('modern');
-    receiver.reply({ status: 503 });
-    deployProduction(); // 3 deliveries
-    fake.createDeployment({ projectId: project.id, environment: 'staging', userId: creator.id, manual: true }); // 3 more
-    await fake.webhooksIdle();
-    expect(receiver.received).toHaveLength(4);
-    expect(fake.deliveries.map((d) => d.state)).toEqual(['failed', 'failed', 'failed', 'failed', 'dropped', 'dropped']);
-    expect(fake.deliveries[4]?.error).toBe('hook temporarily disabled');
-    const root = fake.addUser({ username: 'root', admin: true });
-    fake.addToken({ token: 'root', userId: root.id, scopes: ['api'] });
-    const viaApi = await call(fake.url, 'GET', `/projects/${project.id}/hooks/1`, { token: 'root' });
-    expect(viaApi.body).toMatchObject({
-      alert_status: 'temporarily_disabled',
-      disabled_until: expect.stringMatching(ISO_TIME),
-    });
+  it(
+    'disables a hook after 4 failures in a row, drops events ' +
+      'meanwhile, and re-enables after the backoff or enableHook',
+    async () => {
+      await setup('modern');
+      receiver.reply({ status: 503 });
+      deployProduction(); // 3 deliveries
+      // 3 more
+      fake.createDeployment({ projectId: project.id, environment: 'staging', userId: creator.id, manual: true });
+      await fake.webhooksIdle();
+      expect(receiver.received).toHaveLength(4);
+      expect(fake.deliveries.map((d) => d.state)).toEqual([
+        'failed',
+        'failed',
+        'failed',
+        'failed',
+        'dropped',
+        'dropped',
+      ]);
+      expect(fake.deliveries[4]?.error).toBe('hook temporarily disabled');
+      const root = fake.addUser({ username: 'root', admin: true });
+      fake.addToken({ token: 'root', userId: root.id, scopes: ['api'] });
+      const viaApi = await call(fake.url, 'GET', `/projects/${project.id}/hooks/1`, { token: 'root' });
+      expect(viaApi.body).toMatchObject({
+        alert_status: 'temporarily_disabled',
+        disabled_until: expect.stringMatching(ISO_TIME),
+      });
 
-    // After the 1-minute backoff the hook is tried again; one more failure disables it again (2 minutes now).
-    fake.advanceClock(61_000);
-    fake.createDeployment({ projectId: project.id, environment: 'staging', userId: creator.id, manual: true });
-    await fake.webhooksIdle();
-    expect(receiver.received).toHaveLength(5);
-    expect(fake.getHook(1)).toMatchObject({ recentFailures: 5, backoffCount: 2 });
+      // After the 1-minute backoff the hook is tried again; one more failure disables it again (2 minutes now).
+      fake.advanceClock(61_000);
+      fake.createDeployment({ projectId: project.id, environment: 'staging', userId: creator.id, manual: true });
+      await fake.webhooksIdle();
+      expect(receiver.received).toHaveLength(5);
+      expect(fake.getHook(1)).toMatchObject({ recentFailures: 5, backoffCount: 2 });
 
-    receiver.reply({ status: 200 });
-    fake.enableHook(1);
-    fake.createDeployment({ projectId: project.id, environment: 'staging', userId: creator.id, manual: true });
-    await fake.webhooksIdle();
-    expect(receiver.received).toHaveLength(8);
-    expect((await call(fake.url, 'GET', `/projects/${project.id}/hooks/1`, { token: 'root' })).body).toMatchObject({
-      alert_status: 'executable',
-    });
-  });
+      receiver.reply({ status: 200 });
+      fake.enableHook(1);
+      fake.createDeployment({ projectId: project.id, environment: 'staging', userId: creator.id, manual: true });
+      await fake.webhooksIdle();
+      expect(receiver.received).toHaveLength(8);
+      expect((await call(fake.url, 'GET', `/projects/${project.id}/hooks/1`, { token: 'root' })).body).toMatchObject({
+        alert_status: 'executable',
+      });
+    },
+  );
 
   it('times out slow receivers (counted as a failure, not re-sent)', async () => {
     await setup('modern', { webhookTimeoutMs: 150 });

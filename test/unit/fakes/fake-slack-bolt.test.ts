@@ -190,27 +190,36 @@ describe('driving a real Bolt 5 app', () => {
     expect(slack.ephemerals({ user: ALICE }).map((e) => e.text)).toEqual(['0 pending deployments']);
   });
 
-  it('clicks a button on the stored card; the payload carries the current blocks; a removed button cannot be clicked', async () => {
-    const ts = await postCard();
-    const result = await slack.clickButton(appUrl, { userId: ALICE, channel: CHANNEL, ts, actionId: 'deploy_approve' });
-    expect(result.status).toBe(200);
-    expect(result.body).toBe('');
-    const action = seen.actions[0]!;
-    expect(action.actions[0]).toMatchObject({
-      action_id: 'deploy_approve',
-      block_id: 'dep-4711-a-v1',
-      value: '{"d":4711,"v":1}',
-    });
-    expect(action.message?.blocks).toEqual(slack.message(CHANNEL, ts)?.history[0]?.blocks);
-    expect(action.channel).toEqual({ id: CHANNEL, name: 'deployments' });
-    expect(action.response_url).toMatch(new RegExp(`^${slack.url}/hooks/response/`));
+  it(
+    'clicks a button on the stored card; the payload carries ' +
+      'the current blocks; a removed button cannot be clicked',
+    async () => {
+      const ts = await postCard();
+      const result = await slack.clickButton(appUrl, {
+        userId: ALICE,
+        channel: CHANNEL,
+        ts,
+        actionId: 'deploy_approve',
+      });
+      expect(result.status).toBe(200);
+      expect(result.body).toBe('');
+      const action = seen.actions[0]!;
+      expect(action.actions[0]).toMatchObject({
+        action_id: 'deploy_approve',
+        block_id: 'dep-4711-a-v1',
+        value: '{"d":4711,"v":1}',
+      });
+      expect(action.message?.blocks).toEqual(slack.message(CHANNEL, ts)?.history[0]?.blocks);
+      expect(action.channel).toEqual({ id: CHANNEL, name: 'deployments' });
+      expect(action.response_url).toMatch(new RegExp(`^${slack.url}/hooks/response/`));
 
-    await slack.waitForCall('chat.update');
-    expect(slack.message(CHANNEL, ts)).toMatchObject({ text: `Approved by <@${ALICE}>`, blocks: [] });
-    await expect(
-      slack.clickButton(appUrl, { userId: ALICE, channel: CHANNEL, ts, actionId: 'deploy_approve' }),
-    ).rejects.toThrow(ButtonNotFoundError);
-  });
+      await slack.waitForCall('chat.update');
+      expect(slack.message(CHANNEL, ts)).toMatchObject({ text: `Approved by <@${ALICE}>`, blocks: [] });
+      await expect(
+        slack.clickButton(appUrl, { userId: ALICE, channel: CHANNEL, ts, actionId: 'deploy_approve' }),
+      ).rejects.toThrow(ButtonNotFoundError);
+    },
+  );
 
   it('opens the reject modal with the click’s trigger_id and submits it (errors, then close)', async () => {
     const ts = await postCard();

@@ -146,25 +146,30 @@ describe('chat.postMessage / chat.update', () => {
     expect(slack.message(CHANNEL, first.ts!)?.blocks[0]).toMatchObject({ text: { emoji: true } });
   });
 
-  it('fails like Slack for unknown, private, public-without-scope and archived channels, and empty messages', async () => {
-    slack.addChannel({ id: 'G0SECRET', name: 'secret', isPrivate: true });
-    slack.addChannel({ id: 'C0PUBLIC', name: 'public' });
-    slack.addChannel({ id: 'C0OLD', name: 'old', botIsMember: true, isArchived: true });
-    expect(await platformError(client.chat.postMessage({ channel: 'C0NOPE', text: 'x' }))).toBe('channel_not_found');
-    expect(await platformError(client.chat.postMessage({ channel: 'G0SECRET', text: 'x' }))).toBe('channel_not_found');
-    expect(await platformError(client.chat.postMessage({ channel: 'C0OLD', text: 'x' }))).toBe('is_archived');
-    expect(await platformError(client.chat.postMessage({ channel: CHANNEL, text: '' }))).toBe('no_text');
-    await client.chat.postMessage({ channel: 'C0PUBLIC', text: 'allowed by chat:write.public' });
-    slack.setScopes(['chat:write']);
-    expect(await platformError(client.chat.postMessage({ channel: 'C0PUBLIC', text: 'x' }))).toBe('not_in_channel');
-    slack.setScopes(['commands']);
-    const error = await client.chat.postMessage({ channel: CHANNEL, text: 'x' }).catch((e: unknown) => e);
-    expect((error as WebAPIPlatformError).data).toMatchObject({
-      error: 'missing_scope',
-      needed: 'chat:write',
-      provided: 'commands',
-    });
-  });
+  it(
+    'fails like Slack for unknown, private, public-without-scope ' + 'and archived channels, and empty messages',
+    async () => {
+      slack.addChannel({ id: 'G0SECRET', name: 'secret', isPrivate: true });
+      slack.addChannel({ id: 'C0PUBLIC', name: 'public' });
+      slack.addChannel({ id: 'C0OLD', name: 'old', botIsMember: true, isArchived: true });
+      expect(await platformError(client.chat.postMessage({ channel: 'C0NOPE', text: 'x' }))).toBe('channel_not_found');
+      expect(await platformError(client.chat.postMessage({ channel: 'G0SECRET', text: 'x' }))).toBe(
+        'channel_not_found',
+      );
+      expect(await platformError(client.chat.postMessage({ channel: 'C0OLD', text: 'x' }))).toBe('is_archived');
+      expect(await platformError(client.chat.postMessage({ channel: CHANNEL, text: '' }))).toBe('no_text');
+      await client.chat.postMessage({ channel: 'C0PUBLIC', text: 'allowed by chat:write.public' });
+      slack.setScopes(['chat:write']);
+      expect(await platformError(client.chat.postMessage({ channel: 'C0PUBLIC', text: 'x' }))).toBe('not_in_channel');
+      slack.setScopes(['commands']);
+      const error = await client.chat.postMessage({ channel: CHANNEL, text: 'x' }).catch((e: unknown) => e);
+      expect((error as WebAPIPlatformError).data).toMatchObject({
+        error: 'missing_scope',
+        needed: 'chat:write',
+        provided: 'commands',
+      });
+    },
+  );
 
   it('validates Block Kit limits with invalid_blocks and Slack-style messages', async () => {
     const tooMany = Array.from({ length: 51 }, () => ({ type: 'divider' }));

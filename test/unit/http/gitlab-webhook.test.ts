@@ -200,11 +200,14 @@ describe('createWebhookIntake: which requests are verified GitLab deliveries', (
       headers: token === undefined ? {} : { 'x-gitlab-token': token },
     } as unknown as IncomingMessage);
 
-  it('says yes to a POST to /webhooks/gitlab, with or without a query string, carrying the right X-Gitlab-Token', () => {
-    expect(WEBHOOK_PATH).toBe('/webhooks/gitlab');
-    expect(delivery('POST', '/webhooks/gitlab', SECRET)).toBe(true);
-    expect(delivery('POST', '/webhooks/gitlab?source=gitlab', SECRET)).toBe(true);
-  });
+  it(
+    'says yes to a POST to /webhooks/gitlab, with or without ' + 'a query string, carrying the right X-Gitlab-Token',
+    () => {
+      expect(WEBHOOK_PATH).toBe('/webhooks/gitlab');
+      expect(delivery('POST', '/webhooks/gitlab', SECRET)).toBe(true);
+      expect(delivery('POST', '/webhooks/gitlab?source=gitlab', SECRET)).toBe(true);
+    },
+  );
 
   it('says no to other methods and other paths, even with the right token', () => {
     expect(delivery('GET', '/webhooks/gitlab', SECRET)).toBe(false);
@@ -261,42 +264,50 @@ describe('createWebhookIntake on node:http', () => {
       expect(h.observe.mock.calls).toEqual([['unknown', 'unauthorized']]);
     });
 
-    it('answers 401 before reading the body: a request that declares 500 kB and sends a few bytes gets its answer at once', async () => {
-      const { req, reply } = h.open({
-        ...GITLAB_HEADERS,
-        'x-gitlab-token': 'forged-token',
-        'content-length': '500000',
-      });
-      req.write('{"object_kind":');
-      const answer = await within(2_000, '401 while the body is still coming', reply);
-      expect(answer.status).toBe(401);
-      expect(JSON.parse(answer.text)).toEqual({ error: 'invalid X-Gitlab-Token' });
-      expect(h.serverRequests[0]!.complete).toBe(false);
-      expect(h.enqueued).toEqual([]);
-      req.destroy();
-    });
+    it(
+      'answers 401 before reading the body: a request that ' +
+        'declares 500 kB and sends a few bytes gets its answer at once',
+      async () => {
+        const { req, reply } = h.open({
+          ...GITLAB_HEADERS,
+          'x-gitlab-token': 'forged-token',
+          'content-length': '500000',
+        });
+        req.write('{"object_kind":');
+        const answer = await within(2_000, '401 while the body is still coming', reply);
+        expect(answer.status).toBe(401);
+        expect(JSON.parse(answer.text)).toEqual({ error: 'invalid X-Gitlab-Token' });
+        expect(h.serverRequests[0]!.complete).toBe(false);
+        expect(h.enqueued).toEqual([]);
+        req.destroy();
+      },
+    );
   });
 
   describe('a verified delivery', () => {
-    it('is served without express, enqueued once with the parsed event and its Idempotency-Key, and answered 202 with an empty body', async () => {
-      const reply = await h.send();
-      expect(reply.status).toBe(202);
-      expect(reply.text).toBe('');
-      expect(h.routes).toEqual(['accept']);
-      expect(h.enqueued).toEqual([{ event: DEPLOYMENT_EVENT, deliveryKey: 'delivery-0001' }]);
-      expect(h.observe.mock.calls).toEqual([['Deployment Hook', 'queued']]);
-      expect(h.logger.lines).toContainEqual(
-        expect.objectContaining({
-          level: 'info',
-          msg: 'webhook accepted',
-          event: 'Deployment Hook',
-          deliveryKey: 'delivery-0001',
-          kind: 'deployment',
-          projectId: 30,
-          result: 'queued',
-        }),
-      );
-    });
+    it(
+      'is served without express, enqueued once with the parsed event ' +
+        'and its Idempotency-Key, and answered 202 with an empty body',
+      async () => {
+        const reply = await h.send();
+        expect(reply.status).toBe(202);
+        expect(reply.text).toBe('');
+        expect(h.routes).toEqual(['accept']);
+        expect(h.enqueued).toEqual([{ event: DEPLOYMENT_EVENT, deliveryKey: 'delivery-0001' }]);
+        expect(h.observe.mock.calls).toEqual([['Deployment Hook', 'queued']]);
+        expect(h.logger.lines).toContainEqual(
+          expect.objectContaining({
+            level: 'info',
+            msg: 'webhook accepted',
+            event: 'Deployment Hook',
+            deliveryKey: 'delivery-0001',
+            kind: 'deployment',
+            projectId: 30,
+            result: 'queued',
+          }),
+        );
+      },
+    );
 
     it('is also accepted on the path with a query string', async () => {
       const reply = await h.send({ path: `${WEBHOOK_PATH}?source=gitlab` });
@@ -412,41 +423,54 @@ describe('createWebhookIntake on node:http', () => {
       expect(h.enqueued).toEqual([{ event: DEPLOYMENT_EVENT, deliveryKey: 'delivery-0001' }]);
     });
 
-    it('answers a Content-Length over the limit with 413 at once, without reading the body, and closes the connection', async () => {
-      const { req, reply } = h.open({ ...GITLAB_HEADERS, 'content-length': String(WEBHOOK_BODY_LIMIT + 1) });
-      const closed = closeOf(await socketOf(req));
-      req.write('{"object_kind":');
-      const answer = await within(2_000, '413 while the body is still coming', reply);
-      expect(answer.status).toBe(413);
-      expect(answer.headers.connection).toBe('close');
-      expect(JSON.parse(answer.text)).toEqual({ error: 'body too large' });
-      await within(2_000, 'connection close', closed);
-      expect(h.enqueued).toEqual([]);
-      expect(h.logger.lines).toContainEqual(
-        expect.objectContaining({ level: 'warn', msg: 'request rejected', status: 413, bytes: WEBHOOK_BODY_LIMIT + 1 }),
-      );
-      expect(h.observe).toHaveBeenCalledWith('Deployment Hook', 'malformed');
-    });
+    it(
+      'answers a Content-Length over the limit with 413 at ' +
+        'once, without reading the body, and closes the connection',
+      async () => {
+        const { req, reply } = h.open({ ...GITLAB_HEADERS, 'content-length': String(WEBHOOK_BODY_LIMIT + 1) });
+        const closed = closeOf(await socketOf(req));
+        req.write('{"object_kind":');
+        const answer = await within(2_000, '413 while the body is still coming', reply);
+        expect(answer.status).toBe(413);
+        expect(answer.headers.connection).toBe('close');
+        expect(JSON.parse(answer.text)).toEqual({ error: 'body too large' });
+        await within(2_000, 'connection close', closed);
+        expect(h.enqueued).toEqual([]);
+        expect(h.logger.lines).toContainEqual(
+          expect.objectContaining({
+            level: 'warn',
+            msg: 'request rejected',
+            status: 413,
+            bytes: WEBHOOK_BODY_LIMIT + 1,
+          }),
+        );
+        expect(h.observe).toHaveBeenCalledWith('Deployment Hook', 'malformed');
+      },
+    );
 
-    it('answers a chunked body that grows past the limit with 413 without waiting for its end, and closes the connection', async () => {
-      const { req, reply } = h.open({ ...GITLAB_HEADERS });
-      const chunk = Buffer.alloc(64 * 1024, 0x20);
-      const chunks = WEBHOOK_BODY_LIMIT / chunk.length + 2;
-      for (let i = 0; i < chunks; i += 1) req.write(chunk);
-      const socket = await socketOf(req);
-      const closed = closeOf(socket);
-      expect(req.getHeader('content-length')).toBeUndefined();
-      // The request is never ended: only the server can answer it and close the connection.
-      const answer = await within(5_000, '413 for the streamed body', reply);
-      expect(answer.status).toBe(413);
-      expect(answer.headers.connection).toBe('close');
-      expect(JSON.parse(answer.text)).toEqual({ error: 'body too large' });
-      await within(5_000, 'connection close', closed);
-      expect(h.enqueued).toEqual([]);
-      const rejected = h.logger.lines.find((l) => l.msg === 'request rejected');
-      expect(rejected).toMatchObject({ level: 'warn', status: 413 });
-      expect(rejected!.bytes).toBeGreaterThan(WEBHOOK_BODY_LIMIT);
-    });
+    it(
+      'answers a chunked body that grows past the limit with ' +
+        '413 without waiting for its end, and closes the connection',
+      async () => {
+        const { req, reply } = h.open({ ...GITLAB_HEADERS });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const chunks = WEBHOOK_BODY_LIMIT / chunk.length + 2;
+        for (let i = 0; i < chunks; i += 1) req.write(chunk);
+        const socket = await socketOf(req);
+        const closed = closeOf(socket);
+        expect(req.getHeader('content-length')).toBeUndefined();
+        // The request is never ended: only the server can answer it and close the connection.
+        const answer = await within(5_000, '413 for the streamed body', reply);
+        expect(answer.status).toBe(413);
+        expect(answer.headers.connection).toBe('close');
+        expect(JSON.parse(answer.text)).toEqual({ error: 'body too large' });
+        await within(5_000, 'connection close', closed);
+        expect(h.enqueued).toEqual([]);
+        const rejected = h.logger.lines.find((l) => l.msg === 'request rejected');
+        expect(rejected).toMatchObject({ level: 'warn', status: 413 });
+        expect(rejected!.bytes).toBeGreaterThan(WEBHOOK_BODY_LIMIT);
+      },
+    );
   });
 
   describe('content encoding', () => {
@@ -466,22 +490,25 @@ describe('createWebhookIntake on node:http', () => {
   });
 
   describe('a client that goes away', () => {
-    it('enqueues nothing when the client aborts mid-body, and the server goes on serving the next request', async () => {
-      const { req } = h.open({ ...GITLAB_HEADERS, 'content-length': String(Buffer.byteLength(BODY)) });
-      req.write(BODY.slice(0, 40));
-      const serverReq = await waitFor(() => h.serverRequests[0], { what: 'the request to reach the server' });
-      const serverSideClosed = closeOf(serverReq);
-      req.destroy();
-      await within(2_000, 'server side close', serverSideClosed);
-      expect(serverReq.complete).toBe(false);
-      expect(h.enqueued).toEqual([]);
-      expect(h.logger.lines).toContainEqual(
-        expect.objectContaining({ level: 'debug', msg: 'webhook body not received' }),
-      );
+    it(
+      'enqueues nothing when the client aborts mid-body, ' + 'and the server goes on serving the next request',
+      async () => {
+        const { req } = h.open({ ...GITLAB_HEADERS, 'content-length': String(Buffer.byteLength(BODY)) });
+        req.write(BODY.slice(0, 40));
+        const serverReq = await waitFor(() => h.serverRequests[0], { what: 'the request to reach the server' });
+        const serverSideClosed = closeOf(serverReq);
+        req.destroy();
+        await within(2_000, 'server side close', serverSideClosed);
+        expect(serverReq.complete).toBe(false);
+        expect(h.enqueued).toEqual([]);
+        expect(h.logger.lines).toContainEqual(
+          expect.objectContaining({ level: 'debug', msg: 'webhook body not received' }),
+        );
 
-      const next = await h.send();
-      expect(next.status).toBe(202);
-      expect(h.enqueued).toEqual([{ event: DEPLOYMENT_EVENT, deliveryKey: 'delivery-0001' }]);
-    });
+        const next = await h.send();
+        expect(next.status).toBe(202);
+        expect(h.enqueued).toEqual([{ event: DEPLOYMENT_EVENT, deliveryKey: 'delivery-0001' }]);
+      },
+    );
   });
 });

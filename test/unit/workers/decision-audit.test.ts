@@ -109,13 +109,16 @@ describe('decision processing writes the audit trail', () => {
     ]);
   });
 
-  it('does not fail a recorded decision when the audit stream cannot be written (a retry would record it twice)', async () => {
-    failAppend = true;
-    expect(await processDecision(deps, job(), logger)).toBe('recorded');
-    expect(actor.calls).toHaveLength(1);
-    expect(logger.lines.find((l) => l.msg === 'audit entry could not be written')).toMatchObject({
-      level: 'error',
-      outcome: 'recorded',
-    });
-  });
+  it(
+    'does not fail a recorded decision when the audit ' + 'stream cannot be written (a retry would record it twice)',
+    async () => {
+      failAppend = true;
+      expect(await processDecision(deps, job(), logger)).toBe('recorded');
+      expect(actor.calls).toHaveLength(1);
+      expect(logger.lines.find((l) => l.msg === 'audit entry could not be written')).toMatchObject({
+        level: 'error',
+        outcome: 'recorded',
+      });
+    },
+  );
 });

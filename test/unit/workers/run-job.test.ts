@@ -88,31 +88,34 @@ describe('runJob: the one place that decides retry or give up', () => {
     expect(reported).toHaveLength(1);
   });
 
-  it('never retries a decision past its window: not after a minute, and not when Retry-After would end past it', async () => {
-    const policy = (reported: unknown[]): JobPolicy<{ what: string }> => ({
-      maxAgeMs: 60_000,
-      onGiveUp: async (_job, e) => void reported.push(e),
-    });
-    const late: unknown[] = [];
-    expect(
-      (await run(new GreenlightError('gitlab_unavailable', '502'), { ageMs: 61_000 }, policy(late))).thrown,
-    ).toBeInstanceOf(UnrecoverableError);
-    expect(late).toHaveLength(1);
-    const waitTooLong: unknown[] = [];
-    const { thrown, delayedTo } = await run(
-      new GreenlightError('gitlab_rate_limited', '429', { retryAfterMs: 120_000 }),
-      { ageMs: 1_000 },
-      policy(waitTooLong),
-    );
-    expect(thrown).toBeInstanceOf(UnrecoverableError);
-    expect(delayedTo).toHaveLength(0);
-    expect(waitTooLong).toHaveLength(1);
-    const young: unknown[] = [];
-    expect(
-      (await run(new GreenlightError('gitlab_unavailable', '502'), { ageMs: 5_000 }, policy(young))).thrown,
-    ).toBeInstanceOf(GreenlightError);
-    expect(young).toHaveLength(0);
-  });
+  it(
+    'never retries a decision past its window: not after ' + 'a minute, and not when Retry-After would end past it',
+    async () => {
+      const policy = (reported: unknown[]): JobPolicy<{ what: string }> => ({
+        maxAgeMs: 60_000,
+        onGiveUp: async (_job, e) => void reported.push(e),
+      });
+      const late: unknown[] = [];
+      expect(
+        (await run(new GreenlightError('gitlab_unavailable', '502'), { ageMs: 61_000 }, policy(late))).thrown,
+      ).toBeInstanceOf(UnrecoverableError);
+      expect(late).toHaveLength(1);
+      const waitTooLong: unknown[] = [];
+      const { thrown, delayedTo } = await run(
+        new GreenlightError('gitlab_rate_limited', '429', { retryAfterMs: 120_000 }),
+        { ageMs: 1_000 },
+        policy(waitTooLong),
+      );
+      expect(thrown).toBeInstanceOf(UnrecoverableError);
+      expect(delayedTo).toHaveLength(0);
+      expect(waitTooLong).toHaveLength(1);
+      const young: unknown[] = [];
+      expect(
+        (await run(new GreenlightError('gitlab_unavailable', '502'), { ageMs: 5_000 }, policy(young))).thrown,
+      ).toBeInstanceOf(GreenlightError);
+      expect(young).toHaveLength(0);
+    },
+  );
 
   it('retries unknown errors (a bug or a dropped connection) like transient ones', async () => {
     const error = new Error('Connection is closed.');

@@ -14,9 +14,11 @@ export type CardActionDeps = {
 };
 
 const UNUSABLE =
-  "greenlight could not read this button. It may come from an old card; use the card's latest version or decide in GitLab.";
+  'greenlight could not read this button. It may come from an ' +
+  "old card; use the card's latest version or decide in GitLab.";
 const NOT_TAKEN =
-  'greenlight could not take your click right now (its storage is unavailable). Nothing was recorded; please try again in a minute.';
+  'greenlight could not take your click right now (its storage is ' +
+  'unavailable). Nothing was recorded; please try again in a minute.';
 
 async function tellQuietly(respond: RespondFn | undefined, text: string, logger: Logger): Promise<void> {
   if (!respond) return;

@@ -20,7 +20,8 @@ export function helpText(command: string): string {
     `*${command}* — deployments waiting for approval`,
     `• \`${command}\` — everything that waits, newest first`,
     `• \`${command} mine\` — what waits for *your* approval`,
-    `• \`${command} <text>\` — filter by project, environment or tier (e.g. \`${command} production\`, \`${command} acme/web\`)`,
+    `• \`${command} <text>\` — filter by project, environment or ` +
+      `tier (e.g. \`${command} production\`, \`${command} acme/web\`)`,
     `• \`${command} link\` / \`unlink\` — connect or disconnect your GitLab account`,
     `• \`${command} whoami\` — which GitLab account greenlight uses for you`,
     `• \`${command} help\` — this help`,

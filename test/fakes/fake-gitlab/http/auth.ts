@@ -15,7 +15,8 @@ export type AuthOutcome =
   | { ok: false; result: HttpResult; token: TokenRec | null; tokenUser: UserRec | null };
 
 const bearerHeader = (error: string, description: string, extra = ''): Record<string, string> => ({
-  'WWW-Authenticate': `Bearer realm="Protected by OAuth 2.0", error="${error}", error_description="${description}"${extra}`,
+  'WWW-Authenticate':
+    `Bearer realm="Protected by OAuth 2.0", error="${error}", ` + `error_description="${description}"${extra}`,
 });
 
 function invalidToken(description: string): HttpResult {

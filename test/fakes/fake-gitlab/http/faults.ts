@@ -10,14 +10,20 @@ export interface FailureSpec {
   path: string | RegExp;
   /** Status to answer with. Omit together with delayMs for a slow but otherwise normal response. */
   status?: number;
-  /** JSON-serialised unless a string (sent as text). Defaults: 429 -> "Retry later\n", 5xx gateway -> HTML, else {"message":"<status> <reason>"}. */
+  /**
+   * JSON-serialised unless a string (sent as text).
+   * Defaults: 429 -> "Retry later\n", 5xx gateway -> HTML, else {"message":"<status> <reason>"}.
+   */
   body?: unknown;
   headers?: Record<string, string>;
   /** How many matching requests to affect (default 1). */
   times?: number;
   /** Wait this long (real time) before answering. */
   delayMs?: number;
-  /** Run the request for real (state changes, webhooks) and then answer with the failure: "committed, but the client saw an error". */
+  /**
+   * Run the request for real (state changes, webhooks) and then answer
+   * with the failure: "committed, but the client saw an error".
+   */
   processFirst?: boolean;
 }
 
@@ -89,7 +95,9 @@ function defaultFailure(spec: FailureSpec, status: number, clock: Clock): HttpRe
     const reason = STATUS_CODES[status] ?? 'Error';
     return {
       status,
-      text: `<html>\r\n<head><title>${status} ${reason}</title></head>\r\n<body>\r\n<center><h1>${status} ${reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`,
+      text:
+        `<html>\r\n<head><title>${status} ${reason}</title></head>\r\n<body>\r\n<center><h1>${status} ` +
+        `${reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`,
       headers: { 'Content-Type': 'text/html', ...headers },
     };
   }

@@ -42,7 +42,10 @@ export interface RecordedRequest {
   route: string | null;
   status: number;
   responseBody: unknown;
-  /** The user the request acted as (the Sudo target with sudo); null when authentication failed. For injected failures: who it would have acted as. */
+  /**
+   * The user the request acted as (the Sudo target with sudo); null when
+   * authentication failed. For injected failures: who it would have acted as.
+   */
   actingUser: ActingUser | null;
   /** The token's own user. */
   tokenUser: ActingUser | null;
