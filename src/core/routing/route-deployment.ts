@@ -15,3 +15,9 @@ export function routeDeployment(policy: Policy, subject: RouteSubject): RoutePol
   const route = policy.routes.find((r) => routeMatches(r.match, subject));
   return route ? { ...policy.defaults, ...route.overrides } : policy.defaults;
 }
+
+/** Every channel cards may be posted in: the default one and the routes' own. */
+export function cardChannels(policy: Policy): string[] {
+  const channels = [policy.defaults.channel, ...policy.routes.map((r) => r.overrides.channel ?? null)];
+  return [...new Set(channels.filter((c): c is string => typeof c === 'string' && c.length > 0))];
+}
