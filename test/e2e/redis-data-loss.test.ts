@@ -81,7 +81,7 @@ describe('Redis loses its data under a running greenlight', () => {
       userId: world.bob.id,
     });
 
-  it('sets the sweep schedule again, adopts open cards, updates those decided meanwhile, posts none twice', async () => {
+  it('sets the sweep schedule again, adopts open cards, updates those decided since, posts none twice', async () => {
     const waiting = deploy();
     const decided = deploy();
     for (const d of [waiting, decided]) await waitFor(() => cardsOf(d.id).length === 1, { what: `card ${d.id}` });
