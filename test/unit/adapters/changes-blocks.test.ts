@@ -88,7 +88,7 @@ describe('what changes, in Block Kit', () => {
       'z-v3',
       'f-v3',
       'w-v3',
-      'r-v3',
+      'r0-v3',
       'c-v3',
       'a-v3',
     ]);
