@@ -99,6 +99,19 @@ describe('setup page access', () => {
     expect(slack.callsTo('oauth.v2.access')).toEqual([]);
   });
 
+  it('keeps the manual Slack path: a bot token and signing secret, or an app-level token (Socket Mode)', async () => {
+    const { cookie, csrf } = await session();
+    const manual = (form: Record<string, string>) =>
+      post('/setup/slack/manual', { csrf, ...form }, { cookie, 'Sec-Fetch-Site': 'same-origin' });
+    const pageText = async () => (await (await get('/setup', { cookie })).text()).replace(/\s+/g, ' ');
+    await manual({ bot_token: 'xoxb-not-this-one-0001', signing_secret: 'x' });
+    expect(await pageText()).toContain('Slack refuses the bot token (invalid_auth)');
+    await manual({ bot_token: slack.botToken, app_token: 'xapp-wrong' });
+    expect(await pageText()).toContain('Slack refuses the app-level token (invalid_auth)');
+    await manual({ bot_token: slack.botToken, app_token: slack.appToken });
+    expect(await pageText()).toContain('greenlight is installed in the Slack workspace acme (Socket Mode');
+  });
+
   it('takes no more codes after 20 wrong ones, not even the right one', async () => {
     for (let i = 0; i < 20; i += 1) await get(`/setup?code=wrong-${i}`);
     expect((await get(`/setup?code=${server.code}`)).status).toBe(429);
