@@ -27,6 +27,9 @@ import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
 import { createNudgeStore } from './adapters/redis/nudge-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
 import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
+import { createDataGuard, createLossMemory, type DataGuard } from './adapters/redis/data-guard.ts';
+import { repairLostCards } from './core/cards/repair-lost-cards.ts';
+import { cardChannels } from './core/routing/route-deployment.ts';
 import { createProjectMemory, createSweepState } from './adapters/redis/sweep-state.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
@@ -76,6 +79,8 @@ export type GreenlightOptions = {
   slackAckTimeoutMs?: number;
   /** chat.postMessage pacing per channel (default 1100 ms apart; waits over 1500 ms delay the job) */
   slackPacing?: { intervalMs?: number; maxSleepMs?: number };
+  /** how often the worker role checks that Redis kept greenlight's data (default 30 s; see data-guard.ts) */
+  dataCheckEveryMs?: number;
   /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
   rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
 };
@@ -99,6 +104,9 @@ export type Greenlight = {
   /** every HTTP route this instance serves (the Helm chart's ingress is checked against it) */
   routes(): HttpRoute[];
 };
+
+/** After Redis lost its data, open cards this recent are looked for in Slack and synced again. */
+const LOST_CARDS_WINDOW_MS = 14 * 86_400_000;
 
 /** The composition root: config -> logger -> adapters -> web and/or workers. */
 export async function createGreenlight(config: Config, opts: GreenlightOptions = {}): Promise<Greenlight> {
@@ -237,6 +245,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let personalWorker: ReturnType<typeof startPersonalWorker> | null = null;
   let socketBolt: App | null = null;
   let sweeper: Sweeper | null = null;
+  let dataGuard: DataGuard | null = null;
 
   const opsApp = () =>
     createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
@@ -374,6 +383,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         logger,
         membership,
         supersede: { latest, queue: producer },
+        recovery: createLossMemory(redis, keys),
         nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) },
       },
       decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
@@ -445,6 +455,23 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       logger,
       stallTimeoutMs,
     });
+    const sweep = sweeper;
+    dataGuard = createDataGuard({
+      redis,
+      keys,
+      clock,
+      logger,
+      everyMs: opts.dataCheckEveryMs ?? 30_000,
+      onLoss: async (reason) => {
+        await sweep.reschedule();
+        await sweep.requestNow(`redis lost data (${reason})`);
+        await repairLostCards(
+          { chat, queue: producer, logger, now: clock.now() },
+          { channels: cardChannels(config.policy), windowMs: LOST_CARDS_WINDOW_MS },
+        );
+      },
+    });
+    await dataGuard.start();
     logger.info({ role: config.role }, 'greenlight workers started');
   };
 
@@ -472,6 +499,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       if (s) await closeServer(s);
       if (intakeConsumer) await intakeConsumer.close();
       if (workers) await workers.close();
+      if (dataGuard) await dataGuard.close();
       if (sweeper) await sweeper.close();
       if (personalWorker) await personalWorker.close();
       await queues.close();

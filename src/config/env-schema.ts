@@ -151,8 +151,8 @@ export const envVars = {
     .default('15s')
     .transform((value, ctx) => {
       const ms = parseDuration(value);
-      if (ms === null || ms < 1_000) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration of at least 1s; write 15s or 1m` });
+      if (ms === null || ms < 1_000 || ms > 3_600_000) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration from 1s to 1h; write 15s or 1m` });
         return z.NEVER;
       }
       return ms;
@@ -160,7 +160,7 @@ export const envVars = {
     .describe(
       'When a worker dies mid-job (crash, SIGKILL, lost host), its jobs are taken over by another ' +
         'worker, or by itself after a restart, once this much time has passed without its ' +
-        'heartbeat. Webhook events it had read, or that failed, are taken over after this long too.',
+        'heartbeat. Webhook events it had read, or that failed, are taken over after this long too (1s to 1h).',
     ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

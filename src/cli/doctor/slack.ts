@@ -138,7 +138,8 @@ async function channelFinding(call: ReturnType<typeof slackApi>, channel: string
       `type /invite @greenlight in ${name}`,
     );
   return warn(
-    `the bot is not in ${name}: cards are posted (chat:write.public), but a card cannot be found again after a crash`,
+    `the bot is not in ${name}: cards are posted (chat:write.public), but a card cannot be found again after a ` +
+      'crash or a Slack timeout, or after Redis lost its data: it is posted again (it may then show twice)',
     `type /invite @greenlight in ${name}`,
   );
 }

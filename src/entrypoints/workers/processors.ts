@@ -10,6 +10,7 @@ import {
 import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
 import { classify, type GitLabUser } from '../../core/deployments/deployment.ts';
 import { isGreenlightError } from '../../core/errors.ts';
+import { identifyDeployment } from '../../core/intake/identify-deployment.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
 import type { ChatPort, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
 import { sendDueNudge } from '../../core/reminders/send-nudge.ts';
@@ -66,13 +67,20 @@ export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log
     await deps.producer.requestScan({ projectId: event.projectId, environments, reason });
   };
   switch (event.kind) {
-    case 'deployment':
-      await deps.producer.requestSync(
-        { projectId: event.projectId, deploymentId: event.deploymentId },
-        `deployment hook: ${event.status}`,
-      );
-      if (!reportsBlocked) await scan([], `deployment hook: ${event.status}`);
+    case 'deployment': {
+      const deploymentId = event.deploymentId ?? (await identifyDeployment(deps.gitlab, event, log));
+      if (deploymentId !== null)
+        await deps.producer.requestSync(
+          { projectId: event.projectId, deploymentId },
+          `deployment hook: ${event.status}`,
+        );
+      if (!reportsBlocked || deploymentId === null)
+        await scan(
+          deploymentId === null && event.environment ? [event.environment] : [],
+          `deployment hook: ${event.status}`,
+        );
       break;
+    }
     case 'pipeline':
       if (event.status === 'manual' || event.environments.length > 0)
         await scan(event.environments, `pipeline hook: ${event.status}`);
