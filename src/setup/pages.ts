@@ -41,7 +41,7 @@ const STYLE =
   'line-height:1.45}h1{color:#14532d}section{border:1px solid #d1d5db;border-radius:6px;padding:0.5rem 1rem;' +
   'margin:1rem 0}label{display:block;margin:0.5rem 0 0.2rem;font-weight:600}input[type=text],' +
   'input[type=url],input[type=password],select{width:100%;padding:0.35rem;box-sizing:border-box}' +
-  'button{margin:0.7rem 0;padding:0.45rem 1rem;font-weight:600}.ok{color:#14532d}.warn{color:#92400e}' +
+  'button{display:block;margin:0.7rem 0;padding:0.45rem 1rem;font-weight:600}.ok{color:#14532d}.warn{color:#92400e}' +
   '.fail{color:#991b1b}.fix{margin-left:1.5rem;color:#374151}code{background:#f3f4f6;padding:0 0.2rem}' +
   '.notice{padding:0.5rem 1rem;border-radius:6px;background:#fef2f2}.notice.good{background:#f0fdf4}' +
   'details{margin:0.5rem 0}small{color:#4b5563}fieldset{border:0;padding:0;margin:0}pre{white-space:pre-wrap;' +
