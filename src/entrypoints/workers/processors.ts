@@ -243,11 +243,7 @@ async function audit(
  * The project's path for the audit trail: from the card the click came from (no GitLab call), else, when
  * `readGitLab`, from the deployment read with greenlight's own token; the id only when neither knows it.
  */
-async function projectPath(
-  deps: ProcessorDeps,
-  job: DecisionJob,
-  opts: { readGitLab: boolean },
-): Promise<string> {
+async function projectPath(deps: ProcessorDeps, job: DecisionJob, opts: { readGitLab: boolean }): Promise<string> {
   const card = await deps.decide.cards.get(job.ref.deploymentId).catch(() => null);
   if (card && card.projectId === job.ref.projectId) return card.snapshot.project.path;
   if (opts.readGitLab) {
