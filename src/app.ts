@@ -43,7 +43,7 @@ import { pacePostMessages } from './adapters/slack/paced-posts.ts';
 import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
 import { createDirectMessages, createPersonalChat, directText } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
-import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
+import { createHttpApp, finishHttpApp, listRoutes, type HttpRoute } from './entrypoints/http/app.ts';
 import { createWebhookIntake, WEBHOOK_PATH, type WebhookIntake } from './entrypoints/http/gitlab-webhook.ts';
 import { oauthRouter } from './entrypoints/http/oauth-routes.ts';
 import { perIpRateLimit, RATE_LIMITS, type RateLimitName, type RateLimitRule } from './entrypoints/http/rate-limit.ts';
@@ -105,6 +105,8 @@ export type Greenlight = {
   metrics: Metrics;
   /** the sweep's queue and trigger (worker role) */
   sweeper(): Sweeper | null;
+  /** every HTTP route this instance serves (the Helm chart's ingress is checked against it) */
+  routes(): HttpRoute[];
 };
 
 /** After Redis lost its data, open cards this recent are looked for in Slack and synced again. */
@@ -259,8 +261,10 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const opsApp = () =>
     createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
   /** `front`: requests served before express (GitLab's verified webhook deliveries); the rest go to `http`. */
+  let served: Express | null = null;
   const listen = async (http: Express, front?: WebhookIntake) => {
     finishHttpApp(http, logger);
+    served = http;
     const handler: RequestListener = front
       ? (req, res) => (front.isVerifiedDelivery(req) ? front.accept(req, res) : http(req, res))
       : http;
@@ -517,6 +521,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       logger.info({}, 'greenlight stopped');
     },
     sweeper: () => sweeper,
+    routes: () => (served ? listRoutes(served) : []),
     url() {
       const s = server as Server | null;
       const address = s?.address();

@@ -15,6 +15,7 @@ export const BOT_SCOPES: Record<string, { why: string; essential: boolean }> = {
   'groups:history': { why: 'the same in private channels', essential: false },
   'channels:read': { why: 'doctor checks public card channels', essential: false },
   'groups:read': { why: 'doctor checks private card channels', essential: false },
+  'channels:join': { why: 'the setup page adds the bot to the card channel', essential: false },
 };
 
 const Ok = z.object({ ok: z.boolean(), error: z.string().optional() });

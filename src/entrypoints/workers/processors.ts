@@ -149,7 +149,8 @@ export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log
   await audit(deps, log, job, {
     outcome: outcome.kind === 'refused' ? outcome.reason : outcome.kind,
     gitlabUser: outcome.as?.username ?? '',
-    ...(d && { project: d.project.path }),
+    // refused before the deployment was read (unlinked, ...): its path from the card, else from GitLab
+    project: d?.project.path ?? (await projectPath(deps, job, { readGitLab: true })),
     ...(outcome.kind === 'refused' && outcome.detail !== undefined && { error: outcome.detail }),
   });
   const what = d ? `${d.project.path} → ${d.environment.name}` : `deployment #${job.ref.deploymentId}`;
@@ -216,7 +217,7 @@ async function audit(
     team: job.slackUser.teamId,
     slackUser: job.slackUser.userId,
     gitlabUser: '',
-    project: String(job.ref.projectId),
+    project: fields.project ?? (await projectPath(deps, job, { readGitLab: false })),
     deployment: String(job.ref.deploymentId),
     action: job.action,
     comment: job.comment ?? '',
@@ -236,6 +237,20 @@ async function audit(
       'audit entry could not be written',
     );
   }
+}
+
+/**
+ * The project's path for the audit trail: from the card the click came from (no GitLab call), else, when
+ * `readGitLab`, from the deployment read with greenlight's own token; the id only when neither knows it.
+ */
+async function projectPath(deps: ProcessorDeps, job: DecisionJob, opts: { readGitLab: boolean }): Promise<string> {
+  const card = await deps.decide.cards.get(job.ref.deploymentId).catch(() => null);
+  if (card && card.projectId === job.ref.projectId) return card.snapshot.project.path;
+  if (opts.readGitLab) {
+    const deployment = await deps.gitlab.getDeployment(job.ref).catch(() => null);
+    if (deployment) return deployment.project.path;
+  }
+  return String(job.ref.projectId);
 }
 
 function errorText(error: unknown): string {

@@ -18,6 +18,11 @@ export interface FakeSlackOptions {
   verificationToken?: string;
   /** App-level token (xapp-...) that apps.connections.open accepts (Socket Mode). */
   appToken?: string;
+  /** App configuration token (xoxe.xoxp-...) that apps.manifest.create accepts. */
+  configToken?: string;
+  /** OAuth credentials of the app that apps.manifest.create creates (oauth.v2.access checks them). */
+  clientId?: string;
+  clientSecret?: string;
 }
 
 export type Identity = Required<FakeSlackOptions>;
