@@ -36,9 +36,10 @@ import { pacePostMessages } from './adapters/slack/paced-posts.ts';
 import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
 import { createDirectMessages, createPersonalChat, directText } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
+import { createSlackSignIn } from './adapters/slack/sign-in.ts';
 import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { createWebhookIntake, WEBHOOK_PATH, type WebhookIntake } from './entrypoints/http/gitlab-webhook.ts';
-import { oauthRouter } from './entrypoints/http/oauth-routes.ts';
+import { oauthRouter, SLACK_CALLBACK_PATH } from './entrypoints/http/oauth-routes.ts';
 import { perIpRateLimit, RATE_LIMITS, type RateLimitName, type RateLimitRule } from './entrypoints/http/rate-limit.ts';
 import { accountSubcommands } from './entrypoints/slack/listeners/account-commands.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
@@ -110,6 +111,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       config.slack.signingSecret ?? '',
       config.slack.appToken ?? '',
       config.gitlab.oauth?.clientSecret ?? '',
+      config.slack.oauth?.clientSecret ?? '',
       ...config.encryptionKeys.map((k) => k.key.toString('base64')),
     ],
   });
@@ -188,8 +190,9 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     linkUrl: (userId, teamId) => (linkStart && teamId ? linkStart.url({ teamId, userId }) : null),
   });
   const sudoIdentity = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
+  const slackOAuth = config.slack.oauth;
   const oauthIdentity =
-    oauthApp && linkStart
+    oauthApp && linkStart && slackOAuth
       ? createOAuthIdentity({
           store: createLinkStore(redis, keys, createTokenCipher(config.encryptionKeys)),
           oauth: createGitLabOAuthClient({
@@ -202,6 +205,12 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           clock,
           logger,
           fallback: sudoIdentity,
+          slackSignIn: createSlackSignIn({
+            apiUrl: config.slack.apiUrl,
+            clientId: slackOAuth.clientId,
+            clientSecret: slackOAuth.clientSecret,
+            redirectUri: `${config.publicUrl}${SLACK_CALLBACK_PATH}`,
+          }),
         })
       : null;
   const identity: IdentityAdapter = oauthIdentity ?? sudoIdentity;
@@ -274,15 +283,15 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           identity: oauthIdentity,
           linkStart,
           command: config.slack.command,
+          publicUrl: config.publicUrl!,
           logger,
           confirm: (user, account) =>
             direct
               .postDirect(
                 user.userId,
                 directText(
-                  ':white_check_mark: Your Slack account is now linked to GitLab ' +
-                    `user *@${account.username}*: greenlight records your approvals in ` +
-                    `GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`,
+                  `:link: Your Slack account now acts as GitLab *@${account.username}*: greenlight records your ` +
+                    `approvals in GitLab as them. Not you? \`${config.slack.command} unlink\``,
                 ),
               )
               .then(() => undefined),

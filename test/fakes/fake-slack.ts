@@ -29,6 +29,7 @@ import type {
 import { Faults } from './fake-slack/faults.ts';
 import type { PostMessagePace } from './fake-slack/faults.ts';
 import { MessageStore } from './fake-slack/messages.ts';
+import { OpenIdProvider, SLACK_BROWSER_COOKIE, type IdTokenTampering } from './fake-slack/openid.ts';
 import { ResponseUrls } from './fake-slack/response-urls.ts';
 import type { ResponseUrlOrigin } from './fake-slack/response-urls.ts';
 import { startServer } from './fake-slack/server.ts';
@@ -55,6 +56,7 @@ import type { FakeState } from './fake-slack/web-api/context.ts';
 import { Workspace } from './fake-slack/workspace.ts';
 
 export { ButtonNotFoundError } from './fake-slack/driver.ts';
+export { SLACK_BROWSER_COOKIE, type IdTokenTampering } from './fake-slack/openid.ts';
 export { quietSlackLogger } from './fake-slack/quiet-logger.ts';
 export { DEFAULT_SCOPES } from './fake-slack/workspace.ts';
 export { RESPONSE_URL_KEY } from './fake-slack/faults.ts';
@@ -89,6 +91,8 @@ export const FAKE_SLACK_DEFAULTS: Identity = {
   botName: 'greenlight',
   verificationToken: 'gIkuvaNzQIHg97ATvDxqgjtO',
   appToken: 'xapp-1-A0789DGATE-0001-fakesocketmode',
+  clientId: '1234567890.0987654321',
+  clientSecret: 'fake-slack-client-secret-5f3a',
 };
 
 export interface FakeSlack {
@@ -101,6 +105,16 @@ export interface FakeSlack {
   /** App-level token for Socket Mode (SLACK_APP_TOKEN). */
   readonly appToken: string;
   close(): Promise<void>;
+
+  // ---- Sign in with Slack (OpenID Connect on `url`: /openid/connect/authorize, /openid/connect/keys)
+  /** The app's redirect URLs (oauth_config.redirect_urls): authorize refuses any other redirect_uri. */
+  addRedirectUrl(url: string): void;
+  /** Cookie a browser holds on the fake's origin when signed in to Slack as `userId` (name=value). */
+  browserCookie(userId: string): { name: string; value: string };
+  /** Make the next ID tokens wrong in one way (null: correct again). */
+  tamperIdTokens(tampering: IdTokenTampering | null): void;
+  /** Authorize requests that signed someone in. */
+  readonly signIns: Array<{ userId: string; teamId: string; clientId: string; at: number }>;
 
   // ---- Socket Mode (the app connects with appToken; drive it by passing SOCKET_MODE as appUrl)
   readonly socketMode: SocketModeView;
@@ -185,8 +199,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     triggers: new TriggerRegistry(clock),
     faults,
     log,
+    openid: null as unknown as OpenIdProvider,
   };
   let baseUrl = '';
+  const openid = new OpenIdProvider({ identity, workspace: state.workspace, clock, issuer: () => baseUrl });
+  state.openid = openid;
   const responseUrls = new ResponseUrls({ baseUrl: () => baseUrl, clock, messages, faults, log, identity });
   const socketMode = new SocketModeHub({ identity, log });
   const server = await startServer(state, responseUrls, socketMode);
@@ -203,6 +220,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     appToken: identity.appToken,
     socketMode,
     close: () => server.close(),
+
+    addRedirectUrl: (url) => openid.redirectUrls.add(url),
+    browserCookie: (userId) => ({ name: SLACK_BROWSER_COOKIE, value: encodeURIComponent(userId) }),
+    tamperIdTokens: (tampering) => {
+      openid.tamper = tampering;
+    },
+    get signIns() {
+      return structuredClone(openid.signIns);
+    },
 
     addUser: (user) => state.workspace.addUser(user),
     addChannel: (channel) => state.workspace.addChannel(channel),

@@ -18,6 +18,9 @@ export interface FakeSlackOptions {
   verificationToken?: string;
   /** App-level token (xapp-...) that apps.connections.open accepts (Socket Mode). */
   appToken?: string;
+  /** The app's OAuth client credentials (Sign in with Slack: openid.connect.token). */
+  clientId?: string;
+  clientSecret?: string;
 }
 
 export type Identity = Required<FakeSlackOptions>;
@@ -30,6 +33,16 @@ export interface UserInput {
   tz?: string;
   isBot?: boolean;
   deleted?: boolean;
+  /** The user's own workspace (default: the installed one). Another team = an external (Slack Connect) user. */
+  teamId?: string;
+  /** Multi-channel guest. */
+  isRestricted?: boolean;
+  /** Single-channel guest. */
+  isUltraRestricted?: boolean;
+  /** A user from another organisation seen through Slack Connect. */
+  isStranger?: boolean;
+  /** Whether the e-mail address was confirmed (default true). */
+  emailConfirmed?: boolean;
 }
 
 export interface ChannelInput {

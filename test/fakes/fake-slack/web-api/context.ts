@@ -2,6 +2,7 @@ import type { CallLog } from '../call-log.ts';
 import type { Clock } from '../clock.ts';
 import type { Faults } from '../faults.ts';
 import type { MessageStore } from '../messages.ts';
+import type { OpenIdProvider } from '../openid.ts';
 import type { TriggerRegistry } from '../triggers.ts';
 import type { Identity, Json } from '../types.ts';
 import type { ViewStore } from '../views.ts';
@@ -17,6 +18,7 @@ export interface FakeState {
   triggers: TriggerRegistry;
   faults: Faults;
   log: CallLog;
+  openid: OpenIdProvider;
 }
 
 /** Thrown by method implementations; becomes HTTP 200 `{ ok: false, error, ...extra }`. */
