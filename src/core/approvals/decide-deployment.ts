@@ -75,7 +75,8 @@ const GITLAB_REFUSALS: Record<string, RefusalReason> = {
 export async function decideDeployment(deps: DecideDeps, request: DecisionRequest): Promise<DecisionOutcome> {
   const { ref, action } = request;
   const resolution = await deps.identity.resolve(request.slackUser);
-  if (resolution.kind === 'unlinked') return { kind: 'refused', reason: 'unlinked' };
+  if (resolution.kind === 'unlinked')
+    return { kind: 'refused', reason: 'unlinked', ...(resolution.reason && { detail: resolution.reason }) };
   if (resolution.kind === 'broken') return { kind: 'refused', reason: 'link_broken', detail: resolution.reason };
   const identity = resolution.identity;
 
