@@ -184,7 +184,7 @@ describe('linking proves both identities in one browser', () => {
     });
   });
 
-  it('refuses ID tokens that are not right: wrong audience, issuer, nonce, expired, or signed by another key', async () => {
+  it('refuses ID tokens with a wrong audience, issuer or nonce, expired, or signed by another key', async () => {
     for (const tampering of [
       { audience: 'another-app' },
       { issuer: 'https://evil.example' },
