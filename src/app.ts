@@ -303,7 +303,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       slack: config.slack,
       http,
       logger,
-      fetch: observedSlackFetch(metrics.api),
+      fetch: observedSlackFetch(metrics.api, config.slack.apiUrl),
       ...(opts.slackAckTimeoutMs !== undefined && { ackTimeoutMs: opts.slackAckTimeoutMs }),
     });
     bolt = new App({
@@ -314,7 +314,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       clientOptions: {
         slackApiUrl: config.slack.apiUrl,
         retryConfig: { retries: 0 },
-        fetch: observedSlackFetch(metrics.api),
+        fetch: observedSlackFetch(metrics.api, config.slack.apiUrl),
       },
     });
     await bolt.init();
