@@ -41,6 +41,8 @@ import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
 import { createWebhookIntake, WEBHOOK_PATH, type WebhookIntake } from './entrypoints/http/gitlab-webhook.ts';
 import { oauthRouter, SLACK_CALLBACK_PATH } from './entrypoints/http/oauth-routes.ts';
 import { perIpRateLimit, RATE_LIMITS, type RateLimitName, type RateLimitRule } from './entrypoints/http/rate-limit.ts';
+import { trustProxies } from './entrypoints/http/client-address.ts';
+import { createRejectionLog } from './entrypoints/http/rejection-log.ts';
 import { accountSubcommands } from './entrypoints/slack/listeners/account-commands.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
@@ -245,11 +247,18 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let socketBolt: App | null = null;
   let sweeper: Sweeper | null = null;
 
+  const trustProxy = trustProxies(config.trustedProxies);
+  const rejections = createRejectionLog(logger);
   const opsApp = () =>
-    createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
+    createHttpApp({
+      logger,
+      trustProxy,
+      ready: async () => (await redis.ping()) === 'PONG',
+      metrics: () => metrics.render(),
+    });
   /** `front`: requests served before express (GitLab's verified webhook deliveries); the rest go to `http`. */
   const listen = async (http: Express, front?: WebhookIntake) => {
-    finishHttpApp(http, logger);
+    finishHttpApp(http, logger, rejections);
     const handler: RequestListener = front
       ? (req, res) => (front.isVerifiedDelivery(req) ? front.accept(req, res) : http(req, res))
       : http;
@@ -267,13 +276,15 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     // Only requests without the secret count: GitLab sends every hook from the same few addresses, a burst of
     // deployments exceeds any per-address limit, and GitLab disables a hook after four 429s in a row.
     const fromGitLab = (req: Request) => secureEquals(req.get('x-gitlab-token'), config.gitlab.webhookSecret);
-    http.use(WEBHOOK_PATH, perIpRateLimit('webhooks', limits.webhooks, logger, undefined, fromGitLab));
-    http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger));
-    http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger));
+    http.use(WEBHOOK_PATH, perIpRateLimit('webhooks', limits.webhooks, logger, undefined, fromGitLab, rejections));
+    http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger, undefined, undefined, rejections));
+    http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger, undefined, undefined, rejections));
     const intake = createWebhookIntake({
       secret: config.gitlab.webhookSecret,
       logger,
       observe: metrics.webhook,
+      rejections,
+      trustProxy,
       enqueue: (event, key) => webhookLog.append(event, key),
     });
     http.post(WEBHOOK_PATH, intake.handle);
@@ -304,6 +315,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       http,
       logger,
       fetch: observedSlackFetch(metrics.api, config.slack.apiUrl),
+      rejections,
       ...(opts.slackAckTimeoutMs !== undefined && { ackTimeoutMs: opts.slackAckTimeoutMs }),
     });
     bolt = new App({

@@ -53,6 +53,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - name: SLACK_CHANNEL
   value: {{ .Values.config.slackChannel | quote }}
 {{- end }}
+{{- if .Values.config.trustedProxies }}
+- name: TRUSTED_PROXIES
+  value: {{ .Values.config.trustedProxies | quote }}
+{{- else if .Values.ingress.enabled }}
+- name: TRUSTED_PROXIES
+  value: {{ .Values.ingress.trustedProxies | quote }}
+{{- end }}
 {{- if .Values.policy }}
 - name: CONFIG_FILE
   value: /etc/greenlight/policy.yml
