@@ -169,8 +169,8 @@ describe('greenlight doctor', () => {
     expect(fixAfter(bad.out, /Socket Mode: Slack refuses/)).toMatch(/connections:write/);
   });
 
-  it('oauth mode: checks the Slack app credentials used for Sign in with Slack, and names the redirect URL', async () => {
-    const oauth = {
+  it('oauth mode: checks the Slack app credentials for Sign in with Slack, and names the redirect URL', async () => {
+    const oauth: Record<string, string> = {
       ...oauthEnv(world),
       REDIS_URL: TEST_REDIS_URL,
       REDIS_PREFIX: 'gltest-doctor',
@@ -180,7 +180,7 @@ describe('greenlight doctor', () => {
     expect(line(good.out, /\[ok\] +Sign in with Slack: Slack accepts SLACK_CLIENT_ID and SLACK_CLIENT_SECRET/)).toMatch(
       /redirect URL http:\/\/127\.0\.0\.1:9\/oauth\/slack\/callback/,
     );
-    expect(good.out).not.toContain(oauth.SLACK_CLIENT_SECRET);
+    expect(good.out).not.toContain(oauth.SLACK_CLIENT_SECRET!);
     const bad = await runGreenlight(['doctor'], { ...oauth, SLACK_CLIENT_SECRET: 'not-the-secret' });
     expect(bad.code).toBe(1);
     expect(

@@ -55,7 +55,7 @@ describe('X-Forwarded-For and rejected requests', () => {
     await world?.close();
   });
 
-  it('ignores X-Forwarded-For from a peer nobody listed: rotating it does not escape the per-address limit', async () => {
+  it('ignores X-Forwarded-For from a peer nobody listed: rotating it does not escape the limit', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 12; i += 1) statuses.push(await forged(untrusting.url, randomAddress()));
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);

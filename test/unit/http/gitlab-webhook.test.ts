@@ -256,7 +256,7 @@ describe('createWebhookIntake on node:http', () => {
       );
     });
 
-    it('answers a missing token with 401 and counts an event without X-Gitlab-Event (metrics call it other)', async () => {
+    it('answers a missing token with 401 and counts an event without X-Gitlab-Event (as other)', async () => {
       const reply = await h.send({ headers: headersWithout('x-gitlab-token', 'x-gitlab-event') });
       expect(reply.status).toBe(401);
       expect(JSON.parse(reply.text)).toEqual({ error: 'invalid X-Gitlab-Token' });
