@@ -6,6 +6,9 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
 import type { Clock, Logger } from './core/ports.ts';
 import { createMembership } from './adapters/gitlab/membership.ts';
+import { createProjectAccess } from './adapters/gitlab/project-access.ts';
+import { createChannelMembers } from './adapters/slack/channel-members.ts';
+import type { VisibilityPort } from './core/visibility/can-see.ts';
 import { createProjectDirectory } from './adapters/gitlab/projects.ts';
 import { createGitLabOAuthClient } from './adapters/gitlab/oauth-client.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
@@ -179,6 +182,11 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     logger,
   );
   const audit = createAuditLog(redis, keys);
+  // Who could see a deployment anyway: members of its card's channel, people whose GitLab account reads the project.
+  const visibility: VisibilityPort = {
+    inChannel: createChannelMembers(slackClient).inChannel,
+    canReadProject: createProjectAccess(gitlabConn).canReadProject,
+  };
 
   // Identity by GITLAB_AUTH_MODE: oauth (each person's own token; loadConfig made sure its settings exist) or sudo.
   const oauthApp = config.gitlab.authMode === 'oauth' ? config.gitlab.oauth : null;
@@ -225,6 +233,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     chat: createNudgeChat(slackClient),
     identity,
     membership,
+    visibility,
     queue: producer,
     policy: config.policy,
     clock,
@@ -338,6 +347,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       index: pendingIndex,
       identity,
       membership,
+      visibility,
       clock,
       command: config.slack.command,
       linkMode: identity.linkHint,
@@ -393,7 +403,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         supersede: { latest, queue: producer },
         nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) },
       },
-      decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
+      decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership, visibility },
       projects: createProjectMemory(redis, keys),
       linkMode: identity.linkHint,
       command: config.slack.command,
@@ -430,12 +440,13 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           index: pendingIndex,
           identity,
           membership,
+          visibility,
           store: personalStore,
           linkTarget,
           clock,
           command: config.slack.command,
         },
-        notify: { cards, store: personalStore, chat: personalChat, identity, membership },
+        notify: { cards, store: personalStore, chat: personalChat, identity, membership, visibility },
         chat: personalChat,
         store: personalStore,
         producer: personalQueue.producer,

@@ -14,6 +14,7 @@ export type Notice = {
 };
 
 export type RefusalReason =
+  | 'not_visible'
   | 'unlinked'
   | 'link_broken'
   | 'self_approval'
@@ -88,6 +89,13 @@ export function refusalNotice(
   ctx: { state?: CardState; by?: string | null; linkMode: 'oauth' | 'sudo'; command: string; detail?: string },
 ): Notice {
   switch (reason) {
+    case 'not_visible':
+      return {
+        tone: 'warning',
+        text:
+          'You cannot act on this deployment: its card is in a channel you are not in, and your GitLab account ' +
+          'cannot read its project. Nothing was done.',
+      };
     case 'unlinked':
       return ctx.linkMode === 'oauth'
         ? {
