@@ -128,7 +128,10 @@ describe('security at the edges', () => {
       ]) {
         const since = noticesTo(world.slackIds.alice);
         await forgedClick(world.slackIds.alice, 'deploy_approve', JSON.stringify(value), card);
-        expect((await noticeTo(world.slackIds.alice, since)).text).toMatch(/no longer has this deployment/);
+        // A project nobody can read is refused before GitLab is asked about the deployment (visibility).
+        expect((await noticeTo(world.slackIds.alice, since)).text).toMatch(
+          /no longer has this deployment|You cannot act on this deployment/,
+        );
       }
       expect(world.gitlab.approvalCalls()).toHaveLength(0);
     });

@@ -10,6 +10,8 @@ export const DEFAULT_SCOPES: readonly string[] = [
   'im:write',
   'channels:history',
   'groups:history',
+  'channels:read',
+  'groups:read',
 ];
 
 export interface User {
