@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startApp, type BenchContext } from '../lib/app.ts';
+import { startBenchWorld } from '../lib/world.ts';
+
+export type ForgedSizes = { requests: number; concurrency: number; settleMs: number };
+export type ForgedResult = {
+  sizes: ForgedSizes;
+  /** RSS (bytes) once started, then after the forged requests (and the settle time) */
+  baselineRss: number | null;
+  afterRss: number | null;
+  /** size of GET /metrics before and after */
+  metricsBytes: { before: number; after: number };
+  statuses: Record<string, number>;
+  /** log lines the flood cost */
+  logLines: number;
+};
+
+const randomText = (bytes: number) => randomBytes(bytes).toString('base64url');
+
+/** One forged POST /webhooks/gitlab: wrong token, and random values in every header a caller controls. */
+function forge(url: string): Promise<number> {
+  const body = Buffer.from(JSON.stringify({ object_kind: randomText(8), junk: randomText(64) }));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/webhooks/gitlab`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          'x-gitlab-token': randomText(24),
+          'x-gitlab-event': `${randomText(12)} Hook`,
+          'x-gitlab-instance': `https://${randomText(10)}.example`,
+          'x-gitlab-webhook-uuid': randomText(16),
+          'idempotency-key': randomText(16),
+          'user-agent': `GitLab/${randomText(6)}`,
+          'x-forwarded-for': `${1 + (randomBytes(1)[0]! % 223)}.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`,
+          [`x-${randomText(6).toLowerCase()}`]: randomText(20),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const metricsSize = async (url: string) => (await (await fetch(`${url}/metrics`)).text()).length;
+
+/**
+ * Issue 14's memory attack: unauthenticated webhooks with random headers (answered 401 or 429) must not grow the
+ * process. The app (ROLE=web, as shipped) gets `requests` forged webhooks; its RSS after them (and after a settle
+ * time, so that garbage is collected as it would be) is compared with its RSS before, in the same run.
+ */
+export async function runForged(ctx: BenchContext, sizes: ForgedSizes): Promise<ForgedResult> {
+  const world = await startBenchWorld();
+  try {
+    const app = await startApp(ctx, world, { name: 'forged-webhooks', role: 'web', settleMs: 1_000 });
+    const before = await metricsSize(app.url);
+    const lines = () => readFileSync(app.child.logFile, 'utf8').split('\n').filter(Boolean).length;
+    const linesBefore = lines();
+    const baselineRss = app.child.rss();
+    const statuses: Record<string, number> = {};
+    let sent = 0;
+    const worker = async () => {
+      while (sent < sizes.requests) {
+        sent += 1;
+        const status = String(await forge(app.url));
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      }
+    };
+    await Promise.all(Array.from({ length: sizes.concurrency }, worker));
+    await sleep(sizes.settleMs);
+    const afterRss = app.child.rss();
+    const after = await metricsSize(app.url);
+    const logLines = lines() - linesBefore;
+    await app.stop();
+    return { sizes, baselineRss, afterRss, metricsBytes: { before, after }, statuses, logLines };
+  } finally {
+    await world.close();
+  }
+}
