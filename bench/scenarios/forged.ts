@@ -37,7 +37,7 @@ function forge(url: string): Promise<number> {
           'x-gitlab-webhook-uuid': randomText(16),
           'idempotency-key': randomText(16),
           'user-agent': `GitLab/${randomText(6)}`,
-          'x-forwarded-for': `${1 + (randomBytes(1)[0]! % 223)}.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`,
+          'x-forwarded-for': [...randomBytes(4)].join('.'),
           [`x-${randomText(6).toLowerCase()}`]: randomText(20),
         },
       },
