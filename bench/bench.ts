@@ -72,7 +72,7 @@ type Plan = {
 const FULL: Plan = {
   shipped: true,
   intake: { concurrency: 32, warmupMs: 1_000, durationMs: 5_000, rate: 1_000, rateDurationMs: 5_000 },
-  forged: { requests: 5_000, concurrency: 16, settleMs: 2_000 },
+  forged: { requests: 5_000, warmup: 1_000, concurrency: 16, settleMs: 2_000 },
   cards: [
     {
       name: 'cards-100',
@@ -169,7 +169,7 @@ const SMOKE: Plan = {
   // building takes seconds: the smoke run starts src/main.ts
   shipped: false,
   intake: { concurrency: 4, warmupMs: 100, durationMs: 300, rate: 200, rateDurationMs: 300 },
-  forged: { requests: 200, concurrency: 4, settleMs: 200 },
+  forged: { requests: 200, warmup: 50, concurrency: 4, settleMs: 200 },
   cards: [
     {
       name: 'cards-10',

@@ -344,7 +344,8 @@ export function renderReport(r: BenchResults): string {
     lines.push(
       `${fmtInt(f.sizes.requests)} requests, ${f.sizes.concurrency} at a time, each with a wrong X-Gitlab-Token and ` +
         'random X-Gitlab-Event, X-Forwarded-For, Idempotency-Key and other headers; measured ' +
-        `${f.sizes.settleMs} ms after the last one, against the same process before it.`,
+        `${f.sizes.settleMs} ms after the last one, against the same process after ${fmtInt(f.sizes.warmup)} such ` +
+        `requests (started at ${fmtMb(f.startRss)}: the first load compiles code and grows V8's heap).`,
       '',
     );
     lines.push(row(['RSS before → after', 'GET /metrics bytes before → after', 'answers', 'log lines']));

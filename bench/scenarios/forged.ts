@@ -5,11 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp, type BenchContext } from '../lib/app.ts';
 import { startBenchWorld } from '../lib/world.ts';
 
-export type ForgedSizes = { requests: number; concurrency: number; settleMs: number };
+export type ForgedSizes = { requests: number; warmup: number; concurrency: number; settleMs: number };
 export type ForgedResult = {
   sizes: ForgedSizes;
-  /** RSS (bytes) once started, then after the forged requests (and the settle time) */
+  /** RSS (bytes) once started */
+  startRss: number | null;
+  /** RSS after `warmup` forged requests (code compiled, heap grown to its working size): the baseline */
   baselineRss: number | null;
+  /** RSS after `requests` more forged requests (and the settle time) */
   afterRss: number | null;
   /** size of GET /metrics before and after */
   metricsBytes: { before: number; after: number };
@@ -62,26 +65,34 @@ export async function runForged(ctx: BenchContext, sizes: ForgedSizes): Promise<
   const world = await startBenchWorld();
   try {
     const app = await startApp(ctx, world, { name: 'forged-webhooks', role: 'web', settleMs: 1_000 });
+    const startRss = app.child.rss();
+    const statuses: Record<string, number> = {};
+    const send = async (count: number) => {
+      let sent = 0;
+      const worker = async () => {
+        while (sent < count) {
+          sent += 1;
+          const status = String(await forge(app.url));
+          statuses[status] = (statuses[status] ?? 0) + 1;
+        }
+      };
+      await Promise.all(Array.from({ length: sizes.concurrency }, worker));
+      await sleep(sizes.settleMs);
+    };
+    // The same requests first warm the process up (JIT, V8's heap at its working size): growth is measured from
+    // there, so that it shows what the requests leave behind, not what any first load costs.
+    await send(sizes.warmup);
     const before = await metricsSize(app.url);
     const lines = () => readFileSync(app.child.logFile, 'utf8').split('\n').filter(Boolean).length;
     const linesBefore = lines();
     const baselineRss = app.child.rss();
-    const statuses: Record<string, number> = {};
-    let sent = 0;
-    const worker = async () => {
-      while (sent < sizes.requests) {
-        sent += 1;
-        const status = String(await forge(app.url));
-        statuses[status] = (statuses[status] ?? 0) + 1;
-      }
-    };
-    await Promise.all(Array.from({ length: sizes.concurrency }, worker));
-    await sleep(sizes.settleMs);
+    for (const key of Object.keys(statuses)) delete statuses[key];
+    await send(sizes.requests);
     const afterRss = app.child.rss();
     const after = await metricsSize(app.url);
     const logLines = lines() - linesBefore;
     await app.stop();
-    return { sizes, baselineRss, afterRss, metricsBytes: { before, after }, statuses, logLines };
+    return { sizes, startRss, baselineRss, afterRss, metricsBytes: { before, after }, statuses, logLines };
   } finally {
     await world.close();
   }
