@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1.7
-# Build: docker build -t greenlight .   Run: docker run --env-file .env -p 3000:3000 greenlight
+# Build: docker build -t greenlight .   Run (Redis on the host; inside the container 127.0.0.1 is the container):
+#   docker run --env-file .env -e REDIS_URL=redis://host.docker.internal:6379 \
+#     --add-host=host.docker.internal:host-gateway -p 3000:3000 greenlight
 # (or docker compose up -d: greenlight plus Redis with persistence, see docker-compose.yml)
 
 FROM node:24-slim AS build

@@ -30,6 +30,9 @@ import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
 import { createNudgeStore } from './adapters/redis/nudge-store.ts';
 import { createRedis, keyspace } from './adapters/redis/connection.ts';
 import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
+import { createDataGuard, createLossMemory, type DataGuard } from './adapters/redis/data-guard.ts';
+import { repairLostCards } from './core/cards/repair-lost-cards.ts';
+import { cardChannels } from './core/routing/route-deployment.ts';
 import { createProjectMemory, createSweepState } from './adapters/redis/sweep-state.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
@@ -40,7 +43,7 @@ import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
 import { createDirectMessages, createPersonalChat, directText } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
 import { createSlackSignIn } from './adapters/slack/sign-in.ts';
-import { createHttpApp, finishHttpApp } from './entrypoints/http/app.ts';
+import { createHttpApp, finishHttpApp, listRoutes, type HttpRoute } from './entrypoints/http/app.ts';
 import { createWebhookIntake, WEBHOOK_PATH, type WebhookIntake } from './entrypoints/http/gitlab-webhook.ts';
 import { oauthRouter, SLACK_CALLBACK_PATH } from './entrypoints/http/oauth-routes.ts';
 import { perIpRateLimit, RATE_LIMITS, type RateLimitName, type RateLimitRule } from './entrypoints/http/rate-limit.ts';
@@ -82,6 +85,8 @@ export type GreenlightOptions = {
   slackAckTimeoutMs?: number;
   /** chat.postMessage pacing per channel (default 1100 ms apart; waits over 1500 ms delay the job) */
   slackPacing?: { intervalMs?: number; maxSleepMs?: number };
+  /** how often the worker role checks that Redis kept greenlight's data (default 30 s; see data-guard.ts) */
+  dataCheckEveryMs?: number;
   /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
   rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
 };
@@ -102,7 +107,12 @@ export type Greenlight = {
   metrics: Metrics;
   /** the sweep's queue and trigger (worker role) */
   sweeper(): Sweeper | null;
+  /** every HTTP route this instance serves (the Helm chart's ingress is checked against it) */
+  routes(): HttpRoute[];
 };
+
+/** After Redis lost its data, open cards this recent are looked for in Slack and synced again. */
+const LOST_CARDS_WINDOW_MS = 14 * 86_400_000;
 
 /** The composition root: config -> logger -> adapters -> web and/or workers. */
 export async function createGreenlight(config: Config, opts: GreenlightOptions = {}): Promise<Greenlight> {
@@ -255,6 +265,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let personalWorker: ReturnType<typeof startPersonalWorker> | null = null;
   let socketBolt: App | null = null;
   let sweeper: Sweeper | null = null;
+  let dataGuard: DataGuard | null = null;
 
   const trustProxy = trustProxies(config.trustedProxies);
   const rejections = createRejectionLog(logger);
@@ -266,8 +277,10 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       metrics: () => metrics.render(),
     });
   /** `front`: requests served before express (GitLab's verified webhook deliveries); the rest go to `http`. */
+  let served: Express | null = null;
   const listen = async (http: Express, front?: WebhookIntake) => {
     finishHttpApp(http, logger, rejections);
+    served = http;
     const handler: RequestListener = front
       ? (req, res) => (front.isVerifiedDelivery(req) ? front.accept(req, res) : http(req, res))
       : http;
@@ -401,6 +414,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         logger,
         membership,
         supersede: { latest, queue: producer },
+        recovery: createLossMemory(redis, keys),
         nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) },
       },
       decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership, visibility },
@@ -473,6 +487,23 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       logger,
       stallTimeoutMs,
     });
+    const sweep = sweeper;
+    dataGuard = createDataGuard({
+      redis,
+      keys,
+      clock,
+      logger,
+      everyMs: opts.dataCheckEveryMs ?? 30_000,
+      onLoss: async (reason) => {
+        await sweep.reschedule();
+        await sweep.requestNow(`redis lost data (${reason})`);
+        await repairLostCards(
+          { chat, queue: producer, logger, now: clock.now() },
+          { channels: cardChannels(config.policy), windowMs: LOST_CARDS_WINDOW_MS },
+        );
+      },
+    });
+    await dataGuard.start();
     logger.info({ role: config.role }, 'greenlight workers started');
   };
 
@@ -500,6 +531,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       if (s) await closeServer(s);
       if (intakeConsumer) await intakeConsumer.close();
       if (workers) await workers.close();
+      if (dataGuard) await dataGuard.close();
       if (sweeper) await sweeper.close();
       if (personalWorker) await personalWorker.close();
       await queues.close();
@@ -508,6 +540,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       logger.info({}, 'greenlight stopped');
     },
     sweeper: () => sweeper,
+    routes: () => (served ? listRoutes(served) : []),
     url() {
       const s = server as Server | null;
       const address = s?.address();

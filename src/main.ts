@@ -1,11 +1,13 @@
-import { ConfigError, loadConfig } from './config/load.ts';
+import { ConfigError } from './config/load.ts';
 import { createGreenlight } from './app.ts';
+import { startupConfig, type Startup } from './setup/startup.ts';
 
 /** Process entry: read configuration once, start, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let config;
+  // The configuration, checked (tokens too); with GREENLIGHT_SETUP=on the setup page first, when it does not work.
+  let startup: Startup;
   try {
-    config = loadConfig(process.env);
+    startup = await startupConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -13,6 +15,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const { config } = startup;
   const app = await createGreenlight(config);
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('unhandledRejection', (reason) => app.logger.error({ err: reason }, 'unhandled rejection'));
   await app.start();
+  await startup.afterStart();
 }
 
 main().catch((error: unknown) => {

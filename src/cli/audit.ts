@@ -62,7 +62,7 @@ export async function auditCommand(argv: string[], io: CliIo): Promise<number> {
 
   let config;
   try {
-    config = loadConfig(io.env);
+    config = loadConfig(io.env, undefined, { envFile: io.envFile });
   } catch (error) {
     if (error instanceof ConfigError) {
       err(error.message);

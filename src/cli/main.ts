@@ -3,5 +3,6 @@ import { runCli } from './cli.ts';
 import { processIo } from './io.ts';
 
 /** `greenlight <command>`: the operator's CLI (bin/greenlight.js, npm run cli). Reads .env like npm start. */
-if (existsSync('.env')) process.loadEnvFile('.env');
-process.exitCode = await runCli(process.argv.slice(2), processIo());
+const envFile = existsSync('.env') ? '.env' : undefined;
+if (envFile) process.loadEnvFile(envFile);
+process.exitCode = await runCli(process.argv.slice(2), processIo(envFile));

@@ -23,7 +23,7 @@ export const HOOK_SETTINGS = {
 
 const Hook = z.object({ id: z.number(), url: z.string() });
 
-type Target = { kind: 'project' | 'group'; id: string };
+export type Target = { kind: 'project' | 'group'; id: string };
 
 export const webhooksCommand: CliCommand = async (argv, io) => {
   const [sub, ...rest] = argv;
@@ -55,7 +55,7 @@ export const webhooksCommand: CliCommand = async (argv, io) => {
   }
   let config;
   try {
-    config = loadConfig(io.env);
+    config = loadConfig(io.env, undefined, { envFile: io.envFile });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.err(error.message);

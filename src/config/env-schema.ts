@@ -21,16 +21,33 @@ function isAddressOrCidr(entry: string): boolean {
   return /^\d{1,3}$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
 }
 
+/** example.com, .org and .net are reserved for documentation (RFC 2606): such a URL is a placeholder left over. */
+const isPlaceholderHost = (value: string) =>
+  URL.canParse(value) && /(^|\.)example\.(com|org|net)$/i.test(new URL(value).hostname);
+
+/** One Redis URL with its scheme; `localhost:6379` would be taken for a path and fail only at the first connect. */
+const redisUrlProblem = (value: string) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .find((part) => !/^rediss?:\/\/[^/\s]/.test(part));
+
 export const envVars = {
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port of the web role.'),
   PUBLIC_URL: url('greenlight as GitLab and browsers reach it')
+    .refine((v) => !isPlaceholderHost(v), {
+      message: 'is the placeholder from .env.example; set the URL where GitLab and browsers reach greenlight',
+    })
     .optional()
     .describe(
-      'Base URL where GitLab and browsers reach greenlight, e.g. https://greenlight.example.com. ' +
+      'Base URL where GitLab and browsers reach greenlight (https://..., the address of your reverse proxy). ' +
         'Required in oauth mode (the OAuth redirect is PUBLIC_URL/oauth/gitlab/callback).',
     ),
   REDIS_URL: z
     .string()
+    .refine((v) => redisUrlProblem(v) === undefined, {
+      message: 'must start with redis:// or rediss:// (e.g. redis://127.0.0.1:6379)',
+    })
     .default('redis://127.0.0.1:6379')
     .describe(
       'Redis connection URL (redis:// or rediss://). Use noeviction and ' +
@@ -91,6 +108,11 @@ export const envVars = {
   SLACK_BOT_TOKEN: z
     .string()
     .startsWith('xoxb-', 'must be a bot token (xoxb-...)')
+    .refine((v) => v !== 'xoxb-', {
+      message:
+        'is only the beginning of a bot token (the .env.example placeholder?): copy the whole Bot User OAuth ' +
+        'Token from the Slack app (OAuth & Permissions)',
+    })
     .describe('Slack bot token (xoxb-...).'),
   SLACK_SIGNING_SECRET: z
     .string()
@@ -126,7 +148,10 @@ export const envVars = {
     .describe('Slack Web API base URL (change only for proxies and tests).'),
   SLACK_CHANNEL: z
     .string()
-    .regex(/^[CGD][A-Z0-9]+$/, 'must be a channel ID like C0123ABCD (channel details > About)')
+    .regex(
+      /^[CGD][A-Z0-9]+$/,
+      'must be a channel ID like C0123ABCD, not a #name (channel details > About, at the bottom)',
+    )
     .optional()
     .describe('Default channel for cards (a channel ID). Or set `channel` in CONFIG_FILE.'),
   SLACK_COMMAND: z
@@ -172,8 +197,8 @@ export const envVars = {
     .default('15s')
     .transform((value, ctx) => {
       const ms = parseDuration(value);
-      if (ms === null || ms < 1_000) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration of at least 1s; write 15s or 1m` });
+      if (ms === null || ms < 1_000 || ms > 3_600_000) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration from 1s to 1h; write 15s or 1m` });
         return z.NEVER;
       }
       return ms;
@@ -181,12 +206,19 @@ export const envVars = {
     .describe(
       'When a worker dies mid-job (crash, SIGKILL, lost host), its jobs are taken over by another ' +
         'worker, or by itself after a restart, once this much time has passed without its ' +
-        'heartbeat. Webhook events it had read, or that failed, are taken over after this long too.',
+        'heartbeat. Webhook events it had read, or that failed, are taken over after this long too (1s to 1h).',
     ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('pino log level.'),
+  GREENLIGHT_SETUP: z
+    .enum(['on', 'off'])
+    .default('off')
+    .describe(
+      'on: when the configuration is missing or does not work, serve the setup page (PORT/setup, behind a ' +
+        'one-time code printed on the console) instead of exiting. ./run start sets it; containers leave it off.',
+    ),
 } as const;
 
 export const envSchema = z.object(envVars);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { parseDocument, YAMLError } from 'yaml';
 import type { z } from 'zod';
+import { envFileProblems } from './env-file.ts';
 import { envSchema, envVars } from './env-schema.ts';
 import { policyFileSchema, type PolicyFile } from './policy-schema.ts';
 import type { Policy, Route, RoutePolicy } from '../core/policy.ts';
@@ -58,12 +59,17 @@ export class ConfigError extends Error {
 
 type ReadFile = (path: string) => string;
 
-/** Reads environment and policy file once; reports every problem at once. */
+/**
+ * Reads environment and policy file once; reports every problem at once. `envFile`: the .env file the
+ * environment was read from (npm start, the CLI), checked for values its parser drops (`NAME=#...`).
+ */
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   readFile: ReadFile = (p) => readFileSync(p, 'utf8'),
+  opts: { envFile?: string } = {},
 ): Config {
   const problems: string[] = [];
+  const fileProblems = opts.envFile ? envFileProblemsOf(opts.envFile, readFile) : [];
   const raw = withoutEmpty(env);
   const envResult = envSchema.safeParse(raw);
   if (!envResult.success) problems.push(...envResult.error.issues.map(describeEnvIssue));
@@ -92,6 +98,12 @@ export function loadConfig(
       'SLACK_CHANNEL: required, or set `channel` in CONFIG_FILE: cards that ' +
         'match no route need a default channel (a channel ID like C0123ABCD).',
     );
+  }
+  if (fileProblems.length > 0) {
+    // "SLACK_CHANNEL: required" would only hide the real cause: the file's line is explained instead
+    const explained = new Set(fileProblems.map((p) => p.slice(0, p.indexOf(':'))));
+    const others = problems.filter((p) => !explained.has(p.slice(0, p.indexOf(':'))));
+    throw new ConfigError([...fileProblems, ...others]);
   }
   if (!envResult.success || !policyFile || problems.length > 0) throw new ConfigError(problems);
   const e = envResult.data;
@@ -131,6 +143,16 @@ export function loadConfig(
     configFile: e.CONFIG_FILE ?? null,
     policy: toPolicy(policyFile, defaultChannel),
   });
+}
+
+function envFileProblemsOf(path: string, readFile: ReadFile): string[] {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch {
+    return []; // no .env: nothing was read from it
+  }
+  return envFileProblems(text, path);
 }
 
 function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {

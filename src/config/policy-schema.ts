@@ -1,16 +1,36 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { formatDuration, parseDuration } from './duration.ts';
+import { globProblem } from '../core/routing/glob.ts';
 import type { EscalationLevel, ReminderPolicy, RunAfterApproval, Weekday, WorkingHours } from '../core/policy.ts';
 
 /** The YAML policy file (CONFIG_FILE). docs/configuration.md is generated from these descriptions. */
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
-  if (ms === null || !Number.isFinite(ms) || ms < 0) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write 500ms, 10s, 30m, 2h or 1d` });
-    return z.NEVER;
-  }
-  return ms;
+const DAY_MS = 86_400_000;
+
+/**
+ * A duration (`500ms`, `10s`, `30m`, `2h`, `1d`, or a number of seconds) within bounds: a value out of them is
+ * refused at start, with the other problems, instead of failing later (a sweep every 0 s, a reminder in 10^11 days
+ * that no date can hold).
+ */
+const duration = (bounds: { min: number; max: number }) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
+    if (ms === null || !Number.isFinite(ms) || ms < 0) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write 500ms, 10s, 30m, 2h or 1d` });
+      return z.NEVER;
+    }
+    if (ms < bounds.min || ms > bounds.max) {
+      const range = `${formatDuration(bounds.min)} to ${formatDuration(bounds.max)}`;
+      ctx.addIssue({ code: 'custom', message: `"${value}" is out of bounds; write a duration from ${range}` });
+      return z.NEVER;
+    }
+    return Math.round(ms);
+  });
+
+/** Route globs are matched in linear time (src/core/routing/glob.ts); what it refuses is refused at start. */
+const glob = z.string().superRefine((pattern, ctx) => {
+  const problem = globProblem(pattern);
+  if (problem) ctx.addIssue({ code: 'custom', message: `"${pattern.slice(0, 60)}" ${problem}` });
 });
 
 const channelId = z.string().regex(/^[CGD][A-Z0-9]+$/, 'must be a channel ID like C0123ABCD');
@@ -91,8 +111,12 @@ const reminders = z
     z.literal(false),
     z.literal('off'),
     z.strictObject({
-      after: duration.describe('First reminder after the card has waited this long.'),
-      every: duration.default(3_600_000).describe('Then every ...'),
+      after: duration({ min: 0, max: 30 * DAY_MS }).describe(
+        'First reminder after the card has waited this long (at most 30d).',
+      ),
+      every: duration({ min: 1_000, max: 30 * DAY_MS })
+        .default(3_600_000)
+        .describe('Then every ... (1s to 30d).'),
       max: z.number().int().min(0).max(100).default(3).describe('At most this many reminders.'),
     }),
   ])
@@ -112,7 +136,9 @@ const escalation = z
   .array(
     z
       .strictObject({
-        after: duration.describe('Escalate once the card has waited this long.'),
+        after: duration({ min: 0, max: 30 * DAY_MS }).describe(
+          'Escalate once the card has waited this long (at most 30d).',
+        ),
         channel: channelId.describe('Channel the escalation is posted in.'),
         mention: z.array(mention).default([]).describe('Who to mention: <@U...>, <!subteam^S...> or user IDs.'),
       })
@@ -140,11 +166,13 @@ const route = z
   .strictObject({
     match: z
       .strictObject({
-        project: z
-          .string()
+        project: glob
           .optional()
-          .describe('Project path glob: * within one path segment, ** across segments (acme/payments/*).'),
-        environment: z.string().optional().describe('Environment name glob (prod*).'),
+          .describe(
+            'Project path glob: * and ? within one path segment, ** as a whole segment across any number of ' +
+              'segments (acme/payments/*, acme/**); matched in linear time (minimatch).',
+          ),
+        environment: glob.optional().describe('Environment name glob, the same syntax (prod*, review/*).'),
         tier: z.string().optional().describe('Deployment tier: production, staging, testing, development or other.'),
       })
       .describe('All given fields must match.'),
@@ -164,7 +192,9 @@ export const policyFileSchema = z
       .default([])
       .describe('Every project of these groups (and subgroups) is swept.'),
     sweep: z
-      .strictObject({ every: duration.default(300_000).describe('How often the sweep runs.') })
+      .strictObject({
+        every: duration({ min: 1_000, max: DAY_MS }).default(300_000).describe('How often the sweep runs (1s to 1d).'),
+      })
       .default({ every: 300_000 })
       .describe('The sweep lists blocked deployments of known projects and repairs what webhooks missed.'),
     four_eyes: z

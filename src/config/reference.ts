@@ -110,6 +110,21 @@ export function renderConfigReference(): string {
       'file does not set them; `run_after_approval` defaults to `button`.',
     'How reminders, escalation levels, working hours and "Snooze 1h" behave: [reminders.md](reminders.md).',
     '',
+    'Every duration has bounds (`sweep.every` 1s to 1d; reminders and escalation at most 30d; ' +
+      '`WORKER_STALL_TIMEOUT` 1s to 1h): a value out of them stops greenlight at start, before it listens, ' +
+      'with the other configuration problems.',
+    '',
+    '### Route globs',
+    '',
+    '`match.project` and `match.environment` are globs: `*` matches any characters within one path segment ' +
+      '(not `/`), `?` one such character, `[abc]` one of these characters, and `**` as a whole segment any ' +
+      'number of segments (`acme/**`, `acme/**/web`); everything else is literal (no braces, extglobs, ' +
+      'negation or comments). `**` inside a segment (`acme/**web`) is refused at start: it used to cross ' +
+      'segments there. Globs are matched by [minimatch](https://www.npmjs.com/package/minimatch) 11, whose ' +
+      'matcher takes time linear in the length of the name for a given pattern (a Thompson NFA per path ' +
+      'segment, each `**` position tried once) instead of a backtracking regular expression, which a glob ' +
+      'like `*a*a*a*a*b` turns into a freeze; a glob is at most 500 characters.',
+    '',
     '### Example',
     '',
     '```yaml',

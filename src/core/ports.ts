@@ -17,6 +17,14 @@ export interface GitLabReader {
     projectId: number | string,
     opts?: { environment?: string },
   ): Promise<Array<{ id: number; projectId: number; environment: string }>>;
+  /**
+   * The deployment a Deployment Hook without `deployment_id` (GitLab versions before it) is about: the newest one of
+   * the environment whose job is `deployableId`, or without a job (API-created) whose commit starts with `shortSha`.
+   */
+  findDeployment(
+    projectId: number,
+    hint: { environment: string; deployableId: number | null; shortSha: string | null },
+  ): Promise<number | null>;
   findUserByUsername(username: string): Promise<GitLabUser | null>;
   /** Exact, case-insensitive e-mail match (needs an administrator token for private e-mails). */
   findUserByEmail(email: string): Promise<GitLabUser | null>;

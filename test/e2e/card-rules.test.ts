@@ -8,10 +8,11 @@ type Block = Record<string, unknown>;
 type Button = { action_id: string; value?: string; url?: string };
 const buttonsOf = (blocks: Block[]): Button[] =>
   blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Button[]);
-const rulesOf = (blocks: Block[]): string[] => {
-  const section = blocks.find((b) => String(b.block_id).includes('-r-')) as { text: { text: string } } | undefined;
-  return section ? section.text.text.split('\n') : [];
-};
+/** One section per approval rule (block ids dep-<id>-r<index>-v<version>). */
+const rulesOf = (blocks: Block[]): string[] =>
+  (blocks.filter((b) => /-r\d+-v\d+$/.test(String(b.block_id))) as Array<{ text: { text: string } }>).map(
+    (b) => b.text.text,
+  );
 
 /**
  * Several approval rules: the project's own (Maintainers, 1) and one from a group-level protected

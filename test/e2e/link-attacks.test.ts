@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyspace } from '../../src/adapters/redis/connection.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { Browser } from '../helpers/browser.ts';
+import { Browser } from '../helpers/cookie-browser.ts';
 import { browserFor, linkButtonUrl, linkInBrowser, oauthEnv, PUBLIC_URL } from '../helpers/oauth.ts';
 import { TEST_REDIS_URL } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';

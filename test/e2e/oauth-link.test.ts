@@ -193,7 +193,7 @@ describe('oauth mode: approve as yourself', () => {
       await approve(world.slackIds.alice, d.id);
       const notice = await nextEphemeral(
         world.slackIds.alice,
-        /Your GitLab link stopped working \(access was revoked in GitLab\)/,
+        /Your GitLab link stopped working\. .* GitLab said: “access was revoked in GitLab”/,
         seen,
       );
       expect(approvalsOf(d.id).filter((c) => c.status === 201)).toEqual([]);

@@ -11,6 +11,7 @@
  *   const card = await slack.waitForCall('chat.postMessage');
  *   await slack.clickButton(appUrl, { userId: 'U0456ALICE', channel: 'C0123DEPLOY', ts, actionId: 'deploy_approve' });
  */
+import { AppRegistry, type CreatedApp } from './fake-slack/apps.ts';
 import { CallLog } from './fake-slack/call-log.ts';
 import { createClock } from './fake-slack/clock.ts';
 import { SlackDriver } from './fake-slack/driver.ts';
@@ -64,6 +65,7 @@ export { SOCKET_MODE } from './fake-slack/socket-mode.ts';
 export type { EnvelopeType, SocketEnvelope, SocketModeView } from './fake-slack/socket-mode.ts';
 export { SUPPORTED_METHODS } from './fake-slack/web-api/index.ts';
 export type * from './fake-slack/types.ts';
+export type { CreatedApp } from './fake-slack/apps.ts';
 export type {
   ClickInput,
   ClickResult,
@@ -91,8 +93,9 @@ export const FAKE_SLACK_DEFAULTS: Identity = {
   botName: 'greenlight',
   verificationToken: 'gIkuvaNzQIHg97ATvDxqgjtO',
   appToken: 'xapp-1-A0789DGATE-0001-fakesocketmode',
-  clientId: '1234567890.0987654321',
-  clientSecret: 'fake-slack-client-secret-5f3a',
+  configToken: 'xoxe.xoxp-1-Mi0yLTEwMDAtZmFrZWNvbmZpZ3Rva2Vu',
+  clientId: '1000000000001.7000000000001',
+  clientSecret: 'fake-client-secret-0f1e2d3c4b5a',
 };
 
 export interface FakeSlack {
@@ -115,6 +118,10 @@ export interface FakeSlack {
   tamperIdTokens(tampering: IdTokenTampering | null): void;
   /** Authorize requests that signed someone in. */
   readonly signIns: Array<{ userId: string; teamId: string; clientId: string; at: number }>;
+  /** App configuration token (apps.manifest.create) and the OAuth credentials of the app it creates. */
+  readonly configToken: string;
+  /** Apps created through apps.manifest.create, with their manifest and whether they were installed. */
+  createdApps(): CreatedApp[];
 
   // ---- Socket Mode (the app connects with appToken; drive it by passing SOCKET_MODE as appUrl)
   readonly socketMode: SocketModeView;
@@ -200,6 +207,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     faults,
     log,
     openid: null as unknown as OpenIdProvider,
+    apps: new AppRegistry(identity),
+    baseUrl: () => baseUrl,
   };
   let baseUrl = '';
   const openid = new OpenIdProvider({ identity, workspace: state.workspace, clock, issuer: () => baseUrl });
@@ -218,6 +227,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     botToken: identity.botToken,
     signingSecret: identity.signingSecret,
     appToken: identity.appToken,
+    configToken: identity.configToken,
+    createdApps: () => structuredClone(state.apps.created),
     socketMode,
     close: () => server.close(),
 

@@ -52,6 +52,19 @@ export class FakeGitLabReader implements GitLabReader {
       )
       .map((d) => ({ id: d.id, projectId: d.project.id, environment: d.environment.name }));
   }
+  async findDeployment(
+    projectId: number,
+    hint: { environment: string; deployableId: number | null; shortSha: string | null },
+  ) {
+    this.calls.push(`findDeployment ${projectId} ${hint.environment} ${hint.deployableId ?? hint.shortSha}`);
+    const found = [...this.deployments.values()]
+      .filter((d) => d.project.id === projectId && d.environment.name === hint.environment)
+      .sort((a, b) => b.id - a.id)
+      .find((d) =>
+        hint.deployableId !== null ? d.job?.id === hint.deployableId : !d.job && d.sha.startsWith(hint.shortSha ?? '-'),
+      );
+    return found?.id ?? null;
+  }
   async findUserByUsername(username: string) {
     this.calls.push(`findUserByUsername ${username}`);
     return this.users.find((u) => u.username === username) ?? null;

@@ -302,6 +302,19 @@ const FUNCTIONS: Record<string, (...args: Json[]) => Json> = {
   toString: (v: Json) => print(v),
   int: (v) => Math.trunc(Number(v)),
   sha256sum: (v) => createHash('sha256').update(String(v)).digest('hex'),
+  // Sprig: contains SUBSTRING STRING
+  contains: (substring, text) => String(text ?? '').includes(String(substring ?? '')),
+  hasKey: (map, key) => isMap(map) && Object.hasOwn(map, String(key)),
+  // Helm: a YAML document as a map ({} when it is not one; Helm puts an Error key there, we throw)
+  fromYaml: (text) => {
+    const parsed: unknown = parseYaml(String(text ?? ''));
+    if (parsed === null || parsed === undefined) return {};
+    if (!isMap(parsed)) throw new Error('fromYaml: not a map');
+    return parsed;
+  },
+  fail: (message) => {
+    throw new Error(`fail: ${String(message)}`);
+  },
 };
 
 function print(value: Json): string {

@@ -1,5 +1,5 @@
 import type { FakeGitLab } from '../fakes/fake-gitlab.ts';
-import { Browser } from './browser.ts';
+import { Browser } from './cookie-browser.ts';
 import type { World } from './world.ts';
 
 /** greenlight's address as GitLab and browsers know it; tests rewrite it to the app's real port. */

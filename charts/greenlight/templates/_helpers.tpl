@@ -3,9 +3,13 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The release name alone when it already says greenlight (helm install greenlight ...: greenlight-web,
+     not greenlight-greenlight-web). */}}
 {{- define "greenlight.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains (include "greenlight.name" .) .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
 {{- printf "%s-%s" .Release.Name (include "greenlight.name" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -31,8 +35,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "greenlight.env" -}}
 - name: PORT
   value: "3000"
+{{- if .Values.redis.url }}
 - name: REDIS_URL
   value: {{ .Values.redis.url | quote }}
+{{- end }}
 - name: REDIS_MODE
   value: {{ .Values.redis.mode | quote }}
 - name: REDIS_PREFIX
@@ -45,13 +51,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   value: {{ .Values.config.slackCommand | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.config.logLevel | quote }}
-{{- if .Values.config.publicUrl }}
+{{- $publicUrl := required "config.publicUrl: the URL where GitLab, Slack and browsers reach greenlight" .Values.config.publicUrl }}
 - name: PUBLIC_URL
-  value: {{ .Values.config.publicUrl | quote }}
-{{- end }}
+  value: {{ $publicUrl | quote }}
 {{- if .Values.config.slackChannel }}
 - name: SLACK_CHANNEL
   value: {{ .Values.config.slackChannel | quote }}
+{{- else if not (hasKey (fromYaml (default "{}" .Values.policy)) "channel") }}
+{{- fail "config.slackChannel: set the channel ID for cards (C0123ABCD), or channel: in the policy" }}
 {{- end }}
 {{- if .Values.config.trustedProxies }}
 - name: TRUSTED_PROXIES

@@ -124,6 +124,29 @@ export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter 
         .filter((d) => d.status === 'blocked')
         .map((d) => ({ id: d.id, projectId: project.id, environment: d.environment.name }));
     },
+    async findDeployment(projectId, hint) {
+      if (hint.environment === '') return null;
+      // The hook is about a recent deployment: the newest 100 of its environment are enough.
+      const items = await call(
+        `GET deployments of environment ${hint.environment}`,
+        () =>
+          deployments.all(projectId, {
+            environment: hint.environment,
+            perPage: 100,
+            maxPages: 1,
+            orderBy: 'id',
+            sort: 'desc',
+          } as never),
+        z.array(DeploymentListItemSchema),
+      );
+      const found =
+        hint.deployableId !== null
+          ? items.find((d) => d.deployable?.id === hint.deployableId)
+          : hint.shortSha
+            ? items.find((d) => !d.deployable && d.sha?.startsWith(hint.shortSha!))
+            : undefined;
+      return found?.id ?? null;
+    },
     async userEmail(userId) {
       const user = await call(`GET user ${userId}`, () => users.show(userId), AdminUserSchema);
       return user.email ?? user.public_email ?? null;

@@ -62,7 +62,9 @@ export type DeploymentEntity = z.infer<typeof DeploymentSchema>;
 export const DeploymentListItemSchema = z.object({
   id: z.number(),
   status: z.string(),
+  sha: z.string().nullish(),
   environment: z.object({ name: z.string() }),
+  deployable: z.object({ id: z.number() }).nullish(),
 });
 
 export const ProjectSchema = z.object({

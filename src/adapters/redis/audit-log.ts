@@ -8,7 +8,7 @@ export type AuditEntry = {
   team: string;
   slackUser: string;
   gitlabUser: string;
-  /** project path when known, else its id */
+  /** the project's path (its id only when neither GitLab nor a card shows the deployment any more) */
   project: string;
   deployment: string;
   /** approve | reject | run */

@@ -99,6 +99,10 @@ export function keyspace(prefix: string) {
     /** GitLab's webhook deliveries not handled yet (a stream), and the delivery keys seen in the last day */
     webhooks: `${base}:webhooks`,
     webhookSeen: (deliveryKey: string) => `${base}:webhook-seen:${deliveryKey}`,
+    /** exists while Redis keeps greenlight's data: created at start, its absence later means the data was lost */
+    dataMarker: `${base}:data-marker`,
+    /** when greenlight last found its data lost: cards of deployments older than this are looked for in Slack */
+    dataLostAt: `${base}:data-lost-at`,
     pattern: `${base}:*`,
   };
 }

@@ -29,14 +29,18 @@ const HEADLINE: Record<CardState, string> = {
   superseded: ':fast_forward: Superseded',
 };
 
+/** The message's `text` (notifications, screen readers, old clients): Slack reads it as mrkdwn too, so escaped. */
 export function fallbackText(m: CardModel): string {
-  const what = `${m.project.path} → ${m.environment.name}`;
+  const what = esc(`${m.project.path} → ${m.environment.name}`);
   const o = m.outcome;
   switch (m.state) {
     case 'waiting':
       return `Deployment approval needed: ${what} (${m.totals.approved} of ${m.totals.required} approvals)`;
     case 'rejected':
-      return `Rejected: ${what} by ${personPlain(o?.by ?? null)}${o?.comment ? ` — "${o.comment}"` : ''}`;
+      return (
+        `Rejected: ${what} by ${esc(personPlain(o?.by ?? null))}` +
+        `${o?.comment ? ` — "${esc(clip(o.comment, 500))}"` : ''}`
+      );
     case 'approved':
       return `Approved: ${what}; waiting for someone to run it`;
     default:
@@ -90,24 +94,67 @@ function canApproveText(o: OpenRule): string | null {
   return `can approve: ${shown.map(personText).join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
 }
 
-function rulesText(m: CardModel): string | null {
-  if (m.rules.length === 0) return null;
+/** Slack refuses a message of more than 50 blocks, and a section text over 3,000 characters. */
+export const MAX_BLOCKS = 50;
+const SECTION_TEXT_MAX = 3000;
+
+type RuleLine = { open: boolean; text: string };
+
+/**
+ * One line per approval rule, each its own section block: the rule's mark, name, count and who can still approve
+ * come first and are never cut; the approvals and their comments fill what is left of the block's 3,000 characters.
+ */
+function ruleLines(m: CardModel): RuleLine[] {
   // openRules lists the unsatisfied rules in the same order; pair them up while rendering.
   const open = m.rules.filter((r) => r.approved < r.required).length === m.openRules.length ? [...m.openRules] : [];
-  const lines = m.rules.map((r) => {
+  return m.rules.map((r) => {
     const satisfied = r.approved >= r.required;
     const mark = satisfied ? ':white_check_mark:' : ':hourglass_flowing_sand:';
-    const who = r.approvals.map(
-      (a) =>
-        `${a.status === 'rejected' ? ':x: ' : ''}${personText(a.person)}` +
-        `${a.comment ? ` “${esc(clip(a.comment, 200))}”` : ''}`,
-    );
     const still = satisfied ? null : open.shift();
     const tail = still ? canApproveText(still) : null;
-    const parts = [who.join(', '), tail].filter((x): x is string => Boolean(x));
-    return `${mark} *${esc(r.name)}*: ${r.approved} of ${r.required}${parts.length ? ` — ${parts.join(' · ')}` : ''}`;
+    const head = `${mark} *${esc(clip(r.name, 200))}*: ${r.approved} of ${r.required}`;
+    const who = r.approvals
+      .map(
+        (a) =>
+          `${a.status === 'rejected' ? ':x: ' : ''}${personText(a.person)}` +
+          `${a.comment ? ` “${esc(clip(a.comment, 200))}”` : ''}`,
+      )
+      .join(', ');
+    const fixed = `${head} — ${tail ? ` · ${tail}` : ''}`.length;
+    const approvals = who ? clip(who, Math.max(0, SECTION_TEXT_MAX - fixed)) : '';
+    const parts = [approvals, tail].filter((x): x is string => Boolean(x));
+    return {
+      open: !satisfied,
+      text: clip(`${head}${parts.length ? ` — ${parts.join(' · ')}` : ''}`, SECTION_TEXT_MAX),
+    };
   });
-  return clip(lines.join('\n'), 3000);
+}
+
+/**
+ * The rule blocks that fit in `room` blocks: every open rule first (who can still approve must never disappear),
+ * then satisfied ones in order; what does not fit is counted in one last line.
+ */
+function ruleBlocks(m: CardModel, id: string, v: string, room: number): Block[] {
+  const lines = ruleLines(m);
+  if (lines.length === 0) return [];
+  const section = (text: string, i: number): Block => ({
+    type: 'section',
+    block_id: `${id}-r${i}-${v}`,
+    text: { type: 'mrkdwn', text },
+  });
+  if (lines.length <= room) return lines.map((l, i) => section(l.text, i));
+  const shown = new Set<number>();
+  for (const [i, l] of lines.entries()) if (l.open && shown.size < room - 1) shown.add(i);
+  for (const [i] of lines.entries()) if (shown.size < room - 1) shown.add(i);
+  const hidden = lines.filter((_, i) => !shown.has(i));
+  const hiddenOpen = hidden.filter((l) => l.open).length;
+  const more =
+    `…and ${hidden.length} more approval rule${hidden.length === 1 ? '' : 's'}` +
+    `${hiddenOpen > 0 ? ` (${hiddenOpen} still waiting)` : ', all satisfied'}: see GitLab.`;
+  return [
+    ...lines.flatMap((l, i) => (shown.has(i) ? [section(l.text, i)] : [])),
+    { type: 'context', block_id: `${id}-rmore-${v}`, elements: [{ type: 'mrkdwn', text: more }] },
+  ];
 }
 
 export function renderCard(m: CardModel): SlackMessage {
@@ -144,8 +191,7 @@ export function renderCard(m: CardModel): SlackMessage {
       ].map((text) => ({ type: 'mrkdwn', text: clip(text, 2000) })),
     },
   ];
-  const rules = rulesText(m);
-  if (rules) blocks.push({ type: 'section', block_id: `${id}-r-${v}`, text: { type: 'mrkdwn', text: rules } });
+  const rulesAt = blocks.length;
   const nudge = m.nextNudgeAt
     ? ` · next ${m.nextNudgeKind ?? 'reminder'} ${slackDate(m.nextNudgeAt, '{date_short_pretty} {time}')}`
     : '';
@@ -164,6 +210,7 @@ export function renderCard(m: CardModel): SlackMessage {
       elements: [{ type: 'mrkdwn', text: clip(outcome, 3000) }],
     });
   blocks.push({ type: 'actions', block_id: `${id}-a-${v}`, elements: buttons(m) });
+  blocks.splice(rulesAt, 0, ...ruleBlocks(m, id, v, MAX_BLOCKS - blocks.length));
   return { text: clip(fallbackText(m), 3000), blocks };
 }
 

@@ -3,11 +3,68 @@ import type { CardModel } from '../../core/cards/card-model.ts';
 import type { ChatPort, MessageRef } from '../../core/ports.ts';
 import type { Notice } from '../../core/approvals/notices.ts';
 import { renderCard } from './card-blocks.ts';
-import { CARD_METADATA_EVENT } from './ids.ts';
+import { ACTION, CARD_METADATA_EVENT } from './ids.ts';
+import { z } from 'zod';
 import { isGreenlightError } from '../../core/errors.ts';
 import { renderNotice } from './notice-blocks.ts';
 import { createDirectMessages, type DirectMessages } from './personal.ts';
 import { slackCall } from './web.ts';
+
+/** How far back a channel's history is read: 5 pages of 200 messages. */
+const HISTORY_PAGES = 5;
+const HISTORY_PAGE_SIZE = 200;
+
+const CardMetadata = z.object({
+  event_type: z.literal(CARD_METADATA_EVENT),
+  event_payload: z.object({ deployment_id: z.coerce.number().int(), project_id: z.coerce.number().int() }),
+});
+const DECISION_ACTIONS = new Set<string>([ACTION.approve, ACTION.reject, ACTION.run]);
+
+/** A card still offers a decision while one of its actions blocks has Approve, Reject or Run. */
+function offersDecision(blocks: unknown): boolean {
+  if (!Array.isArray(blocks)) return false;
+  return blocks.some(
+    (b: { type?: string; elements?: Array<{ action_id?: string }> }) =>
+      b?.type === 'actions' && (b.elements ?? []).some((e) => DECISION_ACTIONS.has(e?.action_id ?? '')),
+  );
+}
+
+/** Reads greenlight's cards in a channel since `since`, newest first, until `visit` says stop (bounded). */
+async function scanCards(
+  client: WebClient,
+  channel: string,
+  since: number,
+  visit: (card: { deploymentId: number; projectId: number; ts: string; open: boolean }) => boolean,
+): Promise<void> {
+  let cursor: string | undefined;
+  for (let page = 0; page < HISTORY_PAGES; page += 1) {
+    const result = await slackCall(`conversations.history of ${channel}`, () =>
+      client.conversations.history({
+        channel,
+        oldest: String(Math.floor(since / 1000) - 60),
+        include_all_metadata: true,
+        limit: HISTORY_PAGE_SIZE,
+        ...(cursor && { cursor }),
+      }),
+    );
+    for (const m of result.messages ?? []) {
+      const meta = CardMetadata.safeParse((m as { metadata?: unknown }).metadata);
+      if (!meta.success || !m.ts) continue;
+      const card = {
+        deploymentId: meta.data.event_payload.deployment_id,
+        projectId: meta.data.event_payload.project_id,
+        ts: m.ts,
+        open: offersDecision(m.blocks),
+      };
+      if (visit(card)) return;
+    }
+    cursor = result.response_metadata?.next_cursor || undefined;
+    if (!result.has_more || !cursor) return;
+  }
+}
+
+/** Slack's answers when greenlight cannot read a channel's history to find a card again. */
+const CANNOT_LOOK_UP = new Set(['not_in_channel', 'missing_scope', 'channel_not_found']);
 
 /** Slack's answers when greenlight cannot post an ephemeral where the person clicked. */
 const CANNOT_POST_THERE = new Set(['channel_not_found', 'not_in_channel', 'user_not_in_channel', 'is_archived']);
@@ -23,8 +80,13 @@ export type SlackProfile = {
   stranger: boolean;
 };
 
+export type OpenCard = { deploymentId: number; projectId: number; ts: string };
+
 export type SlackChat = ChatPort & {
+  /** The card of a deployment posted in `channel` since `since` (ms), by its metadata; null when not found. */
   findCard(channel: string, deploymentId: number, since: number): Promise<string | null>;
+  /** greenlight's cards in `channel` since `since` that still offer decision buttons. */
+  openCards(channel: string, since: number): Promise<OpenCard[]>;
   /** null for unknown, deactivated and bot users */
   userProfile(userId: string): Promise<SlackProfile | null>;
   /** the workspace greenlight is installed in (auth.test), asked once */
@@ -86,20 +148,34 @@ export function createSlackChat(
       }
     },
     async findCard(channel, deploymentId, since) {
-      const result = await slackCall(`conversations.history of ${channel}`, () =>
-        client.conversations.history({
-          channel,
-          oldest: String(Math.floor(since / 1000) - 60),
-          include_all_metadata: true,
-          limit: 200,
-        }),
-      );
-      const found = (result.messages ?? []).find((m) => {
-        const meta = (m as { metadata?: { event_type?: string; event_payload?: { deployment_id?: unknown } } })
-          .metadata;
-        return meta?.event_type === CARD_METADATA_EVENT && Number(meta.event_payload?.deployment_id) === deploymentId;
-      });
-      return found?.ts ?? null;
+      let found: string | null = null;
+      try {
+        await scanCards(client, channel, since, (card) => {
+          if (card.deploymentId !== deploymentId) return false;
+          found = card.ts;
+          return true;
+        });
+      } catch (error) {
+        // The card cannot be looked up: a public channel the bot posts in through chat:write.public without being
+        // a member (not_in_channel), or an app without the history scopes. Not found, then: the caller posts again
+        // once no post can still be in flight (`greenlight doctor` warns about such channels).
+        if (isGreenlightError(error, 'slack_refused') && CANNOT_LOOK_UP.has(error.detail ?? '')) return null;
+        throw error;
+      }
+      return found;
+    },
+    async openCards(channel, since) {
+      const cards: OpenCard[] = [];
+      try {
+        await scanCards(client, channel, since, (card) => {
+          if (card.open) cards.push({ deploymentId: card.deploymentId, projectId: card.projectId, ts: card.ts });
+          return false;
+        });
+      } catch (error) {
+        if (isGreenlightError(error, 'slack_refused') && CANNOT_LOOK_UP.has(error.detail ?? '')) return [];
+        throw error;
+      }
+      return cards;
     },
     async userProfile(userId) {
       const result = await slackCall(`users.info ${userId}`, () => client.users.info({ user: userId }));

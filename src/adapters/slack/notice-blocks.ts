@@ -1,7 +1,7 @@
 import type { Notice } from '../../core/approvals/notices.ts';
 import type { Block, SlackMessage } from './card-blocks.ts';
 import { ACTION } from './ids.ts';
-import { clip } from './mrkdwn.ts';
+import { clip, esc } from './mrkdwn.ts';
 
 /** One button per rule on the "which rule?" notice; a value carries the rule's exact name (max 2,000 chars). */
 const MAX_RULE_BUTTONS = 10;
@@ -16,8 +16,13 @@ const ICON: Record<Notice['tone'], string> = {
 };
 
 /** An ephemeral message to one person; with `link`, a button that starts the GitLab account link. */
+/** Slack refuses a section text over 3,000 characters: a long GitLab error is clipped, the sentence kept. */
+const SECTION_TEXT_MAX = 3000;
+const QUOTE_MAX = 1500;
+
 export function renderNotice(notice: Notice, linkUrl?: string | null): SlackMessage {
-  const text = `${ICON[notice.tone]} ${notice.text}`;
+  const quote = notice.quote === undefined ? '' : ` “${esc(clip(notice.quote, QUOTE_MAX))}”`;
+  const text = clip(`${ICON[notice.tone]} ${notice.text}${quote}`, SECTION_TEXT_MAX);
   const blocks: Block[] = [{ type: 'section', text: { type: 'mrkdwn', text } }];
   if (notice.link && linkUrl) {
     blocks.push({

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../../config/load.ts';
+import { WEBHOOK_PATH } from '../../entrypoints/http/gitlab-webhook.ts';
 import { EXIT, type CliCommand } from '../io.ts';
 import { checkGitLab } from './gitlab.ts';
 import { checkRedis } from './redis.ts';
@@ -21,7 +22,7 @@ export const doctorCommand: CliCommand = async (argv, io) => {
   }
   let config: Config;
   try {
-    config = loadConfig(io.env);
+    config = loadConfig(io.env, undefined, { envFile: io.envFile });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const findings = error.problems.map((p) =>
@@ -56,26 +57,40 @@ function configFindings(config: Config): Finding[] {
   return [ok(`environment is valid: ${config.gitlab.authMode} mode, ROLE=${config.role}, ${slack}${policy}`)];
 }
 
-/** Where GitLab sends webhooks: is greenlight answering there? (Only a warning: it may simply not run yet.) */
+/**
+ * Where GitLab sends webhooks: does greenlight answer there, with this secret? A delivery of an event greenlight
+ * does not use is answered "ignored" by greenlight itself (not by a proxy or an ingress that does not route the
+ * path), and stores nothing. (Only a warning: greenlight may simply not run yet.)
+ */
 async function checkPublicUrl(config: Config): Promise<Finding[]> {
   if (!config.publicUrl) return [];
-  const url = `${config.publicUrl}/healthz`;
+  const url = `${config.publicUrl}${WEBHOOK_PATH}`;
+  const route =
+    'make sure PUBLIC_URL routes POST /webhooks/gitlab to greenlight (reverse proxy, ingress paths); ' +
+    'GitLab sends its webhooks there';
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
-    if (res.ok) return [ok(`greenlight answers at ${url}`)];
-    return [
-      warn(
-        `${url} answered ${res.status}`,
-        'make sure PUBLIC_URL routes to greenlight (reverse proxy, ' +
-          'ingress); GitLab sends webhooks to PUBLIC_URL/webhooks/gitlab',
-      ),
-    ];
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Gitlab-Event': 'greenlight doctor',
+        'X-Gitlab-Token': config.gitlab.webhookSecret,
+      },
+      body: '{}',
+      redirect: 'manual',
+      signal: AbortSignal.timeout(3_000),
+    });
+    const body = (await res.json().catch(() => null)) as { status?: unknown } | null;
+    if (res.status === 200 && body?.status === 'ignored') return [ok(`greenlight answers GitLab's webhooks at ${url}`)];
+    if (res.status === 401)
+      return [
+        warn(
+          `${url} refuses the webhook secret: another greenlight (or an older setting) answers there`,
+          'restart greenlight with this GITLAB_WEBHOOK_SECRET, or check which greenlight PUBLIC_URL reaches',
+        ),
+      ];
+    return [warn(`${url} answered ${res.status}, not as greenlight does`, route)];
   } catch {
-    return [
-      warn(
-        `greenlight does not answer at ${url} (not started yet?)`,
-        'start greenlight; make sure PUBLIC_URL is reachable from GitLab: webhooks go to PUBLIC_URL/webhooks/gitlab',
-      ),
-    ];
+    return [warn(`greenlight does not answer at ${url} (not started yet?)`, `start greenlight; ${route}`)];
   }
 }

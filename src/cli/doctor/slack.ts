@@ -18,6 +18,7 @@ export const BOT_SCOPES: Record<string, { why: string; essential: boolean }> = {
     essential: false,
   },
   'groups:read': { why: 'the same for private card channels', essential: false },
+  'channels:join': { why: 'the setup page adds the bot to the card channel', essential: false },
 };
 
 const Ok = z.object({ ok: z.boolean(), error: z.string().optional() });
@@ -141,7 +142,8 @@ async function channelFinding(call: ReturnType<typeof slackApi>, channel: string
       `type /invite @greenlight in ${name}`,
     );
   return warn(
-    `the bot is not in ${name}: cards are posted (chat:write.public), but a card cannot be found again after a crash`,
+    `the bot is not in ${name}: cards are posted (chat:write.public), but a card cannot be found again after a ` +
+      'crash or a Slack timeout, or after Redis lost its data: it is posted again (it may then show twice)',
     `type /invite @greenlight in ${name}`,
   );
 }

@@ -9,6 +9,8 @@ import type { DeploymentRef } from '../ports.ts';
 export type Notice = {
   tone: 'success' | 'info' | 'warning' | 'error';
   text: string;
+  /** Text from outside (GitLab's own error message), quoted after `text`: escaped and clipped when rendered. */
+  quote?: string;
   link?: boolean;
   approveAs?: { ref: DeploymentRef; rules: string[] };
 };
@@ -110,8 +112,9 @@ export function refusalNotice(
       return {
         tone: 'warning',
         text:
-          `Your GitLab link stopped working (${ctx.detail ?? 'the token was revoked or expired'}). ` +
-          `Link again with \`${ctx.command} link\`, then click again. Nothing was recorded.`,
+          'Your GitLab link stopped working. ' +
+          `Link again with \`${ctx.command} link\`, then click again. Nothing was recorded. GitLab said:`,
+        quote: ctx.detail ?? 'the token was revoked or expired',
         link: ctx.linkMode === 'oauth',
       };
     case 'self_approval':
@@ -176,7 +179,7 @@ export function refusalNotice(
         text: 'GitLab cannot run this job now (it may still wait for approvals, or it already ran).',
       };
     case 'gitlab_refused':
-      return { tone: 'warning', text: `GitLab refused: ${ctx.detail ?? 'no reason given'}` };
+      return { tone: 'warning', text: 'GitLab refused:', quote: ctx.detail ?? 'no reason given' };
   }
 }
 

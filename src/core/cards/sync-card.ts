@@ -31,6 +31,11 @@ export type SyncCardDeps = {
   membership?: MembershipPort;
   /** Newest deployment per environment, and the queue that re-syncs the one a newer deployment supersedes. */
   supersede?: { latest: LatestDeployments; queue: WorkQueue };
+  /**
+   * When Redis last lost greenlight's data (src/adapters/redis/data-guard.ts): a deployment older than that may have
+   * a card greenlight has no record of, which is looked for in Slack and adopted instead of posting a second one.
+   */
+  recovery?: { lostAt(): Promise<number | null> };
   /** When the next reminder or escalation is due, for the card (src/core/reminders); absent: not shown. */
   nudges?: {
     nextNudge(
@@ -66,6 +71,8 @@ export async function syncCard(deps: SyncCardDeps, ref: DeploymentRef): Promise<
   const state: CardState | null = supersededBy ? 'superseded' : classified;
 
   if (!existing) {
+    const adopted = state === null ? null : await adoptLostCard(deps, deployment, state, supersededBy);
+    if (adopted) return adopted;
     if (state !== 'waiting') return { kind: 'ignored', state };
     return postCard(deps, deployment);
   }
@@ -181,6 +188,45 @@ async function postCard(deps: SyncCardDeps, deployment: Deployment): Promise<Syn
   await deps.cards.replace(1, { ...claim, channel: posted.channel, ts: posted.ts, updatedAt: deps.clock.now() });
   deps.logger.info({ deploymentId: deployment.id, channel: posted.channel, ts: posted.ts }, 'card posted');
   return { kind: 'posted', channel: posted.channel, ts: posted.ts };
+}
+
+/**
+ * No record, but Redis lost its data after this deployment was created: its card may be in Slack already. Found
+ * (by the deployment id in the card's metadata), it is adopted and brought up to date, whatever the state (a card
+ * whose deployment was decided while the records were lost must not keep its buttons); not found, null.
+ */
+async function adoptLostCard(
+  deps: SyncCardDeps,
+  deployment: Deployment,
+  state: CardState,
+  supersededBy: LatestDeployment | null,
+): Promise<SyncOutcome | null> {
+  if (!deps.recovery || !deps.chat.findCard) return null;
+  const lostAt = await deps.recovery.lostAt();
+  const createdAt = Date.parse(deployment.createdAt);
+  // lostAt is when the loss was noticed (at start, or up to a check interval after it happened), which also covers
+  // a GitLab clock a little ahead of ours; deployments created after it have their records.
+  if (lostAt === null || !(createdAt < lostAt)) return null;
+  const { channel } = await render(deps, deployment, 'waiting', 1);
+  const ts = await deps.chat.findCard(channel, deployment.id, Number.isFinite(createdAt) ? createdAt : lostAt);
+  if (!ts) return null;
+  const now = deps.clock.now();
+  const record: CardRecord = {
+    deploymentId: deployment.id,
+    projectId: deployment.project.id,
+    channel,
+    ts,
+    version: 1,
+    state: 'waiting',
+    // nothing rendered is known: the next render always differs, so the card is updated
+    fingerprint: '',
+    claimedAt: now,
+    updatedAt: now,
+    snapshot: deployment,
+  };
+  if (!(await deps.cards.create(record))) return { kind: 'raced' };
+  deps.logger.warn({ deploymentId: deployment.id, channel, ts }, 'adopted a card whose record redis lost');
+  return updateCard(deps, record, deployment, state, supersededBy);
 }
 
 /**

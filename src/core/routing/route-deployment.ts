@@ -1,31 +1,11 @@
 import type { Policy, RouteMatch, RoutePolicy } from '../policy.ts';
+import { globMatches } from './glob.ts';
 
 export type RouteSubject = { projectPath: string; environment: string; tier: string | null };
 
-const globCache = new Map<string, RegExp>();
-
-/** `*` matches within one path segment, `**` across segments, `?` one character. */
-export function globToRegExp(glob: string): RegExp {
-  let cached = globCache.get(glob);
-  if (cached) return cached;
-  let source = '';
-  for (let i = 0; i < glob.length; i += 1) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      source += '.*';
-      i += 1;
-    } else if (c === '*') source += '[^/]*';
-    else if (c === '?') source += '[^/]';
-    else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  cached = new RegExp(`^${source}$`);
-  globCache.set(glob, cached);
-  return cached;
-}
-
 export function routeMatches(match: RouteMatch, subject: RouteSubject): boolean {
-  if (match.project !== undefined && !globToRegExp(match.project).test(subject.projectPath)) return false;
-  if (match.environment !== undefined && !globToRegExp(match.environment).test(subject.environment)) return false;
+  if (match.project !== undefined && !globMatches(match.project, subject.projectPath)) return false;
+  if (match.environment !== undefined && !globMatches(match.environment, subject.environment)) return false;
   if (match.tier !== undefined && match.tier !== subject.tier) return false;
   return true;
 }
@@ -34,4 +14,10 @@ export function routeMatches(match: RouteMatch, subject: RouteSubject): boolean 
 export function routeDeployment(policy: Policy, subject: RouteSubject): RoutePolicy {
   const route = policy.routes.find((r) => routeMatches(r.match, subject));
   return route ? { ...policy.defaults, ...route.overrides } : policy.defaults;
+}
+
+/** Every channel cards may be posted in: the default one and the routes' own. */
+export function cardChannels(policy: Policy): string[] {
+  const channels = [policy.defaults.channel, ...policy.routes.map((r) => r.overrides.channel ?? null)];
+  return [...new Set(channels.filter((c): c is string => typeof c === 'string' && c.length > 0))];
 }

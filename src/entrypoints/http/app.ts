@@ -54,3 +54,25 @@ export function finishHttpApp(app: Express, logger: Logger, rejections?: Rejecti
     res.status(status).json({ error: message });
   });
 }
+
+export type HttpRoute = { method: string; path: string };
+
+type Layer = { route?: { path: unknown; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
+
+/**
+ * Every route the express app serves (routers mounted at the root included): what an ingress must expose and
+ * what a test compares the Helm chart with. Middleware without a route (rate limits, 404) is not a route.
+ */
+export function listRoutes(app: Express): HttpRoute[] {
+  const out: HttpRoute[] = [];
+  const walk = (stack: readonly Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route && typeof layer.route.path === 'string')
+        for (const [method, on] of Object.entries(layer.route.methods))
+          if (on && method !== '_all') out.push({ method: method.toUpperCase(), path: layer.route.path });
+      if (layer.handle?.stack) walk(layer.handle.stack);
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  return out;
+}

@@ -7,6 +7,12 @@ import type { RejectionLog } from './rejection-log.ts';
 import { isHandledHook, parseHook, type IntakeEvent } from './webhook-events.ts';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+/**
+ * How much of a body over the limit is read (and thrown away) so that the client hears the 413 (GitLab sends up to
+ * 25 MB), and for how long (GitLab's own webhook timeout is 10 s).
+ */
+export const WEBHOOK_DISCARD_LIMIT = 32 * 1024 * 1024;
+export const WEBHOOK_DISCARD_MS = 10_000;
 export const WEBHOOK_PATH = '/webhooks/gitlab';
 
 export type WebhookDeps = {
@@ -19,6 +25,8 @@ export type WebhookDeps = {
   rejections?: RejectionLog;
   /** TRUSTED_PROXIES: whose X-Forwarded-For names the client */
   trustProxy?: TrustProxy;
+  /** how long a body over the limit is read and discarded before the connection is cut (default 10 s) */
+  discardMs?: number;
 };
 
 export type WebhookIntake = {
@@ -95,6 +103,8 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
       return;
     }
     const deliveryKey = header(req, 'idempotency-key') ?? `sha256-${createHash('sha256').update(raw).digest('hex')}`;
+    if (parsed.skipped)
+      logger.warn({ event: hook, deliveryKey, skipped: parsed.skipped }, 'webhook parts skipped: they do not fit');
     try {
       const result = await deps.enqueue(parsed.event, deliveryKey);
       observe(hook, result);
@@ -110,13 +120,52 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
     }
   };
 
-  const tooLarge = (req: IncomingMessage, res: ServerResponse, bytes: number) => {
+  /**
+   * 413, and the connection closed only once the client has stopped sending. A server that closes a connection
+   * while request bytes are still arriving makes the kernel answer them with a reset, and the client (GitLab)
+   * records a network error instead of the 413 (and may never read it). So the answer goes out at once, complete
+   * (Content-Length), but the response is ended, and with it the connection, only when the body has been read and
+   * discarded, up to WEBHOOK_DISCARD_LIMIT bytes and WEBHOOK_DISCARD_MS; past either, or when the declared length
+   * is beyond the byte bound, the connection is cut.
+   */
+  const tooLarge = (req: IncomingMessage, res: ServerResponse, bytes: number, received: number) => {
     observe(header(req, 'x-gitlab-event'), 'malformed');
     logger.warn({ path: WEBHOOK_PATH, status: 413, bytes }, 'request rejected');
-    // The rest of the body is not read: close the connection once the answer is out.
-    res.setHeader('connection', 'close');
-    reply(res, 413, { error: 'body too large' });
-    res.once('finish', () => req.destroy());
+    if (res.headersSent) return;
+    const text = JSON.stringify({ error: 'body too large' });
+    res.writeHead(413, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(text)),
+      connection: 'close',
+    });
+    res.write(text);
+    if (req.complete) {
+      res.end();
+      return;
+    }
+    if (bytes > WEBHOOK_DISCARD_LIMIT) {
+      res.once('finish', () => req.destroy());
+      res.end();
+      return;
+    }
+    let discarded = received;
+    const finish = (then?: () => void) => {
+      clearTimeout(timer);
+      req.off('data', discard);
+      if (res.writableEnded) return;
+      if (then) res.once('finish', then);
+      res.end();
+    };
+    const cut = () => finish(() => req.destroy());
+    const discard = (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > WEBHOOK_DISCARD_LIMIT) cut();
+    };
+    const timer = setTimeout(cut, deps.discardMs ?? WEBHOOK_DISCARD_MS);
+    req.on('data', discard);
+    req.once('end', () => finish());
+    req.once('close', () => clearTimeout(timer));
+    req.resume();
   };
 
   const accept = (req: IncomingMessage, res: ServerResponse) => {
@@ -129,7 +178,7 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
     }
     const declared = Number(header(req, 'content-length') ?? 0);
     if (declared > WEBHOOK_BODY_LIMIT) {
-      tooLarge(req, res, declared);
+      tooLarge(req, res, declared, 0);
       return;
     }
     const chunks: Buffer[] = [];
@@ -138,7 +187,7 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
       bytes += chunk.length;
       if (bytes > WEBHOOK_BODY_LIMIT) {
         req.off('data', onData).off('end', onEnd);
-        tooLarge(req, res, bytes);
+        tooLarge(req, res, bytes, bytes);
         return;
       }
       chunks.push(chunk);

@@ -10,6 +10,7 @@ import {
 import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
 import { classify, type GitLabUser } from '../../core/deployments/deployment.ts';
 import { isGreenlightError } from '../../core/errors.ts';
+import { identifyDeployment } from '../../core/intake/identify-deployment.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
 import type { ChatPort, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
 import { sendDueNudge } from '../../core/reminders/send-nudge.ts';
@@ -66,13 +67,20 @@ export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log
     await deps.producer.requestScan({ projectId: event.projectId, environments, reason });
   };
   switch (event.kind) {
-    case 'deployment':
-      await deps.producer.requestSync(
-        { projectId: event.projectId, deploymentId: event.deploymentId },
-        `deployment hook: ${event.status}`,
-      );
-      if (!reportsBlocked) await scan([], `deployment hook: ${event.status}`);
+    case 'deployment': {
+      const deploymentId = event.deploymentId ?? (await identifyDeployment(deps.gitlab, event, log));
+      if (deploymentId !== null)
+        await deps.producer.requestSync(
+          { projectId: event.projectId, deploymentId },
+          `deployment hook: ${event.status}`,
+        );
+      if (!reportsBlocked || deploymentId === null)
+        await scan(
+          deploymentId === null && event.environment ? [event.environment] : [],
+          `deployment hook: ${event.status}`,
+        );
       break;
+    }
     case 'pipeline':
       if (event.status === 'manual' || event.environments.length > 0)
         await scan(event.environments, `pipeline hook: ${event.status}`);
@@ -141,7 +149,8 @@ export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log
   await audit(deps, log, job, {
     outcome: outcome.kind === 'refused' ? outcome.reason : outcome.kind,
     gitlabUser: outcome.as?.username ?? '',
-    ...(d && { project: d.project.path }),
+    // refused before the deployment was read (unlinked, ...): its path from the card, else from GitLab
+    project: d?.project.path ?? (await projectPath(deps, job, { readGitLab: true })),
     ...(outcome.kind === 'refused' && outcome.detail !== undefined && { error: outcome.detail }),
   });
   const what = d ? `${d.project.path} → ${d.environment.name}` : `deployment #${job.ref.deploymentId}`;
@@ -208,7 +217,7 @@ async function audit(
     team: job.slackUser.teamId,
     slackUser: job.slackUser.userId,
     gitlabUser: '',
-    project: String(job.ref.projectId),
+    project: fields.project ?? (await projectPath(deps, job, { readGitLab: false })),
     deployment: String(job.ref.deploymentId),
     action: job.action,
     comment: job.comment ?? '',
@@ -228,6 +237,20 @@ async function audit(
       'audit entry could not be written',
     );
   }
+}
+
+/**
+ * The project's path for the audit trail: from the card the click came from (no GitLab call), else, when
+ * `readGitLab`, from the deployment read with greenlight's own token; the id only when neither knows it.
+ */
+async function projectPath(deps: ProcessorDeps, job: DecisionJob, opts: { readGitLab: boolean }): Promise<string> {
+  const card = await deps.decide.cards.get(job.ref.deploymentId).catch(() => null);
+  if (card && card.projectId === job.ref.projectId) return card.snapshot.project.path;
+  if (opts.readGitLab) {
+    const deployment = await deps.gitlab.getDeployment(job.ref).catch(() => null);
+    if (deployment) return deployment.project.path;
+  }
+  return String(job.ref.projectId);
 }
 
 function errorText(error: unknown): string {

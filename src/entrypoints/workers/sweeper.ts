@@ -14,6 +14,8 @@ export type Sweeper = {
   queue: Queue<SweepJob>;
   /** A sweep as soon as possible (deduplicated: at most one such request waits at a time). */
   requestNow(reason: string): Promise<void>;
+  /** Sets the schedule again (Redis lost its data, and with it the job scheduler). */
+  reschedule(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -98,6 +100,7 @@ export async function startSweeper(opts: {
   return {
     queue,
     requestNow,
+    reschedule: schedule,
     async close() {
       opts.queueConnection.off('close', onLost);
       opts.queueConnection.off('ready', onReady);

@@ -15,6 +15,7 @@ export interface Ctx {
   readonly state: State;
   readonly clock: Clock;
   readonly version: string;
+  readonly licensePlan: 'premium' | 'ultimate' | 'free' | null;
   baseUrl(): string;
   emit(event: DomainEvent): void;
 }

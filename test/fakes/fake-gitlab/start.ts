@@ -38,6 +38,7 @@ export async function startFakeGitLab(opts: StartFakeGitLabOptions = {}): Promis
     state,
     clock,
     version,
+    licensePlan: opts.licensePlan === undefined ? 'ultimate' : opts.licensePlan,
     baseUrl: () => baseUrl,
     emit: (event: DomainEvent) => publishEvent(ctx, dispatcher, mode, event, currentEventUuid ?? randomUUID()),
   };

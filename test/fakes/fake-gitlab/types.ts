@@ -39,6 +39,12 @@ export interface StartFakeGitLabOptions {
    * (pending -> running). Default true; when false call runJob.
    */
   autoRunPlayedJobs?: boolean;
+  /**
+   * The instance licence that GET /license (administrators only) shows: 'premium' or 'ultimate' have
+   * deployment approvals; 'free' is Enterprise Edition without a licence (404); null is Community Edition
+   * (404, and /version says enterprise: false). Default 'ultimate'.
+   */
+  licensePlan?: 'premium' | 'ultimate' | 'free' | null;
 }
 
 export type FakeUser = Readonly<UserRec>;

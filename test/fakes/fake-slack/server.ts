@@ -80,6 +80,7 @@ async function route(
   if (httpMethod === 'GET' && url.pathname === '/openid/connect/authorize')
     return state.openid.authorize(url.searchParams, req.headers.cookie);
   if (httpMethod === 'GET' && url.pathname === '/openid/connect/keys') return state.openid.jwks();
+  if (url.pathname === '/oauth/v2/authorize') return authorizePage(state, httpMethod, url, rawBody);
   const hook = /^\/hooks\/response\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
   if (hook?.[1] && httpMethod === 'POST') return responseUrls.handle(hook[1], rawBody, url.pathname);
   state.log.unexpected({ at: Date.now(), httpMethod, path: url.pathname, reason: 'unknown_route' });
@@ -96,4 +97,43 @@ function send(res: ServerResponse, response: ApiResponse): void {
   const payload = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
   res.writeHead(response.status, response.headers);
   res.end(payload);
+}
+
+const escape = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * Slack's consent page for installing an app (what "Install to workspace" opens): GET shows what the app asks
+ * for and an Allow button; posting it redirects to the app's redirect URL with a one-time code and the state.
+ */
+function authorizePage(state: FakeState, httpMethod: string, url: URL, rawBody: string): ApiResponse {
+  const html = (status: number, body: string): ApiResponse => ({
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: `<!doctype html><html><head><title>Slack</title></head><body>${body}</body></html>`,
+  });
+  const params = httpMethod === 'POST' ? new URLSearchParams(rawBody) : url.searchParams;
+  const clientId = params.get('client_id') ?? '';
+  const app = state.apps.latest();
+  if (clientId !== state.identity.clientId || !app) return html(400, '<h1>Invalid client_id parameter</h1>');
+  const redirectUri = params.get('redirect_uri') ?? app.redirectUrls[0];
+  if (!redirectUri || !app.redirectUrls.some((r) => redirectUri.startsWith(r)))
+    return html(400, '<h1>redirect_uri did not match any configured URIs</h1>');
+  if (httpMethod !== 'POST') {
+    const name = String((app.manifest.display_information as Record<string, unknown> | undefined)?.name ?? 'app');
+    const hidden = [...url.searchParams]
+      .map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`)
+      .join('');
+    return html(
+      200,
+      `<h1>${escape(name)} is requesting permission to access the ${escape(state.identity.teamDomain)} ` +
+        `Slack workspace</h1><p>Scopes: ${escape(params.get('scope') ?? '')}</p>` +
+        `<form method="post" action="/oauth/v2/authorize">${hidden}<button type="submit">Allow</button></form>`,
+    );
+  }
+  const target = new URL(redirectUri);
+  target.searchParams.set('code', state.apps.issueCode(clientId, params.get('redirect_uri') ?? undefined));
+  const stateParam = params.get('state');
+  if (stateParam !== null) target.searchParams.set('state', stateParam);
+  return { status: 302, headers: { location: target.href }, body: '' };
 }

@@ -18,7 +18,12 @@ export interface FakeSlackOptions {
   verificationToken?: string;
   /** App-level token (xapp-...) that apps.connections.open accepts (Socket Mode). */
   appToken?: string;
-  /** The app's OAuth client credentials (Sign in with Slack: openid.connect.token). */
+  /** App configuration token (xoxe.xoxp-...) that apps.manifest.create accepts. */
+  configToken?: string;
+  /**
+   * OAuth credentials of the app (apps.manifest.create returns them, oauth.v2.access checks them, and Sign in with
+   * Slack's openid.connect.token too).
+   */
   clientId?: string;
   clientSecret?: string;
 }

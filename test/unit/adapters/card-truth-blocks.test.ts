@@ -49,9 +49,11 @@ async function rulesSection(
   });
   const message = renderCard(model);
   expect(validateBlocks(message.blocks, 'message')).toEqual([]);
-  const section = message.blocks.find((b) => String(b.block_id).includes('-r-')) as
-    { text: { text: string } } | undefined;
-  return { text: section?.text.text ?? '', message };
+  // one section per rule (block ids dep-<id>-r<index>-v<version>), joined here line by line
+  const sections = message.blocks.filter((b) => /-r\d+-v\d+$/.test(String(b.block_id))) as Array<{
+    text: { text: string };
+  }>;
+  return { text: sections.map((b) => b.text.text).join('\n'), message, sections };
 }
 
 describe('card: per-rule progress and who can still approve', () => {
@@ -100,8 +102,60 @@ describe('card: per-rule progress and who can still approve', () => {
       more: 40,
       known: true,
     }));
-    const { text } = await rulesSection(big, open);
-    expect(text.length).toBeLessThanOrEqual(3000);
+    const { sections } = await rulesSection(big, open);
+    expect(sections).toHaveLength(30);
+    for (const [i, b] of sections.entries()) {
+      expect(b.text.text.length).toBeLessThanOrEqual(3000);
+      expect(b.text.text).toContain(`-${i}*: 0 of 5 — can approve: <@U0USER0>`);
+    }
+  });
+
+  it('never cuts an open rule: long comments on satisfied rules are clipped, who can still approve stays', async () => {
+    const comment = 'x'.repeat(255);
+    const satisfied = Array.from({ length: 4 }, (_, i) =>
+      rule({
+        id: 10 + i,
+        name: `reviewers-${i}`,
+        required: 20,
+        accessLevel: null,
+        groupId: 10 + i,
+        approvals: Array.from({ length: 20 }, (_, j) => approval({ ...alice, id: 100 + j }, 'approved', comment)),
+      }),
+    );
+    const security = rule({ id: 99, name: 'security', required: 1, accessLevel: null, groupId: 99 });
+    const deployment = waitingDeployment({ pendingApprovalCount: 1, rules: [...satisfied, security] });
+    const { sections, message } = await rulesSection(deployment, [
+      { name: 'security', missing: 1, people: [person(7)], more: 0, known: true },
+    ]);
+    expect(sections).toHaveLength(5);
+    expect(sections[4]!.text.text).toBe(':hourglass_flowing_sand: *security*: 0 of 1 — can approve: <@U0USER7>');
+    for (const b of sections) expect(b.text.text.length).toBeLessThanOrEqual(3000);
+    expect(message.blocks.length).toBeLessThanOrEqual(50);
+  });
+
+  it('keeps to 50 blocks with more rules than fit: every open rule shown, the others counted', async () => {
+    const rules = Array.from({ length: 70 }, (_, i) =>
+      rule({
+        id: i,
+        name: `group-${i}`,
+        required: 1,
+        accessLevel: null,
+        groupId: i,
+        approvals: i % 10 === 0 ? [] : [approval(alice, 'approved', 'ok')],
+      }),
+    );
+    const deployment = waitingDeployment({ pendingApprovalCount: 7, rules });
+    const open = rules
+      .filter((_, i) => i % 10 === 0)
+      .map((r) => ({ name: r.name, missing: 1, people: [person(1)], more: 0, known: true }));
+    const { sections, message } = await rulesSection(deployment, open);
+    expect(message.blocks.length).toBe(50);
+    for (const i of [0, 10, 20, 30, 40, 50, 60])
+      expect(sections.some((b) => b.text.text.startsWith(`:hourglass_flowing_sand: *group-${i}*`))).toBe(true);
+    const more = message.blocks.find((b) => String(b.block_id).includes('-rmore-')) as {
+      elements: Array<{ text: string }>;
+    };
+    expect(more.elements[0]!.text).toBe(`…and ${70 - sections.length} more approval rules, all satisfied: see GitLab.`);
   });
 
   it('shows no one to approve once the deployment no longer waits', async () => {

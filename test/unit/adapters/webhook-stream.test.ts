@@ -127,7 +127,7 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     const observed: string[] = [];
     consume(
       async (e) => {
-        seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId);
+        seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId!);
       },
       { concurrency: 4, observe: (o) => observed.push(o.result) },
     );
@@ -146,7 +146,7 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     const log = createWebhookLog(redis, keys);
     const seen: number[] = [];
     const handle = async (e: IntakeEvent) => {
-      seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId);
+      seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId!);
       await new Promise((resolve) => setTimeout(resolve, 2));
     };
     consume(handle, { concurrency: 3 });
@@ -168,7 +168,7 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
       let brokenCalls = 0;
       const { lines } = consume(
         async (e) => {
-          const id = (e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId;
+          const id = (e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId!;
           if (id === 400 && ++flakyCalls < 2) throw new Error('Redis hiccup');
           if (id === 401) {
             brokenCalls += 1;
@@ -197,7 +197,7 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'dead-worker', 'COUNT', 10, 'STREAMS', keys.webhooks, '>');
     const seen: number[] = [];
     const { lines } = consume(
-      async (e) => void seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId),
+      async (e) => void seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId!),
       { reclaimAfterMs: 200, forgetConsumersAfterMs: 100 },
     );
     await waitFor(async () => seen.length === 2 && (await redis.xlen(keys.webhooks)) === 0, {
@@ -218,7 +218,7 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
   it('creates the stream and group again when Redis lost them', async () => {
     const log = createWebhookLog(redis, keys);
     const seen: number[] = [];
-    consume(async (e) => void seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId));
+    consume(async (e) => void seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId!));
     await log.append(event(600), 'before-loss');
     await waitFor(() => seen.includes(600), { what: 'first handled' });
     await redis.del(keys.webhooks);
@@ -233,7 +233,7 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     const started: number[] = [];
     const finished: number[] = [];
     const { consumer } = consume(async (e) => {
-      const id = (e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId;
+      const id = (e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId!;
       started.push(id);
       await gate;
       finished.push(id);

@@ -86,12 +86,12 @@ describe('loadConfig', () => {
       GITLAB_OAUTH_CLIENT_SECRET: 's',
       SLACK_CLIENT_ID: '1234.5678',
       SLACK_CLIENT_SECRET: 'slack-secret',
-      PUBLIC_URL: 'https://gl.example.com/',
+      PUBLIC_URL: 'https://gl.acme.test/',
       TOKEN_ENCRYPTION_KEY: `${KEY},${other}`,
     });
     expect(ok.encryptionKeys.map((k) => k.id)).toHaveLength(2);
     expect(ok.encryptionKeys[0]!.id).not.toBe(ok.encryptionKeys[1]!.id);
-    expect(ok.publicUrl).toBe('https://gl.example.com');
+    expect(ok.publicUrl).toBe('https://gl.acme.test');
     expect(problemsOf(() => loadConfig({ ...base, TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' })).join()).toMatch(
       /not 32 bytes of base64; create one with: openssl rand -base64 32/,
     );

@@ -108,6 +108,35 @@ describe('docker-compose.yml', () => {
     expect(redis!.healthcheck!.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
 
+  /** Compose's variable substitution: ${VAR:-default} (unset or empty: default), ${VAR:+alternative}. */
+  const interpolate = (text: string, vars: Record<string, string>) =>
+    text.replace(/\$\{([A-Z_]+)(:[-+])([^}]*)\}/g, (_, name: string, op: string, word: string) => {
+      const set = (vars[name] ?? '') !== '';
+      return op === ':-' ? (set ? vars[name]! : word) : set ? word : '';
+    });
+
+  it('mounts the policy file that CONFIG_FILE in .env names, and has none without it', () => {
+    const rendered = (vars: Record<string, string>) =>
+      (parseYaml(interpolate(read('docker-compose.yml'), vars)) as typeof compose).services.greenlight!;
+    const withPolicy = rendered({ CONFIG_FILE: './greenlight.yml' });
+    expect(withPolicy.environment!.CONFIG_FILE).toBe('/etc/greenlight/policy.yml');
+    expect(withPolicy.volumes).toContain('./greenlight.yml:/etc/greenlight/policy.yml:ro');
+    const without = rendered({});
+    // an empty CONFIG_FILE is no policy file (loadConfig treats empty variables as unset)
+    expect(without.environment!.CONFIG_FILE).toBe('');
+    expect(without.volumes).toContain('/dev/null:/etc/greenlight/policy.yml:ro');
+  });
+
+  it('docker run examples point REDIS_URL away from the container itself', () => {
+    const runs = [read('Dockerfile'), read('README.md')]
+      .join('\n')
+      .replace(/\\\n#?\s*/g, ' ')
+      .split('\n')
+      .filter((l) => /docker run --env-file/.test(l));
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    for (const line of runs) expect(line).toMatch(/-e REDIS_URL=redis:\/\/host\.docker\.internal:6379/);
+  });
+
   it('starts greenlight from the Dockerfile, after Redis is healthy, with settings the schema knows', () => {
     expect(greenlight!.build).toBe('.');
     expect(greenlight!.env_file).toBe('.env');

@@ -378,12 +378,11 @@ describe('createWebhookIntake on node:http', () => {
       expect(h.enqueued).toEqual([]);
     });
 
-    it('answers JSON that does not fit the hook with 400 naming the hook and the field', async () => {
-      const { deployment_id: _dropped, ...withoutId } = DEPLOYMENT_HOOK;
-      const reply = await h.send({ body: JSON.stringify(withoutId) });
+    it('answers JSON whose project is unusable with 400 naming the hook and the field', async () => {
+      const reply = await h.send({ body: JSON.stringify({ ...DEPLOYMENT_HOOK, project: { id: 'thirty' } }) });
       expect(reply.status).toBe(400);
       const body = JSON.parse(reply.text) as { error: string };
-      expect(body.error).toMatch(/^Deployment Hook payload: deployment_id: /);
+      expect(body.error).toMatch(/^Deployment Hook payload: project\.id: /);
       expect(h.enqueued).toEqual([]);
       expect(h.observe.mock.calls).toEqual([['Deployment Hook', 'malformed']]);
       expect(h.logger.lines).toContainEqual(

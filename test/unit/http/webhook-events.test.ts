@@ -60,3 +60,70 @@ describe('GitLab webhook payloads', () => {
     expect(parseHook('Deployment Hook', { object_kind: 'pipeline' })).toMatchObject({ ok: false });
   });
 });
+
+describe('GitLab webhook payloads that are partly unusable', () => {
+  it('reads the Ruby time with UTC that some versions send', () => {
+    expect(parseGitLabTime('2026-05-08 10:30:00 UTC')).toBe(Date.parse('2026-05-08T10:30:00Z'));
+    expect(parseGitLabTime('2026-05-08 10:30:00.123 +0000')).toBe(Date.parse('2026-05-08T10:30:00Z'));
+    expect(parseGitLabTime(1715164200)).toBeNull();
+  });
+
+  it('skips a pipeline job that is not an object, and one whose environment has no name, and uses the rest', () => {
+    const body = {
+      object_kind: 'pipeline',
+      object_attributes: { status: 'manual' },
+      project: { id: 3 },
+      builds: [
+        'garbage',
+        { status: 'manual', environment: { name: '' } },
+        { status: 'manual', environment: { name: 'production' } },
+      ],
+    };
+    expect(parseHook('Pipeline Hook', body)).toEqual({
+      ok: true,
+      event: { kind: 'pipeline', projectId: 3, projectPath: '', status: 'manual', environments: ['production'] },
+      skipped: ['builds.0: Invalid input: expected object, received string', 'builds.1.environment.name: is empty'],
+    });
+  });
+
+  it('names at most five skipped parts and counts the rest', () => {
+    const builds = Array.from({ length: 12 }, () => ({ status: 'manual', environment: { name: '' } }));
+    const parsed = parseHook('Pipeline Hook', {
+      object_kind: 'pipeline',
+      object_attributes: {},
+      project: { id: 3 },
+      builds,
+    });
+    expect(parsed).toMatchObject({ ok: true, event: { environments: [] } });
+    expect(parsed.ok && parsed.skipped).toEqual([
+      ...Array(5)
+        .fill('builds.0.environment.name: is empty')
+        .map((_, i) => `builds.${i}.environment.name: is empty`),
+      'and 7 more',
+    ]);
+  });
+
+  it('keeps a Deployment Hook without deployment_id with what identifies the deployment', () => {
+    const body = {
+      object_kind: 'deployment',
+      status: 'running',
+      deployable_id: 796,
+      environment: 'staging',
+      short_sha: '279484c0',
+      project: { id: 30, path_with_namespace: 'root/test' },
+    };
+    expect(parseHook('Deployment Hook', body)).toEqual({
+      ok: true,
+      event: {
+        kind: 'deployment',
+        projectId: 30,
+        projectPath: 'root/test',
+        deploymentId: null,
+        status: 'running',
+        statusChangedAt: null,
+        environment: 'staging',
+        lookup: { deployableId: 796, shortSha: '279484c0' },
+      },
+    });
+  });
+});

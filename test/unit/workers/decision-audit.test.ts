@@ -93,11 +93,44 @@ describe('decision processing writes the audit trail', () => {
     expect(await processDecision(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }), logger)).toBe(
       'unlinked',
     );
+    // the project's path, as in every other entry (read from GitLab: no card knows this deployment)
     expect(entries).toEqual([
-      expect.objectContaining({ slackUser: 'U0NOBODY', gitlabUser: '', project: '42', outcome: 'unlinked', error: '' }),
+      expect.objectContaining({
+        slackUser: 'U0NOBODY',
+        gitlabUser: '',
+        project: 'acme/web',
+        outcome: 'unlinked',
+        error: '',
+      }),
     ]);
     expect(notices).toEqual([
       expect.objectContaining({ user: 'U0NOBODY', team: 'T1', notice: expect.objectContaining({ link: true }) }),
+    ]);
+  });
+
+  it('names the project by its path also when the deployment was not read: from the card clicked', async () => {
+    const cards = new FakeCardStore();
+    const snapshot = waitingDeployment();
+    await cards.create({
+      deploymentId: 4711,
+      projectId: 42,
+      channel: 'C1',
+      ts: '1.2',
+      version: 1,
+      state: 'waiting',
+      fingerprint: 'f',
+      claimedAt: 0,
+      updatedAt: 0,
+      snapshot,
+    } as Parameters<FakeCardStore['create']>[0]);
+    deps.decide.cards = cards;
+    deps.gitlab = new FakeGitLabReader(); // GitLab does not show it (any more)
+    deps.decide.gitlab = deps.gitlab;
+    await processDecision(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }), logger);
+    await processDecision(deps, job({ requestedAt: Date.now() - 120_000 }), logger);
+    expect(entries.map((e) => [e.outcome, e.project])).toEqual([
+      ['unlinked', snapshot.project.path],
+      ['expired', snapshot.project.path],
     ]);
   });
 

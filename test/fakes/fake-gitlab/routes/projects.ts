@@ -1,5 +1,12 @@
 // Projects, groups, environments and jobs (incl. play).
-import { canReadDeployments, canReadProject, isDescendantGroup } from '../access.ts';
+import {
+  canReadDeployments,
+  canReadGroup,
+  canReadProject,
+  groupAccess,
+  isDescendantGroup,
+  projectAccess,
+} from '../access.ts';
 import { environmentEntity, groupEntity, jobEntity, projectEntity } from '../entities.ts';
 import { playJob, runJob } from '../domain/jobs.ts';
 import { json, type HttpResult } from '../http/types.ts';
@@ -12,6 +19,7 @@ import {
   paged,
   resolveGroup,
   resolveProject,
+  stringParam,
   type ApiCall,
   type ApiRoute,
 } from './common.ts';
@@ -30,8 +38,53 @@ function findJob(call: ApiCall, project: ProjectRec) {
   return job && job.projectId === project.id ? job : undefined;
 }
 
+/**
+ * `min_access_level` filters by the user's own role (memberships, direct or inherited), also for an
+ * administrator: GitLab's ProjectsFinder / GroupsFinder use the user's authorizations, not admin rights.
+ */
+function minAccessLevel(call: ApiCall): number | undefined | HttpResult {
+  const raw = stringParam(call, 'min_access_level');
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) return json(400, { error: 'min_access_level is invalid' });
+  return Number(raw);
+}
+
 export function projectRoutes(opts: { autoRunPlayedJobs: () => boolean }): ApiRoute[] {
   return [
+    {
+      method: 'GET',
+      pattern: '/projects',
+      handle: (call) => {
+        const level = minAccessLevel(call);
+        if (isResult(level)) return level;
+        const membership = boolParam(call, 'membership');
+        if (membership === 'invalid') return json(400, { error: 'membership is invalid' });
+        const { state } = call.ctx;
+        const projects = [...state.projects.values()]
+          .filter((p) => canReadProject(state, call.user, p))
+          .filter((p) => (level === undefined ? true : projectAccess(state, call.user.id, p) >= level))
+          .filter((p) => (membership === true ? projectAccess(state, call.user.id, p) > 0 : true))
+          .sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
+        return paged(call, projects, (p) => projectEntity(call.ctx, p));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/groups',
+      handle: (call) => {
+        const level = minAccessLevel(call);
+        if (isResult(level)) return level;
+        const topLevel = boolParam(call, 'top_level_only');
+        if (topLevel === 'invalid') return json(400, { error: 'top_level_only is invalid' });
+        const { state } = call.ctx;
+        const groups = [...state.groups.values()]
+          .filter((g) => canReadGroup(state, call.user, g))
+          .filter((g) => (level === undefined ? true : groupAccess(state, call.user.id, g.id) >= level))
+          .filter((g) => (topLevel === true ? g.parentId === null : true))
+          .sort((a, b) => a.id - b.id);
+        return paged(call, groups, (g) => groupEntity(call.ctx, g));
+      },
+    },
     {
       method: 'GET',
       pattern: '/projects/:id',

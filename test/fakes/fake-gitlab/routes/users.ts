@@ -31,8 +31,33 @@ export const userRoutes: ApiRoute[] = [
         version: ctx.version,
         revision: '6a1e3c2b9f0',
         kas: { enabled: false, externalUrl: null, version: null },
-        enterprise: ctx.version.endsWith('-ee'),
+        enterprise: ctx.version.endsWith('-ee') && ctx.licensePlan !== null,
       }),
+  },
+  {
+    // doc/api/license.md: administrators only; the EE licence of the instance (absent on Community Edition).
+    method: 'GET',
+    pattern: '/license',
+    handle: ({ ctx, user }) => {
+      if (!user.admin) return message(403, '403 Forbidden');
+      // Community Edition has no such route; Enterprise Edition without a licence has no current licence.
+      if (ctx.licensePlan === null || ctx.licensePlan === 'free') return message(404, '404 Not Found');
+      return json(200, {
+        id: 2,
+        plan: ctx.licensePlan,
+        created_at: '2026-01-27T23:21:58.674Z',
+        starts_at: '2026-01-27',
+        expires_at: '2027-01-27',
+        historical_max: 300,
+        maximum_user_count: 300,
+        expired: false,
+        overage: 0,
+        user_limit: 300,
+        active_users: 42,
+        licensee: { Name: 'Acme Admin', Email: 'admin@acme.test', Company: 'Acme' },
+        add_ons: {},
+      });
+    },
   },
   {
     method: 'GET',

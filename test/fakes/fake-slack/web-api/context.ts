@@ -1,3 +1,4 @@
+import type { AppRegistry } from '../apps.ts';
 import type { CallLog } from '../call-log.ts';
 import type { Clock } from '../clock.ts';
 import type { Faults } from '../faults.ts';
@@ -19,6 +20,10 @@ export interface FakeState {
   faults: Faults;
   log: CallLog;
   openid: OpenIdProvider;
+  /** Apps created with apps.manifest.create and installed through OAuth. */
+  apps: AppRegistry;
+  /** The fake's own base URL (http://127.0.0.1:port), once it listens. */
+  baseUrl(): string;
 }
 
 /** Thrown by method implementations; becomes HTTP 200 `{ ok: false, error, ...extra }`. */

@@ -148,3 +148,44 @@ export function conversationsMembers(state: FakeState, args: Args): Json {
   const more = start + limit < everyone.length;
   return { members: page, response_metadata: { next_cursor: more ? encodeCursor(start + limit) : '' } };
 }
+
+/**
+ * conversations.list: channels (not DMs) of the requested types, paginated by cursor. Public channels need
+ * channels:read, private ones groups:read; a bot only sees private channels it is in.
+ */
+export function conversationsList(state: FakeState, args: Args): Json {
+  const types = (args.str('types') ?? 'public_channel')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (types.includes('public_channel')) requireScope(state, 'channels:read');
+  if (types.includes('private_channel')) requireScope(state, 'groups:read');
+  const excludeArchived = args.bool('exclude_archived');
+  const all = [...state.workspace.channels.values()].filter(
+    (c) =>
+      !c.isIm &&
+      (c.isPrivate ? types.includes('private_channel') && c.botIsMember : types.includes('public_channel')) &&
+      !(excludeArchived && c.isArchived),
+  );
+  const limit = Math.min(Math.max(args.int('limit', 100), 1), 1000);
+  const start = decodeCursor(args.str('cursor'));
+  const page = all.slice(start, start + limit);
+  const hasMore = start + limit < all.length;
+  return {
+    channels: page.map((c) => state.workspace.channelJson(c)),
+    response_metadata: { next_cursor: hasMore ? encodeCursor(start + limit) : '' },
+  };
+}
+
+/** conversations.join (channels:join): the bot joins a public channel; private ones need an /invite. */
+export function conversationsJoin(state: FakeState, args: Args): Json {
+  const channel = findChannel(state, args.required('channel'));
+  if (channel.isPrivate) fail('method_not_supported_for_channel_type');
+  if (channel.isArchived) fail('is_archived');
+  const already = channel.botIsMember;
+  channel.botIsMember = true;
+  return {
+    channel: state.workspace.channelJson(channel),
+    ...(already && { warning: 'already_in_channel', response_metadata: { warnings: ['already_in_channel'] } }),
+  };
+}

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InjectedFailure, Json } from '../types.ts';
+import * as apps from './apps.ts';
 import * as chat from './chat.ts';
 import { ApiFailure, Args, decodeArgs } from './context.ts';
 import type { FakeState } from './context.ts';
@@ -16,7 +17,9 @@ export interface ApiResponse {
 interface MethodSpec {
   /** Any one of these scopes grants the method (checked before the call); [] = no scope needed. */
   scopes: string[];
-  run: (state: FakeState, args: Args) => Json;
+  /** Which token the method takes: the bot token (default), an app configuration token, or none (client id). */
+  auth?: 'bot' | 'config' | 'client';
+  run: (state: FakeState, args: Args, basic?: { user: string; password: string }) => Json;
 }
 
 const METHODS: Record<string, MethodSpec> = {
@@ -40,6 +43,11 @@ const METHODS: Record<string, MethodSpec> = {
   'conversations.members': { scopes: [], run: directory.conversationsMembers },
   'conversations.history': { scopes: [], run: directory.conversationsHistory },
   'conversations.replies': { scopes: [], run: directory.conversationsReplies },
+  // conversations.list checks channels:read / groups:read per requested type itself.
+  'conversations.list': { scopes: [], run: directory.conversationsList },
+  'conversations.join': { scopes: ['channels:join'], run: directory.conversationsJoin },
+  'apps.manifest.create': { scopes: [], auth: 'config', run: apps.manifestCreate },
+  'oauth.v2.access': { scopes: [], auth: 'client', run: apps.oauthV2Access },
 };
 
 export const SUPPORTED_METHODS = [...Object.keys(METHODS), 'openid.connect.token'];
@@ -89,12 +97,15 @@ function execute(state: FakeState, request: ApiRequest, args: Json, token: strin
     unexpected('unknown_method');
     return reply(200, { ok: false, error: 'unknown_method', req_method: request.method });
   }
+  if (spec.auth === 'client') return clientAuthenticated(state, request, spec, args);
   if (token === undefined || token === '') {
     unexpected('not_authed');
     return reply(200, { ok: false, error: 'not_authed' });
   }
-  if (token !== state.identity.botToken) {
-    unexpected('invalid_auth');
+  const expected = spec.auth === 'config' ? state.identity.configToken : state.identity.botToken;
+  if (token !== expected) {
+    // A wrong configuration token is a person's typo on a setup page, not a misbehaving app.
+    if (spec.auth !== 'config') unexpected('invalid_auth');
     return reply(200, { ok: false, error: 'invalid_auth' });
   }
   const scopeHeaders = {
@@ -128,6 +139,23 @@ function execute(state: FakeState, request: ApiRequest, args: Json, token: strin
     }
     unexpected(`fake crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return reply(500, { ok: false, error: 'fake_internal_error' }, scopeHeaders);
+  }
+}
+
+/** oauth.v2.access: no token; client credentials in the form or as HTTP Basic. */
+function clientAuthenticated(state: FakeState, request: ApiRequest, spec: MethodSpec, args: Json): ApiResponse {
+  const injected = state.faults.takeFailure(request.method);
+  if (injected) return injectedResponse(injected, {});
+  const basicMatch = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  const decoded = basicMatch ? Buffer.from(basicMatch[1]!, 'base64').toString('utf8') : undefined;
+  const basic = decoded?.includes(':')
+    ? { user: decoded.slice(0, decoded.indexOf(':')), password: decoded.slice(decoded.indexOf(':') + 1) }
+    : undefined;
+  try {
+    return reply(200, { ok: true, ...spec.run(state, new Args(args), basic) });
+  } catch (error) {
+    if (error instanceof ApiFailure) return reply(200, { ok: false, error: error.error, ...error.extra });
+    throw error;
   }
 }
 

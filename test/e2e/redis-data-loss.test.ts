@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/child.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { CHANNEL, freshEnvironment, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
+
+type Button = { action_id: string };
+const decisionButtons = (blocks: Array<Record<string, unknown>>) =>
+  blocks
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => b.elements as Button[])
+    .map((b) => b.action_id)
+    .filter((id) => id !== 'deploy_open_gitlab');
+
+/**
+ * Redis loses greenlight's data while it runs (FLUSHALL of a private redis-server started for this file: never the
+ * shared one): the process notices (its data marker is gone), sets the sweep's schedule again, sweeps, adopts the
+ * cards already in Slack instead of posting second ones, and brings cards decided meanwhile up to date.
+ */
+describe('Redis loses its data under a running greenlight', () => {
+  let world: World;
+  let app: TestApp;
+  let server: ChildProcess;
+  let url: string;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `redis://127.0.0.1:${port}`;
+    server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await waitFor(
+      async () => {
+        const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } finally {
+          probe.disconnect();
+        }
+      },
+      { what: 'private redis-server' },
+    );
+    admin = new Redis(url);
+    world = await startWorld({ webhookMode: 'modern' });
+    app = await startTestApp({
+      env: { ...world.env, REDIS_URL: url },
+      name: 'e2e-data-loss',
+      options: { dataCheckEveryMs: 200 },
+    });
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await world?.close();
+    admin?.disconnect();
+    server?.kill('SIGKILL');
+  });
+
+  const cardsOf = (id: number) =>
+    world.slack.messages(CHANNEL).filter((m) => m.metadata?.event_payload?.deployment_id === id);
+  const deploy = () =>
+    world.gitlab.createDeployment({
+      projectId: world.project.id,
+      environment: freshEnvironment(world.gitlab, world.project.id),
+      userId: world.bob.id,
+    });
+
+  it('sets the sweep schedule again, adopts open cards, updates those decided since, posts none twice', async () => {
+    const waiting = deploy();
+    const decided = deploy();
+    for (const d of [waiting, decided]) await waitFor(() => cardsOf(d.id).length === 1, { what: `card ${d.id}` });
+    await world.gitlab.webhooksIdle();
+    const lossesBefore = app.logs.find('redis lost greenlight data; repairing schedules and cards').length;
+
+    // Redis loses everything; meanwhile the deployment is rejected in GitLab and its webhook is never heard.
+    world.gitlab.holdWebhooks();
+    await admin.flushall();
+    world.gitlab.approveInUi(decided.id, world.carol.id, 'rejected', 'not today');
+
+    await waitFor(
+      () => app.logs.find('redis lost greenlight data; repairing schedules and cards').length > lossesBefore,
+      { what: 'the loss noticed' },
+    );
+    // the decided card loses its buttons, and says why
+    await waitFor(() => decisionButtons(cardsOf(decided.id)[0]!.blocks).length === 0, {
+      what: 'the decided card brought up to date',
+    });
+    expect(cardsOf(decided.id)[0]!.text).toMatch(/^Rejected/);
+    // the sweep runs on a schedule again
+    const scheduler = await waitFor(() => app.app.sweeper()!.queue.getJobScheduler('sweep'), {
+      what: 'the sweep scheduled again',
+    });
+    expect(scheduler.every).toBeGreaterThan(0);
+    // the waiting deployment's card is adopted (the sweep synced it), not posted again
+    await waitFor(
+      () => app.logs.find('adopted a card whose record redis lost').some((l) => l.deploymentId === waiting.id),
+      {
+        what: 'the waiting card adopted',
+      },
+    );
+    world.gitlab.releaseWebhooks();
+    await world.gitlab.webhooksIdle();
+
+    // a click on the adopted card works as before
+    const card = cardsOf(waiting.id)[0]!;
+    expect(decisionButtons(card.blocks)).toEqual(['deploy_approve', 'deploy_reject']);
+    await world.slack.clickButton(app.url, {
+      userId: world.slackIds.alice,
+      channel: CHANNEL,
+      ts: card.ts,
+      actionId: 'deploy_approve',
+    });
+    await waitFor(() => world.gitlab.getDeployment(waiting.id)?.pendingApprovalCount === 0, {
+      what: 'approval recorded',
+    });
+    // and a deployment after the loss gets its card as usual
+    const after = deploy();
+    await waitFor(() => cardsOf(after.id).length === 1, { what: 'card after the loss' });
+
+    for (const d of [waiting, decided, after]) expect(cardsOf(d.id)).toHaveLength(1);
+  });
+});
