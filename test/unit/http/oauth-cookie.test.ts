@@ -41,7 +41,7 @@ async function startCookie(publicUrl: string): Promise<{ cookie: string; locatio
 }
 
 describe('the link cookie', () => {
-  it('is Secure, HttpOnly, SameSite=Lax and scoped to /oauth when PUBLIC_URL is https; Redis gets its hash', async () => {
+  it('is Secure, HttpOnly, SameSite=Lax and scoped to /oauth on https; Redis gets its hash', async () => {
     const { cookie, location, hash } = await startCookie('https://gl.acme.test');
     expect(cookie).toMatch(/^greenlight_link=[A-Za-z0-9_-]{43};/);
     expect(cookie).toMatch(/; Secure/);
