@@ -169,7 +169,7 @@ const SMOKE: Plan = {
   // building takes seconds: the smoke run starts src/main.ts
   shipped: false,
   intake: { concurrency: 4, warmupMs: 100, durationMs: 300, rate: 200, rateDurationMs: 300 },
-  forged: { requests: 200, warmup: 50, concurrency: 4, settleMs: 200 },
+  forged: { requests: 50, warmup: 20, concurrency: 4, settleMs: 100 },
   cards: [
     {
       name: 'cards-10',
