@@ -254,6 +254,10 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const pendingIndex = createPendingIndex(redis, keys);
   const personalStore = createPersonalStore(redis, keys);
   const personalQueue = createPersonalQueue(queueConnection, keys.bullPrefix);
+  // Without a listener BullMQ prints connection errors to stderr during a Redis outage (as for the queues above).
+  personalQueue.queue.on('error', (error: Error) =>
+    logger.warn({ queue: 'personal', err: error.message }, 'queue connection error'),
+  );
   const personalChat = createPersonalChat(slackClient, direct);
   /** Where the Home tab's Link button points (oauth mode): the same signed start URL as every Link button. */
   const linkTarget: LinkTarget | undefined = linkStart ? async (user) => linkStart.url(user) : undefined;
