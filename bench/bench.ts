@@ -110,6 +110,34 @@ const FULL: Plan = {
         settleMs: 1_000,
       },
     },
+    // What a deployment changes, side by side: the same world (every environment deployed before, 200 merge
+    // requests since, one release rolled out to all), the summary on (as shipped) and off.
+    {
+      name: 'cards-1000-changes-on',
+      sizes: {
+        deployments: 1_000,
+        paced: false,
+        channels: 1_000,
+        events: 'deployment',
+        clicks: 0,
+        warmup: 20,
+        settleMs: 1_000,
+        changes: { summary: 'on', history: true },
+      },
+    },
+    {
+      name: 'cards-1000-changes-off',
+      sizes: {
+        deployments: 1_000,
+        paced: false,
+        channels: 1_000,
+        events: 'deployment',
+        clicks: 0,
+        warmup: 20,
+        settleMs: 1_000,
+        changes: { summary: 'off', history: true },
+      },
+    },
     {
       name: 'paced-100',
       sizes: {
@@ -174,6 +202,19 @@ const SMOKE: Plan = {
     {
       name: 'cards-10',
       sizes: { deployments: 10, paced: false, channels: 10, events: 'deployment', clicks: 3, warmup: 2, settleMs: 100 },
+    },
+    {
+      name: 'cards-10-changes',
+      sizes: {
+        deployments: 10,
+        paced: false,
+        channels: 10,
+        events: 'deployment',
+        clicks: 0,
+        warmup: 2,
+        settleMs: 100,
+        changes: { summary: 'on', history: true },
+      },
     },
     {
       name: 'paced-20',

@@ -25,7 +25,8 @@ const rss = (idle: number | null, peak: number | null) => `${fmtMb(idle)} → ${
 function describeCards(c: CardsResult): string {
   return (
     `${fmtInt(c.deployments)} in ${fmtInt(c.channels)} ` +
-    `channels${c.paced ? ', Slack paced' : ''}${c.events === 'all' ? ', all hook events' : ''}`
+    `channels${c.paced ? ', Slack paced' : ''}${c.events === 'all' ? ', all hook events' : ''}` +
+    (c.changes ? `, changes summary ${c.changes.summary}${c.changes.history ? ' (with history)' : ''}` : '')
   );
 }
 

@@ -12,6 +12,10 @@ import type { VisibilityPort } from './core/visibility/can-see.ts';
 import { createProjectDirectory } from './adapters/gitlab/projects.ts';
 import { createGitLabOAuthClient } from './adapters/gitlab/oauth-client.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
+import { createChangesReader } from './adapters/gitlab/changes-reader.ts';
+import { createChangesStore } from './adapters/redis/changes-store.ts';
+import { registerChangesModal } from './entrypoints/slack/listeners/changes-modal.ts';
+import type { ChangesDeps } from './core/cards/changes-summary.ts';
 import type { IdentityAdapter } from './adapters/identity/account.ts';
 import { createLinkStart } from './adapters/identity/link-start.ts';
 import { createLinkStore } from './adapters/identity/link-store.ts';
@@ -184,6 +188,13 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token, observe: metrics.api };
   const gitlab = createGitLabReader(gitlabConn);
   const membership = createMembership(gitlabConn);
+  // What a deployment changes (cards, lists, the Changes modal): GitLab reads, ranges kept in Redis.
+  const changes: ChangesDeps = {
+    source: createChangesReader(gitlabConn, gitlab),
+    ranges: createChangesStore(redis, keys),
+    clock,
+    logger,
+  };
   const latest = createLatestDeployments(redis, keys);
   // Every chat.postMessage (cards, reminders, escalations, DMs) is paced per channel across processes.
   const slackClient = pacePostMessages(
@@ -359,6 +370,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     registerCardActions(bolt, { producer, cards, logger });
     registerRejectModal(bolt, { producer, logger });
     registerApproveModal(bolt, { producer, logger });
+    registerChangesModal(bolt, { cards, changes, logger });
     registerSnooze(bolt, { producer, logger });
     const listDeps: PendingListDeps = {
       index: pendingIndex,
@@ -420,6 +432,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         supersede: { latest, queue: producer },
         recovery: createLossMemory(redis, keys),
         nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) },
+        changes: { ...changes, queue: producer, delay: (ms) => new Promise((done) => setTimeout(done, ms).unref()) },
       },
       decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership, visibility },
       projects: createProjectMemory(redis, keys),

@@ -20,18 +20,28 @@ export type BenchWorld = World & {
   environmentFor(i: number): string;
   /** protects the environment `name` like the others (warm-up deployments, routed to the default channel) */
   protect(name: string): void;
+  /**
+   * What the summary of changes reads: every environment of `environmentFor(0..n-1)` gets a successful
+   * deployment of a commit of its own, then `mergeRequests` merge requests are merged (merge commit, squash,
+   * fast-forward in turn) and pipelines get a lint and a unit job. Returns the head commit, which the
+   * measured deployments deploy (one release rolled out everywhere: each card a range of its own).
+   */
+  history(n: number, mergeRequests: number): string;
 };
 
 /**
  * The fakes of test/helpers/world.ts (fake GitLab in 19.3+ webhook mode, fake Slack, users bob, alice, carol)
  * plus `channels` channels and protected environments that need one Maintainer approval.
  */
-export async function startBenchWorld(opts: { channels: number } = { channels: 10 }): Promise<BenchWorld> {
+export async function startBenchWorld(
+  opts: { channels: number; changes?: 'on' | 'off' } = { channels: 10 },
+): Promise<BenchWorld> {
   const world = await startWorld({ webhookMode: 'modern' });
   const channels = Array.from({ length: opts.channels }, (_, k) => channelId(k));
   channels.forEach((id, k) => world.slack.addChannel({ id, name: `deploys-${k}`, botIsMember: true }));
   const policy =
     [
+      ...(opts.changes === 'off' ? ['changes: "off"'] : []),
       'routes:',
       ...channels.map((channel, k) => `  - { match: { environment: "prod-${k}-*" }, channel: ${channel} }`),
     ].join('\n') + '\n';
@@ -45,6 +55,26 @@ export async function startBenchWorld(opts: { channels: number } = { channels: 1
     channels,
     policy,
     protect,
+    history(n, mergeRequests) {
+      const { gitlab, project } = world;
+      for (let i = 0; i < n; i += 1) {
+        const before = gitlab.createDeployment({
+          projectId: project.id,
+          environment: `prod-${i % channels.length}-${i}`,
+          userId: world.bob.id,
+          commitTitle: `Release ${i}`,
+        });
+        gitlab.finishJob(before.jobId, 'success');
+      }
+      const methods = ['merge', 'squash', 'ff'] as const;
+      for (let i = 0; i < mergeRequests; i += 1)
+        gitlab.mergeMergeRequest(project.id, {
+          title: `Change ${i}: a merge request title of a usual length`,
+          authorId: i % 2 ? world.alice.id : world.carol.id,
+          method: methods[i % methods.length]!,
+        });
+      return gitlab.pushCommits(project.id, { commits: [{ title: 'Release candidate' }] })[0]!.sha;
+    },
     environmentFor(i) {
       const name = `prod-${i % channels.length}-${i}`;
       protect(name);

@@ -20,6 +20,12 @@ export type CardsSizes = {
   /** cards posted (to another channel) before the measurement, so that the app is warm like a running service */
   warmup: number;
   settleMs: number;
+  /**
+   * The summary of what each deployment changes (policy `changes`, on as shipped), and whether every
+   * environment has a history for it to read (a previous successful deployment, merge requests since, a
+   * pipeline with jobs); without one, each card is a first deployment.
+   */
+  changes?: { summary: 'on' | 'off'; history: boolean };
 };
 
 export type ClickResult = {
@@ -73,9 +79,11 @@ const toWall = (perfMs: number) => performance.timeOrigin + perfMs;
  * deployment got exactly one card, and optionally approves cards by clicking.
  */
 export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: string): Promise<CardsResult> {
-  const world = await startBenchWorld({ channels: sizes.channels });
+  const world = await startBenchWorld({ channels: sizes.channels, changes: sizes.changes?.summary ?? 'on' });
   const observer = new HttpObserver();
   try {
+    // before the app's hook exists: the previous deployments send it nothing
+    const release = sizes.changes?.history ? world.history(sizes.deployments, 200) : null;
     const app = await startApp(ctx, world, { name, role: 'all', settleMs: sizes.settleMs });
     world.hook(app.url, sizes.events);
 
@@ -132,6 +140,13 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
           environment,
           userId: world.bob.id,
           commitTitle: `Change ${i}`,
+          ...(release !== null && {
+            sha: release,
+            pipelineJobs: [
+              { name: 'lint', status: 'success' as const },
+              { name: 'unit', status: 'success' as const },
+            ],
+          }),
         }).id,
       );
     }

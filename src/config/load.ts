@@ -249,6 +249,7 @@ function toPolicy(file: PolicyFile, defaultChannel: string | null): Policy {
     escalation: file.escalation ?? [],
     workingHours: file.working_hours ?? null,
     runAfterApproval: file.run_after_approval ?? 'button',
+    changes: file.changes ?? 'on',
   };
   const routes: Route[] = file.routes.map((r) => ({
     match: {
@@ -262,6 +263,7 @@ function toPolicy(file: PolicyFile, defaultChannel: string | null): Policy {
       ...(r.escalation !== undefined && { escalation: r.escalation }),
       ...(r.working_hours !== undefined && { workingHours: r.working_hours }),
       ...(r.run_after_approval !== undefined && { runAfterApproval: r.run_after_approval }),
+      ...(r.changes !== undefined && { changes: r.changes }),
     },
   }));
   return {

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.ts';
 import { globProblem } from '../core/routing/glob.ts';
-import type { EscalationLevel, ReminderPolicy, RunAfterApproval, Weekday, WorkingHours } from '../core/policy.ts';
+import type {
+  ChangesSwitch,
+  EscalationLevel,
+  ReminderPolicy,
+  RunAfterApproval,
+  Weekday,
+  WorkingHours,
+} from '../core/policy.ts';
 
 /** The YAML policy file (CONFIG_FILE). docs/configuration.md is generated from these descriptions. */
 
@@ -154,12 +161,21 @@ const runAfterApproval = z
   .enum(['off', 'button'])
   .describe('button: offer "Run deployment" once fully approved.') as z.ZodType<RunAfterApproval>;
 
+const changes = z
+  .union([z.enum(['on', 'off']), z.boolean()])
+  .transform((v): ChangesSwitch => (v === true ? 'on' : v === false ? 'off' : v))
+  .describe(
+    'What the deployment changes on cards, lists, the Home tab and DMs: what runs there now, the commits and ' +
+      'merge requests since, the pipeline, a deploy freeze. `off` (e.g. for heavy repositories) reads none of it.',
+  );
+
 const routePolicyFields = {
   channel: channelId.optional().describe('Channel for cards.'),
   reminders: reminders.optional(),
   escalation: escalation.optional(),
   working_hours: workingHours.optional(),
   run_after_approval: runAfterApproval.optional(),
+  changes: changes.optional(),
 };
 
 const route = z

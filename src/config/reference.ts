@@ -107,7 +107,7 @@ export function renderConfigReference(): string {
     ...policy,
     '',
     'Reminders default to `{ after: 30m, every: 1h, max: 3 }` when the ' +
-      'file does not set them; `run_after_approval` defaults to `button`.',
+      'file does not set them; `run_after_approval` defaults to `button`, `changes` to `on`.',
     'How reminders, escalation levels, working hours and "Snooze 1h" behave: [reminders.md](reminders.md).',
     '',
     'Every duration has bounds (`sweep.every` 1s to 1d; reminders and escalation at most 30d; ' +
@@ -137,6 +137,7 @@ export function renderConfigReference(): string {
     '  - { after: 2h, channel: C0ONCALL, mention: ["<!subteam^S0ONCALL>"] }',
     'working_hours: { days: Mon-Fri, from: "09:00", to: "18:00", timezone: Europe/Berlin }',
     'run_after_approval: button           # off | button: offer "Run deployment" once fully approved',
+    'changes: on                          # on | off: what the deployment changes (commits, MRs, pipeline, freeze)',
     'four_eyes: { forbid_commit_author: false }        # also forbid the author of the deployed commit',
     'users:                               # explicit Slack -> GitLab mapping (sudo mode, and overrides)',
     '  - { slack: U0456ALICE, gitlab: alice }',
@@ -144,6 +145,8 @@ export function renderConfigReference(): string {
     '  - match: { project: "acme/payments/*", environment: "prod*", tier: production }',
     '    channel: C0PAYMENTS',
     '    reminders: { after: 10m, every: 30m, max: 5 }',
+    '  - match: { project: "acme/monorepo" }',
+    '    changes: off                     # a heavy repository: no commit and merge request reads',
     '```',
     '',
   ].join('\n');

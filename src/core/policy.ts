@@ -19,6 +19,9 @@ export type EscalationLevel = { afterMs: number; channel: string; mention: reado
 
 export type RunAfterApproval = 'off' | 'button';
 
+/** `off`: cards show nothing of what the deployment changes, and greenlight reads nothing from GitLab for it. */
+export type ChangesSwitch = 'on' | 'off';
+
 /** What a matched route (or the top level) says about one deployment. */
 export type RoutePolicy = {
   channel: string | null;
@@ -26,6 +29,8 @@ export type RoutePolicy = {
   escalation: readonly EscalationLevel[];
   workingHours: WorkingHours | null;
   runAfterApproval: RunAfterApproval;
+  /** What the deployment changes, on cards, lists, the Home tab and DMs (absent: on). */
+  changes?: ChangesSwitch;
 };
 
 export type RouteMatch = { project?: string; environment?: string; tier?: string };

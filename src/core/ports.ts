@@ -5,6 +5,7 @@
 import type { CardState, Deployment, GitLabUser } from './deployments/deployment.ts';
 import type { CardModel } from './cards/card-model.ts';
 import type { Notice } from './approvals/notices.ts';
+import type { ChangesView } from './cards/changes-summary.ts';
 
 export type DeploymentRef = { projectId: number; deploymentId: number };
 
@@ -101,6 +102,8 @@ export type CardRecord = {
    * Lets a click decide within Slack's 3 s whether to ask which rule the person approves for.
    */
   openRules?: Array<{ name: string; slackUserIds: string[] }>;
+  /** What the deployment changes, as the card last showed it (lists, the Home tab and DMs show it in one line). */
+  changes?: ChangesView | null;
 };
 
 export interface CardStore {

@@ -22,7 +22,7 @@ describe('npm run bench -- --smoke', () => {
     expect(intake.all.rate.completed).toBeGreaterThan(0);
     expect(intake.web.idleRss).toBeGreaterThan(0);
 
-    expect(results.cards.map((c) => c.name)).toEqual(['cards-10', 'paced-20']);
+    expect(results.cards.map((c) => c.name)).toEqual(['cards-10', 'cards-10-changes', 'paced-20']);
     for (const { result } of results.cards) {
       expect({ lost: result.lost, duplicates: result.duplicates, cards: result.cards }).toEqual({
         lost: 0,

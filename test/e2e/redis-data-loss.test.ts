@@ -135,4 +135,34 @@ describe('Redis loses its data under a running greenlight', () => {
 
     for (const d of [waiting, decided, after]) expect(cardsOf(d.id)).toHaveLength(1);
   });
+
+  it('repairs the same when Redis and greenlight restart together (nothing kept, no marker at start)', async () => {
+    const waiting = deploy();
+    const decided = deploy();
+    for (const d of [waiting, decided]) await waitFor(() => cardsOf(d.id).length === 1, { what: `card ${d.id}` });
+    await world.gitlab.webhooksIdle();
+
+    // greenlight stops, Redis comes back empty, and the deployment is rejected while nobody listens
+    await app.app.stop();
+    world.gitlab.holdWebhooks();
+    await admin.flushall();
+    world.gitlab.approveInUi(decided.id, world.carol.id, 'rejected', 'not today');
+    app = await startTestApp({
+      env: { ...world.env, REDIS_URL: url },
+      name: 'e2e-data-loss-restart',
+      options: { dataCheckEveryMs: 60_000 },
+    });
+
+    await waitFor(() => decisionButtons(cardsOf(decided.id)[0]!.blocks).length === 0, {
+      what: 'the decided card brought up to date after the restart',
+    });
+    expect(cardsOf(decided.id)[0]!.text).toMatch(/^Rejected/);
+    await waitFor(
+      () => app.logs.find('adopted a card whose record redis lost').some((l) => l.deploymentId === waiting.id),
+      { what: 'the waiting card adopted' },
+    );
+    world.gitlab.releaseWebhooks();
+    await world.gitlab.webhooksIdle();
+    for (const d of [waiting, decided]) expect(cardsOf(d.id)).toHaveLength(1);
+  });
 });

@@ -11,6 +11,7 @@ import {
   DeploymentSchema,
   EnvironmentSchema,
   ProjectSchema,
+  type EnvironmentEntity,
   UserSchema,
   type DeploymentEntity,
   type ProjectEntity,
@@ -35,12 +36,40 @@ export function gitbeakerOptions(
   };
 }
 
+/** How long an environment's tier is kept; what runs there (its last deployment) is re-read sooner. */
+const ENVIRONMENT_TTL_MS = 10 * 60_000;
+
 /** GitLab as greenlight's own token sees it; project and environment metadata are cached briefly. */
 export type GitLabReaderAdapter = GitLabReader & {
   getProject(id: number | string): Promise<ProjectEntity>;
+  /**
+   * One environment (its tier, and its last successful deployment), read at most `maxAgeMs` ago: every read
+   * of a deployment reads its environment's tier, so a summary of what runs there often costs no request.
+   */
+  environment(projectId: number, environmentId: number, maxAgeMs?: number): Promise<EnvironmentEntity>;
   /** The user's e-mail as this token may see it (private e-mail only for administrators). */
   userEmail(userId: number): Promise<string | null>;
 };
+
+/** One GitLab read, its errors mapped to GreenlightError and its answer checked against `schema`. */
+export async function readParsed<T>(what: string, fn: () => Promise<unknown>, schema: z.ZodType<T>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await fn();
+  } catch (error) {
+    throw mapGitLabError(error, what);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new GreenlightError(
+      'invalid_input',
+      `GitLab answered ${what} with an unexpected shape (${issue?.path.join('.') || 'body'}: ${issue?.message})`,
+      { retryable: false },
+    );
+  }
+  return parsed.data;
+}
 
 export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter {
   const opts = gitbeakerOptions(conn, { token: conn.token });
@@ -49,44 +78,49 @@ export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter 
   const environments = new Environments(opts);
   const users = new Users(opts);
   const projectCache = new TtlCache<string, ProjectEntity>({ ttlMs: 10 * 60_000, max: 5_000 });
-  const tierCache = new TtlCache<string, string | null>({ ttlMs: 10 * 60_000, max: 20_000 });
+  const environmentCache = new TtlCache<string, { entity: EnvironmentEntity; readAt: number }>({
+    ttlMs: ENVIRONMENT_TTL_MS,
+    max: 20_000,
+  });
+  const environmentReads = new Map<string, Promise<EnvironmentEntity>>();
 
-  async function call<T>(what: string, fn: () => Promise<unknown>, schema: z.ZodType<T>): Promise<T> {
-    let raw: unknown;
-    try {
-      raw = await fn();
-    } catch (error) {
-      throw mapGitLabError(error, what);
-    }
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new GreenlightError(
-        'invalid_input',
-        `GitLab answered ${what} with an unexpected shape (${issue?.path.join('.') || 'body'}: ${issue?.message})`,
-        { retryable: false },
-      );
-    }
-    return parsed.data;
-  }
+  const call = readParsed;
 
   async function getProject(id: number | string): Promise<ProjectEntity> {
     return projectCache.getOrLoad(String(id), () => call(`GET project ${id}`, () => projects.show(id), ProjectSchema));
   }
 
+  async function environment(
+    projectId: number,
+    environmentId: number,
+    maxAgeMs = ENVIRONMENT_TTL_MS,
+  ): Promise<EnvironmentEntity> {
+    const key = `${projectId}:${environmentId}`;
+    const cached = environmentCache.get(key);
+    if (cached && Date.now() - cached.readAt <= maxAgeMs) return cached.entity;
+    const pending = environmentReads.get(key);
+    if (pending) return pending;
+    const read = call(
+      `GET environment ${environmentId}`,
+      () => environments.show(projectId, environmentId),
+      EnvironmentSchema,
+    )
+      .then((entity) => {
+        environmentCache.set(key, { entity, readAt: Date.now() });
+        return entity;
+      })
+      .finally(() => environmentReads.delete(key));
+    environmentReads.set(key, read);
+    return read;
+  }
+
   async function environmentTier(projectId: number, environmentId: number): Promise<string | null> {
-    return tierCache.getOrLoad(`${projectId}:${environmentId}`, async () => {
-      const env = await call(
-        `GET environment ${environmentId}`,
-        () => environments.show(projectId, environmentId),
-        EnvironmentSchema,
-      );
-      return env.tier ?? null;
-    });
+    return (await environment(projectId, environmentId)).tier ?? null;
   }
 
   return {
     getProject,
+    environment,
     async getDeployment(ref: DeploymentRef): Promise<Deployment | null> {
       let entity: DeploymentEntity;
       try {

@@ -75,9 +75,58 @@ export const ProjectSchema = z.object({
 });
 export type ProjectEntity = z.infer<typeof ProjectSchema>;
 
+/** A commit as the commits API lists it (and as a job's `commit`). */
+export const CommitSchema = z.object({
+  id: z.string(),
+  title: z.string().nullish(),
+  author_name: z.string().nullish(),
+  created_at: z.string().nullish(),
+  committed_date: z.string().nullish(),
+  web_url: z.string().nullish(),
+});
+
+/** The deployment an environment carries as `last_deployment` (its last successful one, single GET only). */
+export const LastDeploymentSchema = z.object({
+  id: z.number(),
+  ref: z.string(),
+  sha: z.string(),
+  created_at: z.string(),
+  updated_at: z.string().nullish(),
+  finished_at: z.string().nullish(),
+  user: UserSchema.nullish(),
+  deployable: z.object({ user: UserSchema.nullish(), commit: CommitSchema.nullish() }).nullish(),
+});
+export type LastDeploymentEntity = z.infer<typeof LastDeploymentSchema>;
+
 export const EnvironmentSchema = z.object({
   id: z.number(),
   name: z.string(),
   tier: z.string().nullish(),
   external_url: z.string().nullish(),
+  /** Absent from list answers; null before the environment's first successful deployment. */
+  last_deployment: LastDeploymentSchema.nullish(),
+});
+export type EnvironmentEntity = z.infer<typeof EnvironmentSchema>;
+
+export const MergeRequestSchema = z.object({
+  iid: z.number(),
+  title: z.string(),
+  web_url: z.string(),
+  author: UserSchema.nullish(),
+  sha: z.string().nullish(),
+  merge_commit_sha: z.string().nullish(),
+  squash_commit_sha: z.string().nullish(),
+});
+
+export const JobSchema = z.object({
+  id: z.number(),
+  name: z.string(),
+  status: z.string(),
+  allow_failure: z.boolean().nullish(),
+});
+
+export const FreezePeriodSchema = z.object({
+  freeze_start: z.string(),
+  freeze_end: z.string(),
+  cron_timezone: z.string().nullish(),
 });

@@ -103,6 +103,8 @@ export function keyspace(prefix: string) {
     dataMarker: `${base}:data-marker`,
     /** when greenlight last found its data lost: cards of deployments older than this are looked for in Slack */
     dataLostAt: `${base}:data-lost-at`,
+    /** the commits and merge requests between two deployed shas (src/adapters/redis/changes-store.ts) */
+    changes: (projectId: number, from: string, to: string) => `${base}:changes:${projectId}:${from}..${to}`,
     pattern: `${base}:*`,
   };
 }

@@ -11,8 +11,10 @@ const REMEMBER_LOSS_S = 30 * 86_400;
  * comes back. When it is gone, the marker and the time of the loss are written again and `onLoss` repairs what the
  * loss broke (the sweep's schedule, a sweep, the open cards in Slack).
  *
- * A marker missing at start cannot be told from a first start: it counts as a loss too, so that cards of
- * deployments older than the start are looked for in Slack before new ones are posted (harmless on a first start).
+ * A marker missing at start cannot be told from a first start: it counts as a loss too (Redis and greenlight may have
+ * restarted together, e.g. a machine reboot with a Redis that keeps nothing), so the same repair runs in the
+ * background: cards of deployments older than the start are looked for in Slack before new ones are posted, and open
+ * cards in the card channels are synced again. On a real first start that costs one history read per channel.
  */
 export function createDataGuard(opts: {
   redis: Redis;
@@ -35,10 +37,11 @@ export function createDataGuard(opts: {
     return true;
   };
 
-  const check = (reason: string) => {
+  /** `missing`: the marker is known to be gone already (recreated at start) */
+  const check = (reason: string, missing = false) => {
     checking ??= (async () => {
       try {
-        if (!(await ensureMarker())) return;
+        if (!missing && !(await ensureMarker())) return;
         logger.warn({ reason }, 'redis lost greenlight data; repairing schedules and cards');
         await opts.onLoss(reason);
       } catch (error) {
@@ -61,7 +64,10 @@ export function createDataGuard(opts: {
   return {
     /** Creates the marker (a missing one counts as a loss: see above) and starts watching. */
     async start(): Promise<void> {
-      if (await ensureMarker()) logger.info({}, 'no data marker in redis (first start, or the data was lost)');
+      if (await ensureMarker()) {
+        logger.info({}, 'no data marker in redis (first start, or the data was lost)');
+        void check('no data marker at start', true);
+      }
       redis.on('close', onClose);
       redis.on('ready', onReady);
       timer = setInterval(() => void check('periodic check'), opts.everyMs);

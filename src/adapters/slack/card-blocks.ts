@@ -1,5 +1,6 @@
 import type { CardModel, OpenRule, Person } from '../../core/cards/card-model.ts';
 import type { CardState } from '../../core/deployments/deployment.ts';
+import { changesBlocks, freezeBlocks } from './changes-blocks.ts';
 import { decisionButtons } from './decision-buttons.ts';
 import { clip, esc, link, slackDate } from './mrkdwn.ts';
 
@@ -191,6 +192,9 @@ export function renderCard(m: CardModel): SlackMessage {
       ].map((text) => ({ type: 'mrkdwn', text: clip(text, 2000) })),
     },
   ];
+  // A freeze in effect goes right under the headline; what changes follows the facts (changes-blocks.ts).
+  blocks.splice(1, 0, ...freezeBlocks(m));
+  blocks.push(...changesBlocks(m));
   const rulesAt = blocks.length;
   const nudge = m.nextNudgeAt
     ? ` · next ${m.nextNudgeKind ?? 'reminder'} ${slackDate(m.nextNudgeAt, '{date_short_pretty} {time}')}`

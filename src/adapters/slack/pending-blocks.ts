@@ -3,6 +3,7 @@ import { queryText, type PendingQuery } from '../../core/pending/pending-query.t
 import type { PendingRow } from '../../core/pending/pending-row.ts';
 import type { DmModel } from '../../core/personal/ports.ts';
 import type { Block, SlackMessage } from './card-blocks.ts';
+import { changesLine } from './changes-blocks.ts';
 import { decisionButtons as sharedButtons } from './decision-buttons.ts';
 import { ACTION } from './ids.ts';
 import { clip, esc, link, slackDate } from './mrkdwn.ts';
@@ -64,7 +65,10 @@ export function rowBlocks(row: PendingRow, opts: { idPrefix: string; now: number
       `*${link(row.environment.url, clip(row.environment.name, 300))}*${tier}`,
     `${waited} · ${row.progress.approved} of ${row.progress.required} approvals · ` +
       `\`${esc(clip(row.ref, 200))}\` @ ${row.shortSha}${by} · #${row.deploymentId}`,
-  ].join('\n');
+    changesLine(row.changes),
+  ]
+    .filter((line): line is string => line !== null)
+    .join('\n');
   return [
     { type: 'section', block_id: `${id}-s`, text: { type: 'mrkdwn', text: clip(text, 3000) } },
     {

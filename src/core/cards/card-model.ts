@@ -8,6 +8,7 @@ import {
   type GitLabUser,
 } from '../deployments/deployment.ts';
 import type { RoutePolicy } from '../policy.ts';
+import type { ChangesView } from './changes-summary.ts';
 
 /** A GitLab user as a card shows them: a Slack mention when greenlight knows their Slack account. */
 export type Person = { name: string; username: string; slackUserId: string | null };
@@ -69,6 +70,8 @@ export type CardModel = {
   nextNudgeAt: number | null;
   /** What is due at nextNudgeAt (absent: a reminder). */
   nextNudgeKind?: 'reminder' | 'escalation';
+  /** What the deployment changes (src/core/cards/changes-summary.ts); null when off or not known. */
+  changes: ChangesView | null;
 };
 
 export type PeopleDirectory = (user: GitLabUser) => Promise<Person>;
@@ -84,6 +87,7 @@ export async function buildCardModel(
     nextNudgeKind?: 'reminder' | 'escalation';
     supersededBy?: { id: number; url: string };
     openRules?: OpenRule[];
+    changes?: ChangesView | null;
   },
 ): Promise<CardModel> {
   const { state } = opts;
@@ -134,6 +138,7 @@ export async function buildCardModel(
     ...(state === 'waiting' &&
       opts.nextNudgeAt &&
       opts.nextNudgeKind === 'escalation' && { nextNudgeKind: opts.nextNudgeKind }),
+    changes: opts.changes ?? null,
   };
 }
 

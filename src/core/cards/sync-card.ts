@@ -17,6 +17,7 @@ import type {
   WorkQueue,
 } from '../ports.ts';
 import { buildCardModel, cardFingerprint, type CardModel, type Person } from './card-model.ts';
+import { changesForCard, settledChanges, type CardChangesDeps, type ChangesView } from './changes-summary.ts';
 import { describeOpenRules } from './open-rules.ts';
 
 export type SyncCardDeps = {
@@ -43,6 +44,8 @@ export type SyncCardDeps = {
       route: RoutePolicy,
     ): Promise<{ at: number; kind: 'reminder' | 'escalation' } | null>;
   };
+  /** What the deployment changes (GitLab reads, a store, the follow-up queue); absent: cards do not say. */
+  changes?: CardChangesDeps;
 };
 
 /** A claim younger than this may belong to a post that is still under way (a stalled, not dead, worker). */
@@ -125,12 +128,14 @@ async function render(
   state: CardState,
   version: number,
   supersededBy?: LatestDeployment | null,
+  shown?: ChangesView | null,
 ): Promise<{ model: CardModel; channel: string }> {
   const route = routeDeployment(deps.policy, {
     projectPath: deployment.project.path,
     environment: deployment.environment.name,
     tier: deployment.environment.tier,
   });
+  const changes = changesFor(deps, deployment, state, route, shown);
   const people = async (user: { id: number; username: string; name: string }): Promise<Person> => ({
     name: user.name,
     username: user.username,
@@ -152,9 +157,26 @@ async function render(
     openRules,
     ...(supersededBy && { supersededBy }),
     ...(next && { nextNudgeAt: next.at, nextNudgeKind: next.kind }),
+    changes: await changes,
   });
   // The config loader guarantees a default channel; a route may only override it.
   return { model, channel: route.channel ?? deps.policy.defaults.channel ?? '' };
+}
+
+/**
+ * Read while the deployment waits for approval or to be run (started first, so that it runs beside the other
+ * reads of the render); afterwards the card keeps what it showed, without a freeze that no longer matters.
+ */
+function changesFor(
+  deps: SyncCardDeps,
+  deployment: Deployment,
+  state: CardState,
+  route: RoutePolicy,
+  shown: ChangesView | null | undefined,
+): Promise<ChangesView | null> {
+  if (!deps.changes || route.changes === 'off') return Promise.resolve(null);
+  if (state === 'waiting' || state === 'approved') return changesForCard(deps.changes, deployment);
+  return Promise.resolve(settledChanges(shown));
 }
 
 async function postCard(deps: SyncCardDeps, deployment: Deployment): Promise<SyncOutcome> {
@@ -172,6 +194,7 @@ async function postCard(deps: SyncCardDeps, deployment: Deployment): Promise<Syn
     updatedAt: now,
     snapshot: deployment,
     openRules: clickRules(model),
+    changes: model.changes,
   };
   // The claim is what makes a card unique per deployment, whoever else is syncing it.
   if (!(await deps.cards.create(claim))) return { kind: 'raced' };
@@ -267,7 +290,7 @@ async function updateCard(
   state: CardState,
   supersededBy: LatestDeployment | null,
 ): Promise<SyncOutcome> {
-  const { model } = await render(deps, deployment, state, existing.version + 1, supersededBy);
+  const { model } = await render(deps, deployment, state, existing.version + 1, supersededBy, existing.changes);
   const fingerprint = cardFingerprint(model);
   if (fingerprint === existing.fingerprint) {
     if (existing.state !== state)
@@ -283,6 +306,7 @@ async function updateCard(
     fingerprint,
     snapshot: deployment,
     openRules: clickRules(model),
+    changes: model.changes,
     updatedAt: deps.clock.now(),
   };
   if (!(await deps.cards.replace(existing.version, next))) return { kind: 'raced' };

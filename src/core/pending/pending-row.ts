@@ -1,4 +1,5 @@
 import { approvalTotals, shortSha, type GitLabUser } from '../deployments/deployment.ts';
+import type { ChangesView } from '../cards/changes-summary.ts';
 import type { CardRecord } from '../ports.ts';
 
 /**
@@ -19,9 +20,11 @@ export type PendingRow = {
   waitingSince: string;
   progress: { approved: number; required: number };
   openUrl: string;
+  /** What the deployment changes, as its card shows it (one line in lists). */
+  changes: ChangesView | null;
 };
 
-export function pendingRow(record: Pick<CardRecord, 'snapshot' | 'version'>): PendingRow {
+export function pendingRow(record: Pick<CardRecord, 'snapshot' | 'version' | 'changes'>): PendingRow {
   const d = record.snapshot;
   return {
     deploymentId: d.id,
@@ -35,5 +38,6 @@ export function pendingRow(record: Pick<CardRecord, 'snapshot' | 'version'>): Pe
     waitingSince: d.createdAt,
     progress: approvalTotals(d),
     openUrl: d.job?.webUrl ?? d.environment.webUrl,
+    changes: record.changes ?? null,
   };
 }

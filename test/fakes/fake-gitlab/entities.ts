@@ -12,11 +12,15 @@ import type {
   EnvironmentRec,
   GroupRec,
   HookRec,
+  FreezePeriodRec,
   JobRec,
   MemberRec,
+  MergeRequestRec,
+  PipelineJobRec,
   PipelineRec,
   ProjectRec,
   ProtectedEnvRec,
+  RepoCommitRec,
   TokenRec,
   UserRec,
 } from './model.ts';
@@ -157,11 +161,12 @@ export function environmentEntity(env: EnvironmentRec): Json {
 
 function commitEntity(ctx: Ctx, project: ProjectRec, pipeline: PipelineRec): Json {
   const c = pipeline.commit;
+  const inRepository = ctx.state.commits.get(`${project.id}:${c.sha}`);
   return {
     id: c.sha,
     short_id: c.sha.slice(0, 8),
     created_at: iso(c.createdAt),
-    parent_ids: [],
+    parent_ids: inRepository ? [...inRepository.parentIds] : [],
     title: c.title,
     message: c.message,
     author_name: c.authorName,
@@ -173,6 +178,97 @@ function commitEntity(ctx: Ctx, project: ProjectRec, pipeline: PipelineRec): Jso
     trailers: {},
     extended_trailers: {},
     web_url: commitWebUrl(ctx, project, c.sha),
+  };
+}
+
+/** API::Entities::Commit, as the commits API lists them (docs example: short_id of 11 characters). */
+export function repositoryCommitEntity(ctx: Ctx, project: ProjectRec, c: RepoCommitRec): Json {
+  return {
+    id: c.sha,
+    short_id: c.sha.slice(0, 11),
+    created_at: iso(c.createdAt),
+    parent_ids: [...c.parentIds],
+    title: c.title,
+    message: c.message,
+    author_name: c.authorName,
+    author_email: c.authorEmail,
+    authored_date: iso(c.createdAt),
+    committer_name: c.authorName,
+    committer_email: c.authorEmail,
+    committed_date: iso(c.createdAt),
+    trailers: {},
+    extended_trailers: {},
+    web_url: commitWebUrl(ctx, project, c.sha),
+  };
+}
+
+/** API::Entities::MergeRequestBasic, as the merge requests list shows them. */
+export function mergeRequestEntity(ctx: Ctx, mr: MergeRequestRec): Json {
+  const { state } = ctx;
+  const project = lookup(state.projects, mr.projectId, 'project');
+  const author = userBasic(ctx, lookup(state.users, mr.authorId, 'user'));
+  const mergedBy = userBasic(ctx, lookup(state.users, mr.mergedById, 'user'));
+  const reference = `!${mr.iid}`;
+  return {
+    id: mr.id,
+    iid: mr.iid,
+    project_id: project.id,
+    title: mr.title,
+    description: mr.description,
+    state: 'merged',
+    created_at: iso(mr.createdAt),
+    updated_at: iso(mr.updatedAt),
+    merged_by: mergedBy,
+    merge_user: mergedBy,
+    merged_at: iso(mr.mergedAt),
+    closed_by: null,
+    closed_at: null,
+    target_branch: mr.targetBranch,
+    source_branch: mr.sourceBranch,
+    user_notes_count: 0,
+    upvotes: 0,
+    downvotes: 0,
+    author,
+    assignees: [],
+    assignee: null,
+    reviewers: [],
+    source_project_id: project.id,
+    target_project_id: project.id,
+    labels: [],
+    draft: false,
+    work_in_progress: false,
+    milestone: null,
+    merge_when_pipeline_succeeds: false,
+    merge_status: 'can_be_merged',
+    detailed_merge_status: 'not_open',
+    sha: mr.sha,
+    merge_commit_sha: mr.mergeCommitSha,
+    squash_commit_sha: mr.squashCommitSha,
+    discussion_locked: null,
+    should_remove_source_branch: null,
+    force_remove_source_branch: true,
+    prepared_at: iso(mr.createdAt),
+    reference,
+    references: { short: reference, relative: reference, full: `${project.pathWithNamespace}${reference}` },
+    web_url: `${projectWebUrl(ctx, project)}/-/merge_requests/${mr.iid}`,
+    time_stats: { time_estimate: 0, total_time_spent: 0, human_time_estimate: null, human_total_time_spent: null },
+    squash: mr.squashCommitSha !== null,
+    squash_on_merge: mr.squashCommitSha !== null,
+    task_completion_status: { count: 0, completed_count: 0 },
+    has_conflicts: false,
+    blocking_discussions_resolved: true,
+  };
+}
+
+/** API::Entities::FreezePeriod. */
+export function freezePeriodEntity(period: FreezePeriodRec): Json {
+  return {
+    id: period.id,
+    freeze_start: period.freezeStart,
+    freeze_end: period.freezeEnd,
+    cron_timezone: period.cronTimezone,
+    created_at: iso(period.createdAt),
+    updated_at: iso(period.updatedAt),
   };
 }
 
@@ -227,6 +323,42 @@ export function jobEntity(ctx: Ctx, job: JobRec): Json {
     tag_list: [],
   };
   if (job.status === 'failed') entity.failure_reason = job.failureReason;
+  return entity;
+}
+
+/** A pipeline's other job, shaped like API::Entities::Ci::Job (the pipeline jobs list). */
+export function pipelineJobEntity(ctx: Ctx, job: PipelineJobRec): Json {
+  const state = ctx.state;
+  const project = lookup(state.projects, job.projectId, 'project');
+  const pipeline = lookup(state.pipelines, job.pipelineId, 'pipeline');
+  const user = lookup(state.users, job.userId, 'user');
+  const entity: Json = {
+    id: job.id,
+    status: job.status,
+    stage: job.stage,
+    name: job.name,
+    ref: pipeline.ref,
+    tag: false,
+    coverage: null,
+    allow_failure: job.allowFailure,
+    created_at: iso(job.createdAt),
+    started_at: iso(job.startedAt),
+    finished_at: iso(job.finishedAt),
+    erased_at: null,
+    duration: seconds(job.startedAt, job.finishedAt),
+    queued_duration: null,
+    user: { ...userBasic(ctx, user), created_at: iso(user.createdAt) },
+    commit: commitEntity(ctx, project, pipeline),
+    pipeline: pipelineBasic(ctx, project, pipeline),
+    web_url: `${projectWebUrl(ctx, project)}/-/jobs/${job.id}`,
+    project: { ci_job_token_scope_enabled: false },
+    artifacts: [],
+    runner: null,
+    artifacts_expire_at: null,
+    archived: false,
+    tag_list: [],
+  };
+  if (job.status === 'failed') entity.failure_reason = 'script_failure';
   return entity;
 }
 

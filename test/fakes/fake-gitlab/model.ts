@@ -141,6 +141,62 @@ export interface CommitRec {
   createdAt: number;
 }
 
+/** A commit in a project's repository: the commit graph that ranges (`a..b`) walk. */
+export interface RepoCommitRec extends CommitRec {
+  projectId: number;
+  parentIds: string[];
+  /** Order of creation: the commits API lists newest first. */
+  seq: number;
+}
+
+export type MergeMethod = 'merge' | 'squash' | 'ff';
+
+export interface MergeRequestRec {
+  id: number;
+  iid: number;
+  projectId: number;
+  title: string;
+  description: string;
+  authorId: number;
+  mergedById: number;
+  sourceBranch: string;
+  targetBranch: string;
+  /** Head of the source branch when merged. */
+  sha: string;
+  mergeCommitSha: string | null;
+  squashCommitSha: string | null;
+  createdAt: number;
+  updatedAt: number;
+  mergedAt: number;
+}
+
+export interface FreezePeriodRec {
+  id: number;
+  projectId: number;
+  freezeStart: string;
+  freezeEnd: string;
+  cronTimezone: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A job of a deployment's pipeline other than the deployment job (tests, builds): listed, never run. */
+export interface PipelineJobRec {
+  id: number;
+  projectId: number;
+  pipelineId: number;
+  name: string;
+  stage: string;
+  status: PipelineJobStatus;
+  allowFailure: boolean;
+  userId: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export type PipelineJobStatus = JobStatus | 'skipped';
+
 export interface PipelineRec {
   id: number;
   iid: number;
@@ -153,6 +209,8 @@ export interface PipelineRec {
   updatedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** The pipeline's other jobs (tests, builds), beside its deployment job. */
+  otherJobIds: number[];
 }
 
 export interface JobRec {
@@ -258,7 +316,10 @@ type Sequence =
   | 'deployment'
   | 'approval'
   | 'hook'
-  | 'oauthApp';
+  | 'oauthApp'
+  | 'commit'
+  | 'mergeRequest'
+  | 'freezePeriod';
 
 export interface State {
   users: Map<number, UserRec>;
@@ -277,6 +338,13 @@ export interface State {
   hooks: Map<number, HookRec>;
   oauthApps: Map<number, OAuthAppRec>;
   oauthCodes: Map<string, OAuthCodeRec>;
+  /** Keyed `${projectId}:${sha}`. */
+  commits: Map<string, RepoCommitRec>;
+  /** Branch heads, keyed `${projectId}:${branch}`. */
+  branches: Map<string, string>;
+  mergeRequests: Map<number, MergeRequestRec>;
+  freezePeriods: Map<number, FreezePeriodRec>;
+  pipelineJobs: Map<number, PipelineJobRec>;
   sequences: Map<Sequence, number>;
   /** Per-project iid counters, keyed `${projectId}:${kind}`. */
   iids: Map<string, number>;
@@ -300,6 +368,11 @@ export function createState(): State {
     hooks: new Map(),
     oauthApps: new Map(),
     oauthCodes: new Map(),
+    commits: new Map(),
+    branches: new Map(),
+    mergeRequests: new Map(),
+    freezePeriods: new Map(),
+    pipelineJobs: new Map(),
     sequences: new Map(),
     iids: new Map(),
   };
@@ -316,7 +389,7 @@ export function reserveId(state: State, sequence: Sequence, id: number): void {
   state.sequences.set(sequence, Math.max(state.sequences.get(sequence) ?? 0, id));
 }
 
-export function nextIid(state: State, projectId: number, kind: 'deployment' | 'pipeline'): number {
+export function nextIid(state: State, projectId: number, kind: 'deployment' | 'pipeline' | 'merge_request'): number {
   const key = `${projectId}:${kind}`;
   const next = (state.iids.get(key) ?? 0) + 1;
   state.iids.set(key, next);

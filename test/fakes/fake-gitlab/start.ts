@@ -7,16 +7,18 @@ import { FakeGitLabError, unwrap, type Ctx, type DomainEvent } from './context.t
 import { APPROVAL_STATUSES, approveDeployment } from './domain/approvals.ts';
 import * as jobs from './domain/jobs.ts';
 import { createDeployment } from './domain/lifecycle.ts';
+import { mergeMergeRequest, pushCommits } from './domain/repository.ts';
 import { lookup } from './entities.ts';
 import { startApp } from './http/app.ts';
 import { createFaults } from './http/faults.ts';
 import type { RecordedRequest } from './http/types.ts';
-import { createState, type UserRec } from './model.ts';
+import { createState, nextId, type UserRec } from './model.ts';
 import { authorize, revokeGrant } from './oauth.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { hookRoutes } from './routes/hooks.ts';
 import { memberRoutes } from './routes/members.ts';
 import { projectRoutes } from './routes/projects.ts';
+import { repositoryRoutes } from './routes/repository.ts';
 import { userRoutes } from './routes/users.ts';
 import type { FakeGitLab, StartFakeGitLabOptions } from './types.ts';
 import { deploymentView, jobView, type DeploymentView } from './views.ts';
@@ -63,6 +65,7 @@ export async function startFakeGitLab(opts: StartFakeGitLabOptions = {}): Promis
     ...deploymentRoutes,
     ...memberRoutes,
     ...hookRoutes,
+    ...repositoryRoutes,
   ];
   const app = await startApp({ ctx, routes, faults, requests, asOneAction }, (url) => {
     baseUrl = url;
@@ -112,6 +115,23 @@ export async function startFakeGitLab(opts: StartFakeGitLabOptions = {}): Promis
     protectGroupEnvironment: (groupId, tier, input) =>
       structuredClone(build.protectGroupEnvironment(ctx, groupId, tier, input)),
     createDeployment: (input) => view(asOneAction(() => createDeployment(ctx, input)).id),
+    pushCommits: (projectId, input) => pushCommits(ctx, projectId, input).map((c) => ({ ...c })),
+    mergeMergeRequest: (projectId, input) => ({ ...mergeMergeRequest(ctx, projectId, input) }),
+    addFreezePeriod: (projectId, input) => {
+      lookup(state.projects, projectId, 'project');
+      const now = clock.now();
+      const period = {
+        id: nextId(state, 'freezePeriod'),
+        projectId,
+        freezeStart: input.freezeStart.trim(),
+        freezeEnd: input.freezeEnd.trim(),
+        cronTimezone: input.cronTimezone ?? 'UTC',
+        createdAt: now,
+        updatedAt: now,
+      };
+      state.freezePeriods.set(period.id, period);
+      return { ...period };
+    },
 
     approveInUi: (deploymentId, userId, status, comment = null, representedAs = null) =>
       asOneAction(() => {

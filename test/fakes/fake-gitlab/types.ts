@@ -9,15 +9,19 @@ import type {
   ProtectEnvironmentInput,
 } from './builders.ts';
 import type { CreateDeploymentInput } from './domain/lifecycle.ts';
+import type { CommitInput, MergeMergeRequestInput } from './domain/repository.ts';
 import type { FailureSpec, RateLimitSpec } from './http/faults.ts';
 import type { RecordedRequest } from './http/types.ts';
 import type {
   ApprovalStatus,
+  FreezePeriodRec,
   GroupRec,
   HookRec,
+  MergeRequestRec,
   OAuthAppRec,
   ProjectRec,
   ProtectedEnvRec,
+  RepoCommitRec,
   Tier,
   TokenRec,
   UserRec,
@@ -54,6 +58,9 @@ export type FakeToken = Readonly<TokenRec>;
 export type FakeHook = Readonly<HookRec>;
 export type FakeOAuthApplication = Readonly<OAuthAppRec>;
 export type FakeProtectedEnvironment = Readonly<ProtectedEnvRec>;
+export type FakeCommit = Readonly<RepoCommitRec>;
+export type FakeMergeRequest = Readonly<MergeRequestRec>;
+export type FakeFreezePeriod = Readonly<FreezePeriodRec>;
 
 export interface UpdateProjectInput {
   allowPipelineTriggerApproveDeployment?: boolean;
@@ -87,6 +94,15 @@ export interface FakeGitLab {
    * approval rules apply or `manual`; else running. Fires webhooks.
    */
   createDeployment(input: CreateDeploymentInput): DeploymentView;
+  /** Appends commits to a branch (default: the project's default branch); returns them oldest first. */
+  pushCommits(projectId: number, input: { branch?: string; commits: CommitInput[] }): FakeCommit[];
+  /** A merge request merged into its target branch at once (merge commit, squash commit, or fast-forward). */
+  mergeMergeRequest(projectId: number, input: MergeMergeRequestInput): FakeMergeRequest;
+  /** A deploy freeze: cron start and end in a time zone (default UTC), as Settings > CI/CD creates them. */
+  addFreezePeriod(
+    projectId: number,
+    input: { freezeStart: string; freezeEnd: string; cronTimezone?: string },
+  ): FakeFreezePeriod;
 
   // --- what people and runners do outside the API
   // (same checks as the API; throw FakeGitLabError with the API's status/body) ---

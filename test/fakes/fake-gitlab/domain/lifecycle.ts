@@ -11,11 +11,17 @@ import {
   type EnvironmentRec,
   type JobRec,
   type JobStatus,
+  type PipelineJobRec,
+  type PipelineJobStatus,
   type PipelineRec,
+  type ProjectRec,
+  type RepoCommitRec,
   type State,
   type Tier,
+  type UserRec,
 } from '../model.ts';
 import { needsApproval } from './summary.ts';
+import { addCommit, branchHead, findCommit } from './repository.ts';
 
 export interface CreateDeploymentInput {
   projectId: number;
@@ -33,6 +39,11 @@ export interface CreateDeploymentInput {
   manual?: boolean;
   jobName?: string;
   stage?: string;
+  /**
+   * The pipeline's other jobs (tests, builds, ...), in the state they are in when the deployment job is created.
+   * They are listed by the pipeline jobs API and count in the pipeline's status; they send no webhooks.
+   */
+  pipelineJobs?: Array<{ name: string; stage?: string; status: PipelineJobStatus; allowFailure?: boolean }>;
 }
 
 /** Environment#guess_tier. */
@@ -81,6 +92,35 @@ function findOrCreateEnvironment(ctx: Ctx, input: CreateDeploymentInput, now: nu
   return env;
 }
 
+/**
+ * The deployed commit: a known one when `sha` names it, otherwise a new commit on top of the ref's branch (so
+ * that deployments without explicit commits still form a history).
+ */
+function deployedCommit(
+  ctx: Ctx,
+  project: ProjectRec,
+  input: CreateDeploymentInput,
+  user: UserRec,
+  ref: string,
+  pipelineId: number,
+): RepoCommitRec {
+  const known = input.sha === undefined ? undefined : findCommit(ctx.state, project.id, input.sha);
+  if (known) return known;
+  const head = branchHead(ctx.state, project.id, ref);
+  const commit = addCommit(
+    ctx,
+    project,
+    {
+      title: input.commitTitle ?? 'Update deployment',
+      sha: input.sha ?? createHash('sha1').update(`${project.id}:${pipelineId}`).digest('hex'),
+    },
+    head === undefined ? [] : [head],
+    input.commitAuthor ?? { name: user.name, email: user.email },
+  );
+  ctx.state.branches.set(`${project.id}:${ref}`, commit.sha);
+  return commit;
+}
+
 export function createDeployment(ctx: Ctx, input: CreateDeploymentInput): DeploymentRec {
   const { state } = ctx;
   const project = lookup(state.projects, input.projectId, 'project');
@@ -88,20 +128,21 @@ export function createDeployment(ctx: Ctx, input: CreateDeploymentInput): Deploy
   const now = ctx.clock.now();
   const environment = findOrCreateEnvironment(ctx, input, now);
   const pipelineId = nextId(state, 'pipeline');
-  const sha = input.sha ?? createHash('sha1').update(`${project.id}:${pipelineId}`).digest('hex');
-  const title = input.commitTitle ?? 'Update deployment';
+  const ref = input.ref ?? project.defaultBranch;
+  const deployed = deployedCommit(ctx, project, input, user, ref, pipelineId);
+  const sha = deployed.sha;
   const pipeline: PipelineRec = {
     id: pipelineId,
     iid: nextIid(state, project.id, 'pipeline'),
     projectId: project.id,
-    ref: input.ref ?? project.defaultBranch,
+    ref,
     commit: {
       sha,
-      title,
-      message: `${title}\n`,
-      authorName: input.commitAuthor?.name ?? user.name,
-      authorEmail: input.commitAuthor?.email ?? user.email,
-      createdAt: now,
+      title: deployed.title,
+      message: deployed.message,
+      authorName: deployed.authorName,
+      authorEmail: deployed.authorEmail,
+      createdAt: deployed.createdAt,
     },
     status: 'created',
     userId: user.id,
@@ -109,7 +150,26 @@ export function createDeployment(ctx: Ctx, input: CreateDeploymentInput): Deploy
     updatedAt: now,
     startedAt: null,
     finishedAt: null,
+    otherJobIds: [],
   };
+  for (const other of input.pipelineJobs ?? []) {
+    const finished = ['success', 'failed', 'canceled'].includes(other.status);
+    const job: PipelineJobRec = {
+      id: nextId(state, 'job'),
+      projectId: project.id,
+      pipelineId,
+      name: other.name,
+      stage: other.stage ?? 'test',
+      status: other.status,
+      allowFailure: other.allowFailure ?? false,
+      userId: user.id,
+      createdAt: now,
+      startedAt: finished || other.status === 'running' ? now : null,
+      finishedAt: finished ? now : null,
+    };
+    state.pipelineJobs.set(job.id, job);
+    pipeline.otherJobIds.push(job.id);
+  }
   const gated = needsApproval(state, environment) || input.manual === true;
   const job: JobRec = {
     id: nextId(state, 'job'),
@@ -192,13 +252,38 @@ export function transitionJob(ctx: Ctx, job: JobRec, status: JobStatus, failureR
   }
 
   const pipeline = lookup(state.pipelines, job.pipelineId, 'pipeline');
-  if (pipeline.status !== status) {
-    pipeline.status = status;
+  const composite = pipelineStatus(state, pipeline, status);
+  if (pipeline.status !== composite) {
+    pipeline.status = composite;
     pipeline.updatedAt = now;
-    if (status === 'running' && pipeline.startedAt === null) pipeline.startedAt = now;
-    if (FINISHED.includes(status)) pipeline.finishedAt = now;
+    if (composite === 'running' && pipeline.startedAt === null) pipeline.startedAt = now;
+    if (FINISHED.includes(composite)) pipeline.finishedAt = now;
     ctx.emit({ kind: 'pipeline', pipelineId: pipeline.id, at: now });
   }
+}
+
+/**
+ * Gitlab::Ci::Status::Composite over the deployment job and the pipeline's other jobs: jobs allowed to fail
+ * count as passed (with warnings); a manual job outranks a failed one.
+ */
+export function pipelineStatus(state: State, pipeline: PipelineRec, deployJob: JobStatus): JobStatus {
+  const statuses = [
+    deployJob as string,
+    ...pipeline.otherJobIds.map((id) => {
+      const job = lookup(state.pipelineJobs, id, 'job');
+      return job.allowFailure && (job.status === 'failed' || job.status === 'canceled') ? 'warning' : job.status;
+    }),
+  ];
+  const only = (...allowed: string[]) => statuses.every((s) => allowed.includes(s));
+  const any = (...wanted: string[]) => statuses.some((s) => wanted.includes(s));
+  if (only('success', 'skipped', 'warning')) return 'success';
+  if (only('created', 'warning')) return 'created';
+  if (only('canceled', 'success', 'skipped', 'warning')) return 'canceled';
+  if (only('pending', 'created', 'skipped', 'warning')) return 'pending';
+  if (any('running', 'pending')) return 'running';
+  if (any('manual')) return 'manual';
+  if (any('created')) return 'running';
+  return 'failed';
 }
 
 export function jobOf(state: State, deployment: DeploymentRec): JobRec {

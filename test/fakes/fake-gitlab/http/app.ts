@@ -48,6 +48,8 @@ export interface RunningApp {
 export async function startApp(deps: AppDeps, onUrl: (url: string) => void): Promise<RunningApp> {
   const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   let closing = false;
+  let markClosed: () => void = () => {};
+  const shutDown = new Promise<void>((resolve) => (markClosed = resolve));
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
       const entry = { timer: setTimeout(() => (timers.delete(entry), resolve()), ms), resolve };
@@ -75,6 +77,7 @@ export async function startApp(deps: AppDeps, onUrl: (url: string) => void): Pro
     deps.requests.push(record);
     const fault = deps.faults.take(incoming);
     if (fault && fault.delayMs > 0) await sleep(fault.delayMs);
+    if (fault?.until) await Promise.race([fault.until.catch(() => undefined), shutDown]);
     if (closing) return;
     let result: HttpResult;
     if (fault?.result && !fault.processFirst) {
@@ -108,6 +111,7 @@ export async function startApp(deps: AppDeps, onUrl: (url: string) => void): Pro
     url,
     close: async () => {
       closing = true;
+      markClosed();
       for (const entry of timers) {
         clearTimeout(entry.timer);
         entry.resolve();

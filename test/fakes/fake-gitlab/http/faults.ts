@@ -8,7 +8,7 @@ export interface FailureSpec {
   method?: string;
   /** Exact path as sent (e.g. "/api/v4/projects/1/deployments/7/approval", also matched decoded) or a RegExp on it. */
   path: string | RegExp;
-  /** Status to answer with. Omit together with delayMs for a slow but otherwise normal response. */
+  /** Status to answer with. Omit (with delayMs or until) for a slow but otherwise normal response. */
   status?: number;
   /**
    * JSON-serialised unless a string (sent as text).
@@ -20,6 +20,8 @@ export interface FailureSpec {
   times?: number;
   /** Wait this long (real time) before answering. */
   delayMs?: number;
+  /** Answer only once this settles (a test releases a slow GitLab when it has seen what it waits for). */
+  until?: Promise<unknown>;
   /**
    * Run the request for real (state changes, webhooks) and then answer
    * with the failure: "committed, but the client saw an error".
@@ -35,6 +37,7 @@ export interface RateLimitSpec {
 
 export interface ArmedFailure {
   delayMs: number;
+  until: Promise<unknown> | null;
   processFirst: boolean;
   /** Null when the spec only delays. */
   result: HttpResult | null;
@@ -123,8 +126,8 @@ export function createFaults(clock: Clock): Faults {
 
   return {
     failNext(spec) {
-      if (spec.status === undefined && spec.delayMs === undefined)
-        throw new Error('failNext: give a status, a delayMs, or both');
+      if (spec.status === undefined && spec.delayMs === undefined && spec.until === undefined)
+        throw new Error('failNext: give a status, a delayMs or until, or several');
       armed.push({ ...spec, remaining: spec.times ?? 1 });
     },
     take(incoming) {
@@ -135,6 +138,7 @@ export function createFaults(clock: Clock): Faults {
       if (spec.remaining <= 0) armed.splice(index, 1);
       return {
         delayMs: spec.delayMs ?? 0,
+        until: spec.until ?? null,
         processFirst: spec.processFirst === true,
         result: spec.status === undefined ? null : defaultFailure(spec, spec.status, clock),
       };

@@ -61,6 +61,11 @@ function finderError(filter: ListFilter): HttpResult | null {
   if (byUpdated && filter.orderBy !== 'updated_at') return badRequest('`updated_at` filter requires `updated_at` sort');
   if (byFinished && filter.orderBy !== 'finished_at')
     return badRequest('`finished_at` filter requires `finished_at` sort.');
+  const finishedStatus = filter.status === 'success' || filter.status === 'failed' || filter.status === 'canceled';
+  if (filter.orderBy === 'finished_at' && !byFinished && !finishedStatus)
+    return badRequest(
+      '`finished_at` sort requires `finished_at` filter or a filter with at least one of the finished statuses.',
+    );
   if (byFinished && filter.status !== 'success') {
     return badRequest('`finished_at` filter must be combined with `success` status filter.');
   }

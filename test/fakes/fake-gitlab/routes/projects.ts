@@ -7,7 +7,7 @@ import {
   isDescendantGroup,
   projectAccess,
 } from '../access.ts';
-import { environmentEntity, groupEntity, jobEntity, projectEntity } from '../entities.ts';
+import { deploymentEntity, environmentEntity, groupEntity, jobEntity, projectEntity } from '../entities.ts';
 import { playJob, runJob } from '../domain/jobs.ts';
 import { json, type HttpResult } from '../http/types.ts';
 import type { ProjectRec } from '../model.ts';
@@ -129,7 +129,14 @@ export function projectRoutes(opts: { autoRunPlayedJobs: () => boolean }): ApiRo
         if (isResult(project)) return project;
         const env = call.ctx.state.environments.get(Number(call.params.environment_id));
         if (!env || env.projectId !== project.id) return notFound();
-        return json(200, environmentEntity(env));
+        // `last_deployment: true`, without its environment: the newest successful one (Deployment.ordered:
+        // finished_at desc), null before the first.
+        const last = [...call.ctx.state.deployments.values()]
+          .filter((d) => d.environmentId === env.id && d.status === 'success')
+          .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.id - a.id)[0];
+        const lastDeployment = last ? deploymentEntity(call.ctx, last, false) : null;
+        if (lastDeployment) delete lastDeployment.environment;
+        return json(200, { ...environmentEntity(env), last_deployment: lastDeployment });
       },
     },
     {
