@@ -30,7 +30,11 @@ describe('oauth mode: approve as yourself', () => {
       env,
       name: 'e2e-oauth',
       policy: 'four_eyes: { forbid_commit_author: true }\n',
-      options: { clock: { now: () => world.gitlab.now() } },
+      options: {
+        clock: { now: () => world.gitlab.now() },
+        // each link is three requests of one browser (start, Slack, GitLab), and this file links many times
+        rateLimits: { oauth: { perSecond: 1000, burst: 1000 } },
+      },
     });
     world.gitlab.addHook({
       projectId: world.project.id,
