@@ -8,6 +8,7 @@ import { REPO_ROOT, startApp, type BenchContext } from './lib/app.ts';
 import { startBenchWorld } from './lib/world.ts';
 import { runCards, type CardsResult, type CardsSizes } from './scenarios/cards.ts';
 import { runIntake, type IntakeResult, type IntakeSizes } from './scenarios/intake.ts';
+import { runForged, type ForgedResult, type ForgedSizes } from './scenarios/forged.ts';
 
 export type BenchOptions = {
   /** tiny sizes: seconds instead of minutes (CI keeps the harness working with it) */
@@ -42,6 +43,8 @@ export type BenchResults = {
   smoke: boolean;
   machine: Machine;
   intake: IntakeResult | null;
+  /** RSS before and after forged webhooks with random headers (issue 14) */
+  forged: ForgedResult | null;
   cards: { name: string; result: CardsResult }[];
   /** how the app ran in intake and cards: as shipped (`npm run build`, npm start's node options), dev in smoke runs */
   app: { command: string; shipped: boolean };
@@ -59,6 +62,7 @@ export type BenchResults = {
 type Plan = {
   shipped: boolean;
   intake: IntakeSizes;
+  forged: ForgedSizes;
   cards: { name: string; sizes: CardsSizes }[];
   production: { name: string; run: 'dev' | 'dist-v8-defaults'; sizes: CardsSizes }[];
 };
@@ -68,6 +72,7 @@ type Plan = {
 const FULL: Plan = {
   shipped: true,
   intake: { concurrency: 32, warmupMs: 1_000, durationMs: 5_000, rate: 1_000, rateDurationMs: 5_000 },
+  forged: { requests: 5_000, warmup: 1_000, concurrency: 16, settleMs: 2_000 },
   cards: [
     {
       name: 'cards-100',
@@ -195,6 +200,7 @@ const SMOKE: Plan = {
   // building takes seconds: the smoke run starts src/main.ts
   shipped: false,
   intake: { concurrency: 4, warmupMs: 100, durationMs: 300, rate: 200, rateDurationMs: 300 },
+  forged: { requests: 50, warmup: 20, concurrency: 4, settleMs: 100 },
   cards: [
     {
       name: 'cards-10',
@@ -245,6 +251,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     log(`the app runs as: ${command}`);
 
     const intake = wanted('intake') ? await runIntake(ctx, plan.intake) : null;
+    if (wanted('forged-webhooks')) log(`forged-webhooks: ${plan.forged.requests} webhooks without the secret`);
+    const forged = wanted('forged-webhooks') ? await runForged(ctx, plan.forged) : null;
     const cards: BenchResults['cards'] = [];
     for (const { name, sizes } of plan.cards) {
       if (!wanted(name)) continue;
@@ -279,6 +287,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       machine,
       app: { command, shipped: built !== null },
       intake,
+      forged,
       cards,
       production,
       idle,

@@ -7,7 +7,13 @@ import { RESYNC_ROUTES, type CardsResult } from './scenarios/cards.ts';
 import { fmtInt, fmtMb, fmtMs } from './lib/stats.ts';
 
 const MB = 1024 * 1024;
-export const TARGETS = { idleRss: 120 * MB, peakRss: 250 * MB, intakeRatio: 0.5, intakeP99Ms: 10 } as const;
+export const TARGETS = {
+  idleRss: 120 * MB,
+  peakRss: 250 * MB,
+  intakeRatio: 0.5,
+  intakeP99Ms: 10,
+  forgedGrowth: 10 * MB,
+} as const;
 
 export type Verdict = { what: string; target: string; measured: string; ok: boolean | null };
 
@@ -62,6 +68,16 @@ export function verdicts(r: BenchResults): Verdict[] {
         `${fmtMs(web.rate.latency.p99)} (from the due time: ` +
         `${fmtMs(web.rate.scheduledLatency?.p99 ?? Number.NaN)})`,
       ok: web.rate.latency.p99 < TARGETS.intakeP99Ms,
+    });
+  }
+  if (r.forged) {
+    const f = r.forged;
+    const growth = f.afterRss !== null && f.baselineRss !== null ? f.afterRss - f.baselineRss : null;
+    out.push({
+      what: `RSS growth after ${fmtInt(f.sizes.requests)} forged webhooks with random headers (ROLE=web)`,
+      target: '< 10 MB',
+      measured: growth === null ? 'n/a' : `${fmtMb(growth)} (${rss(f.baselineRss, f.afterRss)})`,
+      ok: growth === null ? null : growth < TARGETS.forgedGrowth,
     });
   }
   const paced = r.cards
@@ -348,6 +364,31 @@ export function renderReport(r: BenchResults): string {
       }
       lines.push('');
     }
+  }
+
+  if (r.forged) {
+    const f = r.forged;
+    lines.push('## Forged webhooks: POST /webhooks/gitlab without the secret', '');
+    lines.push(
+      `${fmtInt(f.sizes.requests)} requests, ${f.sizes.concurrency} at a time, each with a wrong X-Gitlab-Token and ` +
+        'random X-Gitlab-Event, X-Forwarded-For, Idempotency-Key and other headers; measured ' +
+        `${f.sizes.settleMs} ms after the last one, against the same process after ${fmtInt(f.sizes.warmup)} such ` +
+        `requests (started at ${fmtMb(f.startRss)}: the first load compiles code and grows V8's heap).`,
+      '',
+    );
+    lines.push(row(['RSS before → after', 'GET /metrics bytes before → after', 'answers', 'log lines']));
+    lines.push(row(['---', '---', '---', '---']));
+    lines.push(
+      row([
+        rss(f.baselineRss, f.afterRss),
+        `${fmtInt(f.metricsBytes.before)} → ${fmtInt(f.metricsBytes.after)}`,
+        Object.entries(f.statuses)
+          .map(([status, n]) => `${status}: ${fmtInt(n)}`)
+          .join(', '),
+        fmtInt(f.logLines),
+      ]),
+      '',
+    );
   }
 
   const shippedRun = r.cards.find((c) => c.name === 'cards-1000');

@@ -6,7 +6,9 @@
 #   2. dependencies (npm ci when package-lock.json changed),
 #   3. Redis on 127.0.0.1:6379 (starts redis-server, installing the Debian package if needed)
 #      unless REDIS_URL points elsewhere or GREENLIGHT_SKIP_REDIS=1,
-#   4. with GL_NEED_CHROMIUM=1 (./run test, .ci/run): Debian's chromium for the setup page's browser test.
+#   4. with GL_NEED_CHROMIUM=1 (./run test, .ci/run): Debian's chromium for the setup page's browser test,
+#   5. promtool (the metrics test lints /metrics with it): unpacked from Debian's prometheus package into
+#      .tools/prometheus (apt-get download: nothing is installed system-wide, no Prometheus server starts).
 # It prints what it does on stderr and changes nothing outside this checkout but the Redis it starts (and the
 # chromium package). GL_BOOTSTRAP_DEFINE_ONLY=1 only defines the functions (tests call them one by one).
 
@@ -90,6 +92,23 @@ gl_ensure_redis() {
   return 1
 }
 
+gl_ensure_promtool() {
+  local dir="$gl_root/.tools/prometheus"
+  if command -v promtool >/dev/null || [ -x "$dir/usr/bin/promtool" ]; then return 0; fi
+  command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || {
+    gl_say "promtool is missing and apt-get is not available: install Prometheus's promtool to run the metrics test"
+    return 0
+  }
+  gl_say "unpacking promtool from Debian's prometheus package into .tools/prometheus"
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && { apt-get download -qq prometheus >&2 2>/dev/null || { apt-get update -qq >&2 && apt-get download -qq prometheus >&2; }; }) \
+    && mkdir -p "$dir" && dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$dir" ./usr/bin/promtool \
+    || gl_say "could not get promtool; the metrics test will say so"
+  rm -rf "$tmp"
+  return 0
+}
+
 # `npm run build` only when a source file, a tsconfig or the lock file changed since the last build.
 gl_build_if_changed() {
   local stamp="$gl_root/dist/.build-stamp"
@@ -114,5 +133,5 @@ gl_ensure_chromium() {
 }
 
 if [ "${GL_BOOTSTRAP_DEFINE_ONLY:-0}" != 1 ]; then
-  gl_ensure_node && gl_ensure_deps && gl_ensure_redis && gl_ensure_chromium
+  gl_ensure_node && gl_ensure_deps && gl_ensure_redis && gl_ensure_chromium && gl_ensure_promtool
 fi

@@ -6,6 +6,9 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.ts';
 import type { Clock, Logger } from './core/ports.ts';
 import { createMembership } from './adapters/gitlab/membership.ts';
+import { createProjectAccess } from './adapters/gitlab/project-access.ts';
+import { createChannelMembers } from './adapters/slack/channel-members.ts';
+import type { VisibilityPort } from './core/visibility/can-see.ts';
 import { createProjectDirectory } from './adapters/gitlab/projects.ts';
 import { createGitLabOAuthClient } from './adapters/gitlab/oauth-client.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
@@ -43,10 +46,13 @@ import { pacePostMessages } from './adapters/slack/paced-posts.ts';
 import { nextNudgeFor, type NudgeDeps } from './core/reminders/track-nudges.ts';
 import { createDirectMessages, createPersonalChat, directText } from './adapters/slack/personal.ts';
 import { createSlackWebClient } from './adapters/slack/web.ts';
+import { createSlackSignIn } from './adapters/slack/sign-in.ts';
 import { createHttpApp, finishHttpApp, listRoutes, type HttpRoute } from './entrypoints/http/app.ts';
 import { createWebhookIntake, WEBHOOK_PATH, type WebhookIntake } from './entrypoints/http/gitlab-webhook.ts';
-import { oauthRouter } from './entrypoints/http/oauth-routes.ts';
+import { oauthRouter, SLACK_CALLBACK_PATH } from './entrypoints/http/oauth-routes.ts';
 import { perIpRateLimit, RATE_LIMITS, type RateLimitName, type RateLimitRule } from './entrypoints/http/rate-limit.ts';
+import { trustProxies } from './entrypoints/http/client-address.ts';
+import { createRejectionLog } from './entrypoints/http/rejection-log.ts';
 import { accountSubcommands } from './entrypoints/slack/listeners/account-commands.ts';
 import { boltLogger } from './entrypoints/slack/bolt-logger.ts';
 import { registerApproveModal } from './entrypoints/slack/listeners/approve-modal.ts';
@@ -124,6 +130,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       config.slack.signingSecret ?? '',
       config.slack.appToken ?? '',
       config.gitlab.oauth?.clientSecret ?? '',
+      config.slack.oauth?.clientSecret ?? '',
       ...config.encryptionKeys.map((k) => k.key.toString('base64')),
     ],
   });
@@ -196,6 +203,11 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     logger,
   );
   const audit = createAuditLog(redis, keys);
+  // Who could see a deployment anyway: members of its card's channel, people whose GitLab account reads the project.
+  const visibility: VisibilityPort = {
+    inChannel: createChannelMembers(slackClient).inChannel,
+    canReadProject: createProjectAccess(gitlabConn).canReadProject,
+  };
 
   // Identity by GITLAB_AUTH_MODE: oauth (each person's own token; loadConfig made sure its settings exist) or sudo.
   const oauthApp = config.gitlab.authMode === 'oauth' ? config.gitlab.oauth : null;
@@ -209,8 +221,9 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     linkUrl: (userId, teamId) => (linkStart && teamId ? linkStart.url({ teamId, userId }) : null),
   });
   const sudoIdentity = createSudoIdentity({ gitlab, slack: chat, policy: config.policy, conn: gitlabConn, logger });
+  const slackOAuth = config.slack.oauth;
   const oauthIdentity =
-    oauthApp && linkStart
+    oauthApp && linkStart && slackOAuth
       ? createOAuthIdentity({
           store: createLinkStore(redis, keys, createTokenCipher(config.encryptionKeys)),
           oauth: createGitLabOAuthClient({
@@ -223,6 +236,12 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           clock,
           logger,
           fallback: sudoIdentity,
+          slackSignIn: createSlackSignIn({
+            apiUrl: config.slack.apiUrl,
+            clientId: slackOAuth.clientId,
+            clientSecret: slackOAuth.clientSecret,
+            redirectUri: `${config.publicUrl}${SLACK_CALLBACK_PATH}`,
+          }),
         })
       : null;
   const identity: IdentityAdapter = oauthIdentity ?? sudoIdentity;
@@ -235,6 +254,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     chat: createNudgeChat(slackClient),
     identity,
     membership,
+    visibility,
     queue: producer,
     policy: config.policy,
     clock,
@@ -245,6 +265,10 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const pendingIndex = createPendingIndex(redis, keys);
   const personalStore = createPersonalStore(redis, keys);
   const personalQueue = createPersonalQueue(queueConnection, keys.bullPrefix);
+  // Without a listener BullMQ prints connection errors to stderr during a Redis outage (as for the queues above).
+  personalQueue.queue.on('error', (error: Error) =>
+    logger.warn({ queue: 'personal', err: error.message }, 'queue connection error'),
+  );
   const personalChat = createPersonalChat(slackClient, direct);
   /** Where the Home tab's Link button points (oauth mode): the same signed start URL as every Link button. */
   const linkTarget: LinkTarget | undefined = linkStart ? async (user) => linkStart.url(user) : undefined;
@@ -258,12 +282,19 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let sweeper: Sweeper | null = null;
   let dataGuard: DataGuard | null = null;
 
+  const trustProxy = trustProxies(config.trustedProxies);
+  const rejections = createRejectionLog(logger);
   const opsApp = () =>
-    createHttpApp({ logger, ready: async () => (await redis.ping()) === 'PONG', metrics: () => metrics.render() });
+    createHttpApp({
+      logger,
+      trustProxy,
+      ready: async () => (await redis.ping()) === 'PONG',
+      metrics: () => metrics.render(),
+    });
   /** `front`: requests served before express (GitLab's verified webhook deliveries); the rest go to `http`. */
   let served: Express | null = null;
   const listen = async (http: Express, front?: WebhookIntake) => {
-    finishHttpApp(http, logger);
+    finishHttpApp(http, logger, rejections);
     served = http;
     const handler: RequestListener = front
       ? (req, res) => (front.isVerifiedDelivery(req) ? front.accept(req, res) : http(req, res))
@@ -282,13 +313,15 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     // Only requests without the secret count: GitLab sends every hook from the same few addresses, a burst of
     // deployments exceeds any per-address limit, and GitLab disables a hook after four 429s in a row.
     const fromGitLab = (req: Request) => secureEquals(req.get('x-gitlab-token'), config.gitlab.webhookSecret);
-    http.use(WEBHOOK_PATH, perIpRateLimit('webhooks', limits.webhooks, logger, undefined, fromGitLab));
-    http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger));
-    http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger));
+    http.use(WEBHOOK_PATH, perIpRateLimit('webhooks', limits.webhooks, logger, undefined, fromGitLab, rejections));
+    http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger, undefined, undefined, rejections));
+    http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger, undefined, undefined, rejections));
     const intake = createWebhookIntake({
       secret: config.gitlab.webhookSecret,
       logger,
       observe: metrics.webhook,
+      rejections,
+      trustProxy,
       enqueue: (event, key) => webhookLog.append(event, key),
     });
     http.post(WEBHOOK_PATH, intake.handle);
@@ -298,15 +331,15 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           identity: oauthIdentity,
           linkStart,
           command: config.slack.command,
+          publicUrl: config.publicUrl!,
           logger,
           confirm: (user, account) =>
             direct
               .postDirect(
                 user.userId,
                 directText(
-                  ':white_check_mark: Your Slack account is now linked to GitLab ' +
-                    `user *@${account.username}*: greenlight records your approvals in ` +
-                    `GitLab as them. Not you? Run \`${config.slack.command} unlink\`.`,
+                  `:link: Your Slack account now acts as GitLab *@${account.username}*: greenlight records your ` +
+                    `approvals in GitLab as them. Not you? \`${config.slack.command} unlink\``,
                 ),
               )
               .then(() => undefined),
@@ -318,7 +351,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       slack: config.slack,
       http,
       logger,
-      fetch: observedSlackFetch(metrics.api),
+      fetch: observedSlackFetch(metrics.api, config.slack.apiUrl),
+      rejections,
       ...(opts.slackAckTimeoutMs !== undefined && { ackTimeoutMs: opts.slackAckTimeoutMs }),
     });
     bolt = new App({
@@ -329,7 +363,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       clientOptions: {
         slackApiUrl: config.slack.apiUrl,
         retryConfig: { retries: 0 },
-        fetch: observedSlackFetch(metrics.api),
+        fetch: observedSlackFetch(metrics.api, config.slack.apiUrl),
       },
     });
     await bolt.init();
@@ -342,6 +376,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       index: pendingIndex,
       identity,
       membership,
+      visibility,
       clock,
       command: config.slack.command,
       linkMode: identity.linkHint,
@@ -399,7 +434,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: nudgeStore, clock }, deployment, route) },
         changes: { ...changes, queue: producer, delay: (ms) => new Promise((done) => setTimeout(done, ms).unref()) },
       },
-      decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership },
+      decide: { gitlab, identity, cards, queue: producer, policy: config.policy, logger, membership, visibility },
       projects: createProjectMemory(redis, keys),
       linkMode: identity.linkHint,
       command: config.slack.command,
@@ -436,12 +471,13 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           index: pendingIndex,
           identity,
           membership,
+          visibility,
           store: personalStore,
           linkTarget,
           clock,
           command: config.slack.command,
         },
-        notify: { cards, store: personalStore, chat: personalChat, identity, membership },
+        notify: { cards, store: personalStore, chat: personalChat, identity, membership, visibility },
         chat: personalChat,
         store: personalStore,
         producer: personalQueue.producer,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { parseDuration } from './duration.ts';
 
 /**
@@ -9,6 +10,16 @@ const url = (what: string) =>
   z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), {
     message: `must be an http(s) URL of ${what}`,
   });
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  if (extra !== undefined || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
 
 /** example.com, .org and .net are reserved for documentation (RFC 2606): such a URL is a placeholder left over. */
 const isPlaceholderHost = (value: string) =>
@@ -118,6 +129,20 @@ export const envVars = {
       'App-level token with connections:write. When set, Slack ' +
         'traffic uses Socket Mode and no public Slack endpoint is needed.',
     ),
+  SLACK_CLIENT_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Client ID of the Slack app (Basic Information > App Credentials), for Sign in with Slack while a person ' +
+        'links their GitLab account: the browser that links proves it is the Slack user who asked. ' +
+        'Required in oauth mode.',
+    ),
+  SLACK_CLIENT_SECRET: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Client Secret of the Slack app (Basic Information > App Credentials). Required in oauth mode.'),
   SLACK_API_URL: url('the Slack Web API')
     .default('https://slack.com/api/')
     .describe('Slack Web API base URL (change only for proxies and tests).'),
@@ -134,6 +159,27 @@ export const envVars = {
     .regex(/^\/[a-z0-9_-]{1,31}$/, 'must look like /deploys')
     .default('/deploys')
     .describe('The slash command, as created in the Slack app.'),
+  TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const list = (value ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const entry of list) {
+        if (!isAddressOrCidr(entry)) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR (10.0.0.0/8, ::1)` });
+          return z.NEVER;
+        }
+      }
+      return list;
+    })
+    .describe(
+      'Addresses or CIDRs of the reverse proxies in front of greenlight (comma-separated, e.g. 10.0.0.0/8), ' +
+        'whose X-Forwarded-For is believed. Unset: nobody is believed and the socket address counts ' +
+        '(per-address limits, logs).',
+    ),
   CONFIG_FILE: z
     .string()
     .min(1)

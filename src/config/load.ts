@@ -34,7 +34,11 @@ export type Config = Readonly<{
     appToken: string | null;
     apiUrl: string;
     command: string;
+    /** the Slack app's OAuth credentials, for Sign in with Slack while linking (oauth mode) */
+    oauth: Readonly<{ clientId: string; clientSecret: string }> | null;
   }>;
+  /** addresses and CIDRs whose X-Forwarded-For is believed; empty: the socket address counts */
+  trustedProxies: readonly string[];
   configFile: string | null;
   policy: Policy;
 }>;
@@ -82,6 +86,8 @@ export function loadConfig(
     need('GITLAB_OAUTH_CLIENT_SECRET', 'in oauth mode');
     need('TOKEN_ENCRYPTION_KEY', 'in oauth mode');
     need('PUBLIC_URL', 'in oauth mode');
+    need('SLACK_CLIENT_ID', 'in oauth mode');
+    need('SLACK_CLIENT_SECRET', 'in oauth mode');
   }
   if (!raw.SLACK_APP_TOKEN) need('SLACK_SIGNING_SECRET', 'unless SLACK_APP_TOKEN (Socket Mode) is set');
   const encryptionKeys = raw.TOKEN_ENCRYPTION_KEY ? parseKeys(raw.TOKEN_ENCRYPTION_KEY, problems) : [];
@@ -128,7 +134,12 @@ export function loadConfig(
       appToken: e.SLACK_APP_TOKEN ?? null,
       apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
       command: e.SLACK_COMMAND,
+      oauth:
+        e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET
+          ? Object.freeze({ clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET })
+          : null,
     }),
+    trustedProxies: Object.freeze([...e.TRUSTED_PROXIES]),
     configFile: e.CONFIG_FILE ?? null,
     policy: toPolicy(policyFile, defaultChannel),
   });

@@ -45,6 +45,9 @@ export interface GitLabActor {
 
 export type SlackUser = { teamId: string; userId: string };
 
+/** Why sudo mode does not match a Slack account by e-mail (the policy's `users:` list still can). */
+export type UnlinkedReason = 'guest' | 'external' | 'unconfirmed_email';
+
 export type Identity = {
   gitlab: GitLabUser;
   via: 'policy' | 'email' | 'oauth';
@@ -54,8 +57,11 @@ export type Identity = {
 
 export type IdentityResolution =
   | { kind: 'linked'; identity: Identity }
-  /** No GitLab account is known for this Slack user: tell them how to get linked. */
-  | { kind: 'unlinked' }
+  /**
+   * No GitLab account is known for this Slack user: tell them how to get linked. `reason`: sudo mode found an
+   * e-mail but matches only full members of the installed workspace with a confirmed e-mail.
+   */
+  | { kind: 'unlinked'; reason?: UnlinkedReason }
   /** A link exists but no longer works (revoked, refresh failed): tell them to link again. */
   | { kind: 'broken'; reason: string };
 

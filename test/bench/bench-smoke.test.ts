@@ -39,10 +39,16 @@ describe('npm run bench -- --smoke', () => {
     expect(click.missing).toBe(0);
     expect(click.toApproval.count).toBe(click.clicks);
 
+    const forged = results.forged!;
+    expect(Object.values(forged.statuses).reduce((a, b) => a + b, 0)).toBe(forged.sizes.requests);
+    expect(Object.keys(forged.statuses).every((s) => s === '401' || s === '429')).toBe(true);
+    expect(forged.afterRss).toBeGreaterThan(0);
+
     const report = renderReport(results);
     expect(report).toContain('## Targets');
     expect(report).toContain('## Webhook intake');
     expect(report).toContain('## Click to approval');
     expect(report).toContain('## Cards synced again');
+    expect(report).toContain('## Forged webhooks');
   }, 60_000);
 });

@@ -7,6 +7,7 @@ import { BOT_SCOPES } from '../../src/cli/doctor/slack.ts';
 import { webhookGeneration } from '../../src/cli/doctor/gitlab.ts';
 import { startFakeGitLab, type FakeGitLab } from '../fakes/fake-gitlab.ts';
 import { runGreenlight } from '../helpers/cli.ts';
+import { oauthEnv } from '../helpers/oauth.ts';
 import { TEST_REDIS_URL } from '../helpers/redis.ts';
 import { ADMIN_TOKEN, CHANNEL, startWorld, type World } from '../helpers/world.ts';
 
@@ -166,6 +167,26 @@ describe('greenlight doctor', () => {
     expect(bad.code).toBe(1);
     expect(line(bad.out, /\[FAIL\] Socket Mode: Slack refuses SLACK_APP_TOKEN \(invalid_auth\)/)).toBeDefined();
     expect(fixAfter(bad.out, /Socket Mode: Slack refuses/)).toMatch(/connections:write/);
+  });
+
+  it('oauth mode: checks the Slack app credentials for Sign in with Slack, and names the redirect URL', async () => {
+    const oauth: Record<string, string> = {
+      ...oauthEnv(world),
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: 'gltest-doctor',
+      PUBLIC_URL: 'http://127.0.0.1:9',
+    };
+    const good = await runGreenlight(['doctor'], oauth);
+    expect(line(good.out, /\[ok\] +Sign in with Slack: Slack accepts SLACK_CLIENT_ID and SLACK_CLIENT_SECRET/)).toMatch(
+      /redirect URL http:\/\/127\.0\.0\.1:9\/oauth\/slack\/callback/,
+    );
+    expect(good.out).not.toContain(oauth.SLACK_CLIENT_SECRET!);
+    const bad = await runGreenlight(['doctor'], { ...oauth, SLACK_CLIENT_SECRET: 'not-the-secret' });
+    expect(bad.code).toBe(1);
+    expect(
+      line(bad.out, /\[FAIL\] +Sign in with Slack: Slack refuses the app's credentials \(bad_client_secret\)/),
+    ).toBeDefined();
+    expect(fixAfter(bad.out, /Sign in with Slack: Slack refuses/)).toMatch(/App Credentials.*SLACK_CLIENT_SECRET/);
   });
 
   it('lists every configuration problem at once (exit 78)', async () => {

@@ -64,7 +64,10 @@ describe('Home tab, oauth mode', () => {
     expect(link?.url).toMatch(new RegExp(`^${PUBLIC_URL}/oauth/gitlab/start\\?t=`));
     expect(JSON.stringify(before)).toContain('All pending (1)');
 
-    const linked = await linkInBrowser(app.url, world.gitlab, link!.url!, world.alice.id);
+    const linked = await linkInBrowser(app.url, world, link!.url!, {
+      slack: world.slackIds.alice,
+      gitlab: world.alice.id,
+    });
     expect(linked.status).toBe(200);
     await world.slack.openHome(app.url, world.slackIds.alice);
     const after = await home(

@@ -30,7 +30,11 @@ describe('oauth mode: approve as yourself', () => {
       env,
       name: 'e2e-oauth',
       policy: 'four_eyes: { forbid_commit_author: true }\n',
-      options: { clock: { now: () => world.gitlab.now() } },
+      options: {
+        clock: { now: () => world.gitlab.now() },
+        // each link is three requests of one browser (start, Slack, GitLab), and this file links many times
+        rateLimits: { oauth: { perSecond: 1000, burst: 1000 } },
+      },
     });
     world.gitlab.addHook({
       projectId: world.project.id,
@@ -98,7 +102,7 @@ describe('oauth mode: approve as yourself', () => {
     const reply = await command(slackUserId, 'link');
     const url = linkButtonUrl(reply.blocks);
     expect(url).toBeDefined();
-    const browser = await linkInBrowser(app.url, world.gitlab, url!, gitlabUserId);
+    const browser = await linkInBrowser(app.url, world, url!, { slack: slackUserId, gitlab: gitlabUserId });
     expect(browser.status).toBe(200);
     return browser;
   }
@@ -114,7 +118,7 @@ describe('oauth mode: approve as yourself', () => {
       const url = linkButtonUrl(notice.blocks)!;
       expect(url.startsWith(`${PUBLIC_URL}/oauth/gitlab/start?t=`)).toBe(true);
 
-      const browser = await linkInBrowser(app.url, world.gitlab, url, world.alice.id);
+      const browser = await linkInBrowser(app.url, world, url, { slack: world.slackIds.alice, gitlab: world.alice.id });
       expect(Object.fromEntries(browser.authorizeUrl.searchParams)).toMatchObject({
         response_type: 'code',
         code_challenge_method: 'S256',
@@ -122,7 +126,7 @@ describe('oauth mode: approve as yourself', () => {
         redirect_uri: `${PUBLIC_URL}/oauth/gitlab/callback`,
       });
       expect(browser.status).toBe(200);
-      expect(browser.html).toContain('Linked as @alice');
+      expect(browser.html).toContain('Slack: alice ↔ GitLab: @alice');
       expect(browser.html).toContain('You can close this tab');
       expect(browser.headers.get('content-security-policy')).toContain("default-src 'none'");
       expect(browser.headers.get('x-frame-options')).toBe('DENY');
@@ -130,8 +134,7 @@ describe('oauth mode: approve as yourself', () => {
       expect(browser.headers.get('referrer-policy')).toBe('no-referrer');
       expect(browser.headers.get('cache-control')).toBe('no-store');
       await waitFor(
-        () =>
-          world.slack.dms(world.slackIds.alice).some((m) => /now linked to GitLab user \*@alice\*/.test(m.text ?? '')),
+        () => world.slack.dms(world.slackIds.alice).some((m) => /now acts as GitLab \*@alice\*/.test(m.text ?? '')),
         { what: 'confirmation DM' },
       );
 
@@ -199,8 +202,11 @@ describe('oauth mode: approve as yourself', () => {
       );
       expect(approvalsOf(d.id).filter((c) => c.status === 201)).toEqual([]);
 
-      const browser = await linkInBrowser(app.url, world.gitlab, linkButtonUrl(notice.blocks)!, world.alice.id);
-      expect(browser.html).toContain('Linked as @alice');
+      const browser = await linkInBrowser(app.url, world, linkButtonUrl(notice.blocks)!, {
+        slack: world.slackIds.alice,
+        gitlab: world.alice.id,
+      });
+      expect(browser.html).toContain('Slack: alice ↔ GitLab: @alice');
       const again = ephemeralCount(world.slackIds.alice);
       await approve(world.slackIds.alice, d.id);
       await nextEphemeral(world.slackIds.alice, /You approved/, again);
@@ -251,7 +257,10 @@ describe('oauth mode: approve as yourself', () => {
 
     // A code exchanged once cannot be replayed: the state is gone.
     const reply = await command(world.slackIds.carol, 'link');
-    const browser = await linkInBrowser(app.url, world.gitlab, linkButtonUrl(reply.blocks)!, world.carol.id);
+    const browser = await linkInBrowser(app.url, world, linkButtonUrl(reply.blocks)!, {
+      slack: world.slackIds.carol,
+      gitlab: world.carol.id,
+    });
     expect(browser.status).toBe(200);
     const replay = await get(`${browser.callbackUrl.pathname}${browser.callbackUrl.search}`);
     expect(replay.status).toBe(400);

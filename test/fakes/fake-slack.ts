@@ -30,6 +30,7 @@ import type {
 import { Faults } from './fake-slack/faults.ts';
 import type { PostMessagePace } from './fake-slack/faults.ts';
 import { MessageStore } from './fake-slack/messages.ts';
+import { OpenIdProvider, SLACK_BROWSER_COOKIE, type IdTokenTampering } from './fake-slack/openid.ts';
 import { ResponseUrls } from './fake-slack/response-urls.ts';
 import type { ResponseUrlOrigin } from './fake-slack/response-urls.ts';
 import { startServer } from './fake-slack/server.ts';
@@ -56,6 +57,7 @@ import type { FakeState } from './fake-slack/web-api/context.ts';
 import { Workspace } from './fake-slack/workspace.ts';
 
 export { ButtonNotFoundError } from './fake-slack/driver.ts';
+export { SLACK_BROWSER_COOKIE, type IdTokenTampering } from './fake-slack/openid.ts';
 export { quietSlackLogger } from './fake-slack/quiet-logger.ts';
 export { DEFAULT_SCOPES } from './fake-slack/workspace.ts';
 export { RESPONSE_URL_KEY } from './fake-slack/faults.ts';
@@ -107,6 +109,15 @@ export interface FakeSlack {
   readonly appToken: string;
   close(): Promise<void>;
 
+  // ---- Sign in with Slack (OpenID Connect on `url`: /openid/connect/authorize, /openid/connect/keys)
+  /** The app's redirect URLs (oauth_config.redirect_urls): authorize refuses any other redirect_uri. */
+  addRedirectUrl(url: string): void;
+  /** Cookie a browser holds on the fake's origin when signed in to Slack as `userId` (name=value). */
+  browserCookie(userId: string): { name: string; value: string };
+  /** Make the next ID tokens wrong in one way (null: correct again). */
+  tamperIdTokens(tampering: IdTokenTampering | null): void;
+  /** Authorize requests that signed someone in. */
+  readonly signIns: Array<{ userId: string; teamId: string; clientId: string; at: number }>;
   /** App configuration token (apps.manifest.create) and the OAuth credentials of the app it creates. */
   readonly configToken: string;
   /** Apps created through apps.manifest.create, with their manifest and whether they were installed. */
@@ -195,10 +206,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     triggers: new TriggerRegistry(clock),
     faults,
     log,
+    openid: null as unknown as OpenIdProvider,
     apps: new AppRegistry(identity),
     baseUrl: () => baseUrl,
   };
   let baseUrl = '';
+  const openid = new OpenIdProvider({ identity, workspace: state.workspace, clock, issuer: () => baseUrl });
+  state.openid = openid;
   const responseUrls = new ResponseUrls({ baseUrl: () => baseUrl, clock, messages, faults, log, identity });
   const socketMode = new SocketModeHub({ identity, log });
   const server = await startServer(state, responseUrls, socketMode);
@@ -217,6 +231,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     createdApps: () => structuredClone(state.apps.created),
     socketMode,
     close: () => server.close(),
+
+    addRedirectUrl: (url) => openid.redirectUrls.add(url),
+    browserCookie: (userId) => ({ name: SLACK_BROWSER_COOKIE, value: encodeURIComponent(userId) }),
+    tamperIdTokens: (tampering) => {
+      openid.tamper = tampering;
+    },
+    get signIns() {
+      return structuredClone(openid.signIns);
+    },
 
     addUser: (user) => state.workspace.addUser(user),
     addChannel: (channel) => state.workspace.addChannel(channel),

@@ -2,6 +2,7 @@
  * In-memory fakes of the core's ports, for unit tests of the core. They record every call so tests
  * can assert on outgoing calls, and they fail loudly on anything unexpected.
  */
+import type { VisibilityPort } from '../../src/core/visibility/can-see.ts';
 import type { MembershipPort } from '../../src/core/approvals/eligible-approvers.ts';
 import type { CardModel } from '../../src/core/cards/card-model.ts';
 import type { ApprovalRule, Deployment, GitLabUser } from '../../src/core/deployments/deployment.ts';
@@ -242,5 +243,26 @@ export class CapturingLogger implements Logger {
   }
   child(bindings: object): Logger {
     return new CapturingLogger(this.lines, { ...this.bindings, ...bindings });
+  }
+}
+
+/**
+ * Who could see what (src/core/visibility). Everyone sees everything unless a test says otherwise: `members`
+ * of a channel, `readers` of a project (GitLab user ids); once either is set for a channel or project, only
+ * those count. `fail` makes every check throw (Slack or GitLab unavailable).
+ */
+export class FakeVisibility implements VisibilityPort {
+  readonly members = new Map<string, Set<string>>();
+  readonly readers = new Map<number, Set<number>>();
+  fail = false;
+  async inChannel(channel: string, slackUserId: string): Promise<boolean> {
+    if (this.fail) throw new Error('conversations.members failed');
+    const members = this.members.get(channel);
+    return members ? members.has(slackUserId) : true;
+  }
+  async canReadProject(projectId: number, gitlabUserId: number): Promise<boolean> {
+    if (this.fail) throw new Error('GitLab unavailable');
+    const readers = this.readers.get(projectId);
+    return readers ? readers.has(gitlabUserId) : true;
   }
 }

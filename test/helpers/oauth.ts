@@ -1,9 +1,11 @@
 import type { FakeGitLab } from '../fakes/fake-gitlab.ts';
+import { Browser } from './cookie-browser.ts';
 import type { World } from './world.ts';
 
 /** greenlight's address as GitLab and browsers know it; tests rewrite it to the app's real port. */
 export const PUBLIC_URL = 'http://greenlight.test';
 export const REDIRECT_URI = `${PUBLIC_URL}/oauth/gitlab/callback`;
+export const SLACK_REDIRECT_URI = `${PUBLIC_URL}/oauth/slack/callback`;
 export const OAUTH_CLIENT = { id: 'greenlight-app-id', secret: 'greenlight-app-secret-0123' };
 export const READ_TOKEN = 'glpat-greenlight-reader-0001';
 /** Two 32-byte keys (base64) for TOKEN_ENCRYPTION_KEY and rotation tests. */
@@ -24,8 +26,11 @@ export function oauthEnv(world: World): Record<string, string> {
     redirectUri: REDIRECT_URI,
     scopes: ['api', 'read_user'],
   });
+  world.slack.addRedirectUrl(SLACK_REDIRECT_URI);
   return {
     ...world.env,
+    SLACK_CLIENT_ID: world.slack.identity.clientId,
+    SLACK_CLIENT_SECRET: world.slack.identity.clientSecret,
     GITLAB_AUTH_MODE: 'oauth',
     GITLAB_TOKEN: READ_TOKEN,
     GITLAB_OAUTH_CLIENT_ID: OAUTH_CLIENT.id,
@@ -42,28 +47,52 @@ export function onApp(appUrl: string, url: string): string {
 }
 
 export type BrowserLink = {
-  /** Where /oauth/gitlab/start sent the browser (GitLab's authorize URL). */
+  /** Where the Slack leg sent the browser on: GitLab's authorize URL. */
   authorizeUrl: URL;
+  /** Where Slack's sign-in sent the browser (greenlight's Slack callback). */
+  slackCallbackUrl: URL | undefined;
   /** Where GitLab sent the browser back. */
   callbackUrl: URL;
   status: number;
   headers: Headers;
   html: string;
+  browser: Browser;
 };
 
-/** A person opens the Link button, signs in to GitLab as `gitlabUserId`, clicks Authorize, and comes back. */
+/** A person's browser, signed in to Slack and GitLab as the given users (either may be left out). */
+export function browserFor(world: World, appUrl: string, signedIn: { slack?: string; gitlab?: number } = {}): Browser {
+  const browser = new Browser({ publicUrl: PUBLIC_URL, appUrl });
+  if (signedIn.slack !== undefined) {
+    const cookie = world.slack.browserCookie(signedIn.slack);
+    browser.setCookie(world.slack.url, cookie.name, cookie.value);
+  }
+  if (signedIn.gitlab !== undefined) browser.setCookie(world.gitlab.url, 'fake_gitlab_user', String(signedIn.gitlab));
+  return browser;
+}
+
+/**
+ * A person opens the Link button in their browser (signed in to Slack as `slack`, to GitLab as `gitlab`), signs
+ * in with Slack, authorizes greenlight in GitLab, and comes back: every redirect followed by the browser.
+ */
 export async function linkInBrowser(
   appUrl: string,
-  gitlab: FakeGitLab,
+  world: World,
   linkUrl: string,
-  gitlabUserId: number,
+  signedIn: { slack: string; gitlab: number } | Browser,
 ): Promise<BrowserLink> {
-  const start = await fetch(onApp(appUrl, linkUrl), { redirect: 'manual' });
-  if (start.status !== 302) throw new Error(`start answered ${start.status}: ${await start.text()}`);
-  const authorizeUrl = new URL(start.headers.get('location') ?? '');
-  const callbackUrl = new URL(await gitlab.authorize(authorizeUrl.toString(), gitlabUserId));
-  const back = await fetch(onApp(appUrl, callbackUrl.toString()), { redirect: 'manual' });
-  return { authorizeUrl, callbackUrl, status: back.status, headers: back.headers, html: await back.text() };
+  const browser = signedIn instanceof Browser ? signedIn : browserFor(world, appUrl, signedIn);
+  const visit = await browser.open(linkUrl);
+  const authorizeUrl = visit.hops.find((u) => u.origin === new URL(world.gitlab.url).origin) ?? visit.url;
+  const slackCallbackUrl = visit.hops.find((u) => u.pathname === '/oauth/slack/callback');
+  return {
+    authorizeUrl,
+    slackCallbackUrl,
+    callbackUrl: visit.url,
+    status: visit.status,
+    headers: visit.headers,
+    html: visit.html,
+    browser,
+  };
 }
 
 /** The Link button's URL in Slack blocks, if any. */

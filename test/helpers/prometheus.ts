@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 /** Samples of `name` in Prometheus text exposition whose labels include `labels`. */
 export function samples(
   text: string,
@@ -23,3 +28,19 @@ export const sample = (text: string, name: string, labels: Record<string, string
 /** The sum of every matching sample. */
 export const total = (text: string, name: string, labels: Record<string, string> = {}): number =>
   samples(text, name, labels).reduce((sum, s) => sum + s.value, 0);
+
+/**
+ * Prometheus's own linter on a /metrics body: `promtool check metrics` (scripts/bootstrap.sh unpacks it from
+ * Debian's prometheus package into .tools/prometheus). Returns promtool's problems, one per line; [] = clean.
+ */
+export function promtoolProblems(text: string): string[] {
+  const local = join(dirname(fileURLToPath(import.meta.url)), '../../.tools/prometheus/usr/bin/promtool');
+  const binary = existsSync(local) ? local : 'promtool';
+  const run = spawnSync(binary, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (run.error)
+    throw new Error(`promtool is not available (${run.error.message}): run scripts/bootstrap.sh, which unpacks it`);
+  return `${run.stdout}${run.stderr}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}

@@ -12,6 +12,7 @@ import {
   type OAuthIdentity,
 } from '../../src/adapters/identity/oauth-identity.ts';
 import { createTokenCipher, type CipherKey } from '../../src/adapters/identity/token-cipher.ts';
+import type { SlackSignIn } from '../../src/adapters/slack/sign-in.ts';
 import { createLogger } from '../../src/adapters/logging/logger.ts';
 import { keyspace } from '../../src/adapters/redis/connection.ts';
 import { startFakeGitLab, type FakeGitLab, type FakeProject, type FakeUser } from '../fakes/fake-gitlab.ts';
@@ -35,6 +36,22 @@ const logs = new LogCapture();
 const logger = createLogger({ level: 'debug', destination: logs });
 const keys = () => keyspace(prefix);
 const ALICE = { teamId: 'T0001ABCD', userId: 'U0456ALICE' };
+/** The hash of the linking browser's cookie (the routes compute it; the adapter only compares). */
+const BROWSER = 'b'.repeat(64);
+
+/** Sign in with Slack, reduced to who the browser is signed in as (the e2e tests run the real one). */
+let signedInAs = ALICE;
+const slackSignIn: SlackSignIn = {
+  authorizeUrl: ({ state }) => `https://slack.test/openid/connect/authorize?state=${state}`,
+  complete: async () => ({ ...signedInAs, name: 'Alice Approver' }),
+};
+
+/** Starts a link for `user` and passes the Slack leg in the same browser: GitLab's authorize URL. */
+async function begin(identity: OAuthIdentity, user = ALICE): Promise<string> {
+  signedInAs = user;
+  const slack = new URL(await identity.beginLink(user, BROWSER));
+  return identity.completeSlack({ state: slack.searchParams.get('state')!, code: 'slack-code', browser: BROWSER });
+}
 
 function makeIdentity(
   cipherKeys: CipherKey[] = [A],
@@ -52,12 +69,17 @@ function makeIdentity(
     conn: { url: fake.url, token: 'never-used-to-act' },
     clock: { now: () => fake.now() },
     logger,
+    slackSignIn,
   });
 }
 
 async function link(identity: OAuthIdentity, user = ALICE, gitlabUserId = alice.id) {
-  const back = new URL(await fake.authorize(await identity.beginLink(user), gitlabUserId));
-  return identity.completeLink({ state: back.searchParams.get('state')!, code: back.searchParams.get('code')! });
+  const back = new URL(await fake.authorize(await begin(identity, user), gitlabUserId));
+  return identity.completeLink({
+    state: back.searchParams.get('state')!,
+    code: back.searchParams.get('code')!,
+    browser: BROWSER,
+  });
 }
 
 /** The token pair GitLab issued most recently (as the fake answered it). */
@@ -110,7 +132,7 @@ afterAll(async () => {
 describe('linking with authorization code + PKCE', () => {
   it('sends the person to GitLab with S256 PKCE and a single-use state that expires in 10 minutes', async () => {
     const identity = makeIdentity();
-    const url = new URL(await identity.beginLink(ALICE));
+    const url = new URL(await begin(identity));
     expect(`${url.origin}${url.pathname}`).toBe(`${fake.url}/oauth/authorize`);
     const q = Object.fromEntries(url.searchParams);
     expect(q).toMatchObject({
@@ -132,8 +154,13 @@ describe('linking with authorization code + PKCE', () => {
     const linked = await identity.completeLink({
       state: back.searchParams.get('state')!,
       code: back.searchParams.get('code')!,
+      browser: BROWSER,
     });
-    expect(linked).toEqual({ user: ALICE, gitlab: { id: alice.id, username: 'alice', name: 'Alice Approver' } });
+    expect(linked).toEqual({
+      user: ALICE,
+      gitlab: { id: alice.id, username: 'alice', name: 'Alice Approver' },
+      slackName: 'Alice Approver',
+    });
     const exchange = fake.requests.find(
       (r) => r.path === '/oauth/token' && (r.body as { grant_type: string }).grant_type === 'authorization_code',
     )!;
@@ -143,7 +170,11 @@ describe('linking with authorization code + PKCE', () => {
     });
 
     await expect(
-      identity.completeLink({ state: back.searchParams.get('state')!, code: back.searchParams.get('code')! }),
+      identity.completeLink({
+        state: back.searchParams.get('state')!,
+        code: back.searchParams.get('code')!,
+        browser: BROWSER,
+      }),
     ).rejects.toBeInstanceOf(UnknownStateError);
   });
 

@@ -60,6 +60,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- else if not (hasKey (fromYaml (default "{}" .Values.policy)) "channel") }}
 {{- fail "config.slackChannel: set the channel ID for cards (C0123ABCD), or channel: in the policy" }}
 {{- end }}
+{{- if .Values.config.trustedProxies }}
+- name: TRUSTED_PROXIES
+  value: {{ .Values.config.trustedProxies | quote }}
+{{- else if .Values.ingress.enabled }}
+- name: TRUSTED_PROXIES
+  value: {{ .Values.ingress.trustedProxies | quote }}
+{{- end }}
 {{- if .Values.policy }}
 - name: CONFIG_FILE
   value: /etc/greenlight/policy.yml

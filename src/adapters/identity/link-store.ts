@@ -26,10 +26,38 @@ export type LinkRead =
   | { kind: 'unreadable'; reason: string }
   | { kind: 'link'; link: Link; /** sealed with an older key */ stale: boolean };
 
-export type PendingAuthorization = { teamId: string; userId: string; verifier: string; createdAt: number };
+/**
+ * A link in progress, bound to the Slack user who asked and to the browser that started it (`browser`: the
+ * SHA-256 of a random value kept in that browser's cookie). Stage `slack`: waiting for Sign in with Slack
+ * (`nonce` goes into its ID token); stage `gitlab`: the Slack user was proven, waiting for GitLab's OAuth.
+ */
+export type PendingAuthorization = {
+  teamId: string;
+  userId: string;
+  verifier: string;
+  createdAt: number;
+  browser: string;
+  stage: 'slack' | 'gitlab';
+  nonce: string;
+  /** the name Sign in with Slack gave (stage gitlab) */
+  slackName: string | null;
+};
 
-/** Write access while holding a user's lock: every write checks that the lock is still ours. */
-export type LockedLink = { write(link: Link): Promise<void>; remove(): Promise<void> };
+/** The GitLab account is linked to another Slack user already: nothing was written. */
+export class GitLabAccountTakenError extends Error {
+  readonly owner: SlackUser;
+  constructor(owner: SlackUser) {
+    super('this GitLab account is linked to another Slack user');
+    this.name = 'GitLabAccountTakenError';
+    this.owner = owner;
+  }
+}
+
+/**
+ * Write access while holding a user's lock: every write checks that the lock is still ours. `claim` (a new
+ * link) also makes sure the GitLab account is linked to nobody else (GitLabAccountTakenError), atomically.
+ */
+export type LockedLink = { write(link: Link, opts?: { claim?: boolean }): Promise<void>; remove(): Promise<void> };
 
 export type LinkStore = {
   read(user: SlackUser): Promise<LinkRead>;
@@ -56,14 +84,33 @@ const Stored = z.object({
   broken: z.object({ reason: z.string(), at: z.number() }).nullable(),
 });
 const Secret = z.object({ a: z.string(), r: z.string() });
-const Pending = z.object({ teamId: z.string(), userId: z.string(), verifier: z.string(), createdAt: z.number() });
+const Pending = z.object({
+  teamId: z.string(),
+  userId: z.string(),
+  verifier: z.string(),
+  createdAt: z.number(),
+  browser: z.string(),
+  stage: z.enum(['slack', 'gitlab']),
+  nonce: z.string(),
+  slackName: z.string().nullable(),
+});
 
-/** SET the record (and the reverse index) only while the lock is still ours. */
+/**
+ * SET the record (and the reverse index GitLab id -> Slack user) only while the lock is still ours. A GitLab
+ * account belongs to one Slack user: a claim (ARGV[4] = 1) it is owned by someone else returns the owner and
+ * writes nothing; a rewrite (refresh) never takes the index from another owner. KEYS[4]: the reverse index of
+ * the GitLab account the record named before (a relink to another account gives that one up).
+ */
 const WRITE_LOCKED = `
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+local owner = redis.call('get', KEYS[3])
+if owner and owner ~= ARGV[3] and ARGV[4] == '1' then return owner end
 redis.call('set', KEYS[2], ARGV[2])
-redis.call('set', KEYS[3], ARGV[3])
+if KEYS[4] ~= KEYS[3] and redis.call('get', KEYS[4]) == ARGV[3] then redis.call('del', KEYS[4]) end
+if not owner or owner == ARGV[3] or ARGV[4] == '1' then redis.call('set', KEYS[3], ARGV[3]) end
 return 1`;
+/** Forgets the user's pending state only if it is still this one. */
+const FORGET_PENDING = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
 const REMOVE_LOCKED = `
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('del', KEYS[2])
@@ -86,6 +133,11 @@ function parseJson(text: string): unknown {
 const parseStored = (raw: string | null) => (raw === null ? null : (Stored.safeParse(parseJson(raw)).data ?? null));
 
 const who = (user: SlackUser) => `${user.teamId}:${user.userId}`;
+
+function parseWho(value: string | null): SlackUser | null {
+  const at = value?.indexOf(':') ?? -1;
+  return value && at > 0 ? { teamId: value.slice(0, at), userId: value.slice(at + 1) } : null;
+}
 
 export function createLinkStore(
   redis: Redis,
@@ -147,8 +199,9 @@ export function createLinkStore(
       if ('value' in acquired) return acquired.value;
       const { token } = acquired;
       const locked: LockedLink = {
-        async write(link) {
+        async write(link, opts) {
           const { accessToken, refreshToken, ...rest } = link;
+          const before = parseStored(await redis.get(keys.identity(user.teamId, user.userId)))?.gitlab.id;
           const record = JSON.stringify({
             v: 1,
             ...rest,
@@ -156,14 +209,17 @@ export function createLinkStore(
           });
           const ok = await redis.eval(
             WRITE_LOCKED,
-            3,
+            4,
             lockKey,
             keys.identity(user.teamId, user.userId),
             keys.slackOf(link.gitlab.id),
+            keys.slackOf(before ?? link.gitlab.id),
             token,
             record,
             who(user),
+            opts?.claim ? '1' : '0',
           );
+          if (typeof ok === 'string') throw new GitLabAccountTakenError(parseWho(ok) ?? { teamId: '', userId: ok });
           if (ok !== 1) throw lost();
         },
         async remove() {
@@ -188,18 +244,27 @@ export function createLinkStore(
     },
 
     async slackUserOf(gitlabUserId) {
-      const value = await redis.get(keys.slackOf(gitlabUserId));
-      const at = value?.indexOf(':') ?? -1;
-      return value && at > 0 ? { teamId: value.slice(0, at), userId: value.slice(at + 1) } : null;
+      return parseWho(await redis.get(keys.slackOf(gitlabUserId)));
     },
 
     async savePending(state, pending, ttlMs) {
-      await redis.set(keys.oauthState(state), JSON.stringify(pending), 'PX', ttlMs);
+      // One pending state per Slack user: a new request replaces the old one (no growth from repeated starts).
+      const index = keys.oauthPending(pending.teamId, pending.userId);
+      const previous = await redis.get(index);
+      const write = redis.multi();
+      if (previous !== null && previous !== state) write.del(keys.oauthState(previous));
+      write.set(keys.oauthState(state), JSON.stringify(pending), 'PX', ttlMs);
+      write.set(index, state, 'PX', ttlMs);
+      const results = await write.exec();
+      const failed = results?.find(([error]) => error !== null)?.[0];
+      if (!results || failed) throw failed ?? new Error('the pending link could not be stored');
     },
 
     async takePending(state) {
       const raw = await redis.getdel(keys.oauthState(state));
-      return raw === null ? null : (Pending.safeParse(parseJson(raw)).data ?? null);
+      const pending = raw === null ? null : (Pending.safeParse(parseJson(raw)).data ?? null);
+      if (pending) await redis.eval(FORGET_PENDING, 1, keys.oauthPending(pending.teamId, pending.userId), state);
+      return pending;
     },
   };
 }

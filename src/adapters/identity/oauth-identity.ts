@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { GitLabUser } from '../../core/deployments/deployment.ts';
 import { GreenlightError, isGreenlightError } from '../../core/errors.ts';
 import type { Clock, Identity, IdentityPort, IdentityResolution, Logger, SlackUser } from '../../core/ports.ts';
@@ -6,7 +6,14 @@ import { createActor } from '../gitlab/actors.ts';
 import { createPkce, type GitLabOAuthClient } from '../gitlab/oauth-client.ts';
 import type { GitLabConnection } from '../gitlab/reader.ts';
 import type { AccountStatus, IdentityAdapter } from './account.ts';
-import type { Link, LinkStore, LockedLink } from './link-store.ts';
+import type { SignedInSlackUser, SlackSignIn } from '../slack/sign-in.ts';
+import {
+  GitLabAccountTakenError,
+  type Link,
+  type LinkStore,
+  type LockedLink,
+  type PendingAuthorization,
+} from './link-store.ts';
 
 /** Refresh this long before GitLab's 2 h expiry, so that a token never runs out mid-request. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -21,11 +28,46 @@ export class UnknownStateError extends Error {
   }
 }
 
+/** The callback came back to another browser than the one that started the link (cookie missing or different). */
+export class OtherBrowserError extends Error {
+  constructor() {
+    super('the link flow came back to another browser than the one that started it');
+    this.name = 'OtherBrowserError';
+  }
+}
+
+/** The browser is signed in to Slack as someone else than the Slack user who asked for the link. */
+export class SlackUserMismatchError extends Error {
+  readonly asked: SlackUser;
+  readonly signedIn: SignedInSlackUser;
+  constructor(asked: SlackUser, signedIn: SignedInSlackUser) {
+    super('the browser is signed in to Slack as another user than the one who asked for the link');
+    this.name = 'SlackUserMismatchError';
+    this.asked = asked;
+    this.signedIn = signedIn;
+  }
+}
+
+/** SHA-256 of the browser's cookie value: what the pending state keeps (the cookie itself is never stored). */
+export const browserHash = (cookie: string) => createHash('sha256').update(cookie, 'utf8').digest('hex');
+
 export type OAuthIdentity = IdentityAdapter & {
-  /** Creates a single-use state and PKCE verifier for the Slack user; returns GitLab's authorize URL. */
-  beginLink(user: SlackUser): Promise<string>;
-  /** The callback: exchanges the code, reads who the person is in GitLab, stores the link. */
-  completeLink(input: { state: string; code: string }): Promise<{ user: SlackUser; gitlab: GitLabUser }>;
+  /**
+   * Starts a link for the Slack user who asked, bound to the browser (`browser`: hash of its cookie): replaces any
+   * earlier pending link of that user; returns where the browser signs in to Slack first.
+   */
+  beginLink(user: SlackUser, browser: string): Promise<string>;
+  /**
+   * The Slack leg's callback: the signed-in Slack user must be the one who asked (same team). Returns GitLab's
+   * authorize URL for the same browser.
+   */
+  completeSlack(input: { state: string; code: string; browser: string | null }): Promise<string>;
+  /** The GitLab leg's callback: exchanges the code, reads who the person is in GitLab, stores the link. */
+  completeLink(input: {
+    state: string;
+    code: string;
+    browser: string | null;
+  }): Promise<{ user: SlackUser; gitlab: GitLabUser; slackName: string | null }>;
   /** GitLab sent the person back with an error: forget the state; returns whose it was. */
   abandonLink(state: string): Promise<SlackUser | null>;
   /**
@@ -44,7 +86,14 @@ export type OAuthIdentityDeps = {
   logger: Logger;
   /** Who to mention for a GitLab user nobody linked (policy `users:`, e-mail). */
   fallback?: Pick<IdentityPort, 'slackUserFor'>;
+  /** Sign in with Slack: proves which Slack user the linking browser belongs to. */
+  slackSignIn: SlackSignIn;
 };
+
+const sameBrowser = (pending: PendingAuthorization, browser: string | null) =>
+  browser !== null &&
+  browser.length === pending.browser.length &&
+  timingSafeEqual(Buffer.from(browser), Buffer.from(pending.browser));
 
 const broken = (reason: string) => new GreenlightError('identity_broken', reason, { retryable: false });
 
@@ -204,20 +253,54 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
       }
     },
 
-    async beginLink(user) {
+    async beginLink(user, browser) {
       const state = randomBytes(32).toString('base64url');
-      const { verifier, challenge } = createPkce();
+      const nonce = randomBytes(24).toString('base64url');
       await store.savePending(
         state,
-        { teamId: user.teamId, userId: user.userId, verifier, createdAt: clock.now() },
+        {
+          teamId: user.teamId,
+          userId: user.userId,
+          verifier: '',
+          createdAt: clock.now(),
+          browser,
+          stage: 'slack',
+          nonce,
+          slackName: null,
+        },
         STATE_TTL_MS,
       );
-      return oauth.authorizeUrl({ state, challenge });
+      return deps.slackSignIn.authorizeUrl({ state, nonce, teamId: user.teamId });
     },
 
-    async completeLink({ state, code }) {
+    async completeSlack({ state, code, browser }) {
       const pending = await store.takePending(state);
-      if (!pending) throw new UnknownStateError();
+      if (!pending || pending.stage !== 'slack') throw new UnknownStateError();
+      if (!sameBrowser(pending, browser)) throw new OtherBrowserError();
+      const asked = { teamId: pending.teamId, userId: pending.userId };
+      const signedIn = await deps.slackSignIn.complete({ code, nonce: pending.nonce });
+      if (signedIn.userId !== asked.userId || signedIn.teamId !== asked.teamId) {
+        logger.warn(
+          { slackUser: asked.userId, signedInAs: signedIn.userId, sameTeam: signedIn.teamId === asked.teamId },
+          'link refused: the browser is signed in to Slack as someone else',
+        );
+        throw new SlackUserMismatchError(asked, signedIn);
+      }
+      // Proven: the GitLab leg gets a state of its own, for the same browser and user.
+      const next = randomBytes(32).toString('base64url');
+      const { verifier, challenge } = createPkce();
+      await store.savePending(
+        next,
+        { ...pending, verifier, stage: 'gitlab', slackName: signedIn.name, createdAt: clock.now() },
+        STATE_TTL_MS,
+      );
+      return oauth.authorizeUrl({ state: next, challenge });
+    },
+
+    async completeLink({ state, code, browser }) {
+      const pending = await store.takePending(state);
+      if (!pending || pending.stage !== 'gitlab') throw new UnknownStateError();
+      if (!sameBrowser(pending, browser)) throw new OtherBrowserError();
       const user = { teamId: pending.teamId, userId: pending.userId };
       const pair = await oauth.exchangeCode(code, pending.verifier);
       let me;
@@ -228,28 +311,43 @@ export function createOAuthIdentity(deps: OAuthIdentityDeps): OAuthIdentity {
         await revokeQuietly(pair.refreshToken, user);
         throw error;
       }
-      const previous = await store.withLock(user, async (locked) => {
-        const before = await store.read(user);
-        const now = clock.now();
-        await locked.write({
-          gitlab: me.user,
-          emails: me.emails,
-          accessToken: pair.accessToken,
-          refreshToken: pair.refreshToken,
-          expiresAt: now + pair.expiresIn * 1000,
-          linkedAt: now,
-          refreshedAt: now,
-          broken: null,
+      let previous: Link | null;
+      try {
+        previous = await store.withLock(user, async (locked) => {
+          const before = await store.read(user);
+          const now = clock.now();
+          await locked.write(
+            {
+              gitlab: me.user,
+              emails: me.emails,
+              accessToken: pair.accessToken,
+              refreshToken: pair.refreshToken,
+              expiresAt: now + pair.expiresIn * 1000,
+              linkedAt: now,
+              refreshedAt: now,
+              broken: null,
+            },
+            { claim: true },
+          );
+          return before.kind === 'link' ? before.link : null;
         });
-        return before.kind === 'link' ? before.link : null;
-      });
+      } catch (error) {
+        // Nothing was stored (the account is someone else's, or the write failed): give the grant back.
+        await revokeQuietly(pair.refreshToken, user);
+        if (error instanceof GitLabAccountTakenError)
+          logger.warn(
+            { slackUser: user.userId, gitlabUser: me.user.username, owner: error.owner.userId },
+            'link refused: the GitLab account is linked to another Slack user',
+          );
+        throw error;
+      }
       logger.info(
         { slackUser: user.userId, gitlabUser: me.user.username, relinked: previous !== null },
         'gitlab account linked',
       );
       // Linking again replaces the old grant; GitLab would otherwise keep it alive.
       if (previous) await revokeQuietly(previous.refreshToken, user);
-      return { user, gitlab: me.user };
+      return { user, gitlab: me.user, slackName: pending.slackName };
     },
 
     async abandonLink(state) {

@@ -7,12 +7,30 @@ import { TtlCache } from '../../lib/ttl-cache.ts';
 import { createActor } from '../gitlab/actors.ts';
 import { mapGitLabError } from '../gitlab/client.ts';
 import { gitbeakerOptions, type GitLabConnection, type GitLabReaderAdapter } from '../gitlab/reader.ts';
+import type { SlackProfile } from '../slack/chat.ts';
 import type { IdentityAdapter } from './account.ts';
 
 export type SlackDirectory = {
-  userEmail(userId: string): Promise<string | null>;
+  userProfile(userId: string): Promise<SlackProfile | null>;
+  installedTeam(): Promise<string>;
   userIdByEmail(email: string): Promise<string | null>;
 };
+
+/**
+ * Whether sudo mode may match this Slack account to a GitLab user by e-mail: only a full member of the workspace
+ * greenlight is installed in (same team, not a guest, not external) whose e-mail Slack has confirmed. Anyone
+ * else is matched only through the policy file's explicit `users:` list.
+ */
+export function emailMatchRefusal(
+  profile: SlackProfile,
+  requestTeam: string,
+  installedTeam: string,
+): 'external' | 'guest' | 'unconfirmed_email' | null {
+  if (profile.stranger || profile.teamId !== installedTeam || requestTeam !== installedTeam) return 'external';
+  if (profile.guest) return 'guest';
+  if (!profile.emailConfirmed) return 'unconfirmed_email';
+  return null;
+}
 
 const POSITIVE_MS = 10 * 60_000;
 const NEGATIVE_MS = 60_000;
@@ -44,8 +62,17 @@ export function createSudoIdentity(deps: {
       );
       return { kind: 'unlinked' };
     }
-    const email = await deps.slack.userEmail(user.userId);
-    if (!email) return { kind: 'unlinked' };
+    const profile = await deps.slack.userProfile(user.userId);
+    if (!profile?.email) return { kind: 'unlinked' };
+    const refusal = emailMatchRefusal(profile, user.teamId, await deps.slack.installedTeam());
+    if (refusal) {
+      deps.logger.info(
+        { slackUser: user.userId, reason: refusal },
+        'e-mail match refused: not a full member of the workspace',
+      );
+      return { kind: 'unlinked', reason: refusal };
+    }
+    const email = profile.email;
     const gitlab = await deps.gitlab.findUserByEmail(email);
     if (!gitlab) return { kind: 'unlinked' };
     slackOf.set(gitlab.id, user.userId);

@@ -1,8 +1,30 @@
 import type { ApiObserver } from './metrics.ts';
 
+/** The words of the GitLab API routes greenlight calls; any other path segment is an id, a path or a name. */
+const GITLAB_ROUTE_WORDS = new Set([
+  'all',
+  'approval',
+  'deployments',
+  'emails',
+  'environments',
+  'groups',
+  'hooks',
+  'jobs',
+  'members',
+  'personal_access_tokens',
+  'play',
+  'projects',
+  'protected_environments',
+  'self',
+  'user',
+  'users',
+  'version',
+]);
+const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+
 /**
- * `GET projects/:id/deployments/:id` from gitbeaker's endpoint:
- * ids and URL-encoded paths become :id (bounded label values).
+ * `GET projects/:id/deployments/:id` from gitbeaker's endpoint: every segment that is not a route word (ids,
+ * URL-encoded paths, group or user names) becomes :id, so the label has a bounded set of values.
  */
 export function gitlabOperation(method: string, endpoint: string): string {
   const path = endpoint
@@ -11,9 +33,24 @@ export function gitlabOperation(method: string, endpoint: string): string {
     .replace(/^api\/v4\//, '');
   const route = path
     .split('/')
-    .map((segment) => (/^\d+$/.test(segment) || /%2F/i.test(segment) ? ':id' : segment))
+    .slice(0, 8)
+    .map((segment) => (GITLAB_ROUTE_WORDS.has(segment) ? segment : ':id'))
     .join('/');
-  return `${method.toUpperCase()} ${route}`;
+  const verb = method.toUpperCase();
+  return `${HTTP_METHODS.has(verb) ? verb : 'OTHER'} ${route}`;
+}
+
+/** A Slack Web API method name (chat.postMessage, users.info); anything else is not one. */
+export const SLACK_METHOD = /^[a-z]+(?:\.[a-zA-Z]+){1,3}$/;
+
+/**
+ * The operation label of a request made by the Slack fetch: the Web API method for calls under `apiUrl`, and
+ * `response_url` for everything else (respond() posts to response_url, whose last segment is a secret).
+ */
+export function slackOperation(url: string, apiUrl: string): string {
+  if (!url.startsWith(apiUrl)) return 'response_url';
+  const method = url.slice(apiUrl.length).split(/[?#]/)[0]!;
+  return method.length <= 64 && SLACK_METHOD.test(method) ? method : 'other';
 }
 
 /** How a failed request ended when there was no HTTP answer. */
@@ -26,10 +63,10 @@ export function noAnswerStatus(error: unknown): string {
  * A fetch for @slack/web-api's WebClient that reports each Web API call (method, HTTP status, Slack's
  * error code for ok:false answers, duration) to the observer.
  */
-export function observedSlackFetch(observe: ApiObserver, base: typeof fetch = fetch): typeof fetch {
+export function observedSlackFetch(observe: ApiObserver, apiUrl: string, base: typeof fetch = fetch): typeof fetch {
   return async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const operation = new URL(url).pathname.split('/').pop() || 'unknown';
+    const operation = slackOperation(url, apiUrl);
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     let response: Response;

@@ -25,6 +25,63 @@ export type MetricSources = {
   now(): number;
 };
 
+/** GitLab's webhook names (X-Gitlab-Event); anything else, or none, is counted as `other`. */
+export const KNOWN_HOOKS = new Set([
+  'Deployment Hook',
+  'Pipeline Hook',
+  'Job Hook',
+  'Push Hook',
+  'Tag Push Hook',
+  'Issue Hook',
+  'Confidential Issue Hook',
+  'Note Hook',
+  'Confidential Note Hook',
+  'Merge Request Hook',
+  'Wiki Page Hook',
+  'Release Hook',
+  'Feature Flag Hook',
+  'Emoji Hook',
+  'Member Hook',
+  'Subgroup Hook',
+  'Project Hook',
+  'Resource Access Token Hook',
+  'Vulnerability Hook',
+  'System Hook',
+]);
+const WEBHOOK_RESULTS = new Set(['queued', 'duplicate', 'ignored', 'malformed', 'unauthorized', 'unavailable']);
+
+/**
+ * Label values that outside input could reach are bounded here, whatever the caller passes: every metric of
+ * /metrics (an endpoint without auth) has a fixed, small set of series.
+ */
+export const bounded = {
+  hook: (hook: string | undefined) => (hook !== undefined && KNOWN_HOOKS.has(hook) ? hook : 'other'),
+  webhookResult: (result: string) => (WEBHOOK_RESULTS.has(result) ? result : 'other'),
+  /** HTTP status (3 digits), network or timeout */
+  status: (status: string) =>
+    /^\d{3}$/.test(status) || status === 'network' || status === 'timeout' ? status : 'other',
+  /** Slack's error codes are snake_case words */
+  slackError: (error: string) => (/^[a-z_]{1,50}$/.test(error) ? error : 'other'),
+  operation: (api: 'gitlab' | 'slack', operation: string) =>
+    api === 'slack'
+      ? operation === 'response_url' || (operation.length <= 64 && /^[a-z]+(?:\.[a-zA-Z]+){1,3}$/.test(operation))
+        ? operation
+        : 'other'
+      : /^[A-Z]{3,7} [a-z_:/]{0,200}$/.test(operation)
+        ? operation
+        : 'other',
+};
+
+/**
+ * prom-client's default gauges whose names end in _total, which Prometheus reserves for counters (promtool:
+ * "non-counter metrics should not have _total suffix"). Their per-type gauges without the suffix stay.
+ */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -37,13 +94,16 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function createMetrics(opts: { role: string; sources?: MetricSources; defaultMetrics?: boolean }) {
   const registry = new Registry();
   registry.setDefaultLabels({ role: opts.role });
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'greenlight_' });
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'greenlight_' });
+    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`greenlight_${name}`);
+  }
   const registers = [registry];
 
   const webhooks = new Counter({
     name: 'greenlight_webhooks_total',
     help:
-      'GitLab webhook requests by hook (X-Gitlab-Event) and result ' +
+      "GitLab webhook requests by hook (X-Gitlab-Event if it is one of GitLab's hook names, else other) and result " +
       '(queued, duplicate, ignored, malformed, unauthorized, unavailable).',
     labelNames: ['hook', 'result'],
     registers,
@@ -144,17 +204,22 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
     async render(): Promise<{ contentType: string; body: string }> {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
-    webhook(hook: string, result: string): void {
-      webhooks.inc({ hook, result });
+    /** `hook`: the X-Gitlab-Event header as sent (bounded here to the known names and `other`) */
+    webhook(hook: string | undefined, result: string): void {
+      webhooks.inc({ hook: bounded.hook(hook), result: bounded.webhookResult(result) });
     },
     api: ((call) => {
-      (call.api === 'gitlab' ? gitlabLatency : slackLatency).observe(
-        { operation: call.operation, status: call.status },
-        call.seconds,
-      );
-      const failed = call.error !== undefined || !/^2\d\d$/.test(call.status);
+      const operation = bounded.operation(call.api, call.operation);
+      const status = bounded.status(call.status);
+      (call.api === 'gitlab' ? gitlabLatency : slackLatency).observe({ operation, status }, call.seconds);
+      const failed = call.error !== undefined || !/^2\d\d$/.test(status);
       if (failed)
-        apiErrors.inc({ api: call.api, operation: call.operation, status: call.status, error: call.error ?? '' });
+        apiErrors.inc({
+          api: call.api,
+          operation,
+          status,
+          error: call.error === undefined ? '' : bounded.slackError(call.error),
+        });
     }) satisfies ApiObserver as ApiObserver,
     /** Webhook events handled by this process (read from the webhook stream, not a BullMQ queue), as queue="intake". */
     intake(outcome: { result: 'completed' | 'retried' | 'failed'; waitMs: number; ms: number }): void {

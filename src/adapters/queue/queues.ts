@@ -38,6 +38,8 @@ export type NudgeJob =
       kind: 'snooze';
       ref: DeploymentRef;
       slackUserId: string;
+      /** the clicker's Slack team (absent in jobs queued before it was added) */
+      teamId?: string;
       channel: string | null;
       reminderSeq: number;
       requestedAt: number;

@@ -85,6 +85,8 @@ export function keyspace(prefix: string) {
     slackOf: (gitlabUserId: number) => `${base}:slack-of:${gitlabUserId}`,
     /** a pending OAuth authorization (PKCE verifier), single use, 10 minutes */
     oauthState: (state: string) => `${base}:oauth-state:${state}`,
+    /** the one OAuth state a Slack user has pending (a new link request replaces it) */
+    oauthPending: (teamId: string, userId: string) => `${base}:oauth-pending:${teamId}:${userId}`,
     /** stream of every decision attempt */
     audit: `${base}:audit`,
     /** people who want a DM when something waits for them; DMs sent per deployment; recent Home tab viewers */

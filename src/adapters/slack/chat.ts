@@ -69,6 +69,17 @@ const CANNOT_LOOK_UP = new Set(['not_in_channel', 'missing_scope', 'channel_not_
 /** Slack's answers when greenlight cannot post an ephemeral where the person clicked. */
 const CANNOT_POST_THERE = new Set(['channel_not_found', 'not_in_channel', 'user_not_in_channel', 'is_archived']);
 
+/** A Slack user as sudo mode judges them (users.info). */
+export type SlackProfile = {
+  teamId: string | null;
+  email: string | null;
+  emailConfirmed: boolean;
+  /** multi- or single-channel guest */
+  guest: boolean;
+  /** from another organisation (Slack Connect) */
+  stranger: boolean;
+};
+
 export type OpenCard = { deploymentId: number; projectId: number; ts: string };
 
 export type SlackChat = ChatPort & {
@@ -76,7 +87,10 @@ export type SlackChat = ChatPort & {
   findCard(channel: string, deploymentId: number, since: number): Promise<string | null>;
   /** greenlight's cards in `channel` since `since` that still offer decision buttons. */
   openCards(channel: string, since: number): Promise<OpenCard[]>;
-  userEmail(userId: string): Promise<string | null>;
+  /** null for unknown, deactivated and bot users */
+  userProfile(userId: string): Promise<SlackProfile | null>;
+  /** the workspace greenlight is installed in (auth.test), asked once */
+  installedTeam(): Promise<string>;
   userIdByEmail(email: string): Promise<string | null>;
 };
 
@@ -86,6 +100,7 @@ export function createSlackChat(
   opts: { linkUrl?: (slackUserId: string, teamId?: string) => string | null; direct?: DirectMessages } = {},
 ): SlackChat {
   const direct = opts.direct ?? createDirectMessages(client);
+  let team: Promise<string> | null = null;
   return {
     async postCard(channel, card: CardModel): Promise<MessageRef> {
       const message = renderCard(card);
@@ -162,11 +177,32 @@ export function createSlackChat(
       }
       return cards;
     },
-    async userEmail(userId) {
+    async userProfile(userId) {
       const result = await slackCall(`users.info ${userId}`, () => client.users.info({ user: userId }));
-      const user = result.user;
+      const user = result.user as
+        (NonNullable<typeof result.user> & { is_stranger?: boolean; is_email_confirmed?: boolean }) | undefined;
       if (!user || user.deleted || user.is_bot) return null;
-      return user.profile?.email ?? null;
+      return {
+        teamId: user.team_id ?? null,
+        email: user.profile?.email ?? null,
+        // Slack omits the field for accounts whose e-mail it never asked to confirm: only true counts.
+        emailConfirmed: user.is_email_confirmed === true,
+        guest: user.is_restricted === true || user.is_ultra_restricted === true,
+        stranger: user.is_stranger === true,
+      };
+    },
+    installedTeam() {
+      team ??= slackCall('auth.test', () => client.auth.test()).then(
+        (result) => {
+          if (!result.team_id) throw new Error('auth.test did not name the workspace');
+          return result.team_id;
+        },
+        (error: unknown) => {
+          team = null;
+          throw error;
+        },
+      );
+      return team;
     },
     async userIdByEmail(email) {
       try {

@@ -14,7 +14,7 @@ export function createSlackWebClient(opts: {
   observe?: ApiObserver;
 }): WebClient {
   return new WebClient(opts.token, {
-    ...(opts.observe && { fetch: observedSlackFetch(opts.observe) }),
+    ...(opts.observe && { fetch: observedSlackFetch(opts.observe, opts.apiUrl) }),
     slackApiUrl: opts.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,

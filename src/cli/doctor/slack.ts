@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config/load.ts';
-import { slackApi, type ApiResult } from '../http.ts';
+import { requestJson, slackApi, type ApiResult } from '../http.ts';
 import { fail, ok, warn, type Finding } from './report.ts';
 
 /** The bot scopes manifest.yml asks for, and what each is for (a test keeps the two in step). */
@@ -13,8 +13,11 @@ export const BOT_SCOPES: Record<string, { why: string; essential: boolean }> = {
   'im:write': { why: 'direct messages to approvers', essential: false },
   'channels:history': { why: 'find a card again after a crash, in public channels', essential: false },
   'groups:history': { why: 'the same in private channels', essential: false },
-  'channels:read': { why: 'doctor checks public card channels', essential: false },
-  'groups:read': { why: 'doctor checks private card channels', essential: false },
+  'channels:read': {
+    why: "who is in a public card channel (lists and the Home tab show its deployments to them); doctor's checks",
+    essential: false,
+  },
+  'groups:read': { why: 'the same for private card channels', essential: false },
   'channels:join': { why: 'the setup page adds the bot to the card channel', essential: false },
 };
 
@@ -73,6 +76,7 @@ export async function checkSlack(config: Config): Promise<Finding[]> {
     ok(`Slack accepts the bot token: @${auth.data.user ?? auth.data.user_id} in workspace ${auth.data.team ?? '?'}`),
   ];
   findings.push(...scopeFindings(auth, config));
+  if (config.gitlab.authMode === 'oauth' && config.slack.oauth) findings.push(await signInFinding(config));
   for (const channel of policyChannels(config)) findings.push(await channelFinding(call, channel));
   if (config.slack.appToken) findings.push(await socketModeFinding(config));
   return findings;
@@ -142,6 +146,41 @@ async function channelFinding(call: ReturnType<typeof slackApi>, channel: string
       'crash or a Slack timeout, or after Redis lost its data: it is posted again (it may then show twice)',
     `type /invite @greenlight in ${name}`,
   );
+}
+
+/**
+ * Sign in with Slack (oauth mode): openid.connect.token with a code that cannot be valid tells whether Slack knows
+ * SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (invalid_code: they are right; invalid_client_id / bad_client_secret:
+ * they are not). The redirect URL cannot be asked for: the finding names the one the app must list.
+ */
+async function signInFinding(config: Config): Promise<Finding> {
+  const { clientId, clientSecret } = config.slack.oauth!;
+  const redirect = `${config.publicUrl}/oauth/slack/callback`;
+  const fix =
+    'copy Client ID and Client Secret from Basic Information > App Credentials of the Slack app into ' +
+    `SLACK_CLIENT_ID and SLACK_CLIENT_SECRET; the app's OAuth & Permissions > Redirect URLs must list ${redirect}`;
+  // The app's own credentials authenticate this method, not a token.
+  const answer = await requestJson(`${config.slack.apiUrl}openid.connect.token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      client_id: clientId,
+      client_secret: clientSecret,
+      code: 'greenlight-doctor-check',
+      redirect_uri: redirect,
+    }).toString(),
+    schema: Ok,
+  });
+  if (!answer.ok) return warn(`cannot check Sign in with Slack (${answer.message})`, 'run doctor again later');
+  const error = answer.data.error ?? '';
+  if (['invalid_client_id', 'bad_client_secret', 'invalid_client'].includes(error))
+    return fail(`Sign in with Slack: Slack refuses the app's credentials (${error})`, fix);
+  if (answer.data.ok || ['invalid_code', 'invalid_grant_type', 'bad_redirect_uri'].includes(error))
+    return ok(
+      'Sign in with Slack: Slack accepts SLACK_CLIENT_ID and SLACK_CLIENT_SECRET; the Slack app must list the ' +
+        `redirect URL ${redirect} (manifest.yml oauth_config.redirect_urls)`,
+    );
+  return warn(`Sign in with Slack: openid.connect.token answered ${error}`, fix);
 }
 
 async function socketModeFinding(config: Config): Promise<Finding> {

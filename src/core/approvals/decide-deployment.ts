@@ -20,6 +20,7 @@ import type {
 } from '../ports.ts';
 import { chooseRule, type MembershipPort } from './eligible-approvers.ts';
 import type { RefusalReason } from './notices.ts';
+import { canSee, viewerOf, type VisibilityPort } from '../visibility/can-see.ts';
 
 export type DecisionAction = 'approve' | 'reject' | 'run';
 
@@ -53,6 +54,8 @@ export type DecideDeps = {
   logger: Logger;
   /** Rule membership, to send represented_as where GitLab's own pick would not count (see chooseRule). */
   membership?: MembershipPort;
+  /** who could see a deployment anyway (src/core/visibility): a click from anyone else does nothing */
+  visibility: VisibilityPort;
 };
 
 /** GitLab's refusals (HTTP 400 with a message), as the GitLab adapter classifies them. */
@@ -75,13 +78,17 @@ const GITLAB_REFUSALS: Record<string, RefusalReason> = {
 export async function decideDeployment(deps: DecideDeps, request: DecisionRequest): Promise<DecisionOutcome> {
   const { ref, action } = request;
   const resolution = await deps.identity.resolve(request.slackUser);
-  if (resolution.kind === 'unlinked') return { kind: 'refused', reason: 'unlinked' };
-  if (resolution.kind === 'broken') return { kind: 'refused', reason: 'link_broken', detail: resolution.reason };
-  const identity = resolution.identity;
-
   // The creator rule needs no GitLab call when the card already knows who triggered the deployment
   // (its record came from GitLab, never from the button's value).
   const known = await deps.cards.get(ref.deploymentId);
+  const shown = known && known.projectId === ref.projectId ? known : { ...ref, channel: '' };
+  if (!(await canSee(deps, viewerOf(request.slackUser, resolution), shown)))
+    return { kind: 'refused', reason: 'not_visible' };
+  if (resolution.kind === 'unlinked')
+    return { kind: 'refused', reason: 'unlinked', ...(resolution.reason && { detail: resolution.reason }) };
+  if (resolution.kind === 'broken') return { kind: 'refused', reason: 'link_broken', detail: resolution.reason };
+  const identity = resolution.identity;
+
   // A newer deployment replaced this one; its card has no buttons any more, this click came from an old view.
   if (known && known.projectId === ref.projectId && known.state === 'superseded') {
     return { kind: 'refused', reason: 'superseded', as: identity.gitlab, deployment: known.snapshot };

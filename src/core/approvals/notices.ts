@@ -16,6 +16,7 @@ export type Notice = {
 };
 
 export type RefusalReason =
+  | 'not_visible'
   | 'unlinked'
   | 'link_broken'
   | 'self_approval'
@@ -68,12 +69,35 @@ export function chooseRuleNotice(ref: DeploymentRef, rules: string[], what: stri
   };
 }
 
+const ASK_ADMIN =
+  'Ask a greenlight admin to add you to `users:` in the policy file (slack: your member ID, gitlab: your username).';
+/** Sudo mode: why greenlight does not know the person's GitLab account (one sentence each). */
+const SUDO_UNLINKED: Record<string, string> = {
+  none: 'greenlight does not know your GitLab account: your Slack e-mail matches no GitLab user.',
+  guest:
+    'greenlight matches Slack and GitLab accounts by e-mail only for full members of this workspace, ' +
+    'and yours is a guest account.',
+  external:
+    'greenlight matches Slack and GitLab accounts by e-mail only for members of the workspace it is ' +
+    'installed in, and your account belongs to another organisation.',
+  unconfirmed_email:
+    'greenlight matches Slack and GitLab accounts by e-mail only when Slack has confirmed the e-mail address, ' +
+    'and yours is not confirmed.',
+};
+
 /** The sentence a person reads when greenlight refuses or GitLab refuses for them. */
 export function refusalNotice(
   reason: RefusalReason,
   ctx: { state?: CardState; by?: string | null; linkMode: 'oauth' | 'sudo'; command: string; detail?: string },
 ): Notice {
   switch (reason) {
+    case 'not_visible':
+      return {
+        tone: 'warning',
+        text:
+          'You cannot act on this deployment: its card is in a channel you are not in, and your GitLab account ' +
+          'cannot read its project. Nothing was done.',
+      };
     case 'unlinked':
       return ctx.linkMode === 'oauth'
         ? {
@@ -83,13 +107,7 @@ export function refusalNotice(
               `act for you. Link it with \`${ctx.command} link\`, then click again.`,
             link: true,
           }
-        : {
-            tone: 'warning',
-            text:
-              'greenlight does not know your GitLab account: your Slack e-mail ' +
-              'matches no GitLab user. Ask a greenlight admin to add you to `users:` ' +
-              'in the policy file (slack: your member ID, gitlab: your username).',
-          };
+        : { tone: 'warning', text: `${SUDO_UNLINKED[ctx.detail ?? ''] ?? SUDO_UNLINKED.none} ${ASK_ADMIN}` };
     case 'link_broken':
       return {
         tone: 'warning',

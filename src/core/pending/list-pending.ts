@@ -4,6 +4,7 @@ import type { CardRecord, IdentityPort, Logger, SlackUser } from '../ports.ts';
 import { matchesTerms, type PendingQuery } from './pending-query.ts';
 import { pendingRow, type PendingRow } from './pending-row.ts';
 import { waitingFor } from './waiting-for.ts';
+import { viewerOf, visibleTo, type VisibilityPort } from '../visibility/can-see.ts';
 
 /** The open cards (waiting or approved, not yet resolved), newest first: a Redis read, no GitLab call. */
 export interface PendingIndex {
@@ -17,6 +18,8 @@ export type ListPendingDeps = {
   index: PendingIndex;
   identity: Pick<IdentityPort, 'resolve'>;
   membership: MembershipPort;
+  /** who could see a deployment anyway (src/core/visibility): nobody is shown what they could not see */
+  visibility: VisibilityPort;
   logger: Logger;
 };
 
@@ -55,12 +58,13 @@ export async function listPending(
   deps: ListPendingDeps,
   input: { user: SlackUser; query: PendingQuery; offset: number; limit: number },
 ): Promise<PendingAnswer> {
-  const { records, truncated } = await waitingRecords(deps.index);
+  const { records: all, truncated } = await waitingRecords(deps.index);
+  const resolution = await deps.identity.resolve(input.user);
+  const records = await visibleTo(deps, viewerOf(input.user, resolution), all);
   let matching = records.filter((r) => matchesTerms(r.snapshot, input.query.terms));
   let unchecked = 0;
   let person: GitLabUser | null = null;
   if (input.query.mine) {
-    const resolution = await deps.identity.resolve(input.user);
     if (resolution.kind === 'unlinked') return { kind: 'unlinked' };
     if (resolution.kind === 'broken') return { kind: 'broken', reason: resolution.reason };
     person = resolution.identity.gitlab;

@@ -4,6 +4,7 @@ import { pendingRow } from '../pending/pending-row.ts';
 import { waitingFor } from '../pending/waiting-for.ts';
 import type { Clock, IdentityPort, Logger, SlackUser } from '../ports.ts';
 import type { HomeModel, LinkStatus, LinkTarget, PersonalStore } from './ports.ts';
+import { viewerOf, visibleTo, type VisibilityPort } from '../visibility/can-see.ts';
 
 /** How many rows each Home section shows (Slack allows 100 blocks per Home tab; a row takes two). */
 export const HOME_ROWS = { forYou: 10, all: 20 } as const;
@@ -12,6 +13,8 @@ export type BuildHomeDeps = {
   index: PendingIndex;
   identity: Pick<IdentityPort, 'resolve' | 'linkHint'>;
   membership: MembershipPort;
+  /** who could see a deployment anyway (src/core/visibility) */
+  visibility: VisibilityPort;
   store: Pick<PersonalStore, 'dmEnabled'>;
   linkTarget?: LinkTarget;
   clock: Clock;
@@ -21,11 +24,12 @@ export type BuildHomeDeps = {
 
 /** One person's Home tab: what waits for them, everything that waits, their GitLab link and DM setting. */
 export async function buildHome(deps: BuildHomeDeps, user: SlackUser): Promise<HomeModel> {
-  const [{ records }, resolution, dmEnabled] = await Promise.all([
+  const [{ records: all }, resolution, dmEnabled] = await Promise.all([
     waitingRecords(deps.index),
     deps.identity.resolve(user),
     deps.store.dmEnabled(user),
   ]);
+  const records = await visibleTo(deps, viewerOf(user, resolution), all);
   let link: LinkStatus;
   let forYou: HomeModel['forYou'] = null;
   if (resolution.kind === 'linked') {

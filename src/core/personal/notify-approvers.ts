@@ -4,6 +4,7 @@ import { waitingFor } from '../pending/waiting-for.ts';
 import type { CardRecord, CardStore, IdentityPort, Logger, SlackUser } from '../ports.ts';
 import { mapLimit } from '../../lib/map-limit.ts';
 import { dmFingerprint, dmModel } from './dm-model.ts';
+import { canSee, viewerOf, type VisibilityPort } from '../visibility/can-see.ts';
 import type { PersonalChat, PersonalStore } from './ports.ts';
 
 export type NotifyDeps = {
@@ -12,6 +13,8 @@ export type NotifyDeps = {
   chat: PersonalChat;
   identity: Pick<IdentityPort, 'resolve'>;
   membership: MembershipPort;
+  /** who could see a deployment anyway (src/core/visibility): DMs go only to them */
+  visibility: VisibilityPort;
   logger: Logger;
 };
 
@@ -78,6 +81,7 @@ async function sendIfWaitingFor(deps: NotifyDeps, record: CardRecord, user: Slac
   const resolution = await deps.identity.resolve(user);
   if (resolution.kind !== 'linked') return false;
   const gitlabUserId = resolution.identity.gitlab.id;
+  if (!(await canSee(deps, viewerOf(user, resolution), record))) return false;
   const mine = await waitingFor(deps, gitlabUserId, [record]);
   if (mine.records.length === 0) return false;
   if (!(await deps.store.claimDm(record.deploymentId, user))) return false;

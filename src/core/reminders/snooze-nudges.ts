@@ -1,10 +1,16 @@
-import type { DeploymentRef } from '../ports.ts';
+import type { DeploymentRef, IdentityResolution } from '../ports.ts';
+import { canSee, viewerOf } from '../visibility/can-see.ts';
 import { afterSnooze, type NudgeState } from './nudge-plan.ts';
 import { routeOf, type NudgeDeps } from './track-nudges.ts';
 
-export type SnoozeInput = { ref: DeploymentRef; slackUserId: string; requestedAt: number };
+/** `teamId`: the clicker's Slack team (their GitLab account counts for visibility only when it is known). */
+export type SnoozeInput = { ref: DeploymentRef; slackUserId: string; requestedAt: number; teamId?: string };
 
-export type SnoozeOutcome = { kind: 'snoozed'; until: number; next: NudgeState['due'] } | { kind: 'not-waiting' };
+export type SnoozeOutcome =
+  | { kind: 'snoozed'; until: number; next: NudgeState['due'] }
+  | { kind: 'not-waiting' }
+  /** the clicker could not see this deployment (not in its channel, cannot read its project): nothing done */
+  | { kind: 'not-visible' };
 
 /**
  * "Snooze 1h" on a reminder: nothing is sent for this deployment for an hour from the click (the
@@ -12,9 +18,15 @@ export type SnoozeOutcome = { kind: 'snoozed'; until: number; next: NudgeState['
  * shows the new time. A retry repeats the same snooze (it extends nothing) and notes it again at most.
  */
 export async function snoozeNudges(
-  deps: Omit<NudgeDeps, 'gitlab' | 'membership' | 'identity'>,
+  deps: Omit<NudgeDeps, 'gitlab' | 'membership'>,
   input: SnoozeInput,
 ): Promise<SnoozeOutcome> {
+  const first = await deps.cards.get(input.ref.deploymentId);
+  if (first && first.projectId === input.ref.projectId) {
+    const user = { teamId: input.teamId ?? '', userId: input.slackUserId };
+    const resolution: IdentityResolution = input.teamId ? await deps.identity.resolve(user) : { kind: 'unlinked' };
+    if (!(await canSee(deps, viewerOf(user, resolution), first))) return { kind: 'not-visible' };
+  }
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const [state, record] = await Promise.all([
       deps.nudges.get(input.ref.deploymentId),

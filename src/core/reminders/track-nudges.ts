@@ -5,6 +5,7 @@ import type { CardStore, Clock, DeploymentRef, GitLabReader, IdentityPort, Logge
 import { routeDeployment } from '../routing/route-deployment.ts';
 import { initialNudgeState, planNext, type NudgeKind, type NudgeState } from './nudge-plan.ts';
 import type { NudgeChat, NudgeStore, NudgeTimer } from './ports.ts';
+import type { VisibilityPort } from '../visibility/can-see.ts';
 
 export type NudgeDeps = {
   gitlab: Pick<GitLabReader, 'getDeployment'>;
@@ -12,8 +13,10 @@ export type NudgeDeps = {
   nudges: NudgeStore;
   timer: NudgeTimer;
   chat: NudgeChat;
-  identity: Pick<IdentityPort, 'slackUserFor'>;
+  identity: Pick<IdentityPort, 'slackUserFor' | 'resolve'>;
   membership: MembershipPort;
+  /** who could see a deployment anyway (src/core/visibility): only they may snooze its reminders */
+  visibility: VisibilityPort;
   queue: WorkQueue;
   policy: Policy;
   clock: Clock;

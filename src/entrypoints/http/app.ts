@@ -1,8 +1,12 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../core/ports.ts';
+import type { TrustProxy } from './client-address.ts';
+import type { RejectionLog } from './rejection-log.ts';
 
 export type HttpDeps = {
   logger: Logger;
+  /** TRUSTED_PROXIES: whose X-Forwarded-For req.ip believes (nobody's when none are listed) */
+  trustProxy?: TrustProxy;
   /** true when every dependency the web role needs answers */
   ready(): Promise<boolean>;
   metrics?(): Promise<{ contentType: string; body: string }>;
@@ -12,7 +16,7 @@ export type HttpDeps = {
 export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -31,13 +35,19 @@ export function createHttpApp(deps: HttpDeps): Express {
 }
 
 /** Installed last: unknown paths get 404, body errors their own status, nothing leaks a stack trace. */
-export function finishHttpApp(app: Express, logger: Logger): void {
+export function finishHttpApp(app: Express, logger: Logger, rejections?: RejectionLog): void {
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
   });
   app.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     const status = error.status && error.status >= 400 && error.status < 600 ? error.status : 500;
     if (status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
+    else if (rejections)
+      rejections.note(
+        'bad_request',
+        { path: req.path, status, reason: error.type ?? error.message, ip: req.ip },
+        'request rejected',
+      );
     else logger.warn({ path: req.path, status, reason: error.type ?? error.message }, 'request rejected');
     if (res.headersSent) return;
     const message = status === 413 ? 'body too large' : status < 500 ? 'bad request' : 'internal error';

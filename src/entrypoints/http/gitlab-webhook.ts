@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../core/ports.ts';
 import { secureEquals } from '../../lib/secure-compare.ts';
+import { clientAddress, type TrustProxy } from './client-address.ts';
+import type { RejectionLog } from './rejection-log.ts';
 import { isHandledHook, parseHook, type IntakeEvent } from './webhook-events.ts';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -17,8 +19,12 @@ export type WebhookDeps = {
   secret: string;
   enqueue(event: IntakeEvent, deliveryKey: string): Promise<'queued' | 'duplicate'>;
   logger: Logger;
-  /** counts outcomes for /metrics */
-  observe?(hook: string, result: string): void;
+  /** counts outcomes for /metrics (which bounds the hook name to GitLab's own and `other`) */
+  observe?(hook: string | undefined, result: string): void;
+  /** forged requests are logged sampled (a flood costs a few lines) */
+  rejections?: RejectionLog;
+  /** TRUSTED_PROXIES: whose X-Forwarded-For names the client */
+  trustProxy?: TrustProxy;
   /** how long a body over the limit is read and discarded before the connection is cut (default 10 s) */
   discardMs?: number;
 };
@@ -76,13 +82,13 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch {
-      observe(hook ?? 'unknown', 'malformed');
+      observe(hook, 'malformed');
       logger.warn({ event: hook, bytes: raw.length }, 'webhook rejected: body is not JSON');
       reply(res, 400, { error: 'body is not valid JSON' });
       return;
     }
     if (!isHandledHook(hook)) {
-      observe(hook ?? 'unknown', 'ignored');
+      observe(hook, 'ignored');
       reply(res, 200, {
         status: 'ignored',
         reason: `greenlight does not use ${hook ?? 'events without X-Gitlab-Event'}`,
@@ -123,7 +129,7 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
    * is beyond the byte bound, the connection is cut.
    */
   const tooLarge = (req: IncomingMessage, res: ServerResponse, bytes: number, received: number) => {
-    observe(header(req, 'x-gitlab-event') ?? 'unknown', 'malformed');
+    observe(header(req, 'x-gitlab-event'), 'malformed');
     logger.warn({ path: WEBHOOK_PATH, status: 413, bytes }, 'request rejected');
     if (res.headersSent) return;
     const text = JSON.stringify({ error: 'body too large' });
@@ -165,7 +171,7 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
   const accept = (req: IncomingMessage, res: ServerResponse) => {
     const encoding = header(req, 'content-encoding')?.toLowerCase();
     if (encoding !== undefined && encoding !== 'identity') {
-      observe(header(req, 'x-gitlab-event') ?? 'unknown', 'malformed');
+      observe(header(req, 'x-gitlab-event'), 'malformed');
       logger.warn({ path: WEBHOOK_PATH, status: 415, encoding }, 'request rejected');
       reply(res, 415, { error: `unsupported content encoding "${encoding}"` });
       return;
@@ -201,9 +207,11 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
     // Checked before the body is read: a forged request costs us nothing.
     if (!secureEquals(header(req, 'x-gitlab-token'), deps.secret)) {
       const hook = header(req, 'x-gitlab-event');
-      observe(hook ?? 'unknown', 'unauthorized');
-      const ip = (req as { ip?: string }).ip ?? req.socket.remoteAddress;
-      logger.warn({ event: hook, ip }, 'webhook rejected: X-Gitlab-Token does not match GITLAB_WEBHOOK_SECRET');
+      observe(hook, 'unauthorized');
+      const ip = clientAddress(req, deps.trustProxy ?? (() => false));
+      const message = 'webhook rejected: X-Gitlab-Token does not match GITLAB_WEBHOOK_SECRET';
+      if (deps.rejections) deps.rejections.note('webhook_token', { event: hook, ip }, message);
+      else logger.warn({ event: hook?.slice(0, 100), ip }, message);
       reply(res, 401, { error: 'invalid X-Gitlab-Token' });
       return;
     }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../../core/ports.ts';
+import type { RejectionLog } from './rejection-log.ts';
 
 /** A token bucket: `burst` requests at once, refilled at `perSecond`. */
 export type RateLimitRule = { perSecond: number; burst: number };
@@ -29,6 +30,7 @@ export function perIpRateLimit(
   logger: Logger,
   now: () => number = Date.now,
   exempt?: (req: Request) => boolean,
+  rejections?: RejectionLog,
 ) {
   const buckets = new Map<string, Bucket>();
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -50,13 +52,12 @@ export function perIpRateLimit(
       return;
     }
     const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / rule.perSecond));
-    // One line per address and minute, not one per rejected request.
+    // One line per address and minute, and few per minute overall (addresses can rotate): sampled.
     if (t - bucket.warnedAt > 60_000) {
       bucket.warnedAt = t;
-      logger.warn(
-        { limit: name, ip, perSecond: rule.perSecond, burst: rule.burst },
-        'rate limit reached; answering 429',
-      );
+      const fields = { limit: name, ip, perSecond: rule.perSecond, burst: rule.burst };
+      if (rejections) rejections.note('rate_limited', fields, 'rate limit reached; answering 429');
+      else logger.warn(fields, 'rate limit reached; answering 429');
     }
     res.set('Retry-After', String(retryAfter)).status(429).json({ error: 'too many requests' });
   };

@@ -4,6 +4,7 @@ import type { Config } from '../../config/load.ts';
 import type { Logger } from '../../core/ports.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { slackProcessEventErrorHandler } from './receiver-errors.ts';
+import type { RejectionLog } from '../http/rejection-log.ts';
 
 export type SlackReceiver = { mode: 'http' | 'socket'; receiver: Receiver };
 
@@ -21,6 +22,7 @@ export function createSlackReceiver(deps: {
   logger: Logger;
   fetch?: typeof fetch;
   ackTimeoutMs?: number;
+  rejections?: RejectionLog;
 }): SlackReceiver {
   const { slack } = deps;
   if (slack.appToken) {
@@ -45,7 +47,7 @@ export function createSlackReceiver(deps: {
       bodyLimit: SLACK_BODY_LIMIT,
       // a signed body Bolt cannot use gets a 400 and one warning, not a 500
       processEventErrorHandler: slackProcessEventErrorHandler(deps.logger),
-      logger: boltLogger(deps.logger),
+      logger: boltLogger(deps.logger, deps.rejections),
       ...(deps.ackTimeoutMs !== undefined && { unhandledRequestTimeoutMillis: deps.ackTimeoutMs }),
     }),
   };

@@ -276,7 +276,14 @@ export async function processNudge(deps: ProcessorDeps, job: NudgeJob, log: Logg
     ref: job.ref,
     slackUserId: job.slackUserId,
     requestedAt: job.requestedAt,
+    ...(job.teamId !== undefined && { teamId: job.teamId }),
   });
+  if (outcome.kind === 'not-visible' && job.channel)
+    await deps.producer.enqueueNotice({
+      channel: job.channel,
+      user: job.slackUserId,
+      notice: refusalNotice('not_visible', { linkMode: deps.linkMode, command: deps.command }),
+    });
   if (outcome.kind === 'not-waiting' && job.channel) {
     await deps.producer.enqueueNotice({
       channel: job.channel,

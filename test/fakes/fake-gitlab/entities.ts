@@ -65,7 +65,11 @@ export function userBasic(ctx: Ctx, user: UserRec): Json {
 export function userDetails(ctx: Ctx, user: UserRec, viewer: UserRec): Json {
   const details: Json = { ...userBasic(ctx, user), created_at: iso(user.createdAt), bio: '', location: '', bot: false };
   if (viewer.admin || viewer.id === user.id) details.email = user.email;
-  if (viewer.admin) details.is_admin = user.admin;
+  if (viewer.admin) {
+    details.is_admin = user.admin;
+    // GitLab shows administrators whether a user is external; the fake has no external users
+    details.external = false;
+  }
   return details;
 }
 

@@ -77,6 +77,9 @@ async function route(
       query: url.searchParams,
     });
   }
+  if (httpMethod === 'GET' && url.pathname === '/openid/connect/authorize')
+    return state.openid.authorize(url.searchParams, req.headers.cookie);
+  if (httpMethod === 'GET' && url.pathname === '/openid/connect/keys') return state.openid.jwks();
   if (url.pathname === '/oauth/v2/authorize') return authorizePage(state, httpMethod, url, rawBody);
   const hook = /^\/hooks\/response\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
   if (hook?.[1] && httpMethod === 'POST') return responseUrls.handle(hook[1], rawBody, url.pathname);

@@ -20,7 +20,10 @@ export interface FakeSlackOptions {
   appToken?: string;
   /** App configuration token (xoxe.xoxp-...) that apps.manifest.create accepts. */
   configToken?: string;
-  /** OAuth credentials of the app that apps.manifest.create creates (oauth.v2.access checks them). */
+  /**
+   * OAuth credentials of the app (apps.manifest.create returns them, oauth.v2.access checks them, and Sign in with
+   * Slack's openid.connect.token too).
+   */
   clientId?: string;
   clientSecret?: string;
 }
@@ -35,6 +38,16 @@ export interface UserInput {
   tz?: string;
   isBot?: boolean;
   deleted?: boolean;
+  /** The user's own workspace (default: the installed one). Another team = an external (Slack Connect) user. */
+  teamId?: string;
+  /** Multi-channel guest. */
+  isRestricted?: boolean;
+  /** Single-channel guest. */
+  isUltraRestricted?: boolean;
+  /** A user from another organisation seen through Slack Connect. */
+  isStranger?: boolean;
+  /** Whether the e-mail address was confirmed (default true). */
+  emailConfirmed?: boolean;
 }
 
 export interface ChannelInput {

@@ -10,6 +10,8 @@ export const DEFAULT_SCOPES: readonly string[] = [
   'im:write',
   'channels:history',
   'groups:history',
+  'channels:read',
+  'groups:read',
 ];
 
 export interface User {
@@ -20,6 +22,11 @@ export interface User {
   tz: string;
   isBot: boolean;
   deleted: boolean;
+  teamId: string | undefined;
+  isRestricted: boolean;
+  isUltraRestricted: boolean;
+  isStranger: boolean;
+  emailConfirmed: boolean;
 }
 
 export interface Channel {
@@ -57,6 +64,11 @@ export class Workspace {
       tz: input.tz ?? 'Europe/Berlin',
       isBot: input.isBot ?? false,
       deleted: input.deleted ?? false,
+      teamId: input.teamId,
+      isRestricted: input.isRestricted ?? false,
+      isUltraRestricted: input.isUltraRestricted ?? false,
+      isStranger: input.isStranger ?? false,
+      emailConfirmed: input.emailConfirmed ?? true,
     });
   }
 
@@ -117,14 +129,14 @@ export class Workspace {
       display_name: user.name,
       real_name_normalized: user.realName,
       display_name_normalized: user.name,
-      team: this.identity.teamId,
+      team: user.teamId ?? this.identity.teamId,
       image_48: `https://avatars.example.invalid/${user.id}_48.png`,
     };
     if (user.email !== undefined && this.hasScope('users:read.email')) profile.email = user.email;
     if (user.isBot && user.id === this.identity.botUserId) profile.bot_id = this.identity.botId;
     return {
       id: user.id,
-      team_id: this.identity.teamId,
+      team_id: user.teamId ?? this.identity.teamId,
       name: user.name,
       deleted: user.deleted,
       color: '9f69e7',
@@ -136,8 +148,10 @@ export class Workspace {
       is_admin: false,
       is_owner: false,
       is_primary_owner: false,
-      is_restricted: false,
-      is_ultra_restricted: false,
+      is_restricted: user.isRestricted,
+      is_ultra_restricted: user.isUltraRestricted,
+      ...(user.isStranger && { is_stranger: true }),
+      is_email_confirmed: user.emailConfirmed,
       is_bot: user.isBot,
       is_app_user: false,
       updated: 1_700_000_000,

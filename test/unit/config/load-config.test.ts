@@ -50,10 +50,31 @@ describe('loadConfig', () => {
     expect(problems.length).toBeGreaterThanOrEqual(4);
   });
 
-  it('requires the OAuth settings, an encryption key and PUBLIC_URL in oauth mode', () => {
+  it('requires the OAuth settings (GitLab and Slack), an encryption key and PUBLIC_URL in oauth mode', () => {
     const text = problemsOf(() => loadConfig({ ...base, GITLAB_AUTH_MODE: 'oauth' })).join('\n');
-    for (const name of ['GITLAB_OAUTH_CLIENT_ID', 'GITLAB_OAUTH_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'PUBLIC_URL'])
+    for (const name of [
+      'GITLAB_OAUTH_CLIENT_ID',
+      'GITLAB_OAUTH_CLIENT_SECRET',
+      'TOKEN_ENCRYPTION_KEY',
+      'PUBLIC_URL',
+      'SLACK_CLIENT_ID',
+      'SLACK_CLIENT_SECRET',
+    ])
       expect(text).toContain(`${name}: required in oauth mode`);
+  });
+
+  it('reads TRUSTED_PROXIES as addresses and CIDRs, and refuses anything else', () => {
+    expect(loadConfig(base).trustedProxies).toEqual([]);
+    expect(loadConfig({ ...base, TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,::1, fd00::/8' }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+      'fd00::/8',
+    ]);
+    for (const bad of ['loopback', '10.0.0.0/33', '10.0.0.1/8/1', 'example.com'])
+      expect(problemsOf(() => loadConfig({ ...base, TRUSTED_PROXIES: bad })).join()).toMatch(
+        /TRUSTED_PROXIES: .* is not an IP address or CIDR/,
+      );
   });
 
   it('accepts rotated encryption keys (new first) and rejects keys that are not 32 bytes', () => {
@@ -63,6 +84,8 @@ describe('loadConfig', () => {
       GITLAB_AUTH_MODE: 'oauth',
       GITLAB_OAUTH_CLIENT_ID: 'id',
       GITLAB_OAUTH_CLIENT_SECRET: 's',
+      SLACK_CLIENT_ID: '1234.5678',
+      SLACK_CLIENT_SECRET: 'slack-secret',
       PUBLIC_URL: 'https://gl.acme.test/',
       TOKEN_ENCRYPTION_KEY: `${KEY},${other}`,
     });

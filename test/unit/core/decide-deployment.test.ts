@@ -7,9 +7,11 @@ import {
   FakeGitLabReader,
   FakeIdentity,
   FakeQueue,
+  FakeVisibility,
   type FakeActor,
 } from '../../fakes/in-memory.ts';
 import { alice, approvedBy, bob, carol, waitingDeployment } from '../../fixtures/deployments.ts';
+import { openCard } from '../../fakes/in-memory-personal.ts';
 
 describe('decideDeployment', () => {
   let gitlab: FakeGitLabReader;
@@ -39,6 +41,7 @@ describe('decideDeployment', () => {
       queue,
       policy: { fourEyes: { forbidCommitAuthor: false } },
       logger: new CapturingLogger(),
+      visibility: new FakeVisibility(),
     };
     aliceActor = identity.link('U0ALICE', alice);
     gitlab.put(waitingDeployment());
@@ -89,9 +92,27 @@ describe('decideDeployment', () => {
     expect(bobActor.calls[0]).toMatchObject({ input: { status: 'rejected', comment: 'wrong branch' } });
   });
 
-  it('tells an unknown Slack user how to get linked and calls nothing', async () => {
+  it("tells an unknown Slack user in the card's channel how to get linked, and calls nothing", async () => {
+    cards.records.set(ref.deploymentId, openCard(waitingDeployment()));
     expect(await click('U0NOBODY')).toEqual({ kind: 'refused', reason: 'unlinked' });
     expect(gitlab.calls).toEqual([]);
+  });
+
+  it('does nothing for someone who could not see the deployment (not in its channel, not a reader)', async () => {
+    const visibility = new FakeVisibility();
+    deps = { ...deps, visibility };
+    cards.records.set(ref.deploymentId, openCard(waitingDeployment(), { channel: 'C0PRIVATE' }));
+    visibility.members.set('C0PRIVATE', new Set(['U0CAROL']));
+    visibility.readers.set(ref.projectId, new Set([bob.id]));
+    expect(await click('U0ALICE')).toEqual({ kind: 'refused', reason: 'not_visible' });
+    // nobody known, no card known: nothing to show them either
+    cards.records.clear();
+    expect(await click('U0NOBODY')).toEqual({ kind: 'refused', reason: 'not_visible' });
+    expect(gitlab.calls).toEqual([]);
+    expect(aliceActor.calls).toEqual([]);
+    // Slack and GitLab unavailable: hidden, never shown by mistake
+    visibility.fail = true;
+    expect(await click('U0ALICE')).toEqual({ kind: 'refused', reason: 'not_visible' });
   });
 
   it('does not call the approval API twice for a double click', async () => {

@@ -10,6 +10,7 @@ import {
   FakeIdentity,
   FakeMembership,
   FakeQueue,
+  FakeVisibility,
   type FakeActor,
 } from '../../fakes/in-memory.ts';
 import { alice, approval, approvedBy, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
@@ -53,6 +54,7 @@ describe('decideDeployment: represented_as, superseded cards, run refusals', () 
       policy: { fourEyes: { forbidCommitAuthor: false } },
       logger,
       membership,
+      visibility: new FakeVisibility(),
     };
     carolActor = identity.link('U0CAROL', carol);
     identity.link('U0ALICE', alice);

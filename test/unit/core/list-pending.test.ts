@@ -3,7 +3,7 @@ import { listPending, type PendingPage } from '../../../src/core/pending/list-pe
 import { matchesTerms, parsePendingQuery, queryText } from '../../../src/core/pending/pending-query.ts';
 import type { Deployment, GitLabUser } from '../../../src/core/deployments/deployment.ts';
 import { alice, approval, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
-import { CapturingLogger, FakeIdentity } from '../../fakes/in-memory.ts';
+import { CapturingLogger, FakeIdentity, FakeVisibility } from '../../fakes/in-memory.ts';
 import { FakeMembership, FakePendingIndex, openCard } from '../../fakes/in-memory-personal.ts';
 
 const dave: GitLabUser = { id: 14, username: 'dave', name: 'Dave Ops' };
@@ -73,9 +73,10 @@ function setup(extra: Deployment[] = []) {
   identity.link('U0CAROL', carol);
   identity.link('U0DAVE', dave);
   const logger = new CapturingLogger();
+  const visibility = new FakeVisibility();
   const list = async (slackUserId: string, text: string, offset = 0, limit = 20) =>
     listPending(
-      { index, identity, membership, logger },
+      { index, identity, membership, visibility, logger },
       { user: { teamId: 'T1', userId: slackUserId }, query: parsePendingQuery(text), offset, limit },
     );
   const ids = async (slackUserId: string, text: string) => {

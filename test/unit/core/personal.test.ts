@@ -4,7 +4,7 @@ import { notifyApprovers } from '../../../src/core/personal/notify-approvers.ts'
 import { GreenlightError } from '../../../src/core/errors.ts';
 import type { CardRecord } from '../../../src/core/ports.ts';
 import { alice, approvedBy, bob, carol, rejectedBy, waitingDeployment } from '../../fixtures/deployments.ts';
-import { CapturingLogger, FakeCardStore, FakeClock, FakeIdentity } from '../../fakes/in-memory.ts';
+import { CapturingLogger, FakeCardStore, FakeClock, FakeIdentity, FakeVisibility } from '../../fakes/in-memory.ts';
 import {
   FakeMembership,
   FakePendingIndex,
@@ -18,6 +18,7 @@ const u = (userId: string) => ({ teamId: T, userId });
 
 function world() {
   const membership = new FakeMembership();
+  const visibility = new FakeVisibility();
   membership.projectMembers.set(42, [
     { ...alice, level: 40 },
     { ...bob, level: 40 },
@@ -38,7 +39,7 @@ function world() {
     index.put(record);
   };
   const notify = (deploymentId: number) =>
-    notifyApprovers({ cards, store, chat, identity, membership, logger }, deploymentId);
+    notifyApprovers({ cards, store, chat, identity, membership, visibility, logger }, deploymentId);
   const home = (
     userId: string,
     opts: { linkTarget?: (user: { userId: string }) => Promise<string | null>; linkHint?: 'oauth' | 'sudo' } = {},
@@ -48,6 +49,7 @@ function world() {
         index,
         identity: { resolve: (user) => identity.resolve(user), linkHint: opts.linkHint ?? identity.linkHint },
         membership,
+        visibility,
         store,
         clock,
         logger,

@@ -14,6 +14,7 @@ import {
   FakeGitLabReader,
   FakeIdentity,
   FakeQueue,
+  FakeVisibility,
 } from '../../fakes/in-memory.ts';
 import { FakeMembership, FakeNudgeChat, FakeNudgeStore, FakeNudgeTimer } from '../../fakes/in-memory-nudges.ts';
 import { alice, approvedBy, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
@@ -89,7 +90,20 @@ describe('reminders and escalations (core)', () => {
     queue = new FakeQueue();
     clock = new FakeClock(created + M);
     logs = new CapturingLogger();
-    deps = { gitlab, cards, nudges: store, timer, chat, identity, membership, queue, policy, clock, logger: logs };
+    deps = {
+      gitlab,
+      cards,
+      nudges: store,
+      timer,
+      chat,
+      identity,
+      membership,
+      visibility: new FakeVisibility(),
+      queue,
+      policy,
+      clock,
+      logger: logs,
+    };
     membership.members.set('Maintainers', [alice, bob, carol]);
     identity.link('U0456ALICE', alice);
     identity.link('U0789BOB', bob);

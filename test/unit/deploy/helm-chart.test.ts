@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { envVars } from '../../../src/config/env-schema.ts';
+import { loadConfig } from '../../../src/config/load.ts';
 import { helmTemplate, renderManifests } from '../../helpers/helm-template.ts';
 
 /**
@@ -125,6 +126,31 @@ describe('Helm chart charts/greenlight', () => {
     expect(rule.http.paths.map((p: { path: string }) => p.path)).toContain('/oauth/gitlab/start');
     for (const p of rule.http.paths)
       expect(p.backend.service).toEqual({ name: service!.metadata.name, port: { name: 'http' } });
+  });
+
+  it('believes X-Forwarded-For from the ingress controller only when the ingress is on (TRUSTED_PROXIES)', () => {
+    const without = find(render({}), 'Deployment', 'gl-greenlight-web')[0]!;
+    expect(envOf(without).TRUSTED_PROXIES).toBeUndefined();
+    const withIngress = find(render({ ingress: { enabled: true } }), 'Deployment', 'gl-greenlight-web')[0]!;
+    expect(envOf(withIngress).TRUSTED_PROXIES).toBe('10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7');
+    const narrowed = find(
+      render({ ingress: { enabled: true }, config: { ...REQUIRED.config, trustedProxies: '10.42.0.0/16' } }),
+      'Deployment',
+      'gl-greenlight-web',
+    )[0]!;
+    expect(envOf(narrowed).TRUSTED_PROXIES).toBe('10.42.0.0/16');
+    // what the chart sets is what greenlight accepts
+    const minimal = {
+      GITLAB_TOKEN: 't',
+      GITLAB_WEBHOOK_SECRET: 'secret-0123456789abcdef',
+      GITLAB_AUTH_MODE: 'sudo',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 's',
+      SLACK_CHANNEL: 'C0123DEPLOY',
+    };
+    expect(loadConfig({ ...minimal, TRUSTED_PROXIES: envOf(withIngress).TRUSTED_PROXIES }).trustedProxies).toHaveLength(
+      4,
+    );
   });
 
   it('scales with HPAs (replicas then left to them) and keeps pods with PodDisruptionBudgets', () => {

@@ -256,12 +256,12 @@ describe('createWebhookIntake on node:http', () => {
       );
     });
 
-    it('answers a missing token with 401 and counts an event without X-Gitlab-Event as unknown', async () => {
+    it('answers a missing token with 401 and counts an event without X-Gitlab-Event (as other)', async () => {
       const reply = await h.send({ headers: headersWithout('x-gitlab-token', 'x-gitlab-event') });
       expect(reply.status).toBe(401);
       expect(JSON.parse(reply.text)).toEqual({ error: 'invalid X-Gitlab-Token' });
       expect(h.enqueued).toEqual([]);
-      expect(h.observe.mock.calls).toEqual([['unknown', 'unauthorized']]);
+      expect(h.observe.mock.calls).toEqual([[undefined, 'unauthorized']]);
     });
 
     it(
@@ -409,7 +409,7 @@ describe('createWebhookIntake on node:http', () => {
         reason: 'greenlight does not use events without X-Gitlab-Event',
       });
       expect(h.enqueued).toEqual([]);
-      expect(h.observe.mock.calls).toEqual([['unknown', 'ignored']]);
+      expect(h.observe.mock.calls).toEqual([[undefined, 'ignored']]);
     });
   });
 

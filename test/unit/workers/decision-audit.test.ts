@@ -10,9 +10,11 @@ import {
   FakeGitLabReader,
   FakeIdentity,
   FakeQueue,
+  FakeVisibility,
   type FakeActor,
 } from '../../fakes/in-memory.ts';
 import { alice, waitingDeployment } from '../../fixtures/deployments.ts';
+import { openCard } from '../../fakes/in-memory-personal.ts';
 
 describe('decision processing writes the audit trail', () => {
   let entries: AuditEntry[];
@@ -53,6 +55,7 @@ describe('decision processing writes the audit trail', () => {
         queue: new FakeQueue(),
         policy: { fourEyes: { forbidCommitAuthor: false } },
         logger,
+        visibility: new FakeVisibility(),
       },
       projects: { remember: async () => undefined, reportsBlocked: async () => false },
       linkMode: 'oauth',
@@ -86,6 +89,7 @@ describe('decision processing writes the audit trail', () => {
   });
 
   it('records refusals with their reason, and the Link notice knows the Slack team', async () => {
+    await (deps.decide.cards as FakeCardStore).create(openCard(waitingDeployment()));
     expect(await processDecision(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }), logger)).toBe(
       'unlinked',
     );

@@ -46,6 +46,7 @@ export function registerSnooze(app: App, deps: SnoozeDeps): void {
         kind: 'snooze',
         ref: { projectId: value.data.p, deploymentId: value.data.d },
         slackUserId: b.user.id,
+        ...((b.user.team_id ?? b.team?.id) && { teamId: (b.user.team_id ?? b.team?.id)! }),
         channel: b.channel?.id ?? b.container?.channel_id ?? null,
         reminderSeq: value.data.s,
         requestedAt: Date.now(),

@@ -60,6 +60,26 @@ export const memberRoutes: ApiRoute[] = [
     },
   },
   {
+    // one member, direct or inherited (GitLab 12.4+): 404 when the user is no member at all
+    method: 'GET',
+    pattern: '/projects/:id/members/all/:user_id',
+    handle: (call) => {
+      const project = resolveProject(call);
+      if (isResult(project)) return project;
+      const { state } = call.ctx;
+      const userId = Number(call.params.user_id);
+      const owner =
+        project.ownerUserId === null
+          ? undefined
+          : new Map([[project.ownerUserId, { accessLevel: ACCESS.owner, createdAt: project.createdAt }]]);
+      const groups = groupChain(state, project.groupId).map((g) => state.groupMembers.get(g.id));
+      const member = mergeMembers([state.projectMembers.get(project.id), owner, ...groups]).get(userId);
+      const user = state.users.get(userId);
+      if (!member || !user) return notFound();
+      return json(200, memberEntity(call.ctx, user, member));
+    },
+  },
+  {
     method: 'GET',
     pattern: '/groups/:id/members',
     handle: (call) => {

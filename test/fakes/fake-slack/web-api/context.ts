@@ -3,6 +3,7 @@ import type { CallLog } from '../call-log.ts';
 import type { Clock } from '../clock.ts';
 import type { Faults } from '../faults.ts';
 import type { MessageStore } from '../messages.ts';
+import type { OpenIdProvider } from '../openid.ts';
 import type { TriggerRegistry } from '../triggers.ts';
 import type { Identity, Json } from '../types.ts';
 import type { ViewStore } from '../views.ts';
@@ -18,6 +19,7 @@ export interface FakeState {
   triggers: TriggerRegistry;
   faults: Faults;
   log: CallLog;
+  openid: OpenIdProvider;
   /** Apps created with apps.manifest.create and installed through OAuth. */
   apps: AppRegistry;
   /** The fake's own base URL (http://127.0.0.1:port), once it listens. */

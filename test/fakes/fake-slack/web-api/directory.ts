@@ -133,6 +133,22 @@ function decodeCursor(cursor: string | undefined): number {
   return Number(match[1]);
 }
 
+/** conversations.members: user ids, paged with a cursor; needs the read scope of the channel's type. */
+export function conversationsMembers(state: FakeState, args: Args): Json {
+  const channel = findChannel(state, args.required('channel'));
+  requireScope(state, scopeFor(channel, 'read'));
+  if (channel.isPrivate && !channel.isIm && !channel.botIsMember) fail('channel_not_found');
+  const everyone = [...state.workspace.users.values()]
+    .filter((u) => state.workspace.isMember(channel, u.id))
+    .map((u) => u.id)
+    .sort();
+  const limit = Math.min(Math.max(args.int('limit', 100), 1), 1000);
+  const start = decodeCursor(args.str('cursor'));
+  const page = everyone.slice(start, start + limit);
+  const more = start + limit < everyone.length;
+  return { members: page, response_metadata: { next_cursor: more ? encodeCursor(start + limit) : '' } };
+}
+
 /**
  * conversations.list: channels (not DMs) of the requested types, paginated by cursor. Public channels need
  * channels:read, private ones groups:read; a bot only sees private channels it is in.

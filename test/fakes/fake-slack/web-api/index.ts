@@ -40,6 +40,7 @@ const METHODS: Record<string, MethodSpec> = {
   },
   // conversations.info/history/replies check the channel type's scope themselves.
   'conversations.info': { scopes: [], run: directory.conversationsInfo },
+  'conversations.members': { scopes: [], run: directory.conversationsMembers },
   'conversations.history': { scopes: [], run: directory.conversationsHistory },
   'conversations.replies': { scopes: [], run: directory.conversationsReplies },
   // conversations.list checks channels:read / groups:read per requested type itself.
@@ -49,7 +50,7 @@ const METHODS: Record<string, MethodSpec> = {
   'oauth.v2.access': { scopes: [], auth: 'client', run: apps.oauthV2Access },
 };
 
-export const SUPPORTED_METHODS = Object.keys(METHODS);
+export const SUPPORTED_METHODS = [...Object.keys(METHODS), 'openid.connect.token'];
 
 export interface ApiRequest {
   httpMethod: string;
@@ -66,10 +67,17 @@ export async function handleApiRequest(state: FakeState, request: ApiRequest): P
   const args = decodeArgs(request.headers['content-type'], request.rawBody, request.query);
   const token = bearerToken(request.headers.authorization) ?? (typeof args.token === 'string' ? args.token : undefined);
   delete args.token;
+  // The call log keeps no client secret (tests assert on it); openid.connect.token still gets it.
+  const credentials = { ...args };
+  if (request.method === 'openid.connect.token') delete args.client_secret;
   const latency = state.faults.latencyFor(request.method);
   const done = state.log.begin(request.method, args);
   if (latency > 0) await sleep(latency);
-  const response = execute(state, request, args, token);
+  // Sign in with Slack authenticates with the app's client credentials, not a token.
+  const response =
+    request.method === 'openid.connect.token'
+      ? reply(200, await state.openid.token(credentials, request.headers.authorization))
+      : execute(state, request, args, token);
   done();
   state.log.add({ method: request.method, args, token, at, response: structuredClone(response) });
   return response;
