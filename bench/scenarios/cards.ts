@@ -266,7 +266,7 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
       click = await runClicks(world, app.url, observer, ids.slice(0, sizes.clicks), () => app.sampler, sizes.settleMs);
 
     const stopped = await app.stop({ keepData: sizes.resync === true });
-    const resynced = sizes.resync ? await runResync(ctx, world, name, app.prefix, ids) : null;
+    const resynced = sizes.resync ? await runResync(ctx, world, name, app.prefix, ids, sizes.settleMs) : null;
     return {
       ...sizes,
       createMs,
@@ -318,7 +318,7 @@ function resyncRoute(method: string, path: string): ResyncRoute | null {
 /**
  * The app restarted on its Redis data: its start-up sweep syncs every open card again (the scan of the project
  * too, which asks for the same syncs). Waits until every measured card's deployment was read again and GitLab
- * then saw no request for two seconds, and counts what the syncs read, per sync.
+ * then saw no request for `quietMs` (the scenario's settle time), and counts what the syncs read, per sync.
  */
 async function runResync(
   ctx: BenchContext,
@@ -326,6 +326,7 @@ async function runResync(
   name: string,
   prefix: string,
   ids: number[],
+  quietMs: number,
 ): Promise<ResyncResult> {
   const measured = new Set(ids);
   const from = world.gitlab.requests.length;
@@ -348,7 +349,7 @@ async function runResync(
         quietSince = performance.now();
       }
       if (allAt === null && reRead.size === measured.size) allAt = performance.now();
-      if (allAt !== null && performance.now() - quietSince > 2_000) break;
+      if (allAt !== null && performance.now() - quietSince > quietMs) break;
       await sleep(100);
     }
     const perSync = Object.fromEntries(RESYNC_ROUTES.map((r) => [r, 0])) as Record<ResyncRoute, number>;
