@@ -111,7 +111,8 @@ const FULL: Plan = {
       },
     },
     // What a deployment changes, side by side: the same world (every environment deployed before, 200 merge
-    // requests since, one release rolled out to all), the summary on (as shipped) and off.
+    // requests since, one release rolled out to all), the summary on (as shipped) and off; then every card synced
+    // again by the sweep of a restarted app (what each sweep costs).
     {
       name: 'cards-1000-changes-on',
       sizes: {
@@ -123,6 +124,7 @@ const FULL: Plan = {
         warmup: 20,
         settleMs: 1_000,
         changes: { summary: 'on', history: true },
+        resync: true,
       },
     },
     {
@@ -136,6 +138,7 @@ const FULL: Plan = {
         warmup: 20,
         settleMs: 1_000,
         changes: { summary: 'off', history: true },
+        resync: true,
       },
     },
     {
@@ -214,6 +217,7 @@ const SMOKE: Plan = {
         warmup: 2,
         settleMs: 100,
         changes: { summary: 'on', history: true },
+        resync: true,
       },
     },
     {

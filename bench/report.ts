@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BenchResults } from './bench.ts';
 import { REPO_ROOT } from './lib/app.ts';
 import type { LoadResult } from './lib/load.ts';
-import type { CardsResult } from './scenarios/cards.ts';
+import { RESYNC_ROUTES, type CardsResult } from './scenarios/cards.ts';
 import { fmtInt, fmtMb, fmtMs } from './lib/stats.ts';
 
 const MB = 1024 * 1024;
@@ -304,6 +304,33 @@ export function renderReport(r: BenchResults): string {
       Object.entries(result.appWarnings).map(([msg, n]) => `${name}: "${msg}" ×${n}`),
     );
     if (warnings.length) lines.push(`App warnings and errors logged: ${warnings.join('; ')}.`, '');
+
+    const resyncs = r.cards.filter((c) => c.result.resynced);
+    if (resyncs.length) {
+      lines.push('## Cards synced again', '');
+      lines.push(
+        'After the run, the app is restarted on its Redis data and its start-up sweep syncs every open card again, ' +
+          'as every sweep does (the scan of the project asks for the same syncs): GitLab requests per sync (a sync ' +
+          'reads its deployment once), by what they read. The new process starts with cold in-process caches, as ' +
+          'a sweep minutes later finds most of them; "re-read by": from the restart until every card was synced.',
+        '',
+      );
+      lines.push(row(['run', 'syncs', 'GitLab req. per sync', ...RESYNC_ROUTES, 're-read by']));
+      lines.push(row(Array(RESYNC_ROUTES.length + 4).fill('---')));
+      for (const { result: c } of resyncs) {
+        const k = c.resynced!;
+        lines.push(
+          row([
+            describeCards(c),
+            fmtInt(k.syncs),
+            k.total.toFixed(2),
+            ...RESYNC_ROUTES.map((route) => k.perSync[route].toFixed(2)),
+            fmtMs(k.ms),
+          ]),
+        );
+      }
+      lines.push('');
+    }
 
     const clicks = r.cards.filter((c) => c.result.click);
     if (clicks.length) {

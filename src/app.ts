@@ -190,7 +190,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const membership = createMembership(gitlabConn);
   // What a deployment changes (cards, lists, the Changes modal): GitLab reads, ranges kept in Redis.
   const changes: ChangesDeps = {
-    source: createChangesReader(gitlabConn, gitlab),
+    source: createChangesReader(gitlabConn, gitlab, { now: () => clock.now() }),
     ranges: createChangesStore(redis, keys),
     clock,
     logger,

@@ -29,7 +29,8 @@ export type AppChild = {
   prefix: string;
   /** RSS once started and settled */
   idleRss: number | null;
-  stop(): Promise<{ exitCode: number | null; peakRss: number | null }>;
+  /** `keepData`: leave the Redis prefix for another process to start on (a restart). */
+  stop(opts?: { keepData?: boolean }): Promise<{ exitCode: number | null; peakRss: number | null }>;
 };
 
 /**
@@ -39,9 +40,9 @@ export type AppChild = {
 export async function startApp(
   ctx: BenchContext,
   world: BenchWorld,
-  opts: { name: string; role: 'all' | 'web' | 'worker'; settleMs: number },
+  opts: { name: string; role: 'all' | 'web' | 'worker'; settleMs: number; prefix?: string },
 ): Promise<AppChild> {
-  const prefix = `glbench-${opts.name}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const prefix = opts.prefix ?? `glbench-${opts.name}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const policyFile = join(ctx.dir, `${opts.name}-policy.yml`);
   writeFileSync(policyFile, world.policy);
   const child = await startChild({
@@ -84,11 +85,11 @@ export async function startApp(
     url: child.url,
     prefix,
     idleRss,
-    async stop() {
+    async stop(stopOpts = {}) {
       const peakRss = Math.max(sampler.peak ?? 0, child.peakRss() ?? 0) || null;
       sampler.stop();
       const exitCode = await child.stop();
-      await cleanupPrefix(prefix);
+      if (!stopOpts.keepData) await cleanupPrefix(prefix);
       return { exitCode, peakRss };
     },
   };

@@ -26,7 +26,35 @@ export type CardsSizes = {
    * pipeline with jobs); without one, each card is a first deployment.
    */
   changes?: { summary: 'on' | 'off'; history: boolean };
+  /**
+   * Then every open card synced again, as the sweep does: the app is restarted on its Redis data (a new process,
+   * its in-process caches cold as minutes later) and its start-up sweep re-syncs every open card.
+   */
+  resync?: boolean;
 };
+
+/** The sweep of a restarted app: what syncing every open card again costs at GitLab. */
+export type ResyncResult = {
+  /** syncs (a sync reads its deployment once: GET /deployments/:id) */
+  syncs: number;
+  /** GitLab requests per sync, by what they read (the sweep's listing of blocked deployments included) */
+  perSync: Record<ResyncRoute, number>;
+  /** all of them per sync */
+  total: number;
+  /** every measured card read again, by (from the restart) */
+  ms: number;
+};
+export const RESYNC_ROUTES = [
+  'deployment',
+  'environment',
+  'pipeline jobs',
+  'freeze periods',
+  'range',
+  'project',
+  'members',
+  'sweep listing',
+] as const;
+export type ResyncRoute = (typeof RESYNC_ROUTES)[number];
 
 export type ClickResult = {
   clicks: number;
@@ -69,6 +97,7 @@ export type CardsResult = CardsSizes & {
   peakRss: number | null;
   appWarnings: Record<string, number>;
   click: ClickResult | null;
+  resynced: ResyncResult | null;
 };
 
 const toWall = (perfMs: number) => performance.timeOrigin + perfMs;
@@ -236,7 +265,8 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
     if (sizes.clicks > 0)
       click = await runClicks(world, app.url, observer, ids.slice(0, sizes.clicks), () => app.sampler, sizes.settleMs);
 
-    const stopped = await app.stop();
+    const stopped = await app.stop({ keepData: sizes.resync === true });
+    const resynced = sizes.resync ? await runResync(ctx, world, name, app.prefix, ids, sizes.settleMs) : null;
     return {
       ...sizes,
       createMs,
@@ -260,10 +290,79 @@ export async function runCards(ctx: BenchContext, sizes: CardsSizes, name: strin
       peakRss: stopped.peakRss,
       appWarnings: warnings(app.child.logFile),
       click,
+      resynced,
     };
   } finally {
     observer.close();
     await world.close();
+  }
+}
+
+/** What a request to the fake GitLab reads, for the re-sync table (null: the app's start-up checks). */
+function resyncRoute(method: string, path: string): ResyncRoute | null {
+  if (method !== 'GET') return null;
+  if (/^\/api\/v4\/groups\/\d+\/members/.test(path)) return 'members';
+  const rest = /^\/api\/v4\/projects\/\d+(\/.*)?$/.exec(path)?.[1] ?? null;
+  if (rest === null) return null;
+  if (rest === '') return 'project';
+  if (/^\/deployments\/\d+$/.test(rest)) return 'deployment';
+  if (rest === '/deployments') return 'sweep listing';
+  if (/^\/environments\/\d+$/.test(rest)) return 'environment';
+  if (/^\/pipelines\/\d+\/jobs$/.test(rest)) return 'pipeline jobs';
+  if (rest === '/freeze_periods') return 'freeze periods';
+  if (rest === '/repository/commits' || rest === '/merge_requests') return 'range';
+  if (rest.startsWith('/members')) return 'members';
+  return null;
+}
+
+/**
+ * The app restarted on its Redis data: its start-up sweep syncs every open card again (the scan of the project
+ * too, which asks for the same syncs). Waits until every measured card's deployment was read again and GitLab
+ * then saw no request for `quietMs` (the scenario's settle time), and counts what the syncs read, per sync.
+ */
+async function runResync(
+  ctx: BenchContext,
+  world: BenchWorld,
+  name: string,
+  prefix: string,
+  ids: number[],
+  quietMs: number,
+): Promise<ResyncResult> {
+  const measured = new Set(ids);
+  const from = world.gitlab.requests.length;
+  const t0 = performance.now();
+  const app = await startApp(ctx, world, { name: `${name}-resync`, role: 'all', settleMs: 0, prefix });
+  try {
+    const deadline = performance.now() + 120_000;
+    const reRead = new Set<number>();
+    let seen = from;
+    let allAt: number | null = null;
+    let quietSince = performance.now();
+    while (performance.now() < deadline && !app.child.exited()) {
+      const requests = world.gitlab.requests;
+      if (requests.length !== seen) {
+        for (const r of requests.slice(seen)) {
+          const id = Number(/\/deployments\/(\d+)$/.exec(r.path)?.[1]);
+          if (r.method === 'GET' && measured.has(id)) reRead.add(id);
+        }
+        seen = requests.length;
+        quietSince = performance.now();
+      }
+      if (allAt === null && reRead.size === measured.size) allAt = performance.now();
+      if (allAt !== null && performance.now() - quietSince > quietMs) break;
+      await sleep(100);
+    }
+    const perSync = Object.fromEntries(RESYNC_ROUTES.map((r) => [r, 0])) as Record<ResyncRoute, number>;
+    for (const r of world.gitlab.requests.slice(from)) {
+      const route = resyncRoute(r.method, r.path);
+      if (route) perSync[route] += 1;
+    }
+    const syncs = perSync.deployment;
+    const total = RESYNC_ROUTES.reduce((n, r) => n + perSync[r], 0);
+    for (const r of RESYNC_ROUTES) perSync[r] = syncs ? perSync[r] / syncs : Number.NaN;
+    return { syncs, perSync, total: syncs ? total / syncs : Number.NaN, ms: (allAt ?? Number.NaN) - t0 };
+  } finally {
+    await app.stop();
   }
 }
 

@@ -31,6 +31,10 @@ describe('npm run bench -- --smoke', () => {
       });
       expect(result.latency.count).toBe(result.deployments);
     }
+    // the smoke run's summary cards, synced again by a restarted app's sweep: every card read once more
+    const resynced = results.cards[1]!.result.resynced!;
+    expect(resynced.syncs).toBeGreaterThanOrEqual(results.cards[1]!.result.deployments);
+    expect(resynced.perSync.deployment).toBe(1);
     const click = results.cards[0]!.result.click!;
     expect(click.missing).toBe(0);
     expect(click.toApproval.count).toBe(click.clicks);
@@ -44,6 +48,7 @@ describe('npm run bench -- --smoke', () => {
     expect(report).toContain('## Targets');
     expect(report).toContain('## Webhook intake');
     expect(report).toContain('## Click to approval');
+    expect(report).toContain('## Cards synced again');
     expect(report).toContain('## Forged webhooks');
   }, 60_000);
 });

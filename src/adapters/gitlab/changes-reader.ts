@@ -18,12 +18,19 @@ import {
   type LastDeploymentEntity,
 } from './schema.ts';
 
-/** What runs in an environment is re-read when the environment was read longer ago than this. */
+/** What runs in an environment is re-read when the environment was read longer ago than this (a card's first read). */
 const CURRENT_MAX_AGE_MS = 60_000;
-const FREEZE_TTL_MS = 5 * 60_000;
-/** A finished pipeline's jobs do not change; a running one's are read again soon. */
+/**
+ * Freeze periods are settings, rarely changed: kept an hour per project. Whether one is in effect is worked out
+ * from them at every render (deploy-freeze.ts), so a freeze that starts or ends needs no read.
+ */
+const FREEZE_TTL_MS = 60 * 60_000;
+/**
+ * A pipeline's jobs are kept per pipeline and its updated_at (a retried job moves it, and reads afresh); a running
+ * pipeline's, whose jobs finish without moving it, are read again at most once a minute.
+ */
 const JOBS_TTL_MS = 5 * 60_000;
-const RUNNING_JOBS_TTL_MS = 15_000;
+const RUNNING_JOBS_TTL_MS = 60_000;
 const UNFINISHED = new Set(['created', 'pending', 'running', 'preparing', 'waiting_for_resource', 'scheduled']);
 /** Titles and names as kept (Redis, card records): bounded, whatever GitLab holds; Slack clips further. */
 const TITLE_MAX = 300;
@@ -37,20 +44,24 @@ const bounded = (text: string, max: number) =>
  *   already makes for the tier: within a minute of it, no request at all);
  * - the commits of `a..b`: the commits API's first page (it sends no total count);
  * - merged merge requests of the target branch updated since a time: one page;
- * - the pipeline's jobs: one page, kept per pipeline (briefly while it runs);
- * - freeze periods: kept per project for five minutes.
+ * - the pipeline's jobs: one page, kept per pipeline (a minute while it runs);
+ * - freeze periods: kept per project for an hour.
+ * A card re-synced while it waits reads only what may have changed (changes-summary.ts: describeChanges).
+ * `caches.now`: the clock of the caches (the app's).
  */
 export function createChangesReader(
   conn: GitLabConnection,
   reader: Pick<GitLabReaderAdapter, 'environment'>,
+  caches: { now?: () => number } = {},
 ): ChangesSource {
   const opts = gitbeakerOptions(conn, { token: conn.token });
   const commits = new Commits(opts);
   const mergeRequests = new MergeRequests(opts);
   const jobs = new Jobs(opts);
   const freezePeriods = new FreezePeriods(opts);
-  const freezeCache = new TtlCache<number, FreezePeriod[]>({ ttlMs: FREEZE_TTL_MS, max: 5_000 });
-  const jobsCache = new TtlCache<string, PipelineJob[]>({ ttlMs: JOBS_TTL_MS, max: 5_000 });
+  const now = caches.now ?? Date.now;
+  const freezeCache = new TtlCache<number, FreezePeriod[]>({ ttlMs: FREEZE_TTL_MS, max: 5_000, now });
+  const jobsCache = new TtlCache<string, PipelineJob[]>({ ttlMs: JOBS_TTL_MS, max: 5_000, now });
 
   const call = readParsed;
 
@@ -105,9 +116,9 @@ export function createChangesReader(
       }));
     },
 
-    async pipelineJobs(projectId, pipelineId) {
+    async pipelineJobs(projectId, pipelineId, pipelineUpdatedAt) {
       return jobsCache.getOrLoad(
-        `${projectId}:${pipelineId}`,
+        `${projectId}:${pipelineId}:${pipelineUpdatedAt ?? ''}`,
         async () => {
           const list = await call(
             `GET jobs of pipeline ${pipelineId}`,

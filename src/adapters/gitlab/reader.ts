@@ -257,7 +257,9 @@ export function toDeployment(e: DeploymentEntity, project: ProjectEntity, tier: 
           user: job.user ? toUser(job.user) : null,
         }
       : null,
-    pipeline: job?.pipeline ? { id: job.pipeline.id, webUrl: job.pipeline.web_url ?? null } : null,
+    pipeline: job?.pipeline
+      ? { id: job.pipeline.id, webUrl: job.pipeline.web_url ?? null, updatedAt: job.pipeline.updated_at ?? null }
+      : null,
     pendingApprovalCount: e.pending_approval_count,
     approvals: e.approvals.map(toApproval),
     rules,

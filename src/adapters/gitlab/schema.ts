@@ -50,7 +50,7 @@ export const DeploymentSchema = z.object({
       commit: z
         .object({ title: z.string().nullish(), web_url: z.string().nullish(), author_email: z.string().nullish() })
         .nullish(),
-      pipeline: z.object({ id: z.number(), web_url: z.string().nullish() }).nullish(),
+      pipeline: z.object({ id: z.number(), web_url: z.string().nullish(), updated_at: z.string().nullish() }).nullish(),
     })
     .nullish(),
   pending_approval_count: z.number().default(0),

@@ -56,7 +56,11 @@ export interface ChangesSource {
     projectId: number,
     query: { targetBranch: string; updatedAfter: string | null },
   ): Promise<MergeRequestRef[]>;
-  pipelineJobs(projectId: number, pipelineId: number): Promise<PipelineJob[]>;
+  /**
+   * The pipeline's jobs as they are at `pipelineUpdatedAt` (the pipeline's updated_at from the deployment read): a
+   * newer one is never answered from an older read.
+   */
+  pipelineJobs(projectId: number, pipelineId: number, pipelineUpdatedAt: string | null): Promise<PipelineJob[]>;
   freezePeriods(projectId: number): Promise<FreezePeriod[]>;
 }
 
@@ -93,6 +97,11 @@ export type PipelineHealth = {
   /** Failed jobs that were allowed to fail. */
   warnings: number;
   url: string | null;
+  /**
+   * The pipeline's updated_at when its jobs were read. GitLab moves it with every status change of the pipeline
+   * (a job retried, canceled, or the last one finishing), so a re-sync that finds it unchanged keeps this health.
+   */
+  pipelineUpdatedAt?: string | null;
 };
 
 /** What a card, a list row and the modal show. `range` is null for the first deployment to an environment. */
@@ -249,22 +258,37 @@ export function pipelineHealth(
  * The summary for one deployment: what runs now, the freeze periods and the pipeline's jobs are read at once,
  * and the range as soon as what runs now is known. A part GitLab does not answer is left out (logged), the
  * others still show; without what runs now there is no summary.
+ *
+ * `shown`: the summary the card already shows, brought up to date reading only what can have changed while the
+ * deployment waits (the pipeline's health, pipelineHealthOf; the freeze from the periods, which the reader keeps).
  */
-export async function describeChanges(deps: ChangesDeps, d: Deployment): Promise<ChangeSummary> {
+export async function describeChanges(
+  deps: ChangesDeps,
+  d: Deployment,
+  shown?: ChangeSummary | null,
+): Promise<ChangeSummary> {
   const log = (what: string) => (error: unknown) => {
     deps.logger.warn({ deploymentId: d.id, err: (error as Error).message }, `changes: ${what} not read`);
     return null;
   };
   const projectId = d.project.id;
-  // The pipeline's jobs and the freeze periods do not wait for the range, nor the range for them.
-  const jobsRead = d.pipeline ? deps.source.pipelineJobs(projectId, d.pipeline.id).catch(log('pipeline jobs')) : null;
+  // The pipeline's health and the freeze periods do not wait for the range, nor the range for them.
+  const healthRead = pipelineHealthOf(deps, d, shown).catch(log('pipeline jobs'));
   const periodsRead = deps.source.freezePeriods(projectId).catch(log('freeze periods'));
-  const current = await deps.source.currentDeployment(d).catch(async (error: unknown) => {
-    await Promise.all([jobsRead, periodsRead]);
-    throw error;
-  });
+  // What runs there now does not change while this deployment waits: a newer deployment to the environment
+  // supersedes this one (its card says so), so the card keeps what it read first.
+  const current = shown
+    ? shown.current
+    : await deps.source.currentDeployment(d).catch(async (error: unknown) => {
+        await Promise.all([healthRead, periodsRead]);
+        throw error;
+      });
   let range: ChangeSummary['range'] = null;
-  if (current) {
+  if (shown?.range && shown.range.kind !== 'unknown') {
+    // Neither do the commits between the two shas; only a range GitLab could not relate is looked for again
+    // (kept in the range store when that was GitLab's answer: no request then).
+    range = shown.range;
+  } else if (current) {
     const changes = await rangeChanges(deps, {
       projectId,
       from: current.sha,
@@ -287,15 +311,36 @@ export async function describeChanges(deps: ChangesDeps, d: Deployment): Promise
       mergeRequestCount: changes.mergeRequests.length,
     };
   }
-  const [jobs, periods] = await Promise.all([jobsRead, periodsRead]);
+  const [pipeline, periods] = await Promise.all([healthRead, periodsRead]);
+  // The freeze is worked out from the periods at every render: one starting or ending while the card waits shows
+  // on the next sync, with the periods from the reader's cache.
   const { freeze, invalid } = freezeInEffect(periods ?? [], deps.clock.now());
   if (invalid.length > 0) deps.logger.warn({ projectId, periods: invalid.length }, 'unreadable deploy freeze periods');
   return {
     current: current ? { ...current, shortSha: current.sha.slice(0, 8) } : null,
     range,
-    pipeline: jobs && d.pipeline ? pipelineHealth(jobs, d.job?.id ?? null, d.pipeline.webUrl) : null,
+    pipeline,
     freeze,
   };
+}
+
+/**
+ * The health of the rest of the deployment's pipeline. The health a card shows is kept unless it can have
+ * changed: jobs were still running (read again at most once per the reader's running interval), or the pipeline
+ * changed since it was read (a job retried or canceled: its updated_at moved), or it was never read.
+ */
+async function pipelineHealthOf(
+  deps: ChangesDeps,
+  d: Deployment,
+  shown: ChangeSummary | null | undefined,
+): Promise<PipelineHealth | null> {
+  const pipeline = d.pipeline;
+  if (!pipeline) return null;
+  const updatedAt = pipeline.updatedAt ?? null;
+  const kept = shown?.pipeline;
+  if (kept && kept.running === 0 && (kept.pipelineUpdatedAt ?? null) === updatedAt) return kept;
+  const jobs = await deps.source.pipelineJobs(d.project.id, pipeline.id, updatedAt);
+  return { ...pipelineHealth(jobs, d.job?.id ?? null, pipeline.webUrl), pipelineUpdatedAt: updatedAt };
 }
 
 export type CardChangesDeps = ChangesDeps & {
@@ -308,11 +353,20 @@ export type CardChangesDeps = ChangesDeps & {
 
 /**
  * The summary for a card render, never holding the card back more than `waitMs`: when GitLab is slower, the
- * card goes out saying the changes are being read, and once they are (stored for every process), a follow-up
- * sync of the deployment renders them. A summary GitLab refuses is left off the card (null), and logged.
+ * card goes out saying the changes are being read (or, on a re-sync, with the summary it already shows), and
+ * once they are (stored for every process), a follow-up sync of the deployment renders them. A summary GitLab
+ * refuses is left off the card (null), and logged.
+ *
+ * `shown`: what the card shows now. A ready summary is brought up to date without reading what cannot have
+ * changed (describeChanges): the sweep re-syncs every open card every interval, mostly at no GitLab cost.
  */
-export async function changesForCard(deps: CardChangesDeps, d: Deployment): Promise<ChangesView | null> {
-  const summary = describeChanges(deps, d).then(
+export async function changesForCard(
+  deps: CardChangesDeps,
+  d: Deployment,
+  shown?: ChangesView | null,
+): Promise<ChangesView | null> {
+  const kept = shown?.status === 'ready' ? shown : null;
+  const summary = describeChanges(deps, d, kept).then(
     (value): ChangesView => ({ status: 'ready', ...value }),
     (error: unknown) => {
       deps.logger.warn({ deploymentId: d.id, err: (error as Error).message }, 'changes summary not read');
@@ -332,9 +386,9 @@ export async function changesForCard(deps: CardChangesDeps, d: Deployment): Prom
   });
   deps.logger.info(
     { deploymentId: d.id, waitMs: deps.waitMs ?? CHANGES_WAIT_MS },
-    'card goes out before its changes summary',
+    kept ? 'card keeps its changes summary until GitLab answers' : 'card goes out before its changes summary',
   );
-  return { status: 'pending' };
+  return kept ?? { status: 'pending' };
 }
 
 /** What a card keeps of its summary once it no longer waits: what changed, not a freeze that no longer matters. */

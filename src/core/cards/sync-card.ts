@@ -165,7 +165,8 @@ async function render(
 
 /**
  * Read while the deployment waits for approval or to be run (started first, so that it runs beside the other
- * reads of the render); afterwards the card keeps what it showed, without a freeze that no longer matters.
+ * reads of the render), and on a re-sync brought up to date from what the card shows, reading only what may have
+ * changed; afterwards the card keeps what it showed, without a freeze that no longer matters.
  */
 function changesFor(
   deps: SyncCardDeps,
@@ -175,7 +176,7 @@ function changesFor(
   shown: ChangesView | null | undefined,
 ): Promise<ChangesView | null> {
   if (!deps.changes || route.changes === 'off') return Promise.resolve(null);
-  if (state === 'waiting' || state === 'approved') return changesForCard(deps.changes, deployment);
+  if (state === 'waiting' || state === 'approved') return changesForCard(deps.changes, deployment, shown);
   return Promise.resolve(settledChanges(shown));
 }
 

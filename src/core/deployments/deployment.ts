@@ -40,7 +40,8 @@ export type Deployment = {
     failureReason: string | null;
     user: GitLabUser | null;
   } | null;
-  pipeline: { id: number; webUrl: string | null } | null;
+  /** `updatedAt`: moved by GitLab with every status change of the pipeline (absent where a source does not say). */
+  pipeline: { id: number; webUrl: string | null; updatedAt?: string | null } | null;
   pendingApprovalCount: number;
   approvals: readonly Approval[];
   rules: readonly ApprovalRule[];

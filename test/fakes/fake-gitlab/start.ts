@@ -152,6 +152,8 @@ export async function startFakeGitLab(opts: StartFakeGitLabOptions = {}): Promis
     runJob: (jobId) => asOneAction(() => jobView(jobs.runJob(ctx, lookup(state.jobs, jobId, 'job')))),
     finishJob: (jobId, result) =>
       asOneAction(() => jobView(jobs.finishJob(ctx, lookup(state.jobs, jobId, 'job'), result))),
+    updatePipelineJob: (pipelineId, name, action) =>
+      asOneAction(() => ({ ...jobs.updatePipelineJob(ctx, pipelineId, name, action) })),
     cancelDeployment: (deploymentId) =>
       asOneAction(() => view(jobs.cancelDeployment(ctx, lookup(state.deployments, deploymentId, 'deployment')).id)),
 

@@ -19,6 +19,7 @@ import type {
   HookRec,
   MergeRequestRec,
   OAuthAppRec,
+  PipelineJobRec,
   ProjectRec,
   ProtectedEnvRec,
   RepoCommitRec,
@@ -118,6 +119,11 @@ export interface FakeGitLab {
   /** A runner picks a pending job up. */
   runJob(jobId: number): JobView;
   finishJob(jobId: number, result: 'success' | 'failed'): JobView;
+  /**
+   * The pipeline's other job `name` (createDeployment's `pipelineJobs`) finishes, or is retried (a new pending job
+   * in its place, no new deployment); the pipeline's status and updated_at follow.
+   */
+  updatePipelineJob(pipelineId: number, name: string, action: 'success' | 'failed' | 'retry'): Readonly<PipelineJobRec>;
   cancelDeployment(deploymentId: number): DeploymentView;
 
   // --- OAuth ---

@@ -15,7 +15,7 @@ import {
 } from '../../../src/core/cards/changes-summary.ts';
 import { freezeInEffect, type FreezePeriod } from '../../../src/core/cards/deploy-freeze.ts';
 import type { DeploymentRef } from '../../../src/core/ports.ts';
-import { CapturingLogger, FakeClock } from '../../fakes/in-memory.ts';
+import { CapturingLogger, FakeClock, FakeQueue } from '../../fakes/in-memory.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { alice, bob, carol, waitingDeployment } from '../../fixtures/deployments.ts';
 
@@ -42,6 +42,8 @@ class FakeSource implements ChangesSource {
   jobs: PipelineJob[] = [];
   periods: FreezePeriod[] = [];
   calls: string[] = [];
+  /** The pipeline updated_at each jobs read was for. */
+  jobsFor: Array<string | null> = [];
   failing = new Set<string>();
   hold: Promise<void> | null = null;
   async #answer<T>(what: string, value: T): Promise<T> {
@@ -59,7 +61,8 @@ class FakeSource implements ChangesSource {
   mergedMergeRequests(_projectId: number, q: { targetBranch: string; updatedAfter: string | null }) {
     return this.#answer(`merged ${q.targetBranch} ${q.updatedAfter}`, this.merged);
   }
-  pipelineJobs() {
+  pipelineJobs(_projectId: number, _pipelineId: number, pipelineUpdatedAt: string | null) {
+    this.jobsFor.push(pipelineUpdatedAt);
     return this.#answer('jobs', this.jobs);
   }
   freezePeriods() {
@@ -83,7 +86,8 @@ const setup = () => {
   const source = new FakeSource();
   const ranges = new MemoryRanges();
   const logger = new CapturingLogger();
-  return { source, ranges, logger, deps: { source, ranges, clock: new FakeClock(), logger } };
+  const clock = new FakeClock();
+  return { source, ranges, logger, clock, deps: { source, ranges, clock, logger } };
 };
 
 describe('freezeInEffect (GitLab Ci::FreezePeriod semantics)', () => {
@@ -293,5 +297,101 @@ describe('changesForCard', () => {
     const t = controlled();
     expect(await changesForCard({ ...deps, ...t.extra }, d)).toBeNull();
     expect(t.requested).toEqual([]);
+  });
+});
+
+describe('a re-sync of a card whose summary is ready (the sweep, every interval)', () => {
+  const pipelineAt = '2026-11-23T09:55:00.000Z';
+  const base = waitingDeployment({ sha: sha(9) });
+  const d = { ...base, pipeline: { ...base.pipeline!, updatedAt: pipelineAt } };
+  const current: DeployedVersion = {
+    deploymentId: 4700,
+    ref: 'main',
+    sha: sha(1),
+    at: '2026-11-22T10:00:00.000Z',
+    by: bob,
+    commitDate: '2026-11-22T09:00:00.000Z',
+  };
+  const noDelay = { delay: () => new Promise<void>(() => {}), queue: new FakeQueue() };
+  /** The card's first render: GitLab's answers as in the source. */
+  const firstRead = async (source: FakeSource, deps: ReturnType<typeof setup>['deps']) => {
+    source.current = current;
+    source.ranges.set(`${sha(1)}..${sha(9)}`, [commit(9), commit(8)]);
+    source.merged = [mr(1, [sha(9)])];
+    const shown = await changesForCard({ ...deps, ...noDelay }, d);
+    expect(shown).toMatchObject({ status: 'ready', pipeline: { pipelineUpdatedAt: pipelineAt } });
+    source.calls = [];
+    source.jobsFor = [];
+    return shown!;
+  };
+
+  it('asks GitLab for nothing but the freeze periods (kept by the reader) while the pipeline is finished', async () => {
+    const { source, deps, clock } = setup();
+    source.jobs = [{ id: 1, name: 'lint', status: 'failed', allowFailure: false }];
+    let shown = await firstRead(source, deps);
+    for (let i = 0; i < 5; i += 1) {
+      clock.advance(5 * 60_000);
+      const next = await changesForCard({ ...deps, ...noDelay }, d, shown);
+      expect(next).toEqual(shown);
+      shown = next!;
+    }
+    expect(source.calls).toEqual(Array(5).fill('freeze'));
+  });
+
+  it('reads the jobs again while some still run, and when the pipeline moved since (a job retried)', async () => {
+    const { source, deps } = setup();
+    source.jobs = [{ id: 1, name: 'e2e', status: 'running', allowFailure: false }];
+    const running = await firstRead(source, deps);
+    source.jobs = [{ id: 1, name: 'e2e', status: 'failed', allowFailure: false }];
+    const failed = await changesForCard({ ...deps, ...noDelay }, d, running);
+    expect(failed).toMatchObject({ pipeline: { state: 'failed', failed: ['e2e'] } });
+    expect(source.jobsFor).toEqual([pipelineAt]);
+
+    // retried: GitLab makes no new deployment, the pipeline runs again and its updated_at moves
+    source.jobs = [{ id: 2, name: 'e2e', status: 'success', allowFailure: false }];
+    const retried = { ...d, pipeline: { ...d.pipeline, updatedAt: '2026-11-23T10:20:00.000Z' } };
+    expect(await changesForCard({ ...deps, ...noDelay }, retried, failed)).toMatchObject({
+      pipeline: { state: 'passed', pipelineUpdatedAt: '2026-11-23T10:20:00.000Z' },
+    });
+    expect(source.jobsFor).toEqual([pipelineAt, '2026-11-23T10:20:00.000Z']);
+    expect(source.calls).not.toContain('current');
+  });
+
+  it('works out a freeze that starts while the card waits from the periods, at every sync', async () => {
+    const { source, deps, clock } = setup();
+    const shown = await firstRead(source, deps);
+    expect(shown).toMatchObject({ freeze: null });
+    // 10:00 UTC now: a freeze every day from 10:30 to 12:00
+    source.periods = [{ start: '30 10 * * *', end: '0 12 * * *', timezone: 'UTC' }];
+    expect(await changesForCard({ ...deps, ...noDelay }, d, shown)).toMatchObject({ freeze: null });
+    clock.advance(31 * 60_000);
+    expect(await changesForCard({ ...deps, ...noDelay }, d, shown)).toMatchObject({
+      freeze: { startedAt: '2026-11-23T10:30:00.000Z', endsAt: '2026-11-23T12:00:00.000Z' },
+    });
+  });
+
+  it('looks again for a range GitLab could not relate (store first), and reads a pending summary in full', async () => {
+    const { source, deps } = setup();
+    const shown = await firstRead(source, deps);
+    if (shown.status !== 'ready') throw new Error('not ready');
+    const unrelated = { ...shown, range: { ...shown.range!, kind: 'unknown' as const, count: 0 } };
+    expect(await changesForCard({ ...deps, ...noDelay }, d, unrelated)).toEqual(shown);
+    expect(source.calls).toEqual(['freeze']); // the range from the store
+    await changesForCard({ ...deps, ...noDelay }, d, { status: 'pending' });
+    expect(source.calls).toContain('current');
+  });
+
+  it('keeps the summary it shows when GitLab is slow, and asks for a follow-up sync once it is read', async () => {
+    const { source, deps } = setup();
+    source.jobs = [{ id: 1, name: 'e2e', status: 'running', allowFailure: false }];
+    const shown = await firstRead(source, deps);
+    let release: () => void = () => {};
+    source.hold = new Promise<void>((resolve) => (release = resolve));
+    const queue = new FakeQueue();
+    const late = { delay: () => Promise.resolve(), queue };
+    expect(await changesForCard({ ...deps, ...late }, d, shown)).toEqual(shown);
+    release();
+    await waitFor(() => queue.syncs.length > 0, { what: 'the follow-up sync' });
+    expect(queue.syncs).toEqual([{ projectId: 42, deploymentId: 4711, reason: 'changes summary ready' }]);
   });
 });

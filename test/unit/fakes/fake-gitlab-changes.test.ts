@@ -136,6 +136,51 @@ describe('merge requests, freeze periods, pipeline jobs', () => {
     });
   });
 
+  it('retries a failed job as GitLab does: listed in its place, no new deployment, the pipeline moves', async () => {
+    fake.protectEnvironment(project.id, 'production', { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+    const d = fake.createDeployment({
+      projectId: project.id,
+      environment: 'production',
+      userId: bob.id,
+      pipelineJobs: [
+        { name: 'lint', status: 'success' },
+        { name: 'unit', status: 'failed' },
+      ],
+    });
+    const pipelineOf = async () =>
+      ((await get(`/projects/${project.id}/deployments/${d.id}`)).body as { deployable: { pipeline: Row } }).deployable
+        .pipeline;
+    const before = await pipelineOf();
+    expect(before).toMatchObject({ id: d.pipelineId, status: 'manual' });
+    fake.advanceClock(60_000);
+    const retried = fake.updatePipelineJob(d.pipelineId, 'unit', 'retry');
+    const jobs = async () =>
+      ((await get(`/projects/${project.id}/pipelines/${d.pipelineId}/jobs`)).body as Row[]).map((j) => [
+        j.name,
+        j.status,
+      ]);
+    expect(await jobs()).toEqual([
+      ['unit', 'pending'],
+      [d.job.name, 'manual'],
+      ['lint', 'success'],
+    ]);
+    const running = await pipelineOf();
+    expect(running.status).toBe('running');
+    // the fake's clock is real time plus what the test moved it by
+    expect(Date.parse(String(running.updated_at))).toBeGreaterThanOrEqual(
+      Date.parse(String(before.updated_at)) + 60_000,
+    );
+    fake.advanceClock(60_000);
+    expect(fake.updatePipelineJob(d.pipelineId, 'unit', 'success').id).toBe(retried.id);
+    const passed = await pipelineOf();
+    expect(passed.status).toBe('manual');
+    expect(Date.parse(String(passed.updated_at))).toBeGreaterThanOrEqual(
+      Date.parse(String(running.updated_at)) + 60_000,
+    );
+    expect(fake.getDeployment(d.id)!.status).toBe('blocked');
+    expect(() => fake.updatePipelineJob(d.pipelineId, 'e2e', 'retry')).toThrow(/no job e2e/);
+  });
+
   it("shows an environment's last successful deployment (without its environment), null before the first", async () => {
     const first = fake.createDeployment({ projectId: project.id, environment: 'staging', userId: bob.id });
     const env = `/projects/${project.id}/environments/${first.environmentId}`;

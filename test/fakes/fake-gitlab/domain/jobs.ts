@@ -2,8 +2,8 @@
 import { canDeployTo, hasRole } from '../access.ts';
 import { fail, failMessage, ok, type Ctx, type Outcome } from '../context.ts';
 import { lookup } from '../entities.ts';
-import { ACCESS, type DeploymentRec, type JobRec, type UserRec } from '../model.ts';
-import { transitionJob } from './lifecycle.ts';
+import { ACCESS, nextId, type DeploymentRec, type JobRec, type PipelineJobRec, type UserRec } from '../model.ts';
+import { pipelineStatus, transitionJob } from './lifecycle.ts';
 import { pendingApprovalCount } from './summary.ts';
 
 /**
@@ -58,4 +58,47 @@ export function dropForRejection(ctx: Ctx, deployment: DeploymentRec): boolean {
   if (!['created', 'pending', 'running', 'manual'].includes(job.status)) return false;
   transitionJob(ctx, job, 'failed', 'deployment_rejected');
   return true;
+}
+
+/**
+ * A job of the pipeline other than the deployment job finishes (`success`, `failed`), or is retried
+ * (Ci::RetryJobService: the job becomes `retried`, which the jobs API no longer lists without `include_retried`,
+ * and a new job with its name and stage is `pending`; no new deployment, since the job deploys nothing). The
+ * pipeline's status follows (Composite, as transitionJob), moving its updated_at and sending a Pipeline Hook when
+ * it changes; the job itself sends no Job Hook (like the other jobs of createDeployment).
+ */
+export function updatePipelineJob(
+  ctx: Ctx,
+  pipelineId: number,
+  name: string,
+  action: 'success' | 'failed' | 'retry',
+): PipelineJobRec {
+  const { state } = ctx;
+  const now = ctx.clock.now();
+  const pipeline = lookup(state.pipelines, pipelineId, 'pipeline');
+  const id = pipeline.otherJobIds.find((jobId) => lookup(state.pipelineJobs, jobId, 'job').name === name);
+  if (id === undefined) throw new Error(`fake GitLab: pipeline ${pipelineId} has no job ${name}`);
+  let job = lookup(state.pipelineJobs, id, 'job');
+  if (action === 'retry') {
+    if (!['failed', 'canceled', 'success'].includes(job.status))
+      throw new Error(`fake GitLab: job ${job.id} is ${job.status}; only a finished job can be retried`);
+    job = { ...job, id: nextId(state, 'job'), status: 'pending', createdAt: now, startedAt: null, finishedAt: null };
+    state.pipelineJobs.set(job.id, job);
+    pipeline.otherJobIds = pipeline.otherJobIds.map((jobId) => (jobId === id ? job.id : jobId));
+  } else {
+    if (!['pending', 'running'].includes(job.status))
+      throw new Error(`fake GitLab: job ${job.id} is ${job.status}; only a pending or running job can finish`);
+    job.status = action;
+    job.startedAt ??= now;
+    job.finishedAt = now;
+  }
+  const deployment = [...state.deployments.values()].find((d) => d.pipelineId === pipeline.id);
+  const deployJob = deployment ? lookup(state.jobs, deployment.jobId, 'job') : null;
+  const composite = pipelineStatus(state, pipeline, deployJob?.status ?? 'success');
+  if (pipeline.status !== composite) {
+    pipeline.status = composite;
+    pipeline.updatedAt = now;
+    ctx.emit({ kind: 'pipeline', pipelineId: pipeline.id, at: now });
+  }
+  return job;
 }
