@@ -9,6 +9,7 @@ import { startBenchWorld } from './lib/world.ts';
 import { runCards, type CardsResult, type CardsSizes } from './scenarios/cards.ts';
 import { runIntake, type IntakeResult, type IntakeSizes } from './scenarios/intake.ts';
 import { runForged, type ForgedResult, type ForgedSizes } from './scenarios/forged.ts';
+import { runScale, type ScaleResult, type ScaleSizes } from './scenarios/scale.ts';
 
 export type BenchOptions = {
   /** tiny sizes: seconds instead of minutes (CI keeps the harness working with it) */
@@ -23,6 +24,11 @@ export type BenchOptions = {
   appDir?: string;
   /** what appDir is, for the report (e.g. "git ref main") */
   appLabel?: string;
+  /**
+   * The scale scenario also measures this checkout (see prepareRef), before the app under test: today's code
+   * side by side with the working tree.
+   */
+  against?: { appDir: string; label: string };
   log?(line: string): void;
 };
 
@@ -46,6 +52,8 @@ export type BenchResults = {
   /** RSS before and after forged webhooks with random headers (issue 14) */
   forged: ForgedResult | null;
   cards: { name: string; result: CardsResult }[];
+  /** N projects in the policy's group, swept on a shortened interval (issue 17); the baseline's rows first */
+  scale: { name: string; result: ScaleResult }[];
   /** how the app ran in intake and cards: as shipped (`npm run build`, npm start's node options), dev in smoke runs */
   app: { command: string; shipped: boolean };
   /** other ways to run the app (dev entry, V8 defaults) under the same load as cards-1000 */
@@ -64,6 +72,7 @@ type Plan = {
   intake: IntakeSizes;
   forged: ForgedSizes;
   cards: { name: string; sizes: CardsSizes }[];
+  scale: { name: string; sizes: ScaleSizes }[];
   production: { name: string; run: 'dev' | 'dist-v8-defaults'; sizes: CardsSizes }[];
 };
 
@@ -166,6 +175,13 @@ const FULL: Plan = {
       },
     },
   ],
+  // Issue 17: the sweep of a large GitLab. The interval is shortened for the run (the figures are scaled to the
+  // default 5 minutes, bench/NOTES.md says how); each interval long enough for today's sweep to fit in half of it.
+  scale: [
+    { name: 'scale-1000', sizes: scaleSizes(1_000, 30_000) },
+    { name: 'scale-10000', sizes: scaleSizes(10_000, 60_000) },
+    { name: 'scale-50000', sizes: scaleSizes(50_000, 120_000) },
+  ],
   production: [
     {
       name: 'dev-1000',
@@ -225,8 +241,18 @@ const SMOKE: Plan = {
       sizes: { deployments: 20, paced: true, channels: 10, events: 'deployment', clicks: 0, warmup: 2, settleMs: 100 },
     },
   ],
+  scale: [
+    {
+      name: 'scale-40',
+      sizes: { projects: 40, protectedShare: 0.05, cards: 4, channels: 2, intervalMs: 2_000, warmIntervals: 1 },
+    },
+  ],
   production: [],
 };
+
+function scaleSizes(projects: number, intervalMs: number): ScaleSizes {
+  return { projects, protectedShare: 0.05, cards: 1_000, channels: 100, intervalMs, warmIntervals: 2 };
+}
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   const started = Date.now();
@@ -263,6 +289,24 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       );
       cards.push({ name, result: await runCards(ctx, sizes, name) });
     }
+    const scale: BenchResults['scale'] = [];
+    const scalePlan = plan.scale.filter((p) => wanted(p.name));
+    // The baseline (--against) is built and run the same way as the app under test.
+    const against = opts.against && scalePlan.length > 0 ? opts.against : null;
+    const baseline = against && built ? buildApp(against.appDir, log) : (against?.appDir ?? null);
+    try {
+      for (const { name, sizes } of scalePlan) {
+        if (against && baseline) {
+          const baseCtx: BenchContext = built
+            ? { ...ctx, appDir: baseline, nodeArgs: startScriptNodeArgs(against.appDir) }
+            : { ...dev, appDir: baseline };
+          scale.push({ name, result: await runScale(baseCtx, sizes, name, against.label) });
+        }
+        scale.push({ name, result: await runScale(ctx, sizes, name, opts.appLabel ?? 'working tree') });
+      }
+    } finally {
+      if (against && built && baseline) rmSync(baseline, { recursive: true, force: true });
+    }
     // The other ways to run it, under the load of cards-1000; idle memory of each is measured apart, with the
     // ten-channel policy: a policy of 1,000 routes (the unpaced runs) leaves V8's heap grown by the parse.
     const production: BenchResults['production'] = [];
@@ -289,6 +333,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       intake,
       forged,
       cards,
+      scale,
       production,
       idle,
       durationMs: Date.now() - started,

@@ -1,13 +1,16 @@
-// npm run bench [-- --smoke] [--profile] [--only intake,cards-100] [--ref main] [--out FILE] [--json FILE]
+// npm run bench [-- --smoke] [--profile] [--only intake,cards-100] [--ref main] [--against main] [--splice]
+//   [--out FILE] [--json FILE]
 // Runs the benchmarks (the app as a child process against the fakes and a real Redis) and rewrites
 // BENCHMARKS.md. --smoke (or BENCH_SMOKE=1) uses tiny sizes and prints the report instead of writing it;
 // so do --only and --ref unless --out is given. --ref measures another git ref's app (e.g. main) the same way.
-import { rmSync, writeFileSync } from 'node:fs';
+// --against <ref>: the scale scenario measures that ref's app too, side by side with the app under test.
+// --splice: write only the sections this run measured into BENCHMARKS.md (e.g. --only scale --against main).
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prepareRef, runBench } from './bench.ts';
 import { REPO_ROOT } from './lib/app.ts';
-import { renderReport } from './report.ts';
+import { renderReport, spliceSections } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +18,8 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     only: { type: 'string' },
     ref: { type: 'string' },
+    against: { type: 'string' },
+    splice: { type: 'boolean', default: false },
     out: { type: 'string' },
     json: { type: 'string' },
   },
@@ -22,22 +27,29 @@ const { values } = parseArgs({
 
 const log = (line: string) => console.error(`[bench] ${line}`);
 const appDir = values.ref ? prepareRef(values.ref) : undefined;
+const againstDir = values.against ? prepareRef(values.against) : undefined;
 const results = await runBench({
   smoke: values.smoke,
   profile: values.profile,
   ...(values.only && { only: values.only.split(',') }),
   ...(appDir && { appDir, appLabel: `git ref ${values.ref}` }),
+  ...(againstDir && { against: { appDir: againstDir, label: `git ref ${values.against}` } }),
   log,
 }).finally(() => {
-  if (appDir) rmSync(appDir, { recursive: true, force: true });
+  for (const dir of [appDir, againstDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 const report = renderReport(results);
+if (values.splice) {
+  const file = values.out ?? join(REPO_ROOT, 'BENCHMARKS.md');
+  writeFileSync(file, spliceSections(existsSync(file) ? readFileSync(file, 'utf8') : '', report));
+  log(`replaced this run's sections in ${file}`);
+}
 const partial = values.smoke || values.only !== undefined || values.ref !== undefined;
-const out = values.out ?? (partial ? null : join(REPO_ROOT, 'BENCHMARKS.md'));
+const out = values.splice ? null : (values.out ?? (partial ? null : join(REPO_ROOT, 'BENCHMARKS.md')));
 if (out) {
   writeFileSync(out, report);
   log(`wrote ${out}`);
-} else {
+} else if (!values.splice) {
   console.log(report);
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));

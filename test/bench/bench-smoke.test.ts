@@ -39,6 +39,17 @@ describe('npm run bench -- --smoke', () => {
     expect(click.missing).toBe(0);
     expect(click.toApproval.count).toBe(click.clicks);
 
+    // the sweep of a group (policy groups:) on a shortened interval: the cards carded first, then every interval
+    // of the restarted app timed; the tiny group is listed and its projects' deployments too
+    expect(results.scale.map((s) => s.name)).toEqual(['scale-40']);
+    const scale = results.scale[0]!.result;
+    expect(scale.carded).toBe(scale.cards);
+    expect(scale.warm).toHaveLength(scale.warmIntervals);
+    expect(scale.cold.byRoute['GET /groups/:id/projects']).toBeGreaterThan(0);
+    expect(scale.warmPerSweep).toBeGreaterThan(0);
+    expect(scale.busiestMinute).toBeGreaterThan(0);
+    expect(scale.rss).toBeGreaterThan(0);
+
     const forged = results.forged!;
     expect(Object.values(forged.statuses).reduce((a, b) => a + b, 0)).toBe(forged.sizes.requests);
     expect(Object.keys(forged.statuses).every((s) => s === '401' || s === '429')).toBe(true);
@@ -50,5 +61,6 @@ describe('npm run bench -- --smoke', () => {
     expect(report).toContain('## Click to approval');
     expect(report).toContain('## Cards synced again');
     expect(report).toContain('## Forged webhooks');
+    expect(report).toContain('## Sweep at scale');
   }, 60_000);
 });

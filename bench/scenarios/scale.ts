@@ -1,0 +1,333 @@
+import { performance } from 'node:perf_hooks';
+import { startApp, type BenchContext } from '../lib/app.ts';
+import { HttpObserver } from '../lib/observe.ts';
+import { startBenchWorld, WEBHOOK_SECRET, type BenchWorld } from '../lib/world.ts';
+
+/** The sweep interval the app ships with (policy `sweep.every`): the figures are scaled to it. */
+export const DEFAULT_SWEEP_MS = 300_000;
+/**
+ * The shared GitLab request budget per minute the app ships with (GITLAB_RATE_LIMIT, issue 17). The scenario
+ * sets GITLAB_RATE_LIMIT to this times the time scale, so that an app that paces by its budget runs as fast,
+ * relative to its shortened interval, as it would at the default; an app without the setting ignores it.
+ */
+export const DEFAULT_RATE_LIMIT_PER_MIN = 1_800;
+
+export type ScaleSizes = {
+  /** projects in the one group the policy names (`groups: [scale]`) */
+  projects: number;
+  /** every `1 / protectedShare`-th project has protected environments that need one approval */
+  protectedShare: number;
+  /** deployments blocked waiting for approval, spread over the protected projects, carded before measuring */
+  cards: number;
+  /** channels the cards are routed to (the app posts at most one message per second per channel) */
+  channels: number;
+  /** the shortened sweep interval (policy `sweep.every`) */
+  intervalMs: number;
+  /** intervals measured after the first one (cold) */
+  warmIntervals: number;
+};
+
+/** What one interval cost at GitLab. */
+export type ScaleSlot = {
+  /** slot start -> end (ms, run time) */
+  ms: number;
+  requests: number;
+  byRoute: Record<string, number>;
+  /** distinct projects whose deployments were listed (GET /projects/:id/deployments) */
+  projectsListed: number;
+  /** slot start -> the last GitLab request in it (ms) */
+  activeMs: number;
+  /** most requests in any 60 s of run time within the slot (all of them when the slot is shorter) */
+  busiestRealMinute: number;
+  /** most requests in one 1/5 of the slot (a minute of the default interval, scaled) */
+  busiestScaledMinute: number;
+  /** the same two, for GET /projects/:id alone */
+  projectGetRealMinute: number;
+  projectGetScaledMinute: number;
+  /** RSS of the app just before the slot ended */
+  rssAtEnd: number | null;
+};
+
+export type ScaleResult = ScaleSizes & {
+  /** which app: "working tree", or the git ref measured as the baseline */
+  app: string;
+  /** default interval / shortened interval */
+  timeScale: number;
+  protectedProjects: number;
+  /** GITLAB_RATE_LIMIT given to the app (the default budget times the time scale) */
+  rateLimitEnv: number;
+  /** building the fake GitLab's world, carding the deployments (ms) */
+  buildMs: number;
+  cardingMs: number;
+  /** cards posted before measuring (should equal `cards`) */
+  carded: number;
+  cold: ScaleSlot;
+  warm: ScaleSlot[];
+  /** per sweep, averaged over the warm intervals */
+  warmPerSweep: number;
+  warmByRoute: Record<string, number>;
+  /**
+   * 'burst': the warm sweeps were done within half the interval, at a pace of their own: a minute of run time is
+   * a minute at the default interval. 'spread': the sweeps fill the interval: 1/5 of the interval is a minute.
+   */
+  pace: 'burst' | 'spread';
+  /** at the default interval, by the pace: requests per minute on average and in the busiest minute */
+  perMinuteAvg: number;
+  busiestMinute: number;
+  projectGetPerMinuteAvg: number;
+  projectGetBusiestMinute: number;
+  /** warm sweep duration (slot start -> last request), the longest of the warm intervals */
+  sweepMs: number;
+  coldSweepMs: number;
+  peakRss: number | null;
+  /** RSS just before the last interval ended (between sweeps, for an app that bursts) */
+  rss: number | null;
+  /** the whole scenario, world building included */
+  totalMs: number;
+};
+
+const PROJECT_GET = 'GET /projects/:id';
+
+/** `GET /api/v4/projects/12/deployments?status=blocked` -> `GET /projects/:id/deployments` */
+export function routeOf(method: string, url: string): string {
+  const path = url.split('?')[0]!.replace(/^\/api\/v4/, '');
+  const segments = path.split('/');
+  const normalised = segments.map((s, i) =>
+    /^\d+$/.test(s) || s.includes('%') || (i > 0 && ['projects', 'groups'].includes(segments[i - 1]!)) ? ':id' : s,
+  );
+  return `${method} ${normalised.join('/')}`;
+}
+
+/**
+ * N projects in one group (policy `groups:`), 5 % of them with protected environments that need an approval,
+ * and `cards` deployments blocked on them, carded by the app through webhooks before measuring. Then the app
+ * is restarted on its data right after a multiple of the interval (where a BullMQ job scheduler puts its runs)
+ * and every GitLab request is timed for 1 + warmIntervals intervals: the first is the cold one (the start-up
+ * sweep with empty caches), the others the warm ones.
+ */
+export async function runScale(
+  ctx: BenchContext,
+  sizes: ScaleSizes,
+  name: string,
+  app: string,
+): Promise<ScaleResult> {
+  const started = performance.now();
+  const timeScale = DEFAULT_SWEEP_MS / sizes.intervalMs;
+  const rateLimitEnv = Math.round(DEFAULT_RATE_LIMIT_PER_MIN * timeScale);
+  const base = await startBenchWorld({ channels: sizes.channels });
+  const observer = new HttpObserver();
+  try {
+    const { world, deployments, protectedProjects, groupId } = buildScaleWorld(base, sizes, rateLimitEnv);
+    const buildMs = performance.now() - started;
+    ctx.log(
+      `${name} (${app}): ${sizes.projects} projects, ${protectedProjects} with approval rules, ` +
+        `built in ${(buildMs / 1000).toFixed(1)} s; carding ${sizes.cards} deployments`,
+    );
+
+    // Carding: a group hook brings every blocked deployment to the app (the start-up sweep may find some first).
+    const cardingStarted = performance.now();
+    const first = await startApp(ctx, world, { name: `${name}-carding`, role: 'all', settleMs: 0 });
+    let carded = 0;
+    try {
+      world.gitlab.addHook({
+        groupId,
+        url: `${first.url}/webhooks/gitlab`,
+        token: WEBHOOK_SECRET,
+        deploymentEvents: true,
+      });
+      for (const d of deployments) world.gitlab.createDeployment(d);
+      carded = await waitForCards(world, sizes.cards, () => first.child.exited());
+      await world.gitlab.webhooksIdle();
+    } finally {
+      await first.stop({ keepData: true });
+    }
+    const cardingMs = performance.now() - cardingStarted;
+    ctx.log(`${name} (${app}): ${carded} cards in ${(cardingMs / 1000).toFixed(1)} s; measuring`);
+    // Webhooks from now on go nowhere useful (the first process is gone): the measured app gets the hook.
+    // Nothing happens in GitLab while measuring, so no hook fires anyway.
+
+    // Restart right after a multiple of the interval, on the data of the first process.
+    const boundary = Math.ceil(Date.now() / sizes.intervalMs) * sizes.intervalMs;
+    await sleep(boundary - Date.now() + 20);
+    const times: { at: number; route: string; project: number | null }[] = [];
+    observer.served(world.gitlab.url, ({ method, url, at }) => {
+      const listed = /^\/api\/v4\/projects\/(\d+)\/deployments(?:\?|$)/.exec(url);
+      times.push({ at, route: routeOf(method, url), project: listed ? Number(listed[1]) : null });
+    });
+    const spawnAt = performance.now();
+    const measured = await startApp(ctx, world, {
+      name,
+      role: 'all',
+      settleMs: 0,
+      prefix: first.prefix,
+    });
+    const boundaryPerf = boundary - performance.timeOrigin;
+    const ends = Array.from({ length: sizes.warmIntervals + 1 }, (_, k) => boundaryPerf + (k + 1) * sizes.intervalMs);
+    const rssAtEnd: (number | null)[] = [];
+    let stopped: { peakRss: number | null };
+    try {
+      for (const end of ends) {
+        await sleep(end - performance.now() - 200);
+        rssAtEnd.push(measured.child.rss());
+        await sleep(end - performance.now());
+        if (measured.child.exited()) throw new Error(`${name}: the app exited while measuring`);
+      }
+    } finally {
+      stopped = await measured.stop();
+    }
+    const starts = [spawnAt, ...ends.slice(0, -1)];
+    const slots = starts.map((start, k) =>
+      slotOf(
+        times.filter((t) => t.at >= start && t.at < ends[k]!),
+        start,
+        ends[k]!,
+        sizes.intervalMs,
+        rssAtEnd[k] ?? null,
+      ),
+    );
+    const [cold, ...warm] = slots as [ScaleSlot, ...ScaleSlot[]];
+    const avg = (f: (s: ScaleSlot) => number) => warm.reduce((n, s) => n + f(s), 0) / warm.length;
+    const warmByRoute: Record<string, number> = {};
+    for (const s of warm)
+      for (const [route, n] of Object.entries(s.byRoute)) warmByRoute[route] = (warmByRoute[route] ?? 0) + n;
+    for (const route of Object.keys(warmByRoute)) warmByRoute[route]! /= warm.length;
+    const sweepMs = Math.max(...warm.map((s) => s.activeMs));
+    const pace = sweepMs <= sizes.intervalMs / 2 ? 'burst' : 'spread';
+    const minutes = DEFAULT_SWEEP_MS / 60_000;
+    const busiest = (real: (s: ScaleSlot) => number, scaled: (s: ScaleSlot) => number) =>
+      Math.max(...slots.map(pace === 'burst' ? real : scaled));
+    return {
+      ...sizes,
+      app,
+      timeScale,
+      protectedProjects,
+      rateLimitEnv,
+      buildMs,
+      cardingMs,
+      carded,
+      cold,
+      warm,
+      warmPerSweep: avg((s) => s.requests),
+      warmByRoute,
+      pace,
+      perMinuteAvg: avg((s) => s.requests) / minutes,
+      busiestMinute: busiest(
+        (s) => s.busiestRealMinute,
+        (s) => s.busiestScaledMinute,
+      ),
+      projectGetPerMinuteAvg: avg((s) => s.byRoute[PROJECT_GET] ?? 0) / minutes,
+      projectGetBusiestMinute: busiest(
+        (s) => s.projectGetRealMinute,
+        (s) => s.projectGetScaledMinute,
+      ),
+      sweepMs,
+      coldSweepMs: cold.activeMs,
+      peakRss: stopped.peakRss,
+      rss: rssAtEnd.at(-1) ?? null,
+      totalMs: performance.now() - started,
+    };
+  } finally {
+    observer.close();
+    await base.close();
+  }
+}
+
+/** The group `scale` with its projects, protected environments and the deployments to create (not yet created). */
+function buildScaleWorld(base: BenchWorld, sizes: ScaleSizes, rateLimitEnv: number) {
+  const { gitlab } = base;
+  const group = gitlab.addGroup({ path: 'scale' });
+  for (const user of [base.alice, base.bob, base.carol]) gitlab.addGroupMember(group.id, user.id, 40);
+  const projects = gitlab.addProjects({ groupId: group.id, count: sizes.projects });
+  const every = Math.round(1 / sizes.protectedShare);
+  const protectedIds = projects.filter((_, i) => i % every === 0).map((p) => p.id);
+  const deployments = Array.from({ length: sizes.cards }, (_, i) => {
+    const projectId = protectedIds[i % protectedIds.length]!;
+    const environment = `prod-${i % sizes.channels}-${i}`;
+    gitlab.protectEnvironment(projectId, environment, { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+    return { projectId, environment, userId: base.bob.id, commitTitle: `Change ${i}` };
+  });
+  // Protected projects without a card still have a protected environment that needs an approval.
+  for (const id of protectedIds.slice(sizes.cards))
+    gitlab.protectEnvironment(id, 'production', { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
+  const world: BenchWorld = {
+    ...base,
+    policy: `${base.policy}groups:\n  - scale\nsweep:\n  every: ${sizes.intervalMs}ms\n`,
+    env: { ...base.env, GITLAB_RATE_LIMIT: String(rateLimitEnv) },
+  };
+  return { world, deployments, protectedProjects: protectedIds.length, groupId: group.id };
+}
+
+/** Cards posted (top-level messages carrying a deployment id), waiting until all or nothing moved for 60 s. */
+async function waitForCards(world: BenchWorld, expected: number, exited: () => boolean): Promise<number> {
+  const count = () =>
+    world.channels.reduce(
+      (n, channel) =>
+        n + world.slack.messages(channel).filter((m) => m.metadata?.event_payload?.deployment_id !== undefined).length,
+      0,
+    );
+  let last = -1;
+  let movedAt = performance.now();
+  for (;;) {
+    const n = count();
+    if (n >= expected || exited()) return n;
+    if (n !== last) {
+      last = n;
+      movedAt = performance.now();
+    } else if (performance.now() - movedAt > 60_000) return n;
+    await sleep(250);
+  }
+}
+
+function slotOf(
+  slot: { at: number; route: string; project: number | null }[],
+  start: number,
+  end: number,
+  intervalMs: number,
+  rssAtEnd: number | null,
+): ScaleSlot {
+  const byRoute: Record<string, number> = {};
+  const listed = new Set<number>();
+  for (const r of slot) {
+    byRoute[r.route] = (byRoute[r.route] ?? 0) + 1;
+    if (r.project !== null) listed.add(r.project);
+  }
+  const at = slot.map((r) => r.at);
+  const projectGets = slot.filter((r) => r.route === PROJECT_GET).map((r) => r.at);
+  return {
+    ms: end - start,
+    requests: slot.length,
+    byRoute,
+    projectsListed: listed.size,
+    activeMs: at.length ? at.at(-1)! - start : 0,
+    busiestRealMinute: busiestWindow(at, 60_000),
+    busiestScaledMinute: busiestBucket(at, start, intervalMs / 5),
+    projectGetRealMinute: busiestWindow(projectGets, 60_000),
+    projectGetScaledMinute: busiestBucket(projectGets, start, intervalMs / 5),
+    rssAtEnd,
+  };
+}
+
+/** Most of the sorted times within any window of `ms` (sliding). */
+export function busiestWindow(sorted: number[], ms: number): number {
+  let best = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to += 1) {
+    while (sorted[to]! - sorted[from]! >= ms) from += 1;
+    best = Math.max(best, to - from + 1);
+  }
+  return best;
+}
+
+/** Most of the times in one of the fixed buckets [start + k·ms, start + (k+1)·ms). */
+export function busiestBucket(times: number[], start: number, ms: number): number {
+  const buckets = new Map<number, number>();
+  for (const t of times) {
+    const k = Math.floor((t - start) / ms);
+    buckets.set(k, (buckets.get(k) ?? 0) + 1);
+  }
+  return Math.max(0, ...buckets.values());
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
