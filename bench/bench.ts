@@ -175,12 +175,14 @@ const FULL: Plan = {
       },
     },
   ],
-  // Issue 17: the sweep of a large GitLab. The interval is shortened for the run (the figures are scaled to the
-  // default 5 minutes, bench/NOTES.md says how); each interval long enough for today's sweep to fit in half of it.
+  // Issue 17: the sweep of a large GitLab. The interval is shortened for the run where today's sweep (which bursts
+  // at a pace of its own) still ends within half of it; the figures are scaled to the default 5 minutes
+  // (bench/NOTES.md says how). Today's 10,000-project sweep needs minutes on a shared 2-core machine: no
+  // shortening there.
   scale: [
-    { name: 'scale-1000', sizes: scaleSizes(1_000, 30_000) },
-    { name: 'scale-10000', sizes: scaleSizes(10_000, 60_000) },
-    { name: 'scale-50000', sizes: scaleSizes(50_000, 120_000) },
+    { name: 'scale-1000', sizes: scaleSizes(1_000, 60_000, 2) },
+    { name: 'scale-10000', sizes: scaleSizes(10_000, 300_000, 1) },
+    { name: 'scale-50000', sizes: scaleSizes(50_000, 300_000, 1) },
   ],
   production: [
     {
@@ -250,8 +252,8 @@ const SMOKE: Plan = {
   production: [],
 };
 
-function scaleSizes(projects: number, intervalMs: number): ScaleSizes {
-  return { projects, protectedShare: 0.05, cards: 1_000, channels: 100, intervalMs, warmIntervals: 2 };
+function scaleSizes(projects: number, intervalMs: number, warmIntervals: number): ScaleSizes {
+  return { projects, protectedShare: 0.05, cards: 1_000, channels: 100, intervalMs, warmIntervals };
 }
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {

@@ -5,10 +5,12 @@
 // so do --only and --ref unless --out is given. --ref measures another git ref's app (e.g. main) the same way.
 // --against <ref>: the scale scenario measures that ref's app too, side by side with the app under test.
 // --splice: write only the sections this run measured into BENCHMARKS.md (e.g. --only scale --against main).
+// --from-json a.json,b.json: runs nothing; renders the results of earlier runs (--json), their scale rows side by
+// side (e.g. one run with --ref main and one of the working tree), for --splice or --out.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { prepareRef, runBench } from './bench.ts';
+import { prepareRef, runBench, type BenchResults } from './bench.ts';
 import { REPO_ROOT } from './lib/app.ts';
 import { renderReport, spliceSections } from './report.ts';
 
@@ -20,31 +22,35 @@ const { values } = parseArgs({
     ref: { type: 'string' },
     against: { type: 'string' },
     splice: { type: 'boolean', default: false },
+    'from-json': { type: 'string' },
     out: { type: 'string' },
     json: { type: 'string' },
   },
 });
 
 const log = (line: string) => console.error(`[bench] ${line}`);
-const appDir = values.ref ? prepareRef(values.ref) : undefined;
-const againstDir = values.against ? prepareRef(values.against) : undefined;
-const results = await runBench({
-  smoke: values.smoke,
-  profile: values.profile,
-  ...(values.only && { only: values.only.split(',') }),
-  ...(appDir && { appDir, appLabel: `git ref ${values.ref}` }),
-  ...(againstDir && { against: { appDir: againstDir, label: `git ref ${values.against}` } }),
-  log,
-}).finally(() => {
-  for (const dir of [appDir, againstDir]) if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fromJson = values['from-json']?.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchResults);
+const appDir = !fromJson && values.ref ? prepareRef(values.ref) : undefined;
+const againstDir = !fromJson && values.against ? prepareRef(values.against) : undefined;
+const results: BenchResults = fromJson
+  ? { ...fromJson[0]!, scale: fromJson.flatMap((r) => r.scale) }
+  : await runBench({
+      smoke: values.smoke,
+      profile: values.profile,
+      ...(values.only && { only: values.only.split(',') }),
+      ...(appDir && { appDir, appLabel: `git ref ${values.ref}` }),
+      ...(againstDir && { against: { appDir: againstDir, label: `git ref ${values.against}` } }),
+      log,
+    }).finally(() => {
+      for (const dir of [appDir, againstDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 const report = renderReport(results);
 if (values.splice) {
   const file = values.out ?? join(REPO_ROOT, 'BENCHMARKS.md');
   writeFileSync(file, spliceSections(existsSync(file) ? readFileSync(file, 'utf8') : '', report));
   log(`replaced this run's sections in ${file}`);
 }
-const partial = values.smoke || values.only !== undefined || values.ref !== undefined;
+const partial = values.smoke || values.only !== undefined || values.ref !== undefined || fromJson !== undefined;
 const out = values.splice ? null : (values.out ?? (partial ? null : join(REPO_ROOT, 'BENCHMARKS.md')));
 if (out) {
   writeFileSync(out, report);
@@ -52,7 +58,7 @@ if (out) {
 } else if (!values.splice) {
   console.log(report);
 }
-if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
+if (values.json && !fromJson) writeFileSync(values.json, JSON.stringify(results, null, 2));
 if (values.profile)
   log(`CPU profiles of the app: bench/out/profiles (summarise with node bench/profile-summary.ts FILE)`);
 log(`done in ${(results.durationMs / 1000).toFixed(0)} s`);

@@ -455,14 +455,15 @@ export const SCALE_HEADING = '## Sweep at scale';
 export function renderScale(results: ScaleResult[]): string[] {
   const lines = [SCALE_HEADING, ''];
   lines.push(
-    'N projects in one group named by the policy (`groups:`), every 20th with protected environments that need ' +
-      'one approval, deployments blocked on them (the open cards) and carded (through a group hook) before measuring. The ' +
-      'app is then restarted on its data and every request it makes to the fake GitLab is timed for one interval ' +
-      '(cold: the start-up sweep, empty caches) and then two (warm). The sweep interval is shortened ' +
-      '(policy `sweep.every`) and `GITLAB_RATE_LIMIT` raised by the same factor; per minute means per minute ' +
-      'at the default 5-minute interval: a sweep that bursts (done within half its interval) is counted in ' +
-      'minutes of run time, one that fills its interval in fifths of it (see "Sweep at scale" in the notes). ' +
-      'Sweep: from the start of the interval to its last GitLab request. RSS: just before the last interval ended.',
+    'N projects in one group named by the policy (`groups:`), every 20th with protected environments that ' +
+      'need one approval, deployments blocked on them (the open cards) and carded (through a group hook) ' +
+      'before measuring. The app is then restarted on its data and every request it makes to the fake GitLab ' +
+      'is timed for one interval (cold: the start-up sweep, empty caches) and then one or two more (warm). ' +
+      'Where the sweep allows, the interval is shortened (policy `sweep.every`) and `GITLAB_RATE_LIMIT` ' +
+      'raised by the same factor; per minute means per minute at the default 5-minute interval: a sweep ' +
+      'that bursts (done within half its interval) is counted in minutes of run time, one that fills its ' +
+      'interval in fifths of it ("Sweep at scale" in the notes below). Sweep: from the start of the interval ' +
+      'to its last GitLab request. RSS: just before the last interval ended, and the peak.',
     '',
   );
   lines.push(
@@ -505,7 +506,10 @@ export function renderScale(results: ScaleResult[]): string[] {
   lines.push('', 'Warm requests per sweep by route (ids as `:id`; routes under 1 per sweep left out):', '');
   const routes = [...new Set(results.flatMap((s) => Object.keys(s.warmByRoute)))]
     .filter((route) => results.some((s) => (s.warmByRoute[route] ?? 0) >= 1))
-    .sort((a, b) => Math.max(...results.map((s) => (s.warmByRoute[b] ?? 0) - (s.warmByRoute[a] ?? 0))) || a.localeCompare(b));
+    .sort(
+      (a, b) =>
+        Math.max(...results.map((s) => (s.warmByRoute[b] ?? 0) - (s.warmByRoute[a] ?? 0))) || a.localeCompare(b),
+    );
   lines.push(
     row(['route', ...results.map((s) => `${s.app}, N = ${fmtInt(s.projects)}`)]),
     row(Array(results.length + 1).fill('---')),

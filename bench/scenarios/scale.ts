@@ -105,12 +105,7 @@ export function routeOf(method: string, url: string): string {
  * and every GitLab request is timed for 1 + warmIntervals intervals: the first is the cold one (the start-up
  * sweep with empty caches), the others the warm ones.
  */
-export async function runScale(
-  ctx: BenchContext,
-  sizes: ScaleSizes,
-  name: string,
-  app: string,
-): Promise<ScaleResult> {
+export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: string, app: string): Promise<ScaleResult> {
   const started = performance.now();
   const timeScale = DEFAULT_SWEEP_MS / sizes.intervalMs;
   const rateLimitEnv = Math.round(DEFAULT_RATE_LIMIT_PER_MIN * timeScale);

@@ -26,8 +26,10 @@ describe('scale scenario figures', () => {
   });
 
   it('replaces the scale section of BENCHMARKS.md and keeps the others', () => {
-    const old = '# Benchmarks\n\n## Cards\n\ncards table\n\n## Sweep at scale\n\nold rows\n\n## How it is measured\n\nnotes\n';
-    const report = '# Benchmarks\n\n## Targets\n\nx\n\n## Sweep at scale\n\nnew rows\n\n## How it is measured\n\nnotes\n';
+    const old =
+      '# Benchmarks\n\n## Cards\n\ncards table\n\n## Sweep at scale\n\nold rows\n\n## How it is measured\n\nnotes\n';
+    const report =
+      '# Benchmarks\n\n## Targets\n\nx\n\n## Sweep at scale\n\nnew rows\n\n## How it is measured\n\nnotes\n';
     expect(spliceSections(old, report)).toBe(
       '# Benchmarks\n\n## Cards\n\ncards table\n\n## Sweep at scale\n\nnew rows\n\n## How it is measured\n\nnotes\n',
     );
