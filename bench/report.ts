@@ -462,8 +462,9 @@ export function renderScale(results: ScaleResult[]): string[] {
       'Where the sweep allows, the interval is shortened (policy `sweep.every`) and `GITLAB_RATE_LIMIT` ' +
       'raised by the same factor; per minute means per minute at the default 5-minute interval: a sweep ' +
       'that bursts (done within half its interval) is counted in minutes of run time, one that fills its ' +
-      'interval in fifths of it ("Sweep at scale" in the notes below). Sweep: from the start of the interval ' +
-      'to its last GitLab request. RSS: just before the last interval ended, and the peak.',
+      'interval in fifths of it ("Sweep at scale" in the notes below). Sweep: a burst of requests from its ' +
+      'first to its last; start: from the process start to the first quiet (cold: what it asked until then). ' +
+      'RSS: just before the last interval ended, and the peak.',
     '',
   );
   lines.push(
@@ -476,7 +477,7 @@ export function renderScale(results: ScaleResult[]): string[] {
       'busiest minute',
       'GET /projects/:id per min avg / busiest',
       'projects listed per sweep',
-      'sweep warm / cold',
+      'sweep warm / start',
       'RSS / peak',
       'interval (× scale), pace',
       'run',
@@ -496,7 +497,8 @@ export function renderScale(results: ScaleResult[]): string[] {
         fmtInt(s.busiestMinute),
         `${fmtInt(s.projectGetPerMinuteAvg)} / ${fmtInt(s.projectGetBusiestMinute)}`,
         `${fmtInt(warmListed)} / ${fmtInt(s.cold.projectsListed)} cold`,
-        `${fmtMs(s.sweepMs)}${s.sweepMs >= 0.95 * s.intervalMs ? ' (fills it)' : ''} / ${fmtMs(s.coldSweepMs)}`,
+        `${s.pace === 'spread' ? 'fills the interval' : fmtMs(s.sweepMs)} / ${fmtMs(s.coldSweepMs)}` +
+          (s.coldSpill ? ' (the start ran into the warm intervals)' : ''),
         `${fmtMb(s.rss)} / ${fmtMb(s.peakRss)}`,
         `${fmtMs(s.intervalMs)} (×${s.timeScale.toFixed(1)}), ${s.pace}`,
         fmtMs(s.totalMs),

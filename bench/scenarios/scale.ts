@@ -27,64 +27,45 @@ export type ScaleSizes = {
   warmIntervals: number;
 };
 
-/** What one interval cost at GitLab. */
+/** What one interval (or the start's burst) cost at GitLab. */
 export type ScaleSlot = {
-  /** slot start -> end (ms, run time) */
+  /** run time (performance.now() ms) of its start */
+  start: number;
   ms: number;
   requests: number;
   byRoute: Record<string, number>;
   /** distinct projects whose deployments were listed (GET /projects/:id/deployments) */
   projectsListed: number;
-  /** slot start -> the last GitLab request in it (ms) */
+  /** start -> the last GitLab request in it (ms) */
   activeMs: number;
-  /** most requests in any 60 s of run time within the slot (all of them when the slot is shorter) */
+  /** most requests in any 60 s of run time within it (all of them when it is shorter) */
   busiestRealMinute: number;
-  /** most requests in one 1/5 of the slot (a minute of the default interval, scaled) */
+  /** most requests in one 1/5 of an interval from its start (a minute of the default interval, scaled) */
   busiestScaledMinute: number;
-  /** the same two, for GET /projects/:id alone */
-  projectGetRealMinute: number;
-  projectGetScaledMinute: number;
-  /** RSS of the app just before the slot ended */
+  /** RSS of the app just before the interval ended */
   rssAtEnd: number | null;
 };
 
-export type ScaleResult = ScaleSizes & {
-  /** which app: "working tree", or the git ref measured as the baseline */
-  app: string;
-  /** default interval / shortened interval */
-  timeScale: number;
-  protectedProjects: number;
-  /** GITLAB_RATE_LIMIT given to the app (the default budget times the time scale) */
-  rateLimitEnv: number;
-  /** building the fake GitLab's world, carding the deployments (ms) */
-  buildMs: number;
-  cardingMs: number;
-  /** cards posted before measuring (should equal `cards`) */
-  carded: number;
-  cold: ScaleSlot;
-  warm: ScaleSlot[];
-  /** per sweep, averaged over the warm intervals */
-  warmPerSweep: number;
-  warmByRoute: Record<string, number>;
-  /**
-   * 'burst': the warm sweeps were done within half the interval, at a pace of their own: a minute of run time is
-   * a minute at the default interval. 'spread': the sweeps fill the interval: 1/5 of the interval is a minute.
-   */
-  pace: 'burst' | 'spread';
-  /** at the default interval, by the pace: requests per minute on average and in the busiest minute */
-  perMinuteAvg: number;
-  busiestMinute: number;
-  projectGetPerMinuteAvg: number;
-  projectGetBusiestMinute: number;
-  /** warm sweep duration (slot start -> last request), the longest of the warm intervals */
-  sweepMs: number;
-  coldSweepMs: number;
-  peakRss: number | null;
-  /** RSS just before the last interval ended (between sweeps, for an app that bursts) */
-  rss: number | null;
-  /** the whole scenario, world building included */
-  totalMs: number;
-};
+export type ScaleResult = ScaleSizes &
+  ScaleFigures & {
+    /** which app: "working tree", or the git ref measured as the baseline */
+    app: string;
+    /** default interval / shortened interval */
+    timeScale: number;
+    protectedProjects: number;
+    /** GITLAB_RATE_LIMIT given to the app (the default budget times the time scale) */
+    rateLimitEnv: number;
+    /** building the fake GitLab's world, carding the deployments (ms) */
+    buildMs: number;
+    cardingMs: number;
+    /** cards posted before measuring (should equal `cards`) */
+    carded: number;
+    peakRss: number | null;
+    /** RSS just before the last interval ended (between sweeps, for an app that bursts) */
+    rss: number | null;
+    /** the whole scenario, world building included */
+    totalMs: number;
+  };
 
 const PROJECT_GET = 'GET /projects/:id';
 
@@ -101,9 +82,8 @@ export function routeOf(method: string, url: string): string {
 /**
  * N projects in one group (policy `groups:`), 5 % of them with protected environments that need an approval,
  * and `cards` deployments blocked on them, carded by the app through webhooks before measuring. Then the app
- * is restarted on its data right after a multiple of the interval (where a BullMQ job scheduler puts its runs)
- * and every GitLab request is timed for 1 + warmIntervals intervals: the first is the cold one (the start-up
- * sweep with empty caches), the others the warm ones.
+ * is restarted on its data and every GitLab request is timed for 1 + warmIntervals intervals: the first holds
+ * the cold start (the start-up sweep with empty caches), the others the warm sweeps (see `analyse`).
  */
 export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: string, app: string): Promise<ScaleResult> {
   const started = performance.now();
@@ -141,23 +121,15 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
     // Webhooks from now on go nowhere useful (the first process is gone): the measured app gets the hook.
     // Nothing happens in GitLab while measuring, so no hook fires anyway.
 
-    // Restart right after a multiple of the interval, on the data of the first process.
-    const boundary = Math.ceil(Date.now() / sizes.intervalMs) * sizes.intervalMs;
-    await sleep(boundary - Date.now() + 20);
-    const times: { at: number; route: string; project: number | null }[] = [];
+    // Restart on the data of the first process; every GitLab request timed from the spawn on.
+    const requests: TimedRequest[] = [];
     observer.served(world.gitlab.url, ({ method, url, at }) => {
       const listed = /^\/api\/v4\/projects\/(\d+)\/deployments(?:\?|$)/.exec(url);
-      times.push({ at, route: routeOf(method, url), project: listed ? Number(listed[1]) : null });
+      requests.push({ at, route: routeOf(method, url), project: listed ? Number(listed[1]) : null });
     });
     const spawnAt = performance.now();
-    const measured = await startApp(ctx, world, {
-      name,
-      role: 'all',
-      settleMs: 0,
-      prefix: first.prefix,
-    });
-    const boundaryPerf = boundary - performance.timeOrigin;
-    const ends = Array.from({ length: sizes.warmIntervals + 1 }, (_, k) => boundaryPerf + (k + 1) * sizes.intervalMs);
+    const measured = await startApp(ctx, world, { name, role: 'all', settleMs: 0, prefix: first.prefix });
+    const ends = Array.from({ length: sizes.warmIntervals + 1 }, (_, k) => spawnAt + (k + 1) * sizes.intervalMs);
     const rssAtEnd: (number | null)[] = [];
     let stopped: { peakRss: number | null };
     try {
@@ -170,27 +142,7 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
     } finally {
       stopped = await measured.stop();
     }
-    const starts = [spawnAt, ...ends.slice(0, -1)];
-    const slots = starts.map((start, k) =>
-      slotOf(
-        times.filter((t) => t.at >= start && t.at < ends[k]!),
-        start,
-        ends[k]!,
-        sizes.intervalMs,
-        rssAtEnd[k] ?? null,
-      ),
-    );
-    const [cold, ...warm] = slots as [ScaleSlot, ...ScaleSlot[]];
-    const avg = (f: (s: ScaleSlot) => number) => warm.reduce((n, s) => n + f(s), 0) / warm.length;
-    const warmByRoute: Record<string, number> = {};
-    for (const s of warm)
-      for (const [route, n] of Object.entries(s.byRoute)) warmByRoute[route] = (warmByRoute[route] ?? 0) + n;
-    for (const route of Object.keys(warmByRoute)) warmByRoute[route]! /= warm.length;
-    const sweepMs = Math.max(...warm.map((s) => s.activeMs));
-    const pace = sweepMs <= sizes.intervalMs / 2 ? 'burst' : 'spread';
-    const minutes = DEFAULT_SWEEP_MS / 60_000;
-    const busiest = (real: (s: ScaleSlot) => number, scaled: (s: ScaleSlot) => number) =>
-      Math.max(...slots.map(pace === 'burst' ? real : scaled));
+    const figures = analyse(requests, spawnAt, sizes.intervalMs, sizes.warmIntervals, rssAtEnd);
     return {
       ...sizes,
       app,
@@ -200,23 +152,7 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
       buildMs,
       cardingMs,
       carded,
-      cold,
-      warm,
-      warmPerSweep: avg((s) => s.requests),
-      warmByRoute,
-      pace,
-      perMinuteAvg: avg((s) => s.requests) / minutes,
-      busiestMinute: busiest(
-        (s) => s.busiestRealMinute,
-        (s) => s.busiestScaledMinute,
-      ),
-      projectGetPerMinuteAvg: avg((s) => s.byRoute[PROJECT_GET] ?? 0) / minutes,
-      projectGetBusiestMinute: busiest(
-        (s) => s.projectGetRealMinute,
-        (s) => s.projectGetScaledMinute,
-      ),
-      sweepMs,
-      coldSweepMs: cold.activeMs,
+      ...figures,
       peakRss: stopped.peakRss,
       rss: rssAtEnd.at(-1) ?? null,
       totalMs: performance.now() - started,
@@ -273,13 +209,120 @@ async function waitForCards(world: BenchWorld, expected: number, exited: () => b
   }
 }
 
-function slotOf(
-  slot: { at: number; route: string; project: number | null }[],
-  start: number,
-  end: number,
+export type TimedRequest = { at: number; route: string; project: number | null };
+
+/** What the measured run's requests say, with the app started at `spawnAt` (performance.now() ms). */
+export type ScaleFigures = {
+  /** the first interval after the start, or (when the sweeps burst) the start's activity up to the first quiet */
+  cold: ScaleSlot;
+  /** the intervals after the first */
+  warm: ScaleSlot[];
+  warmPerSweep: number;
+  warmByRoute: Record<string, number>;
+  pace: 'burst' | 'spread';
+  perMinuteAvg: number;
+  busiestMinute: number;
+  projectGetPerMinuteAvg: number;
+  projectGetBusiestMinute: number;
+  /** the longest warm sweep (a burst from its first to its last request), or the interval when they spread */
+  sweepMs: number;
+  /** from the start to the last request of the start's activity (bursts), or the interval */
+  coldSweepMs: number;
+  /** the start's activity went on into the warm intervals (their figures then include some of it) */
+  coldSpill: boolean;
+};
+
+/**
+ * Requests per interval come from fixed intervals after the first (any interval-long window of a periodic
+ * load holds one period's worth, whatever its phase). Sweeps are found as bursts: runs of requests separated
+ * by a quiet of at least a tenth of the interval (2 to 10 s). When every complete warm burst ended within half
+ * the interval, the sweep bursts at a pace of its own, which does not depend on the interval: its busiest
+ * minute is the busiest 60 s of run time within one burst. Otherwise it spreads over its interval, which runs
+ * `DEFAULT_SWEEP_MS / intervalMs` times faster than at the default: a minute is a fifth of the interval.
+ */
+export function analyse(
+  unsorted: TimedRequest[],
+  spawnAt: number,
   intervalMs: number,
-  rssAtEnd: number | null,
-): ScaleSlot {
+  warmIntervals: number,
+  rssAtEnd: (number | null)[] = [],
+): ScaleFigures {
+  const requests = [...unsorted].sort((a, b) => a.at - b.at);
+  const end = spawnAt + (warmIntervals + 1) * intervalMs;
+  const gapMs = Math.min(10_000, Math.max(2_000, intervalMs / 10));
+  const bursts: TimedRequest[][] = [];
+  for (const r of requests) {
+    if (r.at < spawnAt || r.at >= end) continue;
+    const last = bursts.at(-1);
+    if (last && r.at - last.at(-1)!.at < gapMs) last.push(r);
+    else bursts.push([r]);
+  }
+  const windows = Array.from({ length: warmIntervals + 1 }, (_, k) => {
+    const from = spawnAt + k * intervalMs;
+    const to = from + intervalMs;
+    return slotOf(
+      requests.filter((r) => r.at >= from && r.at < to),
+      from,
+      to,
+      intervalMs,
+      rssAtEnd[k] ?? null,
+    );
+  });
+  const [firstWindow, ...warm] = windows as [ScaleSlot, ...ScaleSlot[]];
+  // complete warm bursts: after the start's activity, and over before the measurement ended
+  const warmBursts = bursts.slice(1).filter((b) => b.at(-1)!.at < end - gapMs);
+  const duration = (b: TimedRequest[]) => b.at(-1)!.at - b[0]!.at;
+  const pace = warmBursts.length > 0 && Math.max(...warmBursts.map(duration)) <= intervalMs / 2 ? 'burst' : 'spread';
+  const startBurst = bursts[0] ?? [];
+  const cold =
+    pace === 'burst' && startBurst.length > 0
+      ? slotOf(startBurst, spawnAt, startBurst.at(-1)!.at, intervalMs, rssAtEnd[0] ?? null)
+      : firstWindow;
+  const avg = (f: (s: ScaleSlot) => number) => warm.reduce((n, s) => n + f(s), 0) / warm.length;
+  const warmByRoute: Record<string, number> = {};
+  for (const w of warm)
+    for (const [route, n] of Object.entries(w.byRoute)) warmByRoute[route] = (warmByRoute[route] ?? 0) + n;
+  for (const route of Object.keys(warmByRoute)) warmByRoute[route]! /= warm.length;
+  const isProjectGet = (r: TimedRequest) => r.route === PROJECT_GET;
+  const busiest = (only: (r: TimedRequest) => boolean) =>
+    pace === 'burst'
+      ? Math.max(
+          0,
+          ...bursts.map((b) =>
+            busiestWindow(
+              b.filter(only).map((r) => r.at),
+              60_000,
+            ),
+          ),
+        )
+      : Math.max(
+          0,
+          ...windows.map((w, k) =>
+            busiestBucket(
+              requests.filter((r) => only(r) && r.at >= w.start && r.at < w.start + w.ms).map((r) => r.at),
+              spawnAt + k * intervalMs,
+              intervalMs / 5,
+            ),
+          ),
+        );
+  const minutes = DEFAULT_SWEEP_MS / 60_000;
+  return {
+    cold,
+    warm,
+    warmPerSweep: avg((w) => w.requests),
+    warmByRoute,
+    pace,
+    perMinuteAvg: avg((w) => w.requests) / minutes,
+    busiestMinute: busiest(() => true),
+    projectGetPerMinuteAvg: avg((w) => w.byRoute[PROJECT_GET] ?? 0) / minutes,
+    projectGetBusiestMinute: busiest(isProjectGet),
+    sweepMs: pace === 'burst' ? Math.max(...warmBursts.map(duration)) : intervalMs,
+    coldSweepMs: pace === 'burst' && startBurst.length > 0 ? startBurst.at(-1)!.at - spawnAt : intervalMs,
+    coldSpill: startBurst.length > 0 && startBurst.at(-1)!.at >= spawnAt + intervalMs,
+  };
+}
+
+function slotOf(slot: TimedRequest[], start: number, end: number, intervalMs: number, rssAtEnd: number | null) {
   const byRoute: Record<string, number> = {};
   const listed = new Set<number>();
   for (const r of slot) {
@@ -287,8 +330,8 @@ function slotOf(
     if (r.project !== null) listed.add(r.project);
   }
   const at = slot.map((r) => r.at);
-  const projectGets = slot.filter((r) => r.route === PROJECT_GET).map((r) => r.at);
   return {
+    start,
     ms: end - start,
     requests: slot.length,
     byRoute,
@@ -296,8 +339,6 @@ function slotOf(
     activeMs: at.length ? at.at(-1)! - start : 0,
     busiestRealMinute: busiestWindow(at, 60_000),
     busiestScaledMinute: busiestBucket(at, start, intervalMs / 5),
-    projectGetRealMinute: busiestWindow(projectGets, 60_000),
-    projectGetScaledMinute: busiestBucket(projectGets, start, intervalMs / 5),
     rssAtEnd,
   };
 }
