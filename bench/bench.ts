@@ -246,7 +246,7 @@ const SMOKE: Plan = {
   scale: [
     {
       name: 'scale-40',
-      sizes: { projects: 40, protectedShare: 0.05, cards: 4, channels: 2, intervalMs: 2_000, warmIntervals: 1 },
+      sizes: { projects: 40, protectedShare: 0.05, cards: 4, channels: 2, intervalMs: 3_000, warmIntervals: 1 },
     },
   ],
   production: [],

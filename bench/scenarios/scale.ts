@@ -129,7 +129,9 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
     });
     const spawnAt = performance.now();
     const measured = await startApp(ctx, world, { name, role: 'all', settleMs: 0, prefix: first.prefix });
-    const ends = Array.from({ length: sizes.warmIntervals + 1 }, (_, k) => spawnAt + (k + 1) * sizes.intervalMs);
+    // the intervals count from readiness (when its workers run); what it asked while starting is cold too
+    const readyAt = performance.now();
+    const ends = Array.from({ length: sizes.warmIntervals + 1 }, (_, k) => readyAt + (k + 1) * sizes.intervalMs);
     const rssAtEnd: (number | null)[] = [];
     let stopped: { peakRss: number | null };
     try {
@@ -142,7 +144,7 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
     } finally {
       stopped = await measured.stop();
     }
-    const figures = analyse(requests, spawnAt, sizes.intervalMs, sizes.warmIntervals, rssAtEnd);
+    const figures = analyse(requests, readyAt, sizes.intervalMs, sizes.warmIntervals, rssAtEnd, spawnAt);
     return {
       ...sizes,
       app,
@@ -211,7 +213,7 @@ async function waitForCards(world: BenchWorld, expected: number, exited: () => b
 
 export type TimedRequest = { at: number; route: string; project: number | null };
 
-/** What the measured run's requests say, with the app started at `spawnAt` (performance.now() ms). */
+/** What the measured run's requests say, intervals counted from `spawnAt` (the app ready; performance.now() ms). */
 export type ScaleFigures = {
   /** the first interval after the start, or (when the sweeps burst) the start's activity up to the first quiet */
   cold: ScaleSlot;
@@ -246,20 +248,22 @@ export function analyse(
   intervalMs: number,
   warmIntervals: number,
   rssAtEnd: (number | null)[] = [],
+  /** the process start, when before `spawnAt` (its readiness): requests from then on count into the cold start */
+  startedAt = spawnAt,
 ): ScaleFigures {
   const requests = [...unsorted].sort((a, b) => a.at - b.at);
   const end = spawnAt + (warmIntervals + 1) * intervalMs;
   const gapMs = Math.min(10_000, Math.max(2_000, intervalMs / 10));
   const bursts: TimedRequest[][] = [];
   for (const r of requests) {
-    if (r.at < spawnAt || r.at >= end) continue;
+    if (r.at < startedAt || r.at >= end) continue;
     const last = bursts.at(-1);
     if (last && r.at - last.at(-1)!.at < gapMs) last.push(r);
     else bursts.push([r]);
   }
   const windows = Array.from({ length: warmIntervals + 1 }, (_, k) => {
-    const from = spawnAt + k * intervalMs;
-    const to = from + intervalMs;
+    const from = k === 0 ? startedAt : spawnAt + k * intervalMs;
+    const to = spawnAt + (k + 1) * intervalMs;
     return slotOf(
       requests.filter((r) => r.at >= from && r.at < to),
       from,
@@ -276,7 +280,7 @@ export function analyse(
   const startBurst = bursts[0] ?? [];
   const cold =
     pace === 'burst' && startBurst.length > 0
-      ? slotOf(startBurst, spawnAt, startBurst.at(-1)!.at, intervalMs, rssAtEnd[0] ?? null)
+      ? slotOf(startBurst, startedAt, startBurst.at(-1)!.at, intervalMs, rssAtEnd[0] ?? null)
       : firstWindow;
   const avg = (f: (s: ScaleSlot) => number) => warm.reduce((n, s) => n + f(s), 0) / warm.length;
   const warmByRoute: Record<string, number> = {};
@@ -317,7 +321,7 @@ export function analyse(
     projectGetPerMinuteAvg: avg((w) => w.byRoute[PROJECT_GET] ?? 0) / minutes,
     projectGetBusiestMinute: busiest(isProjectGet),
     sweepMs: pace === 'burst' ? Math.max(...warmBursts.map(duration)) : intervalMs,
-    coldSweepMs: pace === 'burst' && startBurst.length > 0 ? startBurst.at(-1)!.at - spawnAt : intervalMs,
+    coldSweepMs: pace === 'burst' && startBurst.length > 0 ? startBurst.at(-1)!.at - startedAt : intervalMs,
     coldSpill: startBurst.length > 0 && startBurst.at(-1)!.at >= spawnAt + intervalMs,
   };
 }
