@@ -5,6 +5,7 @@
 // so do --only and --ref unless --out is given. --ref measures another git ref's app (e.g. main) the same way.
 // --against <ref>: the scale scenario measures that ref's app too, side by side with the app under test.
 // --splice: write only the sections this run measured into BENCHMARKS.md (e.g. --only scale --against main).
+// --scale-interval 60s: the scale scenario's sweep interval (default: the plan's; shortened, figures are scaled).
 // --from-json a.json,b.json: runs nothing; renders the results of earlier runs (--json), their scale rows side by
 // side (e.g. one run with --ref main and one of the working tree), for --splice or --out.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     against: { type: 'string' },
     splice: { type: 'boolean', default: false },
     'from-json': { type: 'string' },
+    'scale-interval': { type: 'string' },
     out: { type: 'string' },
     json: { type: 'string' },
   },
@@ -30,6 +32,12 @@ const { values } = parseArgs({
 
 const log = (line: string) => console.error(`[bench] ${line}`);
 const fromJson = values['from-json']?.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchResults);
+const scaleInterval = values['scale-interval'] && /^(\d+)(ms|s|m)$/.exec(values['scale-interval']);
+if (values['scale-interval'] !== undefined && !scaleInterval)
+  throw new Error('--scale-interval: a duration like 60s or 2m');
+const scaleIntervalMs = scaleInterval
+  ? Number(scaleInterval[1]) * { ms: 1, s: 1_000, m: 60_000 }[scaleInterval[2] as 'ms' | 's' | 'm']
+  : undefined;
 const appDir = !fromJson && values.ref ? prepareRef(values.ref) : undefined;
 const againstDir = !fromJson && values.against ? prepareRef(values.against) : undefined;
 const results: BenchResults = fromJson
@@ -39,6 +47,7 @@ const results: BenchResults = fromJson
       profile: values.profile,
       ...(values.only && { only: values.only.split(',') }),
       ...(appDir && { appDir, appLabel: `git ref ${values.ref}` }),
+      ...(scaleIntervalMs !== undefined && { scaleIntervalMs }),
       ...(againstDir && { against: { appDir: againstDir, label: `git ref ${values.against}` } }),
       log,
     }).finally(() => {
