@@ -486,7 +486,7 @@ export function renderScale(results: ScaleResult[]): string[] {
   );
   for (const s of results) {
     const cards = s.carded === s.cards ? fmtInt(s.cards) : `${fmtInt(s.carded)} of ${fmtInt(s.cards)}`;
-    const warmListed = Math.max(...s.warm.map((w) => w.projectsListed));
+    const warmListed = Math.max(0, ...s.warmSweeps.map((w) => w.projectsListed));
     lines.push(
       row([
         s.app,

@@ -60,6 +60,7 @@ export type ScaleResult = ScaleSizes &
     cardingMs: number;
     /** cards posted before measuring (should equal `cards`) */
     carded: number;
+    timeline: { spawnAt: number; readyAt: number; requests: TimedRequest[] };
     peakRss: number | null;
     /** RSS just before the last interval ended (between sweeps, for an app that bursts) */
     rss: number | null;
@@ -155,6 +156,8 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
       cardingMs,
       carded,
       ...figures,
+      // every measured request, so that the figures can be worked out again from the JSON (analyse)
+      timeline: { spawnAt, readyAt, requests },
       peakRss: stopped.peakRss,
       rss: rssAtEnd.at(-1) ?? null,
       totalMs: performance.now() - started,
@@ -219,6 +222,8 @@ export type ScaleFigures = {
   cold: ScaleSlot;
   /** the intervals after the first */
   warm: ScaleSlot[];
+  /** what the warm figures average: the complete warm bursts (pace burst), or the intervals after the first */
+  warmSweeps: ScaleSlot[];
   warmPerSweep: number;
   warmByRoute: Record<string, number>;
   pace: 'burst' | 'spread';
@@ -282,11 +287,13 @@ export function analyse(
     pace === 'burst' && startBurst.length > 0
       ? slotOf(startBurst, startedAt, startBurst.at(-1)!.at, intervalMs, rssAtEnd[0] ?? null)
       : firstWindow;
-  const avg = (f: (s: ScaleSlot) => number) => warm.reduce((n, s) => n + f(s), 0) / warm.length;
+  // Bursts: each complete warm burst is one sweep. Otherwise the intervals after the first.
+  const perSweep = pace === 'burst' ? warmBursts.map((b) => slotOf(b, b[0]!.at, b.at(-1)!.at, intervalMs, null)) : warm;
+  const avg = (f: (s: ScaleSlot) => number) => perSweep.reduce((n, s) => n + f(s), 0) / perSweep.length;
   const warmByRoute: Record<string, number> = {};
-  for (const w of warm)
+  for (const w of perSweep)
     for (const [route, n] of Object.entries(w.byRoute)) warmByRoute[route] = (warmByRoute[route] ?? 0) + n;
-  for (const route of Object.keys(warmByRoute)) warmByRoute[route]! /= warm.length;
+  for (const route of Object.keys(warmByRoute)) warmByRoute[route]! /= perSweep.length;
   const isProjectGet = (r: TimedRequest) => r.route === PROJECT_GET;
   const busiest = (only: (r: TimedRequest) => boolean) =>
     pace === 'burst'
@@ -313,6 +320,7 @@ export function analyse(
   return {
     cold,
     warm,
+    warmSweeps: perSweep,
     warmPerSweep: avg((w) => w.requests),
     warmByRoute,
     pace,
