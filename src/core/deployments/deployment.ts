@@ -1,3 +1,6 @@
+/** Which deployment: GitLab's ids of the project and of the deployment. */
+export type DeploymentRef = { projectId: number; deploymentId: number };
+
 /** A GitLab deployment as greenlight needs it, read from the single-deployment API (never from a webhook). */
 export type GitLabUser = { id: number; username: string; name: string };
 
