@@ -46,7 +46,7 @@ describe('Redis: personal state and the open-cards index', () => {
     expect(await store.claimDm(7, carol)).toBe(true);
   });
 
-  it('reads a stored DM ref through its schema: one it cannot read counts as never confirmed (never posted twice)', async () => {
+  it('reads a stored DM ref through its schema: an unreadable one counts as never confirmed', async () => {
     const store = createPersonalStore(redis, keys);
     await redis.hset(keys.dms(8), 'T1:U0ALICE', JSON.stringify({ channel: 'D0ALICE', ts: 7 }));
     await redis.hset(keys.dms(8), 'T1:U0CAROL', '{not json');
