@@ -392,7 +392,13 @@ export function renderReport(r: BenchResults): string {
     );
   }
 
-  if (r.scale.length > 0) lines.push(...renderScale(r.scale.map((s) => s.result)));
+  if (r.scale.length > 0)
+    lines.push(
+      ...renderScale(
+        r.scale.map((s) => s.result),
+        r.machine,
+      ),
+    );
 
   const shippedRun = r.cards.find((c) => c.name === 'cards-1000');
   if (r.production.length > 0) {
@@ -452,8 +458,13 @@ export function renderReport(r: BenchResults): string {
 export const SCALE_HEADING = '## Sweep at scale';
 
 /** Issue 17: what the sweep of N projects costs at GitLab, scaled to the default interval (bench/NOTES.md). */
-export function renderScale(results: ScaleResult[]): string[] {
+export function renderScale(results: ScaleResult[], m: BenchResults['machine']): string[] {
   const lines = [SCALE_HEADING, ''];
+  lines.push(
+    `*Measured ${m.date} (code ${m.commit}; load average at start ${m.loadStart.toFixed(1)}), ` +
+      'rewritten by `npm run bench -- --only scale --splice`.*',
+    '',
+  );
   lines.push(
     'N projects in one group named by the policy (`groups:`), every 20th with protected environments that ' +
       'need one approval, deployments blocked on them (the open cards) and carded (through a group hook) ' +
@@ -486,7 +497,9 @@ export function renderScale(results: ScaleResult[]): string[] {
   );
   for (const s of results) {
     const cards = s.carded === s.cards ? fmtInt(s.cards) : `${fmtInt(s.carded)} of ${fmtInt(s.cards)}`;
-    const warmListed = Math.max(0, ...s.warmSweeps.map((w) => w.projectsListed));
+    // (results of runs before warmSweeps existed: their warm intervals)
+    const sweeps = (s.warmSweeps as ScaleResult['warmSweeps'] | undefined) ?? s.warm;
+    const warmListed = Math.max(0, ...sweeps.map((w) => w.projectsListed));
     lines.push(
       row([
         s.app,
