@@ -12,6 +12,8 @@ import type { VisibilityPort } from './core/visibility/can-see.ts';
 import { createProjectDirectory } from './adapters/gitlab/projects.ts';
 import { createGitLabOAuthClient } from './adapters/gitlab/oauth-client.ts';
 import { createGitLabReader } from './adapters/gitlab/reader.ts';
+import { createGitLabGate, withGitLabLane } from './adapters/gitlab/request-budget.ts';
+import { createGitLabBudgetStore } from './adapters/redis/gitlab-budget.ts';
 import { createChangesReader } from './adapters/gitlab/changes-reader.ts';
 import { createChangesStore } from './adapters/redis/changes-store.ts';
 import { registerChangesModal } from './entrypoints/slack/listeners/changes-modal.ts';
@@ -91,6 +93,8 @@ export type GreenlightOptions = {
   slackPacing?: { intervalMs?: number; maxSleepMs?: number };
   /** how often the worker role checks that Redis kept greenlight's data (default 30 s; see data-guard.ts) */
   dataCheckEveryMs?: number;
+  /** the GitLab request budget's clock and sleep (tests), and how long a request may wait in place (default 30 s) */
+  gitlabBudget?: { now?: () => number; sleep?: (ms: number) => Promise<void>; maxWaitMs?: number };
   /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
   rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
 };
@@ -185,7 +189,16 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       now: () => clock.now(),
     },
   });
-  const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token, observe: metrics.api };
+  // One request budget per GitLab token, shared by every queue and replica (Redis), asked before every request.
+  const gitlabGate = createGitLabGate({
+    store: createGitLabBudgetStore(redis, keys, { ...(opts.gitlabBudget?.now && { now: opts.gitlabBudget.now }) }),
+    limits: config.gitlab.limits,
+    logger,
+    observe: metrics.gitlabBudget,
+    ...(opts.gitlabBudget?.sleep && { sleep: opts.gitlabBudget.sleep }),
+    ...(opts.gitlabBudget?.maxWaitMs !== undefined && { maxWaitMs: opts.gitlabBudget.maxWaitMs }),
+  });
+  const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token, observe: metrics.api, gate: gitlabGate };
   const gitlab = createGitLabReader(gitlabConn);
   const membership = createMembership(gitlabConn);
   // What a deployment changes (cards, lists, the Changes modal): GitLab reads, ranges kept in Redis.
@@ -231,6 +244,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
             clientId: oauthApp.clientId,
             clientSecret: oauthApp.clientSecret,
             redirectUri: `${config.publicUrl}/oauth/gitlab/callback`,
+            gate: gitlabGate,
           }),
           conn: gitlabConn,
           clock,
@@ -367,6 +381,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       },
     });
     await bolt.init();
+    // Clicks, commands and modals go first in the GitLab budget (before webhook work and the sweep).
+    bolt.use(({ next }) => withGitLabLane('interactive', next));
     registerCardActions(bolt, { producer, cards, logger });
     registerRejectModal(bolt, { producer, logger });
     registerApproveModal(bolt, { producer, logger });
@@ -463,7 +479,6 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       prefix: keys.bullPrefix,
       logger,
       settings: { stallTimeoutMs: config.workerStallTimeoutMs, ...opts.workerSettings },
-      pauseQueue: (name, ms) => queues[name].rateLimit(ms),
     });
     personalWorker = startPersonalWorker(
       {

@@ -51,7 +51,7 @@ export async function startSweeper(opts: {
   );
   const worker = new Worker<SweepJob>(
     SWEEP_QUEUE,
-    runJob<SweepJob, SweepReport>(logger, { pauseQueue: (ms) => queue.rateLimit(ms) }, (job, log) => {
+    runJob<SweepJob, SweepReport>(logger, { lane: () => 'background' }, (job, log) => {
       log.info({ reason: job.data.reason }, 'sweep started');
       return sweepDeployments({ ...opts.deps, logger: log }, { reason: job.data.reason });
     }),
@@ -59,7 +59,6 @@ export async function startSweeper(opts: {
       connection: opts.workerConnection,
       prefix: opts.prefix,
       concurrency: 1,
-      limiter: { max: 10_000, duration: 1_000 },
       ...workerStallOptions(opts.stallTimeoutMs),
     },
   );

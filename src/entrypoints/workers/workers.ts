@@ -23,6 +23,15 @@ import {
   type ProcessorDeps,
 } from './processors.ts';
 import { describe, runJob } from './run-job.ts';
+import type { GitLabLane } from '../../adapters/gitlab/request-budget.ts';
+
+/**
+ * Work the sweep asked for (its reason starts with "sweep") is background work for the GitLab budget: it takes
+ * the sweep's share and yields to clicks and webhook work.
+ */
+export function gitlabLaneOf(data: { reason?: unknown }): GitLabLane {
+  return typeof data.reason === 'string' && data.reason.startsWith('sweep') ? 'background' : 'normal';
+}
 
 /** A decision is retried for about a minute at most: never an approval long after the click. */
 export const DECISION_WINDOW_MS = 60_000;
@@ -53,12 +62,6 @@ export function workerStallOptions(stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS) {
 }
 
 /**
- * A limiter far above any real throughput: BullMQ only honours
- * a queue-wide pause (GitLab 429) on workers that have one.
- */
-const PAUSABLE = { limiter: { max: 10_000, duration: 1_000 } };
-
-/**
  * Until 0.1, each webhook delivery was a job of the BullMQ queue `intake`; now they travel through a Redis stream
  * (webhook-stream.ts). Workers still take jobs from the old queue, so that nothing a 0.1 web process accepted during
  * a rolling upgrade is left behind. To be removed once no 0.1 web process can be running.
@@ -74,7 +77,6 @@ export function startWorkers(
     prefix: string;
     logger: Logger;
     settings?: WorkerSettings;
-    pauseQueue?(queue: QueueName, ms: number): Promise<void>;
   },
 ): Workers {
   const { logger } = opts;
@@ -87,20 +89,16 @@ export function startWorkers(
     ...opts.settings?.concurrency,
   };
   const stall = workerStallOptions(opts.settings?.stallTimeoutMs);
-  const pausable = (name: QueueName) =>
-    opts.pauseQueue ? { pauseQueue: (ms: number) => opts.pauseQueue!(name, ms) } : {};
   const make = <T>(
     name: QueueName | typeof LEGACY_INTAKE_QUEUE,
     handler: (job: Job<T>, token?: string) => Promise<unknown>,
   ) => {
-    const limiter = name === QUEUE.scan || name === QUEUE.sync ? PAUSABLE : {};
     const worker = new Worker<T>(name, handler, {
       connection: opts.connection,
       prefix: opts.prefix,
       concurrency: name === LEGACY_INTAKE_QUEUE ? 5 : concurrency[name],
       autorun: true,
       ...stall,
-      ...limiter,
     });
     worker.on('error', (error) => logger.error({ queue: name, err: describe(error) }, 'worker error'));
     return worker;
@@ -113,17 +111,21 @@ export function startWorkers(
     ),
     make<ScanJob>(
       QUEUE.scan,
-      runJob(logger, pausable(QUEUE.scan), (job, log) => processScan(deps, job.data, log)),
+      runJob(logger, { lane: (job) => gitlabLaneOf(job.data) }, (job, log) => processScan(deps, job.data, log)),
     ),
     make<SyncJob>(
       QUEUE.sync,
-      runJob(logger, pausable(QUEUE.sync), (job, log) => processSync(deps, job.data, log)),
+      runJob(logger, { lane: (job) => gitlabLaneOf(job.data) }, (job, log) => processSync(deps, job.data, log)),
     ),
     make<DecisionJob>(
       QUEUE.decisions,
       runJob<DecisionJob, string>(
         logger,
-        { maxAgeMs: DECISION_WINDOW_MS, onGiveUp: (job, error) => giveUpDecision(deps, job, error) },
+        {
+          maxAgeMs: DECISION_WINDOW_MS,
+          onGiveUp: (job, error) => giveUpDecision(deps, job, error),
+          lane: () => 'interactive',
+        },
         (job, log) => processDecision(deps, job.data, log),
       ),
     ),
