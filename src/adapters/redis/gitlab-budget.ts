@@ -37,7 +37,8 @@ for i = 2, #KEYS do
   local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or '0'), now)
   local after = tat + interval
   local excess = after - now - (burst - reserve) * interval
-  if excess > wait then wait, over = excess, i - 1 end
+  -- (tat sums fractional intervals: a rounding error of a microsecond is no excess)
+  if excess > 0.001 and excess > wait then wait, over = excess, i - 1 end
   next[i] = after
 end
 if wait > 0 then return {1, math.ceil(wait), over} end
