@@ -131,7 +131,7 @@ describe('sweep: what webhooks missed', () => {
     },
   );
 
-  it('a 429 met by the sweep pauses scans and syncs too (one pause per token), until Retry-After has passed', async () => {
+  it('a 429 met by the sweep pauses scans and syncs too (one pause per token) until Retry-After passed', async () => {
     await drained();
     const ds = [deploy(world.project), deploy(grouped)];
     // the sweep's first request meets the 429; nothing else is in flight then (every earlier job has drained)
