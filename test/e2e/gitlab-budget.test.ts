@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGreenlight, type Greenlight } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -18,8 +21,13 @@ describe('one GitLab request budget per token, shared by every replica', () => {
   let clock: ManualClock;
   let prefix: string;
 
-  const start = async (env: Record<string, string>) => {
+  const start = async (env: Record<string, string>, policy?: string) => {
     world = await startWorld({ webhookMode: 'modern' });
+    if (policy !== undefined) {
+      const dir = mkdtempSync(join(tmpdir(), 'greenlight-policy-'));
+      env = { ...env, CONFIG_FILE: join(dir, 'policy.yml') };
+      writeFileSync(env.CONFIG_FILE!, policy);
+    }
     clock = manualClock();
     prefix = uniquePrefix('gitlab-budget');
     for (let i = 0; i < 2; i++) {
@@ -140,5 +148,37 @@ describe('one GitLab request budget per token, shared by every replica', () => {
     // over the whole run: never more than the burst plus one request per 500 ms the clock moved
     expect(w.gitlab.requests.length).toBeLessThanOrEqual(10 + Math.floor(clock.advanced() / 500));
     expect(w.gitlab.requests.length).toBeGreaterThan(8);
+  });
+
+  it('a click goes at once while the sweep waits: the sweep leaves half of the burst to clicks', async () => {
+    // 240 a minute: a burst of 20, of which the sweep may use 10 and webhook work 15
+    const w = await start(
+      { GITLAB_RATE_LIMIT: '240', GITLAB_PROJECT_RATE_LIMIT: '0', GITLAB_SWEEP_RATE_LIMIT: '0' },
+      `channel: ${CHANNEL}\ngroups: [bulk]\nsweep: { every: 1h }\n`,
+    );
+    const [d] = deploy(w, 1);
+    const card = await pumpUntil(500, () => !!cardOf(w, d!.id), 'the card');
+    expect(card).toBe(true);
+    const ts = cardOf(w, d!.id)!.ts;
+    // a full budget, then a sweep of 30 projects that would need 60 requests and more
+    clock.advance(60_000);
+    for (let i = 0; i < 30; i++) w.gitlab.addProject({ pathWithNamespace: `bulk/p${i}` });
+    await replicas[0]!.app.sweeper()!.requestNow('big');
+    const background = async () =>
+      (await Promise.all(replicas.map((r) => r.app.metrics.render()))).reduce(
+        (sum, m) => sum + total(m.body, 'greenlight_gitlab_budget_waits_total', { lane: 'background', reason: 'api' }),
+        0,
+      );
+    await waitFor(async () => (await background()) > 0, { what: 'the sweep waiting for the budget' });
+    const beforeClick = w.gitlab.requests.length;
+    await w.slack.clickButton(replicas[0]!.app.url()!, {
+      userId: w.slackIds.alice,
+      channel: CHANNEL,
+      ts,
+      actionId: 'deploy_approve',
+    });
+    // the clock stands still: only the budget the sweep had to leave lets the decision through
+    await waitFor(() => w.gitlab.approvalCalls().length === 1, { what: 'the approval recorded' });
+    expect(w.gitlab.requests.length - beforeClick).toBeLessThanOrEqual(10);
   });
 });
