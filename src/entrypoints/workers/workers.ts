@@ -26,11 +26,12 @@ import { describe, runJob } from './run-job.ts';
 import type { GitLabLane } from '../../adapters/gitlab/request-budget.ts';
 
 /**
- * Work the sweep asked for (its reason starts with "sweep") is background work for the GitLab budget: it takes
- * the sweep's share and yields to clicks and webhook work.
+ * Work the sweep asked for (its reason starts with "sweep", or it was queued with a priority: webhook work has
+ * none) is background work for the GitLab budget: it takes the sweep's share and yields to clicks and webhooks.
  */
-export function gitlabLaneOf(data: { reason?: unknown }): GitLabLane {
-  return typeof data.reason === 'string' && data.reason.startsWith('sweep') ? 'background' : 'normal';
+export function gitlabLaneOf(job: { data: { reason?: unknown }; opts?: { priority?: number } }): GitLabLane {
+  const fromSweep = typeof job.data.reason === 'string' && job.data.reason.startsWith('sweep');
+  return fromSweep || (job.opts?.priority ?? 0) > 0 ? 'background' : 'normal';
 }
 
 /** A decision is retried for about a minute at most: never an approval long after the click. */
@@ -111,11 +112,11 @@ export function startWorkers(
     ),
     make<ScanJob>(
       QUEUE.scan,
-      runJob(logger, { lane: (job) => gitlabLaneOf(job.data) }, (job, log) => processScan(deps, job.data, log)),
+      runJob(logger, { lane: (job) => gitlabLaneOf(job) }, (job, log) => processScan(deps, job.data, log)),
     ),
     make<SyncJob>(
       QUEUE.sync,
-      runJob(logger, { lane: (job) => gitlabLaneOf(job.data) }, (job, log) => processSync(deps, job.data, log)),
+      runJob(logger, { lane: (job) => gitlabLaneOf(job) }, (job, log) => processSync(deps, job.data, log)),
     ),
     make<DecisionJob>(
       QUEUE.decisions,
