@@ -186,6 +186,27 @@ describe('GitLab request budget (real Redis, test clock)', () => {
       expect(error).toMatchObject({ retryAfterMs: 60_000, detail: 'paused' });
     });
 
+    it('GET /projects/:id also takes from its own budget; other routes and methods do not', async () => {
+      const clock = testClock();
+      const [store] = budgets(1, clock);
+      const g = createGitLabGate({
+        store: store!,
+        limits: { perMinute: 0, projectPerMinute: 12, sweepPerMinute: 0 }, // burst 1
+        logger: new CapturingLogger(),
+        maxWaitMs: 0,
+      });
+      const limited = (endpoint: string, method = 'GET') =>
+        withGitLabLane('interactive', () => g.admit(headers, method, endpoint)).then(
+          () => false,
+          (e: unknown) => isGreenlightError(e, 'gitlab_rate_limited'),
+        );
+      expect(await limited('projects/acme%2Fweb')).toBe(false);
+      expect(await limited('projects/acme%2Fweb')).toBe(true);
+      expect(await limited('projects/7')).toBe(true);
+      expect(await limited('projects/7/deployments')).toBe(false);
+      expect(await limited('projects/7', 'PUT')).toBe(false);
+    });
+
     it('RateLimit-Remaining 0 pauses until RateLimit-Reset; other answers change nothing', async () => {
       const clock = testClock(Date.now());
       const { g, slept } = gate(clock);
