@@ -131,37 +131,34 @@ describe('sweep: what webhooks missed', () => {
     },
   );
 
-  it('a 429 met by the sweep pauses scans and syncs too (one pause per token) until Retry-After passed', async () => {
+  it('a 429 met by a scan pauses syncs and other scans too (one pause per token) until Retry-After', async () => {
     await drained();
-    const ds = [deploy(world.project), deploy(grouped)];
-    // the sweep's first request meets the 429; nothing else is in flight then (every earlier job has drained)
-    world.gitlab.failNext({ path: '/api/v4/groups/platform/projects', status: 429, headers: { 'Retry-After': '60' } });
-    await app.app.sweeper()!.requestNow('throttled');
+    const ds = [deploy(seen), deploy(world.project)];
+    // nothing else is in flight when the scan's listing meets the 429 (every earlier job has drained)
+    const listing = `/api/v4/projects/${seen.id}/deployments`;
+    world.gitlab.failNext({ path: listing, status: 429, headers: { 'Retry-After': '60' } });
+    await app.app.producer.requestScan({ projectId: seen.id, environments: [], reason: 'a pipeline hook' });
     await waitFor(() => app.logs.find('GitLab rate limit; every caller of the token paused').length > 0, {
       what: 'the pause',
     });
     const at429 = world.gitlab.requests.findIndex((r) => r.status === 429);
-    // work of the other queues, as webhooks would bring it, waits for the same pause
-    await app.app.producer.requestScan({ projectId: seen.id, environments: [], reason: 'a pipeline hook' });
-    const hooked = { projectId: world.project.id, deploymentId: ds[0]!.id };
-    await app.app.producer.requestSync(hooked, 'a deployment hook');
+    // work of other queues and projects, as webhooks and the sweep bring it, waits for the same pause
+    await app.app.producer.requestScan({ projectId: world.project.id, environments: [], reason: 'sweep: test' });
+    await app.app.producer.requestSync({ projectId: seen.id, deploymentId: ds[0]!.id }, 'a deployment hook');
     await waitFor(async () => (await pausedWaits()) >= 2, { what: 'the scan and the sync waiting' });
     expect(world.gitlab.requests.slice(at429 + 1)).toEqual([]);
-    // Retry-After has passed: the waiting work goes, and the sweep (delayed by Retry-After) runs again
+    // Retry-After has passed: the waiting work goes, and the throttled scan (delayed by Retry-After) runs again
     clock.advance(61_000);
     await waitFor(
       async () => {
-        // the sweep finishes what it can, then is tried again after Retry-After (real time: brought forward here)
-        for (const job of await app.app.sweeper()!.queue.getDelayed())
-          if (job.data.reason === 'throttled') await job.promote();
+        for (const job of await app.app.queues.scan.getDelayed())
+          if (job.data.reason === 'a pipeline hook') await job.promote();
         return ds.every((d) => cardOf(d.id));
       },
       { what: 'cards after the pause' },
     );
     expect(world.gitlab.requests.filter((r) => r.status === 429)).toHaveLength(1);
-    expect(world.gitlab.requests.slice(at429 + 1).some((r) => r.path === '/api/v4/groups/platform/projects')).toBe(
-      true,
-    );
+    expect(world.gitlab.requests.slice(at429 + 1).some((r) => r.path === listing && r.status === 200)).toBe(true);
   });
 
   it('runs one sweep at a time across replicas', async () => {
