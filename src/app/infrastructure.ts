@@ -53,7 +53,9 @@ export function createInfrastructure(config: Config, opts: GreenlightOptions): I
     ['queues', queueConnection],
     ['workers', workerConnection],
   ] as const) {
-    conn?.on('error', (error: Error) => logger.warn({ connection: name, err: error.message }, 'redis connection error'));
+    conn?.on('error', (error: Error) =>
+      logger.warn({ connection: name, err: error.message }, 'redis connection error'),
+    );
   }
   let metrics: Metrics | null = null;
   const factory = createQueueFactory({

@@ -16,7 +16,13 @@ import type { HttpServer } from './lifecycle.ts';
 import type { GreenlightOptions } from './options.ts';
 import { registerSlackListeners } from './slack-listeners.ts';
 
-type WebDeps = { config: Config; infra: Infrastructure; adapters: Adapters; server: HttpServer; rejections: RejectionLog };
+type WebDeps = {
+  config: Config;
+  infra: Infrastructure;
+  adapters: Adapters;
+  server: HttpServer;
+  rejections: RejectionLog;
+};
 
 /** /healthz, /readyz and /metrics: every role serves them. */
 export function opsApp({ config, infra }: Pick<WebDeps, 'config' | 'infra'>) {
@@ -33,7 +39,12 @@ export async function startWeb(deps: WebDeps, opts: GreenlightOptions): Promise<
   const { config, infra, adapters: a, rejections } = deps;
   const { logger, metrics } = infra;
   const http = opsApp(deps);
-  limitPublicRoutes(http, { limits: opts.rateLimits ?? {}, webhookSecret: config.gitlab.webhookSecret, logger, rejections });
+  limitPublicRoutes(http, {
+    limits: opts.rateLimits ?? {},
+    webhookSecret: config.gitlab.webhookSecret,
+    logger,
+    rejections,
+  });
   const intake = createWebhookIntake({
     secret: config.gitlab.webhookSecret,
     logger,

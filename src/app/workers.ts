@@ -60,7 +60,14 @@ export async function startWorkerRole(
   const visible = { identity: a.identity, membership: a.membership, visibility: a.visibility };
   startPersonalWorker(
     {
-      home: { index: a.pendingIndex, ...visible, store, linkTarget: a.linkTarget, clock, command: config.slack.command },
+      home: {
+        index: a.pendingIndex,
+        ...visible,
+        store,
+        linkTarget: a.linkTarget,
+        clock,
+        command: config.slack.command,
+      },
       notify: { cards: a.cards, store, chat, ...visible },
       ...{ chat, store, producer: infra.personal, clock },
     },

@@ -114,10 +114,25 @@ export const QUEUES = {
     jobs: { ...exponential(8, 1_000), removeOnComplete: { age: 600, count: 1_000 }, removeOnFail: KEEP.removeOnFail },
     worker: { concurrency: 20 },
   },
-  scan: { name: 'scan', schema: ScanJob, jobs: { ...exponential(6, 2_000), ...KEEP }, worker: { concurrency: 4, pausable: true } },
-  sync: { name: 'sync', schema: SyncJob, jobs: { ...exponential(10, 1_000), ...KEEP }, worker: { concurrency: 10, pausable: true } },
+  scan: {
+    name: 'scan',
+    schema: ScanJob,
+    jobs: { ...exponential(6, 2_000), ...KEEP },
+    worker: { concurrency: 4, pausable: true },
+  },
+  sync: {
+    name: 'sync',
+    schema: SyncJob,
+    jobs: { ...exponential(10, 1_000), ...KEEP },
+    worker: { concurrency: 10, pausable: true },
+  },
   // a decision is retried only briefly; the decision window itself is handle-click.ts's (core/approvals)
-  decisions: { name: 'decisions', schema: DecisionJob, jobs: { ...exponential(5, 1_000), ...KEEP }, worker: { concurrency: 10 } },
+  decisions: {
+    name: 'decisions',
+    schema: DecisionJob,
+    jobs: { ...exponential(5, 1_000), ...KEEP },
+    worker: { concurrency: 10 },
+  },
   notices: {
     name: 'notices',
     schema: NoticeJob,

@@ -23,6 +23,9 @@ export function createPersonalProducer(queue: Queue<PersonalJob>): PersonalProdu
     cardChanged: (ref) =>
       add({ kind: 'changed', projectId: ref.projectId, deploymentId: ref.deploymentId }, `changed-${ref.deploymentId}`),
     refreshHome: (user) =>
-      add({ kind: 'home', teamId: user.teamId, userId: user.userId }, `home-${safeId(user.teamId)}-${safeId(user.userId)}`),
+      add(
+        { kind: 'home', teamId: user.teamId, userId: user.userId },
+        `home-${safeId(user.teamId)}-${safeId(user.userId)}`,
+      ),
   };
 }

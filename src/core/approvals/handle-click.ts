@@ -172,7 +172,12 @@ async function audit(
     await deps.audit.append(entry);
   } catch (error) {
     deps.logger.error(
-      { err: errorText(error), deploymentId: click.ref.deploymentId, slackUser: click.slackUser.userId, outcome: entry.outcome },
+      {
+        err: errorText(error),
+        deploymentId: click.ref.deploymentId,
+        slackUser: click.slackUser.userId,
+        outcome: entry.outcome,
+      },
       'audit entry could not be written',
     );
   }

@@ -9,7 +9,15 @@ import type { ChatPort, Clock, DeploymentRef, GitLabReader, Logger } from '../..
 import { sendDueNudge } from '../../core/reminders/send-nudge.ts';
 import { snoozeNudges } from '../../core/reminders/snooze-nudges.ts';
 import { trackNudges, type NudgeDeps } from '../../core/reminders/track-nudges.ts';
-import type { DecisionJob, NoticeJob, NudgeJob, Producer, ScanJob, SyncJob, WebhookJob } from '../../adapters/queue/queues.ts';
+import type {
+  DecisionJob,
+  NoticeJob,
+  NudgeJob,
+  Producer,
+  ScanJob,
+  SyncJob,
+  WebhookJob,
+} from '../../adapters/queue/queues.ts';
 
 export type ProcessorDeps = {
   gitlab: GitLabReader;

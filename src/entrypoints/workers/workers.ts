@@ -30,9 +30,18 @@ export type Workers = { workers: Worker[] };
 export function startWorkers(deps: ProcessorDeps, factory: QueueFactory, logger: Logger): Workers {
   const policy = <N extends QueueName>(name: N) => jobPolicy(name, factory);
   const workers = [
-    factory.worker('intake', runJob(logger, policy('intake'), (job, log) => processIntake(deps, job.data, log))),
-    factory.worker('scan', runJob(logger, policy('scan'), (job, log) => processScan(deps, job.data, log))),
-    factory.worker('sync', runJob(logger, policy('sync'), (job, log) => processSync(deps, job.data, log))),
+    factory.worker(
+      'intake',
+      runJob(logger, policy('intake'), (job, log) => processIntake(deps, job.data, log)),
+    ),
+    factory.worker(
+      'scan',
+      runJob(logger, policy('scan'), (job, log) => processScan(deps, job.data, log)),
+    ),
+    factory.worker(
+      'sync',
+      runJob(logger, policy('sync'), (job, log) => processSync(deps, job.data, log)),
+    ),
     factory.worker(
       'decisions',
       runJob(
@@ -41,12 +50,18 @@ export function startWorkers(deps: ProcessorDeps, factory: QueueFactory, logger:
         (job, log) => processDecision(deps, job.data, log),
       ),
     ),
-    factory.worker('notices', runJob(logger, policy('notices'), (job) => processNotice(deps, job.data))),
+    factory.worker(
+      'notices',
+      runJob(logger, policy('notices'), (job) => processNotice(deps, job.data)),
+    ),
     factory.worker(
       'nudges',
       runJob(
         logger,
-        { ...policy('nudges'), onGiveUp: (job) => giveUpNudge(deps, job, logger.child({ queue: 'nudges', jobId: job.id })) },
+        {
+          ...policy('nudges'),
+          onGiveUp: (job) => giveUpNudge(deps, job, logger.child({ queue: 'nudges', jobId: job.id })),
+        },
         (job, log) => processNudge(deps, job.data, log),
       ),
     ),

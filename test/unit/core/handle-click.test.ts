@@ -96,9 +96,7 @@ describe('handleClick: a click is decided, audited and answered', () => {
 
   it('records refusals with their reason, and the Link notice knows the Slack team', async () => {
     await (deps.decide.cards as FakeCardStore).create(openCard(waitingDeployment()));
-    expect(await handleClick(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }))).toBe(
-      'unlinked',
-    );
+    expect(await handleClick(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }))).toBe('unlinked');
     // the project's path, as in every other entry (read from GitLab: no card knows this deployment)
     expect(entries).toEqual([
       expect.objectContaining({
@@ -165,7 +163,7 @@ describe('handleClick: a click is decided, audited and answered', () => {
     },
   );
 
-  it('holds the decision window on the Clock: a click is decided up to the window and expires just after it', async () => {
+  it('holds the decision window on the Clock: decided up to the window, expired just after it', async () => {
     const click = job();
     now += DECISION_WINDOW_MS;
     expect(await handleClick(deps, click)).toBe('recorded');
