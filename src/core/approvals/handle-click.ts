@@ -1,5 +1,5 @@
 import { classify, type GitLabUser } from '../deployments/deployment.ts';
-import { isGreenlightError } from '../errors.ts';
+import { GreenlightError, isGreenlightError } from '../errors.ts';
 import type { Clock, DeploymentRef, GitLabReader, IdentityPort, Logger, SlackUser } from '../ports.ts';
 import { decideDeployment, type DecideDeps, type DecisionAction } from './decide-deployment.ts';
 import { chooseRuleNotice, failureNotice, recordedNotice, refusalNotice, type Notice } from './notices.ts';
@@ -58,8 +58,9 @@ export type HandleClickDeps = {
  */
 export async function handleClick(deps: HandleClickDeps, click: Click): Promise<string> {
   const log = deps.logger;
+  const windowMs = deps.decisionWindowMs ?? DECISION_WINDOW_MS;
   const ageMs = deps.clock.now() - click.requestedAt;
-  if (ageMs > (deps.decisionWindowMs ?? DECISION_WINDOW_MS)) {
+  if (ageMs > windowMs) {
     log.warn(
       { deploymentId: click.ref.deploymentId, action: click.action, ageMs },
       'decision expired before it could be processed',
@@ -85,6 +86,9 @@ export async function handleClick(deps: HandleClickDeps, click: Click): Promise<
     );
   } catch (error) {
     await audit(deps, click, { outcome: 'error', error: errorText(error) });
+    // GitLab asks to wait past the window (Retry-After): no retry could record it in time, so give up now.
+    if (isGreenlightError(error) && error.retryable && ageMs + (error.retryAfterMs ?? 0) > windowMs)
+      throw new GreenlightError(error.code, error.message, { retryable: false, detail: error.detail, cause: error });
     throw error;
   }
   const d = outcome.deployment;

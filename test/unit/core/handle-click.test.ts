@@ -173,4 +173,12 @@ describe('handleClick: a click is decided, audited and answered', () => {
     expect(notices.at(-1)).toMatchObject({ channel: 'C1', user: 'U0ALICE', notice: { tone: 'error' } });
     expect(entries.at(-1)).toMatchObject({ outcome: 'expired', at: new Date(now).toISOString() });
   });
+
+  it('gives up at once when GitLab asks to wait past the decision window (no retry could land in time)', async () => {
+    actor.failWith = new GreenlightError('gitlab_rate_limited', 'GitLab answered 429', { retryAfterMs: 120_000 });
+    const error = await handleClick(deps, job()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'gitlab_rate_limited', retryable: false });
+    actor.failWith = new GreenlightError('gitlab_rate_limited', 'GitLab answered 429', { retryAfterMs: 5_000 });
+    expect(await handleClick(deps, job()).catch((e: unknown) => e)).toMatchObject({ retryable: true });
+  });
 });
