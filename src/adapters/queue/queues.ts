@@ -48,7 +48,7 @@ export function createProducer(queues: Queues): Producer {
       const job = await queues.intake.add(
         'event',
         { event, deliveryKey },
-        { jobId, deduplication: { id: safeId(deliveryKey), ttl: DELIVERY_MEMORY_MS } },
+        { jobId, deduplication: { id: `delivery-${safeId(deliveryKey)}`, ttl: DELIVERY_MEMORY_MS } },
       );
       return job.id === jobId ? 'queued' : 'duplicate';
     },
