@@ -21,11 +21,11 @@ export function registerSlackListeners(bolt: App, config: Config, infra: Infrast
   const { producer, logger, clock } = infra;
   const { command } = config.slack;
   // cards
-  registerCardActions(bolt, { producer, cards: a.cards, logger });
-  registerRejectModal(bolt, { producer, logger });
-  registerApproveModal(bolt, { producer, logger });
+  registerCardActions(bolt, { producer, cards: a.cards, clock, logger });
+  registerRejectModal(bolt, { producer, clock, logger });
+  registerApproveModal(bolt, { producer, clock, logger });
   registerChangesModal(bolt, { cards: a.cards, changes: a.changes, logger });
-  registerSnooze(bolt, { producer, logger });
+  registerSnooze(bolt, { producer, clock, logger });
   // the list and the slash command
   const list: PendingListDeps = {
     index: a.pendingIndex,
