@@ -31,6 +31,7 @@ export function registerSlackListeners(bolt: App, config: Config, infra: Infrast
     index: a.pendingIndex,
     identity: a.identity,
     membership: a.membership,
+    policy: config.policy,
     visibility: a.visibility,
     clock,
     command,

@@ -57,7 +57,7 @@ export async function startWorkerRole(
   };
   startWorkers(deps, factory, logger);
   const { personalStore: store, personalChat: chat } = a;
-  const visible = { identity: a.identity, membership: a.membership, visibility: a.visibility };
+  const visible = { identity: a.identity, membership: a.membership, policy: config.policy, visibility: a.visibility };
   startPersonalWorker(
     {
       home: {

@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Notice } from '../../core/approvals/notices.ts';
-import type { IntakeEvent } from '../../entrypoints/http/webhook-events.ts';
+import { IntakeEvent } from '../../core/intake/intake-event.ts';
 
 /**
  * Every queue greenlight uses, declared once: its name, the schema of its jobs (checked when a worker takes one),
@@ -38,13 +38,8 @@ const SlackUser = z.object({ teamId: z.string(), userId: z.string() });
 /** How long a delivery's key is remembered: GitLab's "Resend request" repeats its Idempotency-Key. */
 export const DELIVERY_MEMORY_MS = 86_400_000;
 
-/** GitLab's deliveries as parsed by the webhook route (webhook-events.ts checked their shape already). */
-export const WebhookJob = z.object({
-  event: z.custom<IntakeEvent>(
-    (value) => typeof value === 'object' && value !== null && typeof (value as IntakeEvent).projectId === 'number',
-  ),
-  deliveryKey: z.string(),
-});
+/** A GitLab delivery as the webhook route normalised it (core/intake/intake-event.ts), and its delivery key. */
+export const WebhookJob = z.object({ event: IntakeEvent, deliveryKey: z.string() });
 export type WebhookJob = z.infer<typeof WebhookJob>;
 
 export const ScanJob = z.object({

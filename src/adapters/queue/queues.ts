@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { WorkQueue } from '../../core/ports.ts';
-import type { IntakeEvent } from '../../entrypoints/http/webhook-events.ts';
+import type { IntakeEvent } from '../../core/intake/intake-event.ts';
 import {
   DELIVERY_MEMORY_MS,
   type DecisionJob,

@@ -1,4 +1,4 @@
-import type { IntakeEvent } from '../../entrypoints/http/webhook-events.ts';
+import type { IntakeEvent } from './intake-event.ts';
 import type { GitLabReader, Logger, WorkQueue } from '../ports.ts';
 import { identifyDeployment } from './identify-deployment.ts';
 
