@@ -57,5 +57,13 @@ describe('queue factory (real Redis): every queue from its declaration', () => {
     expect(await producer.enqueueWebhook(event, 'a1b2')).toBe('duplicate');
     expect(await producer.enqueueWebhook(event, 'c3d4')).toBe('queued');
     expect(await factory.queue('intake').getWaitingCount()).toBe(2);
+    // handled, the delivery is still remembered: GitLab's "Resend request" of it adds nothing
+    const handled: string[] = [];
+    factory.worker('intake', async (job) => void handled.push(job.data.deliveryKey));
+    await waitFor(async () => (await factory.queue('intake').getCompletedCount()) === 2, {
+      what: 'deliveries handled',
+    });
+    expect(await producer.enqueueWebhook(event, 'a1b2')).toBe('duplicate');
+    expect(handled.sort()).toEqual(['a1b2', 'c3d4']);
   });
 });
