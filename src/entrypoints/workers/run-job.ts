@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { GreenlightError, isGreenlightError } from '../../core/errors.ts';
 import type { Logger } from '../../core/ports.ts';
+import { QUEUES, type JobOf, type QueueDeclaration, type QueueName } from '../../adapters/queue/declarations.ts';
 import { withGitLabLane, type GitLabLane } from '../../adapters/gitlab/request-budget.ts';
 
 export type JobPolicy<T> = {
@@ -14,6 +15,26 @@ export type JobPolicy<T> = {
    */
   lane?(job: Job<T>): GitLabLane;
 };
+
+/** The policy of a declared queue (declarations.ts): its age limit and its lane of the GitLab budget. */
+export function jobPolicy<N extends QueueName>(name: N): JobPolicy<JobOf<N>> {
+  const worker = QUEUES[name].worker as QueueDeclaration['worker'];
+  const lane = worker.gitlabLane;
+  return {
+    ...(worker.maxAgeMs !== undefined && { maxAgeMs: worker.maxAgeMs }),
+    ...(lane !== undefined && { lane: (job: Job<JobOf<N>>) => (lane === 'origin' ? gitlabLaneOf(job) : lane) }),
+  };
+}
+
+/**
+ * Work the sweep asked for (its reason starts with "sweep", or it was queued with a priority: webhook work has
+ * none) is background work for the GitLab budget: it takes the sweep's share and yields to clicks and webhooks.
+ */
+export function gitlabLaneOf(job: { data: unknown; opts?: { priority?: number } }): GitLabLane {
+  const reason = (job.data as { reason?: unknown } | null)?.reason;
+  const fromSweep = typeof reason === 'string' && reason.startsWith('sweep');
+  return fromSweep || (job.opts?.priority ?? 0) > 0 ? 'background' : 'normal';
+}
 
 /**
  * The one place that decides retry vs give up. Retryable errors go back to BullMQ (exponential backoff),

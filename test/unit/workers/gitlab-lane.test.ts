@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gitlabLaneOf } from '../../../src/entrypoints/workers/workers.ts';
+import { gitlabLaneOf } from '../../../src/entrypoints/workers/run-job.ts';
 
 describe('the GitLab budget lane of a scan or sync job', () => {
   it("is background for the sweep's work (its reason, or a priority: webhook work has none), normal otherwise", () => {
