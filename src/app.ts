@@ -28,6 +28,8 @@ import { createPersonalQueue } from './adapters/queue/personal-queue.ts';
 import { observedSlackFetch } from './adapters/metrics/api-observer.ts';
 import { createMetrics, type Metrics } from './adapters/metrics/metrics.ts';
 import { createProducer, createQueues, QUEUE, type Producer, type Queues } from './adapters/queue/queues.ts';
+import { resumeReplica } from './adapters/queue/reclaim.ts';
+import type { ReplicaIdentity } from './adapters/redis/replica-identity.ts';
 import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
@@ -281,6 +283,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   let socketBolt: App | null = null;
   let sweeper: Sweeper | null = null;
   let dataGuard: DataGuard | null = null;
+  let replica: ReplicaIdentity | null = null;
 
   const trustProxy = trustProxies(config.trustedProxies);
   const rejections = createRejectionLog(logger);
@@ -444,6 +447,16 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
     };
     const stallTimeoutMs = opts.workerSettings?.stallTimeoutMs ?? config.workerStallTimeoutMs;
+    // Before any worker runs: what this replica's previous process left unfinished is resumed at once (reclaim.ts).
+    const resumed = await resumeReplica({
+      redis,
+      keys,
+      replicaId: config.replicaId,
+      connection: queueConnection,
+      logger,
+    });
+    replica = resumed.identity;
+    const running = resumed.running;
     const intakeConnection = createRedis(redisTarget, 'bullmq');
     intakeConnection.on('error', (error: Error) =>
       logger.warn({ connection: 'intake', err: error.message }, 'redis connection error'),
@@ -456,6 +469,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       logger,
       concurrency: opts.workerSettings?.concurrency?.intake ?? 20,
       reclaimAfterMs: stallTimeoutMs,
+      name: replica.name,
       observe: metrics.intake,
     });
     workers = startWorkers(processorDeps, {
@@ -464,6 +478,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       logger,
       settings: { stallTimeoutMs: config.workerStallTimeoutMs, ...opts.workerSettings },
       pauseQueue: (name, ms) => queues[name].rateLimit(ms),
+      ...(running && { running }),
     });
     personalWorker = startPersonalWorker(
       {
@@ -483,7 +498,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         producer: personalQueue.producer,
         clock,
       },
-      { connection: workerConnection!, prefix: keys.bullPrefix, logger },
+      { connection: workerConnection!, prefix: keys.bullPrefix, logger, ...(running && { running }) },
     );
     metrics.observeWorkers(workers.workers, logger);
     const projects = createProjectDirectory(gitlabConn, gitlab);
@@ -503,6 +518,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       prefix: keys.bullPrefix,
       logger,
       stallTimeoutMs,
+      ...(running && { running }),
     });
     const sweep = sweeper;
     dataGuard = createDataGuard({
@@ -551,6 +567,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       if (dataGuard) await dataGuard.close();
       if (sweeper) await sweeper.close();
       if (personalWorker) await personalWorker.close();
+      await (replica as ReplicaIdentity | null)?.release();
       await queues.close();
       await personalQueue.close();
       for (const conn of [redis, queueConnection, workerConnection]) conn?.disconnect();

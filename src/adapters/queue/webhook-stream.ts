@@ -112,6 +112,11 @@ export type WebhookConsumerOptions = {
   blockMs?: number;
   /** consumers (of other processes) idle this long with nothing pending are removed from the group */
   forgetConsumersAfterMs?: number;
+  /**
+   * this consumer's name in the group. A replica's stable name (REPLICA_ID) lets its restart resume, at once, the
+   * entries it had read and not finished; default: a new name per process (they are taken over after reclaimAfterMs)
+   */
+  name?: string;
   /** each handled (or dropped) entry: for /metrics */
   observe?(outcome: { result: 'completed' | 'retried' | 'failed'; waitMs: number; ms: number }): void;
 };
@@ -147,11 +152,12 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
   const maxDeliveries = opts.maxDeliveries ?? 8;
   const blockMs = opts.blockMs ?? 2_000;
   const forgetAfterMs = opts.forgetConsumersAfterMs ?? 3_600_000;
-  const name = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const name = opts.name ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ queue: 'intake', consumer: name });
   let running = true;
   let groupReady = false;
   let lastReclaim = 0;
+  let resumedOwn = false;
   let handling: Promise<void> = Promise.resolve();
 
   const ensureGroup = async () => {
@@ -238,6 +244,37 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
     await handleEntries(entries, delivered);
   };
 
+  /**
+   * Entries still pending under this consumer's name were read by this replica's previous process, which stopped
+   * before it finished them (a crash, SIGKILL): handled now rather than after reclaimAfterMs. (A name is never
+   * shared by two live processes: see replica-identity.ts.)
+   */
+  const resumeOwn = async () => {
+    for (;;) {
+      const pending = (await redis.xpending(stream, CONSUMER_GROUP, '-', '+', 100, name)) as [
+        string,
+        string,
+        number,
+        number,
+      ][];
+      if (pending.length === 0) return;
+      const claimed = (await redis.xclaim(stream, CONSUMER_GROUP, name, 0, ...pending.map(([id]) => id))) as (
+        | Entry
+        | null
+      )[];
+      const entries = claimed.filter((e): e is Entry => Array.isArray(e) && Array.isArray(e[1]));
+      const present = new Set(entries.map(([id]) => id));
+      const gone = pending.map(([id]) => id).filter((id) => !present.has(id));
+      if (gone.length) await redis.xack(stream, CONSUMER_GROUP, ...gone);
+      log.info({ entries: entries.length }, 'webhook events left unfinished by the previous process resumed');
+      // a failure stays pending (reclaimed after reclaimAfterMs, like any other): leave the loop
+      const failed = new Set(pending.map(([id]) => id));
+      await handleEntries(entries, new Map(pending.map(([id, , , count]) => [id, Number(count) + 1])));
+      const still = (await redis.xpending(stream, CONSUMER_GROUP, '-', '+', 100, name)) as [string][];
+      if (still.some(([id]) => failed.has(id))) return;
+    }
+  };
+
   /** Consumers of processes long gone, with nothing pending, are forgotten (each process start adds one). */
   const forgetIdleConsumers = async () => {
     const consumers = (await redis.xinfo('CONSUMERS', stream, CONSUMER_GROUP)) as unknown[][];
@@ -255,6 +292,11 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
     while (running) {
       try {
         if (!groupReady) await ensureGroup();
+        if (!resumedOwn) {
+          handling = resumeOwn();
+          await handling;
+          resumedOwn = true;
+        }
         if (Date.now() - lastReclaim >= reclaimAfterMs / 2) {
           lastReclaim = Date.now();
           handling = reclaim();

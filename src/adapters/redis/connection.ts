@@ -105,7 +105,17 @@ export function keyspace(prefix: string) {
     dataLostAt: `${base}:data-lost-at`,
     /** the commits and merge requests between two deployed shas (src/adapters/redis/changes-store.ts) */
     changes: (projectId: number, from: string, to: string) => `${base}:changes:${projectId}:${from}..${to}`,
+    /** held by the live process of a replica (REPLICA_ID), see replica-identity.ts */
+    replicaLease: (replicaId: string) => `${base}:replica:${replicaId}:lease`,
+    /** the jobs a replica is running, with their lock tokens, see reclaim.ts */
+    replicaJobs: (replicaId: string) => `${base}:replica:${replicaId}:jobs`,
     pattern: `${base}:*`,
   };
 }
 export type Keyspace = ReturnType<typeof keyspace>;
+
+/** Resolves once the connection can take commands (a fail-fast connection refuses them until then). */
+export function whenReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => redis.once('ready', () => resolve()));
+}

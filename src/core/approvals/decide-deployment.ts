@@ -30,6 +30,11 @@ export type DecisionRequest = {
   action: DecisionAction;
   comment?: string;
   representedAs?: string;
+  /**
+   * This click was tried before (its process died, or GitLab's answer was lost): GitLab may have recorded it
+   * already. Its own decision found in GitLab is then this click's, and reported as recorded.
+   */
+  retried?: boolean;
 };
 
 export type DecisionOutcome =
@@ -99,6 +104,14 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
 
   const deployment = await deps.gitlab.getDeployment(ref);
   if (!deployment) return { kind: 'refused', reason: 'not_found' };
+  if (request.retried && action !== 'run' && hasDecided(deployment, identity, action)) {
+    deps.logger.info(
+      { deploymentId: ref.deploymentId, action, gitlabUser: identity.gitlab.username },
+      'decision found recorded in GitLab by an earlier try',
+    );
+    await deps.queue.requestSync(ref, `${action} recorded`);
+    return { kind: 'recorded', action, as: identity.gitlab, deployment };
+  }
   const refusal = refuseLocally(deps, request, deployment, identity);
   if (refusal) {
     // The card may be behind what GitLab says (a lost webhook): bring it up to date.
@@ -222,11 +235,17 @@ function refuseLocally(
       detail: state ?? 'unknown',
       by: lastActor(deployment),
     };
-  const wanted = request.action === 'approve' ? 'approved' : 'rejected';
-  if (allApprovals(deployment).some((a) => a.user.id === as.id && a.status === wanted)) {
+  if (hasDecided(deployment, identity, request.action)) {
+    const wanted = request.action === 'approve' ? 'approved' : 'rejected';
     return { kind: 'refused', reason: 'already_decided', deployment, as, detail: wanted };
   }
   return null;
+}
+
+/** GitLab shows this person's approval (or rejection) of the deployment. */
+function hasDecided(deployment: Deployment, identity: Identity, action: 'approve' | 'reject'): boolean {
+  const wanted = action === 'approve' ? 'approved' : 'rejected';
+  return allApprovals(deployment).some((a) => a.user.id === identity.gitlab.id && a.status === wanted);
 }
 
 function isCommitAuthor(deployment: Deployment, identity: Identity): boolean {

@@ -5,6 +5,7 @@ import { notifyApprovers, type NotifyDeps } from '../../core/personal/notify-app
 import type { PersonalChat, PersonalStore } from '../../core/personal/ports.ts';
 import type { Clock, Logger } from '../../core/ports.ts';
 import { PERSONAL_QUEUE, type PersonalJob, type PersonalProducer } from '../../adapters/queue/personal-queue.ts';
+import type { RunningJobs } from '../../adapters/queue/reclaim.ts';
 import { describe, runJob } from './run-job.ts';
 
 /** A Home tab opened within this window is re-published when a deployment changes. */
@@ -40,13 +41,14 @@ export async function processPersonal(deps: PersonalWorkerDeps, job: PersonalJob
 
 export function startPersonalWorker(
   deps: PersonalWorkerDeps,
-  opts: { connection: Redis; prefix: string; logger: Logger; concurrency?: number },
+  opts: { connection: Redis; prefix: string; logger: Logger; concurrency?: number; running?: RunningJobs },
 ): Worker<PersonalJob> {
+  const process = runJob<PersonalJob, string>(opts.logger, { maxAgeMs: 10 * 60_000 }, (job: Job<PersonalJob>, log) =>
+    processPersonal(deps, job.data, log),
+  );
   const worker = new Worker<PersonalJob>(
     PERSONAL_QUEUE,
-    runJob<PersonalJob, string>(opts.logger, { maxAgeMs: 10 * 60_000 }, (job: Job<PersonalJob>, log) =>
-      processPersonal(deps, job.data, log),
-    ),
+    opts.running ? opts.running.track(process) : process,
     { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 10, autorun: true },
   );
   worker.on('error', (error) => opts.logger.error({ queue: PERSONAL_QUEUE, err: describe(error) }, 'worker error'));

@@ -116,7 +116,13 @@ export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger
   return outcome;
 }
 
-export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log: Logger): Promise<string> {
+/** `retried`: the job was started before (BullMQ's attemptsStarted), see DecisionRequest.retried */
+export async function processDecision(
+  deps: ProcessorDeps,
+  job: DecisionJob,
+  log: Logger,
+  { retried = false }: { retried?: boolean } = {},
+): Promise<string> {
   if (Date.now() - job.requestedAt > deps.decisionWindowMs) {
     log.warn(
       { deploymentId: job.ref.deploymentId, action: job.action, ageMs: Date.now() - job.requestedAt },
@@ -139,6 +145,7 @@ export async function processDecision(deps: ProcessorDeps, job: DecisionJob, log
         action: job.action,
         ...(job.comment !== undefined && { comment: job.comment }),
         ...(job.representedAs !== undefined && { representedAs: job.representedAs }),
+        ...(retried && { retried }),
       },
     );
   } catch (error) {

@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/ports.ts';
+import type { RunningJobs } from '../../adapters/queue/reclaim.ts';
 import { sweepDeployments, type SweepDeps, type SweepReport } from '../../core/intake/sweep-deployments.ts';
 import { describe, runJob } from './run-job.ts';
 import { workerStallOptions } from './workers.ts';
@@ -34,6 +35,7 @@ export async function startSweeper(opts: {
   prefix: string;
   logger: Logger;
   stallTimeoutMs?: number;
+  running?: RunningJobs;
 }): Promise<Sweeper> {
   const { logger } = opts;
   const queue = new Queue<SweepJob>(SWEEP_QUEUE, {
@@ -49,12 +51,13 @@ export async function startSweeper(opts: {
   queue.on('error', (error: Error) =>
     logger.warn({ queue: SWEEP_QUEUE, err: error.message }, 'queue connection error'),
   );
+  const sweep = runJob<SweepJob, SweepReport>(logger, { pauseQueue: (ms) => queue.rateLimit(ms) }, (job, log) => {
+    log.info({ reason: job.data.reason }, 'sweep started');
+    return sweepDeployments({ ...opts.deps, logger: log }, { reason: job.data.reason });
+  });
   const worker = new Worker<SweepJob>(
     SWEEP_QUEUE,
-    runJob<SweepJob, SweepReport>(logger, { pauseQueue: (ms) => queue.rateLimit(ms) }, (job, log) => {
-      log.info({ reason: job.data.reason }, 'sweep started');
-      return sweepDeployments({ ...opts.deps, logger: log }, { reason: job.data.reason });
-    }),
+    opts.running ? opts.running.track(sweep) : sweep,
     {
       connection: opts.workerConnection,
       prefix: opts.prefix,

@@ -10,6 +10,7 @@ import {
   type ScanJob,
   type SyncJob,
 } from '../../adapters/queue/queues.ts';
+import type { RunningJobs } from '../../adapters/queue/reclaim.ts';
 import type { IntakeEvent } from '../http/webhook-events.ts';
 import {
   giveUpDecision,
@@ -75,6 +76,8 @@ export function startWorkers(
     logger: Logger;
     settings?: WorkerSettings;
     pauseQueue?(queue: QueueName, ms: number): Promise<void>;
+    /** records each running job under this replica's name, so that its restart resumes them (reclaim.ts) */
+    running?: RunningJobs;
   },
 ): Workers {
   const { logger } = opts;
@@ -94,7 +97,7 @@ export function startWorkers(
     handler: (job: Job<T>, token?: string) => Promise<unknown>,
   ) => {
     const limiter = name === QUEUE.scan || name === QUEUE.sync ? PAUSABLE : {};
-    const worker = new Worker<T>(name, handler, {
+    const worker = new Worker<T>(name, opts.running ? opts.running.track(handler) : handler, {
       connection: opts.connection,
       prefix: opts.prefix,
       concurrency: name === LEGACY_INTAKE_QUEUE ? 5 : concurrency[name],
@@ -124,7 +127,7 @@ export function startWorkers(
       runJob<DecisionJob, string>(
         logger,
         { maxAgeMs: DECISION_WINDOW_MS, onGiveUp: (job, error) => giveUpDecision(deps, job, error) },
-        (job, log) => processDecision(deps, job.data, log),
+        (job, log) => processDecision(deps, job.data, log, { retried: job.attemptsStarted > 1 }),
       ),
     ),
     make<NoticeJob>(

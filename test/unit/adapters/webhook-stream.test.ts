@@ -188,6 +188,28 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     },
   );
 
+  it("resumes at once the entries its own previous process (same name) read and never finished", async () => {
+    const log = createWebhookLog(redis, keys);
+    await redis.xgroup('CREATE', keys.webhooks, CONSUMER_GROUP, '0', 'MKSTREAM');
+    await log.append(event(600), 'mine-1');
+    await log.append(event(601), 'mine-2');
+    // this replica's previous process read both and was killed; another replica's entry stays with it
+    await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'worker-0', 'COUNT', 2, 'STREAMS', keys.webhooks, '>');
+    await log.append(event(602), 'theirs');
+    await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'worker-1', 'COUNT', 1, 'STREAMS', keys.webhooks, '>');
+    const seen: number[] = [];
+    // an hour before anything would be taken over for being idle
+    const { lines } = consume(
+      async (e) => void seen.push((e as Extract<IntakeEvent, { kind: 'deployment' }>).deploymentId!),
+      { name: 'worker-0', reclaimAfterMs: 3_600_000 },
+    );
+    await waitFor(() => seen.length === 2, { what: 'own entries handled' });
+    expect(seen.sort()).toEqual([600, 601]);
+    expect(lines.some((l) => /left unfinished by the previous process/.test(l.msg))).toBe(true);
+    const pending = (await redis.xpending(keys.webhooks, CONSUMER_GROUP, '-', '+', 10)) as [string, string][];
+    expect(pending.map(([, consumer]) => consumer)).toEqual(['worker-1']);
+  });
+
   it('takes over the entries of a worker that died while handling them', async () => {
     const log = createWebhookLog(redis, keys);
     await redis.xgroup('CREATE', keys.webhooks, CONSUMER_GROUP, '0', 'MKSTREAM');
