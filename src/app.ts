@@ -34,7 +34,7 @@ import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
 import { createNudgeStore } from './adapters/redis/nudge-store.ts';
-import { createRedis, keyspace } from './adapters/redis/connection.ts';
+import { createRedis, keyspace, levelOf, watchReconnects } from './adapters/redis/connection.ts';
 import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
 import { createDataGuard, createLossMemory, type DataGuard } from './adapters/redis/data-guard.ts';
 import { repairLostCards } from './core/cards/repair-lost-cards.ts';
@@ -139,16 +139,18 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
   const keys = keyspace(config.redisPrefix);
   const redisTarget = { url: config.redisUrl, mode: config.redisMode };
-  const redis = createRedis(redisTarget, 'commands');
+  // Redis unreachable: one line per reconnect attempt of this connection (see watchReconnects), not one per connection
+  const reconnects = watchReconnects(logger);
+  const redis = createRedis(redisTarget, 'commands', {}, reconnects.onRetry);
+  reconnects.watch(redis);
   const queueConnection = createRedis(redisTarget, 'commands');
   const workerConnection = config.role === 'web' ? null : createRedis(redisTarget, 'bullmq');
   for (const [name, conn] of [
-    ['commands', redis],
     ['queues', queueConnection],
     ['workers', workerConnection],
   ] as const) {
     conn?.on('error', (error: Error) =>
-      logger.warn({ connection: name, err: error.message }, 'redis connection error'),
+      logger[levelOf(error, 'warn')]({ connection: name, err: error.message }, 'redis connection error'),
     );
   }
 
@@ -156,7 +158,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   // Without a listener BullMQ prints connection errors to stderr during a Redis outage.
   for (const name of Object.values(QUEUE))
     queues[name].on('error', (error: Error) =>
-      logger.warn({ queue: name, err: error.message }, 'queue connection error'),
+      logger[levelOf(error, 'warn')]({ queue: name, err: error.message }, 'queue connection error'),
     );
   const producer = createProducer(queues);
   // GitLab's deliveries, from the web role to the workers (a Redis stream; see webhook-stream.ts)
@@ -269,7 +271,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   const personalQueue = createPersonalQueue(queueConnection, keys.bullPrefix);
   // Without a listener BullMQ prints connection errors to stderr during a Redis outage (as for the queues above).
   personalQueue.queue.on('error', (error: Error) =>
-    logger.warn({ queue: 'personal', err: error.message }, 'queue connection error'),
+    logger[levelOf(error, 'warn')]({ queue: 'personal', err: error.message }, 'queue connection error'),
   );
   const personalChat = createPersonalChat(slackClient, direct);
   /** Where the Home tab's Link button points (oauth mode): the same signed start URL as every Link button. */
@@ -459,7 +461,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     const running = resumed.running;
     const intakeConnection = createRedis(redisTarget, 'bullmq');
     intakeConnection.on('error', (error: Error) =>
-      logger.warn({ connection: 'intake', err: error.message }, 'redis connection error'),
+      logger[levelOf(error, 'warn')]({ connection: 'intake', err: error.message }, 'redis connection error'),
     );
     intakeConsumer = startWebhookConsumer({
       connection: intakeConnection,
@@ -563,10 +565,13 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       const s = server as Server | null;
       if (s) await closeServer(s);
       if (intakeConsumer) await intakeConsumer.close();
-      if (workers) await workers.close();
+      // Redis unreachable: no job in flight can finish (finishing one writes to Redis), and BullMQ's graceful close
+      // would wait for a connection that may never come.
+      const force = redis.status !== 'ready';
+      if (workers) await workers.close(force);
       if (dataGuard) await dataGuard.close();
-      if (sweeper) await sweeper.close();
-      if (personalWorker) await personalWorker.close();
+      if (sweeper) await sweeper.close(force);
+      if (personalWorker) await personalWorker.close(force);
       await (replica as ReplicaIdentity | null)?.release();
       await queues.close();
       await personalQueue.close();

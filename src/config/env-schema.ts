@@ -194,7 +194,10 @@ export const envVars = {
     ),
   REPLICA_ID: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'must be letters, digits, ".", "_" or "-" (at most 100), e.g. the pod name')
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/,
+      'must be letters, digits, ".", "_" or "-" (at most 100), e.g. the pod name',
+    )
     .optional()
     .describe(
       "This replica's name, the same across its restarts (the Helm chart sets the pod name; default: HOSTNAME). " +

@@ -100,12 +100,16 @@ export async function resumeReplica(opts: {
   const identity = await claimReplicaIdentity({ redis, keys, replicaId: opts.replicaId, logger });
   if (!identity.stable) return { identity };
   const key = keys.replicaJobs(identity.name);
-  const resumed = await reclaimOwnJobs({ redis, key, connection: opts.connection, prefix: keys.bullPrefix, logger }).catch(
-    (error: unknown) => {
-      logger.warn({ err: (error as Error).message }, 'could not resume the jobs of the previous process');
-      return 0;
-    },
-  );
+  const resumed = await reclaimOwnJobs({
+    redis,
+    key,
+    connection: opts.connection,
+    prefix: keys.bullPrefix,
+    logger,
+  }).catch((error: unknown) => {
+    logger.warn({ err: (error as Error).message }, 'could not resume the jobs of the previous process');
+    return 0;
+  });
   logger.info({ replicaId: identity.name, resumed }, 'replica identity claimed');
   return { identity, running: createRunningJobs(redis, key, logger) };
 }

@@ -258,10 +258,13 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
         number,
       ][];
       if (pending.length === 0) return;
-      const claimed = (await redis.xclaim(stream, CONSUMER_GROUP, name, 0, ...pending.map(([id]) => id))) as (
-        | Entry
-        | null
-      )[];
+      const claimed = (await redis.xclaim(
+        stream,
+        CONSUMER_GROUP,
+        name,
+        0,
+        ...pending.map(([id]) => id),
+      )) as (Entry | null)[];
       const entries = claimed.filter((e): e is Entry => Array.isArray(e) && Array.isArray(e[1]));
       const present = new Set(entries.map(([id]) => id));
       const gone = pending.map(([id]) => id).filter((id) => !present.has(id));
@@ -343,8 +346,11 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
       // Nothing left pending here: this consumer can go (with something pending it stays, so others take it over).
       const mine = (await redis.xpending(stream, CONSUMER_GROUP, '-', '+', 1, name).catch(() => [null])) as unknown[];
       if (mine.length === 0) await redis.xgroup('DELCONSUMER', stream, CONSUMER_GROUP, name).catch(() => {});
+      // A read waiting for Redis to come back is never answered once the connection is closed: only a connected
+      // reader's loop is waited for (its blocking read is cut short).
+      const connected = reader.status === 'ready';
       reader.disconnect();
-      await loop;
+      if (connected) await loop;
     },
   };
 }

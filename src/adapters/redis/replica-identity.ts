@@ -77,14 +77,17 @@ export async function claimReplicaIdentity(opts: {
     );
     return ephemeral();
   }
-  const renew = setInterval(() => {
-    redis.eval(RENEW, 1, key, token, String(leaseMs)).then(
-      (held) => {
-        if (Number(held) !== 1) logger.error({ replicaId: name }, 'another process took over this REPLICA_ID');
-      },
-      () => undefined, // Redis unreachable: said by the connection's own retry lines
-    );
-  }, Math.floor(leaseMs / 3));
+  const renew = setInterval(
+    () => {
+      redis.eval(RENEW, 1, key, token, String(leaseMs)).then(
+        (held) => {
+          if (Number(held) !== 1) logger.error({ replicaId: name }, 'another process took over this REPLICA_ID');
+        },
+        () => undefined, // Redis unreachable: said by the connection's own retry lines
+      );
+    },
+    Math.floor(leaseMs / 3),
+  );
   renew.unref();
   return {
     name,

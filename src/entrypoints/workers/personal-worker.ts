@@ -6,6 +6,7 @@ import type { PersonalChat, PersonalStore } from '../../core/personal/ports.ts';
 import type { Clock, Logger } from '../../core/ports.ts';
 import { PERSONAL_QUEUE, type PersonalJob, type PersonalProducer } from '../../adapters/queue/personal-queue.ts';
 import type { RunningJobs } from '../../adapters/queue/reclaim.ts';
+import { levelOf } from '../../adapters/redis/connection.ts';
 import { describe, runJob } from './run-job.ts';
 
 /** A Home tab opened within this window is re-published when a deployment changes. */
@@ -46,11 +47,14 @@ export function startPersonalWorker(
   const process = runJob<PersonalJob, string>(opts.logger, { maxAgeMs: 10 * 60_000 }, (job: Job<PersonalJob>, log) =>
     processPersonal(deps, job.data, log),
   );
-  const worker = new Worker<PersonalJob>(
-    PERSONAL_QUEUE,
-    opts.running ? opts.running.track(process) : process,
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 10, autorun: true },
+  const worker = new Worker<PersonalJob>(PERSONAL_QUEUE, opts.running ? opts.running.track(process) : process, {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency ?? 10,
+    autorun: true,
+  });
+  worker.on('error', (error) =>
+    opts.logger[levelOf(error, 'error')]({ queue: PERSONAL_QUEUE, err: describe(error) }, 'worker error'),
   );
-  worker.on('error', (error) => opts.logger.error({ queue: PERSONAL_QUEUE, err: describe(error) }, 'worker error'));
   return worker;
 }

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/ports.ts';
 import type { RunningJobs } from '../../adapters/queue/reclaim.ts';
 import { sweepDeployments, type SweepDeps, type SweepReport } from '../../core/intake/sweep-deployments.ts';
+import { levelOf } from '../../adapters/redis/connection.ts';
 import { describe, runJob } from './run-job.ts';
 import { workerStallOptions } from './workers.ts';
 
@@ -17,7 +18,8 @@ export type Sweeper = {
   requestNow(reason: string): Promise<void>;
   /** Sets the schedule again (Redis lost its data, and with it the job scheduler). */
   reschedule(): Promise<void>;
-  close(): Promise<void>;
+  /** `force`: without waiting for a sweep in flight (see Workers.close) */
+  close(force?: boolean): Promise<void>;
 };
 
 /**
@@ -49,24 +51,22 @@ export async function startSweeper(opts: {
     },
   });
   queue.on('error', (error: Error) =>
-    logger.warn({ queue: SWEEP_QUEUE, err: error.message }, 'queue connection error'),
+    logger[levelOf(error, 'warn')]({ queue: SWEEP_QUEUE, err: error.message }, 'queue connection error'),
   );
   const sweep = runJob<SweepJob, SweepReport>(logger, { pauseQueue: (ms) => queue.rateLimit(ms) }, (job, log) => {
     log.info({ reason: job.data.reason }, 'sweep started');
     return sweepDeployments({ ...opts.deps, logger: log }, { reason: job.data.reason });
   });
-  const worker = new Worker<SweepJob>(
-    SWEEP_QUEUE,
-    opts.running ? opts.running.track(sweep) : sweep,
-    {
-      connection: opts.workerConnection,
-      prefix: opts.prefix,
-      concurrency: 1,
-      limiter: { max: 10_000, duration: 1_000 },
-      ...workerStallOptions(opts.stallTimeoutMs),
-    },
+  const worker = new Worker<SweepJob>(SWEEP_QUEUE, opts.running ? opts.running.track(sweep) : sweep, {
+    connection: opts.workerConnection,
+    prefix: opts.prefix,
+    concurrency: 1,
+    limiter: { max: 10_000, duration: 1_000 },
+    ...workerStallOptions(opts.stallTimeoutMs),
+  });
+  worker.on('error', (error) =>
+    logger[levelOf(error, 'error')]({ queue: SWEEP_QUEUE, err: describe(error) }, 'worker error'),
   );
-  worker.on('error', (error) => logger.error({ queue: SWEEP_QUEUE, err: describe(error) }, 'worker error'));
 
   const schedule = async () => {
     await queue.setGlobalConcurrency(1);
@@ -104,10 +104,10 @@ export async function startSweeper(opts: {
     queue,
     requestNow,
     reschedule: schedule,
-    async close() {
+    async close(force = false) {
       opts.queueConnection.off('close', onLost);
       opts.queueConnection.off('ready', onReady);
-      await worker.close();
+      await worker.close(force);
       await queue.close();
     },
   };

@@ -23,6 +23,7 @@ import {
   processSync,
   type ProcessorDeps,
 } from './processors.ts';
+import { levelOf } from '../../adapters/redis/connection.ts';
 import { describe, runJob } from './run-job.ts';
 
 /** A decision is retried for about a minute at most: never an approval long after the click. */
@@ -66,7 +67,11 @@ const PAUSABLE = { limiter: { max: 10_000, duration: 1_000 } };
  */
 export const LEGACY_INTAKE_QUEUE = 'intake';
 
-export type Workers = { close(): Promise<void>; workers: Worker[] };
+export type Workers = {
+  /** `force`: without waiting for the jobs in flight (they cannot finish anyway while Redis is unreachable) */
+  close(force?: boolean): Promise<void>;
+  workers: Worker[];
+};
 
 export function startWorkers(
   deps: ProcessorDeps,
@@ -105,7 +110,9 @@ export function startWorkers(
       ...stall,
       ...limiter,
     });
-    worker.on('error', (error) => logger.error({ queue: name, err: describe(error) }, 'worker error'));
+    worker.on('error', (error) =>
+      logger[levelOf(error, 'error')]({ queue: name, err: describe(error) }, 'worker error'),
+    );
     return worker;
   };
   const workers = [
@@ -145,9 +152,9 @@ export function startWorkers(
   ];
   return {
     workers,
-    async close() {
+    async close(force = false) {
       // Stops taking jobs, waits for the ones in flight, then closes connections.
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(workers.map((w) => w.close(force)));
     },
   };
 }

@@ -188,7 +188,7 @@ describe('webhook stream: deliveries from the web role to the workers (real Redi
     },
   );
 
-  it("resumes at once the entries its own previous process (same name) read and never finished", async () => {
+  it('resumes at once the entries its own previous process (same name) read and never finished', async () => {
     const log = createWebhookLog(redis, keys);
     await redis.xgroup('CREATE', keys.webhooks, CONSUMER_GROUP, '0', 'MKSTREAM');
     await log.append(event(600), 'mine-1');

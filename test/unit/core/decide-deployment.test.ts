@@ -129,7 +129,7 @@ describe('decideDeployment', () => {
     expect(queue.syncs.at(-1)).toMatchObject({ reason: 'click refused: already_decided' });
   });
 
-  it('reports a retried decision that GitLab recorded before the crash as recorded, without a second call', async () => {
+  it('reports a retried decision that GitLab recorded before the crash as recorded, with no second call', async () => {
     const retry = (action: 'approve' | 'reject') =>
       decideDeployment(deps, { ref, slackUser: { teamId: 'T1', userId: 'U0ALICE' }, action, retried: true });
     // alice's approval was the last one needed: the deployment no longer waits
