@@ -1,13 +1,10 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, spawnGreenlight, type ChildLog, type GreenlightProcess } from '../helpers/child.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startWorld, type World } from '../helpers/world.ts';
 
-/**
- * The real service started while nothing listens at REDIS_URL: it serves its probes (not ready), says so in one JSON
- * line per attempt, backing off between attempts, and stops at once with 0 on SIGTERM.
- */
 /**
  * This machine's own non-loopback address: in a container greenlight refuses a loopback REDIS_URL that does not
  * answer before it listens (preflight), and this test is about what happens after. A closed port there refuses at once.
@@ -17,6 +14,10 @@ function ownAddress(): string {
   return all.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
 }
 
+/**
+ * The real service started while nothing listens at REDIS_URL: it serves its probes (not ready), says so in one JSON
+ * line per attempt, backing off between attempts, and stops at once with 0 on SIGTERM.
+ */
 describe('Redis unreachable at start', () => {
   let world: World;
   let child: GreenlightProcess | null = null;
@@ -24,8 +25,10 @@ describe('Redis unreachable at start', () => {
   beforeAll(async () => {
     world = await startWorld();
   });
+  let redisServer: ChildProcess | null = null;
   afterAll(async () => {
     child?.proc.kill('SIGKILL');
+    redisServer?.kill('SIGKILL');
     await world?.close();
   });
 
@@ -84,4 +87,36 @@ describe('Redis unreachable at start', () => {
     expect(child.stderr()).toBe('');
     expect(child.logs.some((l) => l.msg === 'greenlight stopped')).toBe(true);
   }, 90_000);
+
+  it('starts its workers once Redis answers, and is ready then', async () => {
+    const port = await freePort();
+    const address = ownAddress();
+    child = await spawnGreenlight(
+      {
+        ...world.env,
+        PORT: String(await freePort()),
+        REDIS_URL: `redis://${address}:${port}`,
+        REDIS_PREFIX: 'e2e-redis-late',
+        LOG_LEVEL: 'info',
+      },
+      { ready: [] },
+    );
+    await waitFor(() => retryLines(child!.logs).length >= 2, { what: 'retrying' });
+    expect(child.logs.some((l) => l.msg === 'greenlight workers started')).toBe(false);
+    // a throwaway Redis on that address only (keeps nothing; protected mode would refuse a non-loopback client)
+    redisServer = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', address, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await child.waitForLog('greenlight workers started', 20_000);
+    await child.waitForLog('redis reachable again');
+    expect((await fetch(`${child.url}/readyz`)).status).toBe(200);
+    child.proc.kill('SIGTERM');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(child.logs.filter((l) => l.level === 'raw')).toEqual([]);
+    expect(child.stderr()).toBe('');
+  }, 60_000);
 });
