@@ -11,7 +11,7 @@ import {
   type SyncJob,
 } from '../../adapters/queue/queues.ts';
 import type { RunningJobs } from '../../adapters/queue/reclaim.ts';
-import type { IntakeEvent } from '../http/webhook-events.ts';
+import type { IntakeEvent } from '../../core/intake/intake-event.ts';
 import {
   giveUpDecision,
   giveUpNudge,
