@@ -34,7 +34,7 @@ import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
 import { createNudgeStore } from './adapters/redis/nudge-store.ts';
-import { createRedis, keyspace, levelOf, watchReconnects } from './adapters/redis/connection.ts';
+import { createRedis, keyspace, levelOf, watchReconnects, whenReady } from './adapters/redis/connection.ts';
 import { createLatestDeployments } from './adapters/redis/latest-deployments.ts';
 import { createDataGuard, createLossMemory, type DataGuard } from './adapters/redis/data-guard.ts';
 import { repairLostCards } from './core/cards/repair-lost-cards.ts';
@@ -450,6 +450,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
     };
     const stallTimeoutMs = opts.workerSettings?.stallTimeoutMs ?? config.workerStallTimeoutMs;
+    // Redis unreachable at start: the workers start once it answers (these connections refuse commands until then).
+    await Promise.all([whenReady(redis), whenReady(queueConnection)]);
     // Before any worker runs: what this replica's previous process left unfinished is resumed at once (reclaim.ts).
     const resumed = await resumeReplica({
       redis,

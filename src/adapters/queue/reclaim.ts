@@ -1,7 +1,7 @@
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/ports.ts';
-import { whenReady, type Keyspace } from '../redis/connection.ts';
+import type { Keyspace } from '../redis/connection.ts';
 import { claimReplicaIdentity, type ReplicaIdentity } from '../redis/replica-identity.ts';
 
 /**
@@ -96,7 +96,6 @@ export async function resumeReplica(opts: {
   logger: Logger;
 }): Promise<{ identity: ReplicaIdentity; running?: RunningJobs }> {
   const { redis, keys, logger } = opts;
-  if (opts.replicaId) await whenReady(redis);
   const identity = await claimReplicaIdentity({ redis, keys, replicaId: opts.replicaId, logger });
   if (!identity.stable) return { identity };
   const key = keys.replicaJobs(identity.name);
