@@ -70,8 +70,16 @@ describe('restart of a replica: its unfinished work resumes at once', () => {
     world.gitlab.failNext({ method: 'GET', path: path(c.id + 1), delayMs: 20_000 });
     const b = create();
     await waitFor(() => arrived('GET', path(b.id)), { what: 'B read in flight' });
-    const [syncJobId] = await redis.lrange(`{${prefix}}:sync:active`, 0, -1);
-    expect(syncJobId).toBeDefined();
+    const syncJobId = await waitFor(
+      async () => {
+        for (const id of await redis.lrange(`{${prefix}}:sync:active`, 0, -1)) {
+          const data = await redis.hget(`{${prefix}}:sync:${id}`, 'data');
+          if (data && (JSON.parse(data) as { deploymentId: number }).deploymentId === b.id) return id;
+        }
+        return null;
+      },
+      { what: "B's sync job active" },
+    );
 
     // C: alice approves; GitLab takes 1.5 s to record it.
     world.gitlab.failNext({ method: 'POST', path: `${path(c.id)}/approval`, delayMs: 1_500 });
@@ -96,9 +104,13 @@ describe('restart of a replica: its unfinished work resumes at once', () => {
 
     const restartedAt = Date.now();
     child = await spawnGreenlight(env);
+    const upAt = Date.now();
     await waitFor(() => cardsOf(b.id).length === 1, { what: 'card B after restart', timeoutMs: 30_000 });
     const cardAt = Date.now();
-    console.info(`restart to card: ${cardAt - restartedAt} ms (the old lock had ${lockExpiresAt - cardAt} ms left)`);
+    console.info(
+      `restart to card: ${cardAt - restartedAt} ms (${upAt - restartedAt} ms until workers started); ` +
+        `the old lock had ${lockExpiresAt - cardAt} ms left`,
+    );
     // The job was resumed, not found stalled: the old process's lock had not expired yet.
     expect(cardAt).toBeLessThan(lockExpiresAt);
     expect(child.logs.some((l) => l.msg === 'job left unfinished by the previous process resumed')).toBe(true);
