@@ -270,11 +270,12 @@ export function startWebhookConsumer(opts: WebhookConsumerOptions): WebhookConsu
       const gone = pending.map(([id]) => id).filter((id) => !present.has(id));
       if (gone.length) await redis.xack(stream, CONSUMER_GROUP, ...gone);
       log.info({ entries: entries.length }, 'webhook events left unfinished by the previous process resumed');
-      // a failure stays pending (reclaimed after reclaimAfterMs, like any other): leave the loop
-      const failed = new Set(pending.map(([id]) => id));
       await handleEntries(entries, new Map(pending.map(([id, , , count]) => [id, Number(count) + 1])));
+      // One that failed again stays pending, retried after reclaimAfterMs like any other: done here. Otherwise there
+      // may be more than one page of them.
+      const tried = new Set(pending.map(([id]) => id));
       const still = (await redis.xpending(stream, CONSUMER_GROUP, '-', '+', 100, name)) as [string][];
-      if (still.some(([id]) => failed.has(id))) return;
+      if (still.some(([id]) => tried.has(id))) return;
     }
   };
 
