@@ -44,7 +44,7 @@ describe('Redis unreachable at start', () => {
         REDIS_PREFIX: 'e2e-redis-down',
         LOG_LEVEL: 'info',
       },
-      { ready: [] },
+      { ready: [], listenTimeoutMs: 30_000 },
     );
     const ready = await fetch(`${child.url}/readyz`);
     expect(ready.status).toBe(503);
@@ -101,7 +101,7 @@ describe('Redis unreachable at start', () => {
         REDIS_PREFIX: 'e2e-redis-late',
         LOG_LEVEL: 'info',
       },
-      { ready: [] },
+      { ready: [], listenTimeoutMs: 30_000 },
     );
     await waitFor(() => retryLines(child!.logs).length >= 2, { what: 'retrying' });
     expect(child.logs.some((l) => l.msg === 'greenlight workers started')).toBe(false);

@@ -1,16 +1,12 @@
-import { Queue, Worker } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/ports.ts';
-import type { RunningJobs } from '../../adapters/queue/reclaim.ts';
-import { sweepDeployments, type SweepDeps, type SweepReport } from '../../core/intake/sweep-deployments.ts';
-import { levelOf } from '../../adapters/redis/connection.ts';
-import { describe, runJob } from './run-job.ts';
-import { workerStallOptions } from './workers.ts';
+import { sweepDeployments, type SweepDeps } from '../../core/intake/sweep-deployments.ts';
+import type { SweepJob } from '../../adapters/queue/declarations.ts';
+import type { QueueFactory } from '../../adapters/queue/factory.ts';
+import { describe, jobPolicy, runJob } from './run-job.ts';
 
-export const SWEEP_QUEUE = 'sweep';
 const SCHEDULER_ID = 'sweep';
-
-export type SweepJob = { reason: string };
 
 export type Sweeper = {
   queue: Queue<SweepJob>;
@@ -18,8 +14,7 @@ export type Sweeper = {
   requestNow(reason: string): Promise<void>;
   /** Sets the schedule again (Redis lost its data, and with it the job scheduler). */
   reschedule(): Promise<void>;
-  /** `force`: without waiting for a sweep in flight (see Workers.close) */
-  close(force?: boolean): Promise<void>;
+  close(): Promise<void>;
 };
 
 /**
@@ -31,41 +26,19 @@ export type Sweeper = {
 export async function startSweeper(opts: {
   deps: Omit<SweepDeps, 'logger'>;
   everyMs: number;
-  /** fail-fast connection (queue commands) and blocking connection (worker) */
+  factory: QueueFactory;
+  /** the queues' connection: its 'ready' after a lost connection asks for a sweep */
   queueConnection: Redis;
-  workerConnection: Redis;
-  prefix: string;
   logger: Logger;
-  stallTimeoutMs?: number;
-  running?: RunningJobs;
 }): Promise<Sweeper> {
   const { logger } = opts;
-  const queue = new Queue<SweepJob>(SWEEP_QUEUE, {
-    connection: opts.queueConnection,
-    prefix: opts.prefix,
-    defaultJobOptions: {
-      attempts: 4,
-      backoff: { type: 'exponential', delay: 5_000 },
-      removeOnComplete: { count: 100 },
-      removeOnFail: { count: 100 },
-    },
-  });
-  queue.on('error', (error: Error) =>
-    logger[levelOf(error, 'warn')]({ queue: SWEEP_QUEUE, err: error.message }, 'queue connection error'),
-  );
-  const sweep = runJob<SweepJob, SweepReport>(logger, { pauseQueue: (ms) => queue.rateLimit(ms) }, (job, log) => {
-    log.info({ reason: job.data.reason }, 'sweep started');
-    return sweepDeployments({ ...opts.deps, logger: log }, { reason: job.data.reason });
-  });
-  const worker = new Worker<SweepJob>(SWEEP_QUEUE, opts.running ? opts.running.track(sweep) : sweep, {
-    connection: opts.workerConnection,
-    prefix: opts.prefix,
-    concurrency: 1,
-    limiter: { max: 10_000, duration: 1_000 },
-    ...workerStallOptions(opts.stallTimeoutMs),
-  });
-  worker.on('error', (error) =>
-    logger[levelOf(error, 'error')]({ queue: SWEEP_QUEUE, err: describe(error) }, 'worker error'),
+  const queue = opts.factory.queue('sweep');
+  opts.factory.worker(
+    'sweep',
+    runJob(opts.logger, jobPolicy('sweep', opts.factory), (job, log) => {
+      log.info({ reason: job.data.reason }, 'sweep started');
+      return sweepDeployments({ ...opts.deps, logger: log }, { reason: job.data.reason });
+    }),
   );
 
   const schedule = async () => {
@@ -104,11 +77,10 @@ export async function startSweeper(opts: {
     queue,
     requestNow,
     reschedule: schedule,
-    async close(force = false) {
+    async close() {
       opts.queueConnection.off('close', onLost);
       opts.queueConnection.off('ready', onReady);
-      await worker.close(force);
-      await queue.close();
+      // the queue and worker are the factory's, closed with the others
     },
   };
 }
