@@ -20,6 +20,7 @@ export interface PostMessagePace {
 export class Faults {
   private readonly queued = new Map<string, InjectedFailure[]>();
   private readonly latency = new Map<string, number>();
+  private readonly holds = new Map<string, Promise<void>>();
   private pace: PostMessagePace | undefined;
   /** Per channel: a token bucket on the fake's clock (tokens at `at`); an accepted post takes one. */
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -47,6 +48,21 @@ export class Faults {
 
   latencyFor(method: string): number {
     return this.latency.get(method) ?? this.latency.get('*') ?? 0;
+  }
+
+  /** Calls to `method` wait until the returned release() (a test acting while a call is under way). */
+  hold(method: string): () => void {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    this.holds.set(method, held);
+    return () => {
+      if (this.holds.get(method) === held) this.holds.delete(method);
+      release();
+    };
+  }
+
+  heldFor(method: string): Promise<void> | undefined {
+    return this.holds.get(method);
   }
 
   setPostMessagePace(pace: PostMessagePace | null): void {
