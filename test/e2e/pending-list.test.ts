@@ -28,11 +28,9 @@ describe('/deploys: what waits for approval', () => {
   let erin: FakeUser;
   const ids: { web: number; pay: number; canary: number[] } = { web: 0, pay: 0, canary: [] };
 
-  const cardFor = (deploymentId: number) =>
-    waitFor(
-      () => world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId),
-      { what: `card for ${deploymentId}` },
-    );
+  const cardById = (deploymentId: number) =>
+    world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === deploymentId);
+  const cardFor = (deploymentId: number) => waitFor(() => cardById(deploymentId), { what: `card for ${deploymentId}` });
   const command = (userId: string, text: string) =>
     world.slack.sendCommand(app.url, { userId, channelId: CHANNEL, text });
   const answerTo = async (result: CommandResult | { responseUrl: string | undefined }, index = 0) => {
@@ -238,7 +236,9 @@ describe('/deploys: what waits for approval', () => {
           .id,
       );
     }
-    await Promise.all(ids.canary.map(cardFor));
+    // 23 cards paced to one channel: on a busy machine that takes a while, so wait while they keep coming
+    const posted = () => ids.canary.filter((id) => cardById(id)).length;
+    await waitFor(() => posted() === ids.canary.length, { what: 'every canary card', progress: posted });
     const first = await list(world.slackIds.dave, 'canary');
     const newestFirst = [...ids.canary].reverse();
     expect(listed(first)).toEqual(newestFirst.slice(0, 20));
