@@ -4,7 +4,8 @@ import type { Logger } from '../../core/ports.ts';
 import { secureEquals } from '../../lib/secure-compare.ts';
 import { clientAddress, type TrustProxy } from './client-address.ts';
 import type { RejectionLog } from './rejection-log.ts';
-import { isHandledHook, parseHook, type IntakeEvent } from './webhook-events.ts';
+import type { IntakeEvent } from '../../core/intake/intake-event.ts';
+import { isHandledHook, parseHook } from './webhook-events.ts';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 /**
@@ -102,7 +103,8 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
       reply(res, 400, { error: parsed.reason });
       return;
     }
-    const deliveryKey = header(req, 'idempotency-key') ?? `sha256-${createHash('sha256').update(raw).digest('hex')}`;
+    // an empty Idempotency-Key names nothing: the body's digest identifies the delivery then
+    const deliveryKey = header(req, 'idempotency-key') || `sha256-${createHash('sha256').update(raw).digest('hex')}`;
     if (parsed.skipped)
       logger.warn({ event: hook, deliveryKey, skipped: parsed.skipped }, 'webhook parts skipped: they do not fit');
     try {
