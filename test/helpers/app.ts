@@ -80,18 +80,16 @@ export async function startTestApp(opts: {
 }
 
 /**
- * Resolves once the app has finished everything already handed to it: no webhook delivery waiting in the intake
- * and no job waiting, running, delayed or prioritized in scan, sync, decisions or notices (reminder timers are
- * long-lived delayed jobs and do not count). Read upstream first and seen idle twice in a row, so a job on its
+ * Resolves once the app has finished everything already handed to it: no job waiting, running, delayed or
+ * prioritized in intake, scan, sync, decisions or notices (reminder timers are long-lived delayed jobs and do not
+ * count). Read upstream first and seen idle twice in a row, so a job on its
  * way from one queue to the next is not missed. Assert that something did NOT happen only after this (and after
  * the fake GitLab's webhooksIdle(), when webhooks are involved): before it, "nothing yet" passes for a bug.
  */
 export async function appIdle(app: TestApp): Promise<void> {
   const q = app.app.queues;
   const idle = async () => {
-    const intake = await app.app.webhooks.backlog();
-    if (intake.waiting + intake.active > 0) return false;
-    for (const queue of [q.scan, q.sync, q.decisions, q.notices]) {
+    for (const queue of [q.intake, q.scan, q.sync, q.decisions, q.notices]) {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
       if (Object.values(counts).some((n) => n > 0)) return false;
     }
