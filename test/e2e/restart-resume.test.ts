@@ -8,9 +8,9 @@ import { CHANNEL, freshEnvironment, startWorld, WEBHOOK_SECRET, type World } fro
 /**
  * The real service with a stable REPLICA_ID (the pod name in Kubernetes) and the default WORKER_STALL_TIMEOUT (15 s),
  * killed with SIGKILL while a card's sync and a click's decision are in flight, then started again as the same
- * replica. It resumes both at once: the card is posted while the dead process's job lock is still valid (before any
- * stalled check could hand the job out), and the clicker, whose approval GitLab recorded before the crash, is told
- * it was recorded.
+ * replica. It resumes both at once: the sync job is moved back to its queue at start (not found stalled once the dead
+ * process's lock expired), and the clicker, whose approval GitLab recorded before the crash, is told it was recorded.
+ * The time from restart to card is reported (about 1-2 s on an idle machine; before: 15-20 s).
  */
 describe('restart of a replica: its unfinished work resumes at once', () => {
   let world: World;
@@ -92,7 +92,8 @@ describe('restart of a replica: its unfinished work resumes at once', () => {
     expect(click.status).toBe(200);
     await waitFor(() => arrived('POST', `${path(c.id)}/approval`), { what: 'approval in flight' });
 
-    // Until this moment no other worker may take B's sync job (its lock is renewed every 7.5 s, lasts 15 s).
+    // Until this moment no other worker may take B's sync job (its lock is renewed every 7.5 s, lasts 15 s):
+    // reported beside the restart-to-card time.
     const lockTtl = await redis.pttl(`{${prefix}}:sync:${syncJobId}:lock`);
     expect(lockTtl).toBeGreaterThan(0);
     const lockExpiresAt = Date.now() + lockTtl;
@@ -111,9 +112,11 @@ describe('restart of a replica: its unfinished work resumes at once', () => {
       `restart to card: ${cardAt - restartedAt} ms (${upAt - restartedAt} ms until workers started); ` +
         `the old lock had ${lockExpiresAt - cardAt} ms left`,
     );
-    // The job was resumed, not found stalled: the old process's lock had not expired yet.
-    expect(cardAt).toBeLessThan(lockExpiresAt);
-    expect(child.logs.some((l) => l.msg === 'job left unfinished by the previous process resumed')).toBe(true);
+    // Resumed by its own replica at start, not found stalled once its lock had expired (the path without a stable
+    // REPLICA_ID: WORKER_STALL_TIMEOUT and up to half as much again after the crash)
+    const resumed = child.logs.filter((l) => l.msg === 'job left unfinished by the previous process resumed');
+    expect(resumed).toContainEqual(expect.objectContaining({ queue: 'sync', jobId: syncJobId }));
+    expect(await redis.hget(`{${prefix}}:sync:${syncJobId}`, 'stc')).toBeNull();
 
     // The click's decision ran again and found alice's approval in GitLab: it was this click's, recorded.
     const notice = await waitFor(
