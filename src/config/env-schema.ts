@@ -32,6 +32,15 @@ const redisUrlProblem = (value: string) =>
     .map((part) => part.trim())
     .find((part) => !/^rediss?:\/\/[^/\s]/.test(part));
 
+/** A rate in requests a minute; 0 turns the limit off. */
+const perMinute = (fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a whole number of requests a minute (0 = off)' })
+    .int('must be a whole number of requests a minute (0 = off)')
+    .min(0, 'must be 0 (off) or more requests a minute')
+    .max(1_000_000)
+    .default(fallback);
+
 export const envVars = {
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port of the web role.'),
   PUBLIC_URL: url('greenlight as GitLab and browsers reach it')
@@ -98,6 +107,18 @@ export const envVars = {
     .min(1)
     .optional()
     .describe('Secret of the GitLab OAuth application. Required in oauth mode.'),
+  GITLAB_RATE_LIMIT: perMinute(1800).describe(
+    'GitLab requests a minute per token, shared by every queue and replica (a budget in Redis; GitLab.com allows ' +
+      '2,000 per user: the default leaves headroom). Interactive work (clicks, commands) goes first, the sweep only ' +
+      'while a reserve remains. 0 = no budget (self-managed GitLab without rate limits); a 429 still pauses everyone.',
+  ),
+  GITLAB_PROJECT_RATE_LIMIT: perMinute(360).describe(
+    'GET /projects/:id requests a minute per token, within GITLAB_RATE_LIMIT (GitLab.com allows 400). 0 = no limit.',
+  ),
+  GITLAB_SWEEP_RATE_LIMIT: perMinute(600).describe(
+    "GitLab requests a minute the sweep may use (its scans and re-reads), within GITLAB_RATE_LIMIT: a sweep's " +
+      'requests are spread out at this pace instead of bursting. 0 = only GITLAB_RATE_LIMIT applies.',
+  ),
   TOKEN_ENCRYPTION_KEY: z
     .string()
     .optional()
@@ -191,6 +212,19 @@ export const envVars = {
     .describe(
       'all = web and worker in one process; web = HTTP only; ' +
         'worker = queues only. Any number of each may share one Redis.',
+    ),
+  REPLICA_ID: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/,
+      'must be letters, digits, ".", "_" or "-" (at most 100), e.g. the pod name',
+    )
+    .optional()
+    .describe(
+      "This replica's name, the same across its restarts (the Helm chart sets the pod name; default: HOSTNAME). " +
+        'A restarted worker resumes the jobs and webhook events it left unfinished at once instead of after ' +
+        'WORKER_STALL_TIMEOUT. Two live processes never share one: the second waits a few seconds, then runs ' +
+        'under a name of its own. Unset with no HOSTNAME: a new name at every start.',
     ),
   WORKER_STALL_TIMEOUT: z
     .string()

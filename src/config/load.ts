@@ -19,12 +19,16 @@ export type Config = Readonly<{
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** how long a dead worker's jobs stay locked before another worker takes them over */
   workerStallTimeoutMs: number;
+  /** stable across restarts of this replica (REPLICA_ID, else HOSTNAME); null: a new identity per process */
+  replicaId: string | null;
   gitlab: Readonly<{
     url: string;
     token: string;
     webhookSecret: string;
     authMode: 'oauth' | 'sudo';
     oauth: Readonly<{ clientId: string; clientSecret: string }> | null;
+    /** requests a minute per token (0 = off): every request, GET /projects/:id, the sweep's share */
+    limits: Readonly<{ perMinute: number; projectPerMinute: number; sweepPerMinute: number }>;
   }>;
   /** First key encrypts; all of them decrypt (key rotation). Empty in sudo mode. */
   encryptionKeys: readonly EncryptionKey[];
@@ -117,11 +121,17 @@ export function loadConfig(
     role: e.ROLE,
     logLevel: e.LOG_LEVEL,
     workerStallTimeoutMs: e.WORKER_STALL_TIMEOUT,
+    replicaId: e.REPLICA_ID ?? stableHostname(env.HOSTNAME),
     gitlab: Object.freeze({
       url: e.GITLAB_URL.replace(/\/+$/, ''),
       token: e.GITLAB_TOKEN,
       webhookSecret: e.GITLAB_WEBHOOK_SECRET,
       authMode: e.GITLAB_AUTH_MODE,
+      limits: Object.freeze({
+        perMinute: e.GITLAB_RATE_LIMIT,
+        projectPerMinute: e.GITLAB_PROJECT_RATE_LIMIT,
+        sweepPerMinute: e.GITLAB_SWEEP_RATE_LIMIT,
+      }),
       oauth:
         e.GITLAB_OAUTH_CLIENT_ID && e.GITLAB_OAUTH_CLIENT_SECRET
           ? Object.freeze({ clientId: e.GITLAB_OAUTH_CLIENT_ID, clientSecret: e.GITLAB_OAUTH_CLIENT_SECRET })
@@ -275,4 +285,10 @@ function toPolicy(file: PolicyFile, defaultChannel: string | null): Policy {
     fourEyes: { forbidCommitAuthor: file.four_eyes.forbid_commit_author },
     users: file.users,
   };
+}
+
+/** HOSTNAME names the pod or container (Kubernetes, Docker); anything that would not make a REPLICA_ID is ignored. */
+function stableHostname(hostname: string | undefined): string | null {
+  const value = hostname?.trim();
+  return value && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(value) ? value : null;
 }

@@ -1,18 +1,22 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueueFactory, type QueueFactory } from '../../src/adapters/queue/factory.ts';
 import { createProducer, createQueues, type Queues, type ScanJob } from '../../src/adapters/queue/queues.ts';
+import { CapturingLogger } from '../fakes/in-memory.ts';
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 describe('scan requests (real Redis, no worker: every request meets the scans still waiting)', () => {
   const prefix = uniquePrefix('scan-requests');
   let connection: Redis;
+  let factory: QueueFactory;
   let queues: Queues;
   beforeAll(() => {
     connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    queues = createQueues(connection, prefix);
+    factory = createQueueFactory({ connection, workerConnection: null, prefix, logger: new CapturingLogger() });
+    queues = createQueues(factory);
   });
   afterAll(async () => {
-    await queues.close();
+    await factory.close();
     connection.disconnect();
     await cleanupPrefix(prefix);
   });
