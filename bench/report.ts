@@ -470,11 +470,12 @@ export function renderScale(results: ScaleResult[], m: BenchResults['machine']):
       'need one approval, deployments blocked on them (the open cards) and carded (through a group hook) ' +
       'before measuring. The app is then restarted on its data and every request it makes to the fake GitLab ' +
       'is timed for one interval (cold: the start-up sweep, empty caches) and then one more (warm). ' +
-      'Where the sweep allows, the interval is shortened (policy `sweep.every`) and `GITLAB_RATE_LIMIT` ' +
-      'raised by the same factor; per minute means per minute at the default 5-minute interval: a sweep ' +
-      'that bursts (done within half its interval) is counted in minutes of run time, one that fills its ' +
-      'interval in fifths of it ("Sweep at scale" in the notes below). Sweep: a burst of requests from its ' +
-      'first to its last; start: from the process start to the first quiet (cold: what it asked until then). ' +
+      'Where the sweep allows, the interval is shortened (policy `sweep.every`) and the GitLab budgets ' +
+      '(`GITLAB_*RATE_LIMIT`) raised by the same factor; per minute means per minute at the default ' +
+      '5-minute interval: a sweep that bursts (done within half its interval) is counted in minutes of ' +
+      'run time, one that fills its interval in fifths of it ("Sweep at scale" in the notes below). ' +
+      'Sweep: a burst of requests from its first to its last; start: from the process start to the first ' +
+      'quiet (cold: what it asked until then). ' +
       'RSS: just before the last interval ended, and the peak.',
     '',
   );

@@ -6,11 +6,16 @@ import { startBenchWorld, WEBHOOK_SECRET, type BenchWorld } from '../lib/world.t
 /** The sweep interval the app ships with (policy `sweep.every`): the figures are scaled to it. */
 export const DEFAULT_SWEEP_MS = 300_000;
 /**
- * The shared GitLab request budget per minute the app ships with (GITLAB_RATE_LIMIT, issue 17). The scenario
- * sets GITLAB_RATE_LIMIT to this times the time scale, so that an app that paces by its budget runs as fast,
- * relative to its shortened interval, as it would at the default; an app without the setting ignores it.
+ * The app's GitLab request budgets per minute and their defaults (issue 17). With a shortened interval the
+ * scenario sets each to its default times the time scale, so that an app that paces by its budgets runs as fast,
+ * relative to its shortened interval, as it would at the default; at the default interval it sets none (the
+ * app's own defaults apply). An app without these settings ignores them.
  */
-export const DEFAULT_RATE_LIMIT_PER_MIN = 1_800;
+export const DEFAULT_BUDGETS_PER_MIN = {
+  GITLAB_RATE_LIMIT: 1_800,
+  GITLAB_PROJECT_RATE_LIMIT: 360,
+  GITLAB_SWEEP_RATE_LIMIT: 600,
+} as const;
 
 export type ScaleSizes = {
   /** projects in the one group the policy names (`groups: [scale]`) */
@@ -53,8 +58,8 @@ export type ScaleResult = ScaleSizes &
     /** default interval / shortened interval */
     timeScale: number;
     protectedProjects: number;
-    /** GITLAB_RATE_LIMIT given to the app (the default budget times the time scale) */
-    rateLimitEnv: number;
+    /** budgets given to the app (each default times the time scale; none at the default interval) */
+    budgetsEnv: Record<string, string>;
     /** building the fake GitLab's world, carding the deployments (ms) */
     buildMs: number;
     cardingMs: number;
@@ -89,11 +94,16 @@ export function routeOf(method: string, url: string): string {
 export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: string, app: string): Promise<ScaleResult> {
   const started = performance.now();
   const timeScale = DEFAULT_SWEEP_MS / sizes.intervalMs;
-  const rateLimitEnv = Math.round(DEFAULT_RATE_LIMIT_PER_MIN * timeScale);
+  const budgetsEnv: Record<string, string> =
+    timeScale === 1
+      ? {}
+      : Object.fromEntries(
+          Object.entries(DEFAULT_BUDGETS_PER_MIN).map(([k, v]) => [k, String(Math.round(v * timeScale))]),
+        );
   const base = await startBenchWorld({ channels: sizes.channels });
   const observer = new HttpObserver();
   try {
-    const { world, deployments, protectedProjects, groupId } = buildScaleWorld(base, sizes, rateLimitEnv);
+    const { world, deployments, protectedProjects, groupId } = buildScaleWorld(base, sizes, budgetsEnv);
     const buildMs = performance.now() - started;
     ctx.log(
       `${name} (${app}): ${sizes.projects} projects, ${protectedProjects} with approval rules, ` +
@@ -151,7 +161,7 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
       app,
       timeScale,
       protectedProjects,
-      rateLimitEnv,
+      budgetsEnv,
       buildMs,
       cardingMs,
       carded,
@@ -169,7 +179,7 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
 }
 
 /** The group `scale` with its projects, protected environments and the deployments to create (not yet created). */
-function buildScaleWorld(base: BenchWorld, sizes: ScaleSizes, rateLimitEnv: number) {
+function buildScaleWorld(base: BenchWorld, sizes: ScaleSizes, budgetsEnv: Record<string, string>) {
   const { gitlab } = base;
   const group = gitlab.addGroup({ path: 'scale' });
   for (const user of [base.alice, base.bob, base.carol]) gitlab.addGroupMember(group.id, user.id, 40);
@@ -188,7 +198,7 @@ function buildScaleWorld(base: BenchWorld, sizes: ScaleSizes, rateLimitEnv: numb
   const world: BenchWorld = {
     ...base,
     policy: `${base.policy}groups:\n  - scale\nsweep:\n  every: ${sizes.intervalMs}ms\n`,
-    env: { ...base.env, GITLAB_RATE_LIMIT: String(rateLimitEnv) },
+    env: { ...base.env, ...budgetsEnv },
   };
   return { world, deployments, protectedProjects: protectedIds.length, groupId: group.id };
 }
