@@ -38,6 +38,7 @@ import { createDataGuard, createLossMemory, type DataGuard } from './adapters/re
 import { repairLostCards } from './core/cards/repair-lost-cards.ts';
 import { cardChannels } from './core/routing/route-deployment.ts';
 import { createProjectMemory, createSweepState } from './adapters/redis/sweep-state.ts';
+import { createProjectDirectoryStore } from './adapters/redis/project-directory.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
@@ -93,6 +94,8 @@ export type GreenlightOptions = {
   dataCheckEveryMs?: number;
   /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
   rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
+  /** longest wait between two of a sweep's jobs (default 1 s; they spread over half the sweep interval) */
+  sweepMaxGapMs?: number;
 };
 
 export type Greenlight = {
@@ -114,6 +117,36 @@ export type Greenlight = {
   /** every HTTP route this instance serves (the Helm chart's ingress is checked against it) */
   routes(): HttpRoute[];
 };
+
+/** A project that cannot block is classified again when a hook names one of its environments, at most this often. */
+const RECLASSIFY_AFTER_HOOK_MS = 10 * 60_000;
+
+/**
+ * What a hook tells the sweep's classification: a blocked deployment proves its project can block; an environment
+ * of a project classified as one that cannot (or never classified) has it classified now (a new protected
+ * environment shows up in hooks long before the slow cycle).
+ */
+async function noteHook(
+  deps: { store: ReturnType<typeof createProjectDirectoryStore>; producer: Producer; now: () => number },
+  projectId: number,
+  hook: { blocked: boolean },
+): Promise<void> {
+  if (hook.blocked) {
+    if (!(await deps.store.canBlockProject(projectId)))
+      await deps.store.recordClassification(projectId, true, deps.now());
+    return;
+  }
+  if (await deps.store.canBlockProject(projectId)) return;
+  const at = await deps.store.classifiedAt(projectId);
+  if (at !== null && deps.now() - at < RECLASSIFY_AFTER_HOOK_MS) return;
+  await deps.producer.requestScan({
+    projectId,
+    environments: [],
+    reason: 'hook names an environment',
+    classify: true,
+    skipOpenCards: true,
+  });
+}
 
 /** After Redis lost its data, open cards this recent are looked for in Slack and synced again. */
 const LOST_CARDS_WINDOW_MS = 14 * 86_400_000;
@@ -186,7 +219,9 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     },
   });
   const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token, observe: metrics.api };
-  const gitlab = createGitLabReader(gitlabConn);
+  // Project paths and URLs come from the sweep's listings (kept in Redis), not from a read per scan or card.
+  const projectStore = createProjectDirectoryStore(redis, keys);
+  const gitlab = createGitLabReader(gitlabConn, { projects: projectStore, now: () => clock.now() });
   const membership = createMembership(gitlabConn);
   // What a deployment changes (cards, lists, the Changes modal): GitLab reads, ranges kept in Redis.
   const changes: ChangesDeps = {
@@ -416,6 +451,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
   };
 
   const startWorkerRole = async () => {
+    const projectDirectory = createProjectDirectory(gitlabConn);
     const processorDeps: ProcessorDeps = {
       gitlab,
       producer,
@@ -442,6 +478,19 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       audit,
       nudges,
       onCardChanged: (ref) => personalQueue.producer.cardChanged(ref),
+      sweep: {
+        classify: {
+          gitlab: projectDirectory,
+          state: projectStore,
+          classifyEveryMs: config.policy.sweepClassifyEveryMs,
+          now: () => clock.now(),
+          logger,
+        },
+        hasOpenCard: async (deploymentId) => (await redis.zscore(keys.openCards, String(deploymentId))) !== null,
+        noteHook: (projectId, hook) =>
+          noteHook({ store: projectStore, producer, now: () => clock.now() }, projectId, hook),
+        forget: (projectId) => projectStore.forget(projectId),
+      },
     };
     const stallTimeoutMs = opts.workerSettings?.stallTimeoutMs ?? config.workerStallTimeoutMs;
     const intakeConnection = createRedis(redisTarget, 'bullmq');
@@ -486,16 +535,14 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       { connection: workerConnection!, prefix: keys.bullPrefix, logger },
     );
     metrics.observeWorkers(workers.workers, logger);
-    const projects = createProjectDirectory(gitlabConn, gitlab);
     sweeper = await startSweeper({
       deps: {
-        sources: {
-          ...createSweepState(redis, keys, cards),
-          projectId: projects.projectId,
-          groupProjectIds: projects.groupProjectIds,
-        },
+        gitlab: projectDirectory,
+        state: { ...projectStore, ...createSweepState(redis, keys, cards) },
         queue: producer,
         policy: config.policy,
+        now: () => clock.now(),
+        ...(opts.sweepMaxGapMs !== undefined && { maxGapMs: opts.sweepMaxGapMs }),
       },
       everyMs: config.policy.sweepEveryMs,
       queueConnection,

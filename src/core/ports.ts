@@ -130,9 +130,15 @@ export interface LatestDeployments {
   ): Promise<{ newest: LatestDeployment; replaced: boolean; previous: number | null }>;
 }
 
+/**
+ * How a job is queued: `background` work (the sweep's) waits behind work that webhooks and people asked for,
+ * and may start `delayMs` later (a sweep spreads its work over its interval).
+ */
+export type JobPlacement = { background?: boolean; delayMs?: number };
+
 export interface WorkQueue {
   /** Re-read one deployment and bring its card up to date (deduplicated per deployment). */
-  requestSync(ref: DeploymentRef, reason: string): Promise<void>;
+  requestSync(ref: DeploymentRef, reason: string, placement?: JobPlacement): Promise<void>;
 }
 
 export interface Clock {

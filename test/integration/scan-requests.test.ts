@@ -18,7 +18,7 @@ describe('scan requests (real Redis, no worker: every request meets the scans st
   });
 
   const waiting = async () =>
-    (await queues.scan.getWaiting())
+    (await queues.scan.getJobs(['waiting', 'delayed']))
       .map((job) => job.data as ScanJob)
       .map((d) => `${d.projectId}:${d.environments.join(',') || '*'}`)
       .sort();

@@ -2,7 +2,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Notice } from '../../core/approvals/notices.ts';
 import type { DecisionAction } from '../../core/approvals/decide-deployment.ts';
-import type { DeploymentRef, SlackUser, WorkQueue } from '../../core/ports.ts';
+import type { DeploymentRef, JobPlacement, SlackUser, WorkQueue } from '../../core/ports.ts';
 
 export const QUEUE = {
   scan: 'scan',
@@ -14,7 +14,30 @@ export const QUEUE = {
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 export type SyncJob = DeploymentRef & { reason: string };
-export type ScanJob = { projectId: number | string; environments: string[]; reason: string };
+export type ScanJob = {
+  projectId: number | string;
+  environments: string[];
+  reason: string;
+  /** read the project's protected environments first (the sweep's slow cycle), and scan only if it can block */
+  classify?: boolean;
+  /** leave deployments with open cards alone (the sweep reads those itself) */
+  skipOpenCards?: boolean;
+};
+
+/** BullMQ runs jobs without a priority before any prioritized one: the sweep's jobs wait behind webhook work. */
+export const BACKGROUND_PRIORITY = 10;
+/** Scans asked for by hooks wait this long, so that a burst of hooks for one project coalesces into one scan. */
+export const SCAN_COALESCE_MS = 500;
+
+/** Job options of a placement; background jobs have their own dedupe ids (never hiding a webhook's job). */
+function placed(placement: JobPlacement | undefined, dedupeId: string): JobsOptions {
+  const background = placement?.background === true;
+  return {
+    deduplication: { id: background ? `sweep-${dedupeId}` : dedupeId, keepLastIfActive: true },
+    ...(background && { priority: BACKGROUND_PRIORITY }),
+    ...(placement?.delayMs !== undefined && placement.delayMs > 0 && { delay: placement.delayMs }),
+  };
+}
 export type DecisionJob = {
   ref: DeploymentRef;
   slackUser: SlackUser;
@@ -90,7 +113,7 @@ function safeId(text: string): string {
 }
 
 export type Producer = WorkQueue & {
-  requestScan(job: ScanJob): Promise<void>;
+  requestScan(job: ScanJob, placement?: JobPlacement): Promise<void>;
   enqueueDecision(job: DecisionJob): Promise<'queued' | 'duplicate'>;
   enqueueNotice(job: NoticeJob): Promise<void>;
   /** One snooze per person and reminder: a double click adds nothing. */
@@ -99,23 +122,21 @@ export type Producer = WorkQueue & {
 
 export function createProducer(queues: Queues): Producer {
   return {
-    async requestSync(ref, reason) {
-      await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, {
-        deduplication: { id: `dep-${ref.deploymentId}`, keepLastIfActive: true },
-      });
+    async requestSync(ref, reason, placement) {
+      await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, placed(placement, `dep-${ref.deploymentId}`));
     },
-    async requestScan(job) {
+    async requestScan(job, placement = { delayMs: SCAN_COALESCE_MS }) {
       // Scans are coalesced per project and environment: a request meets at most one scan running and one
       // waiting with the same scope, and a waiting scan keeps its own data. Coalescing a project's scans of
       // different environments into one would drop the environments of all but that waiting scan.
       const project = safeId(String(job.projectId));
       const environments = [...new Set(job.environments)];
+      if (job.classify) {
+        await queues.scan.add('scan', { ...job, environments: [] }, placed(placement, `classify-${project}`));
+        return;
+      }
       if (environments.length === 0) {
-        await queues.scan.add(
-          'scan',
-          { ...job, environments: [] },
-          { deduplication: { id: `project-${project}`, keepLastIfActive: true } },
-        );
+        await queues.scan.add('scan', { ...job, environments: [] }, placed(placement, `project-${project}`));
         return;
       }
       await Promise.all(
@@ -123,14 +144,8 @@ export function createProducer(queues: Queues): Producer {
           queues.scan.add(
             'scan',
             { ...job, environments: [environment] },
-            {
-              // base64url: environment names may hold '/', ' ', '$', '{', '}'
-              // (safeId would make "a/b" and "a_b" one id)
-              deduplication: {
-                id: `project-${project}-env-${Buffer.from(environment).toString('base64url')}`,
-                keepLastIfActive: true,
-              },
-            },
+            // base64url: environment names may hold '/', ' ', '$', '{', '}' (safeId would make "a/b" and "a_b" one id)
+            placed(placement, `project-${project}-env-${Buffer.from(environment).toString('base64url')}`),
           ),
         ),
       );

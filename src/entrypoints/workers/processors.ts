@@ -12,6 +12,7 @@ import { classify, type GitLabUser } from '../../core/deployments/deployment.ts'
 import { isGreenlightError } from '../../core/errors.ts';
 import { identifyDeployment } from '../../core/intake/identify-deployment.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
+import { classifyProject, type ClassifyDeps } from '../../core/intake/classify-project.ts';
 import type { ChatPort, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
 import { sendDueNudge } from '../../core/reminders/send-nudge.ts';
 import { snoozeNudges } from '../../core/reminders/snooze-nudges.ts';
@@ -45,6 +46,18 @@ export type ProcessorDeps = {
   onCardChanged?(ref: DeploymentRef): Promise<void>;
   /** Reminders and escalations (src/core/reminders); without them no reminder is scheduled. */
   nudges?: NudgeDeps;
+  /**
+   * The sweep's classification (which projects can have deployments waiting): classify jobs read protected
+   * environments; hooks keep it current (a blocked deployment proves a project can block; an environment of a
+   * project that cannot, seen in a hook, has it classified again); sweep scans skip deployments with open cards.
+   */
+  sweep?: {
+    classify: ClassifyDeps;
+    hasOpenCard(deploymentId: number): Promise<boolean>;
+    /** a hook named an environment of this project, or reported a blocked deployment of it */
+    noteHook(projectId: number, opts: { blocked: boolean }): Promise<void>;
+    forget(projectId: number): Promise<void>;
+  };
 };
 
 /** Lifecycle statuses exist in every GitLab; these three only from 19.3, which reports each deployment itself. */
@@ -53,6 +66,9 @@ const MODERN_ONLY = new Set(['blocked', 'approved', 'rejected']);
 export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log: Logger): Promise<void> {
   const reportsBlocked = event.kind === 'deployment' && MODERN_ONLY.has(event.status);
   await deps.projects.remember(event.projectId, { reportsBlocked });
+  const named = event.kind === 'pipeline' ? event.environments : event.environment ? [event.environment] : [];
+  if (deps.sweep && (named.length > 0 || reportsBlocked))
+    await deps.sweep.noteHook(event.projectId, { blocked: reportsBlocked && event.status === 'blocked' });
   // Scans find blocked deployments GitLab before 19.3 says nothing of. Where the project's deployment hooks
   // report them, a scan per pipeline, job and deployment hook would only read again what the hook brings
   // (the sweep still lists every project).
@@ -93,10 +109,30 @@ export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log
 }
 
 export async function processScan(deps: ProcessorDeps, job: ScanJob, log: Logger): Promise<number> {
-  return scanProject(
-    { gitlab: deps.gitlab, queue: deps.producer, logger: log },
-    { projectId: job.projectId, environments: job.environments, reason: job.reason },
-  );
+  const { sweep } = deps;
+  if (job.classify && sweep && typeof job.projectId === 'number') {
+    const outcome = await classifyProject({ ...sweep.classify, logger: log }, job.projectId);
+    if (outcome !== 'can-block') return 0;
+  }
+  try {
+    return await scanProject(
+      { gitlab: deps.gitlab, queue: deps.producer, logger: log, ...(sweep && { hasOpenCard: sweep.hasOpenCard }) },
+      {
+        projectId: job.projectId,
+        environments: job.environments,
+        reason: job.reason,
+        ...(job.skipOpenCards && { skipOpenCards: true, placement: { background: true } }),
+      },
+    );
+  } catch (error) {
+    // A project GitLab no longer shows us (deleted, access removed) is not swept any more.
+    if (sweep && typeof job.projectId === 'number' && isGreenlightError(error, 'gitlab_not_found')) {
+      await sweep.forget(job.projectId);
+      log.info({ projectId: job.projectId }, 'sweep: stopped sweeping a project GitLab no longer shows');
+      return 0;
+    }
+    throw error;
+  }
 }
 
 export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger) {

@@ -8,12 +8,16 @@ import { workerStallOptions } from './workers.ts';
 export const SWEEP_QUEUE = 'sweep';
 const SCHEDULER_ID = 'sweep';
 
-export type SweepJob = { reason: string };
+/** `fullListing`: list every group again now (at start, after a Redis outage or data loss) */
+export type SweepJob = { reason: string; fullListing?: boolean };
 
 export type Sweeper = {
   queue: Queue<SweepJob>;
-  /** A sweep as soon as possible (deduplicated: at most one such request waits at a time). */
-  requestNow(reason: string): Promise<void>;
+  /**
+   * A sweep as soon as possible (deduplicated: at most one such request waits at a time), with a full listing
+   * unless `fullListing: false`.
+   */
+  requestNow(reason: string, opts?: { fullListing?: boolean }): Promise<void>;
   /** Sets the schedule again (Redis lost its data, and with it the job scheduler). */
   reschedule(): Promise<void>;
   close(): Promise<void>;
@@ -53,7 +57,10 @@ export async function startSweeper(opts: {
     SWEEP_QUEUE,
     runJob<SweepJob, SweepReport>(logger, { pauseQueue: (ms) => queue.rateLimit(ms) }, (job, log) => {
       log.info({ reason: job.data.reason }, 'sweep started');
-      return sweepDeployments({ ...opts.deps, logger: log }, { reason: job.data.reason });
+      return sweepDeployments(
+        { ...opts.deps, logger: log },
+        { reason: job.data.reason, fullListing: job.data.fullListing === true },
+      );
     }),
     {
       connection: opts.workerConnection,
@@ -73,8 +80,12 @@ export async function startSweeper(opts: {
       { name: 'sweep', data: { reason: 'scheduled' } },
     );
   };
-  const requestNow = async (reason: string) => {
-    await queue.add('sweep', { reason }, { deduplication: { id: 'sweep-now' } });
+  const requestNow = async (reason: string, request: { fullListing?: boolean } = {}) => {
+    await queue.add(
+      'sweep',
+      { reason, fullListing: request.fullListing ?? true },
+      { deduplication: { id: 'sweep-now' } },
+    );
   };
 
   // The first 'ready' is the start; any later one follows a lost connection.
