@@ -27,7 +27,14 @@ import { createNudgeTimer } from './adapters/queue/nudge-timer.ts';
 import { createPersonalQueue } from './adapters/queue/personal-queue.ts';
 import { observedSlackFetch } from './adapters/metrics/api-observer.ts';
 import { createMetrics, type Metrics } from './adapters/metrics/metrics.ts';
-import { createProducer, createQueues, QUEUE, type Producer, type Queues } from './adapters/queue/queues.ts';
+import {
+  createProducer,
+  createQueues,
+  QUEUE,
+  type Producer,
+  type QueueName,
+  type Queues,
+} from './adapters/queue/queues.ts';
 import { createAuditLog } from './adapters/redis/audit-log.ts';
 import { createCardStore } from './adapters/redis/card-store.ts';
 import { createChannelPacer } from './adapters/redis/channel-pacer.ts';
@@ -512,7 +519,11 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       prefix: keys.bullPrefix,
       logger,
       settings: { stallTimeoutMs: config.workerStallTimeoutMs, ...opts.workerSettings },
-      pauseQueue: (name, ms) => queues[name].rateLimit(ms),
+      // GitLab's limit is the token's: a 429 met by a scan or a sync pauses both (the sweep spreads them together)
+      pauseQueue: async (name, ms) => {
+        const readers: QueueName[] = name === 'scan' || name === 'sync' ? ['scan', 'sync'] : [name];
+        await Promise.all(readers.map((reader) => queues[reader].rateLimit(ms)));
+      },
     });
     personalWorker = startPersonalWorker(
       {
