@@ -151,6 +151,7 @@ async function noteHook(
     environments: [],
     reason: 'hook names an environment',
     classify: true,
+    unlessClassifiedWithinMs: RECLASSIFY_AFTER_HOOK_MS,
     skipOpenCards: true,
   });
 }
@@ -571,7 +572,8 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
       everyMs: opts.dataCheckEveryMs ?? 30_000,
       onLoss: async (reason) => {
         await sweep.reschedule();
-        await sweep.requestNow(`redis lost data (${reason})`);
+        // no forced listing: if the data was really lost, the listing's record went with it and it runs anyway
+        await sweep.requestNow(`redis lost data (${reason})`, { fullListing: false });
         await repairLostCards(
           { chat, queue: producer, logger, now: clock.now() },
           { channels: cardChannels(config.policy), windowMs: LOST_CARDS_WINDOW_MS },

@@ -16,7 +16,8 @@ const ProtectedEnvironment = z.object({
 /** An entry requires approvals when one of its rules (or the older unified count) asks for at least one. */
 function requiresApproval(entries: ReadonlyArray<z.infer<typeof ProtectedEnvironment>>): boolean {
   return entries.some(
-    (e) => (e.required_approval_count ?? 0) > 0 || (e.approval_rules ?? []).some((r) => (r.required_approvals ?? 0) > 0),
+    (e) =>
+      (e.required_approval_count ?? 0) > 0 || (e.approval_rules ?? []).some((r) => (r.required_approvals ?? 0) > 0),
   );
 }
 
@@ -107,7 +108,8 @@ export function createProjectDirectory(conn: GitLabConnection, settings: { perPa
       try {
         const entries = await readParsed(
           `GET protected environments of group ${groupPath}`,
-          () => groupEnvironments.all(groupPath, { perPage: 100, maxPages: 20 } as never),
+          // gitbeaker does not encode the id of this resource: a subgroup's path must stay one segment
+          () => groupEnvironments.all(encodeURIComponent(groupPath), { perPage: 100, maxPages: 20 } as never),
           z.array(ProtectedEnvironment),
         );
         return requiresApproval(entries);

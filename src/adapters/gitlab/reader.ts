@@ -74,7 +74,9 @@ export async function readParsed<T>(what: string, fn: () => Promise<unknown>, sc
 /** Where project info is kept between processes (Redis, filled by the sweep's listings); see project-directory.ts. */
 export type ProjectInfoStore = {
   info(projectId: number): Promise<{ id: number; path: string; name: string; webUrl: string; at: number } | null>;
-  saveInfo(projects: ReadonlyArray<{ id: number; path: string; name: string; webUrl: string; at: number }>): Promise<void>;
+  saveInfo(
+    projects: ReadonlyArray<{ id: number; path: string; name: string; webUrl: string; at: number }>,
+  ): Promise<void>;
 };
 
 /** Project info older than this is read from GitLab again (a project renamed or moved outside any listing). */

@@ -20,6 +20,8 @@ export type ScanJob = {
   reason: string;
   /** read the project's protected environments first (the sweep's slow cycle), and scan only if it can block */
   classify?: boolean;
+  /** ... unless it was classified this recently (a duplicate request) */
+  unlessClassifiedWithinMs?: number;
   /** leave deployments with open cards alone (the sweep reads those itself) */
   skipOpenCards?: boolean;
 };

@@ -47,8 +47,9 @@ export function createProjectDirectoryStore(redis: Redis, keys: Keyspace) {
       await redis.hset(keys.projectIds, project.toLowerCase(), String(id));
     },
 
-    async listingFresh(): Promise<boolean> {
-      return (await redis.exists(keys.sweepListedFresh)) === 1;
+    async listedAt(): Promise<number | null> {
+      const raw = await redis.get(keys.sweepListedFresh);
+      return raw === null ? null : Number(raw);
     },
     async startListing(): Promise<void> {
       await redis.del(keys.sweepListing);
@@ -60,12 +61,12 @@ export function createProjectDirectoryStore(redis: Redis, keys: Keyspace) {
      * The listing becomes the listed projects. An incomplete one (a group could not be listed) only adds to them:
      * projects are dropped only by a listing that saw everything.
      */
-    async finishListing(opts: { complete: boolean; freshForMs: number }): Promise<void> {
+    async finishListing(opts: { complete: boolean; freshForMs: number; at: number }): Promise<void> {
       const tx = redis.multi();
       if (opts.complete) tx.sunionstore(keys.sweepListed, keys.sweepListing);
       else tx.sunionstore(keys.sweepListed, keys.sweepListed, keys.sweepListing);
       tx.del(keys.sweepListing);
-      tx.set(keys.sweepListedFresh, '1', 'PX', opts.freshForMs);
+      tx.set(keys.sweepListedFresh, String(opts.at), 'PX', opts.freshForMs);
       await tx.exec();
     },
     async listedProjects(): Promise<number[]> {

@@ -13,6 +13,8 @@ export type ClassifyDeps = {
     groupApprovals(groupPath: string): Promise<boolean | null>;
     saveGroupApprovals(groupPath: string, requires: boolean, ttlMs: number): Promise<void>;
     recordClassification(projectId: number, canBlock: boolean, at: number): Promise<void>;
+    classifiedAt(projectId: number): Promise<number | null>;
+    canBlockProject(projectId: number): Promise<boolean>;
     forget(projectId: number): Promise<void>;
   };
   /** how long a group's answer is kept (the slow cycle, `sweep.classify_every`) */
@@ -36,7 +38,12 @@ export function ancestorGroups(projectPath: string): string[] {
 export async function classifyProject(
   deps: ClassifyDeps,
   projectId: number,
+  opts: { unlessClassifiedWithinMs?: number } = {},
 ): Promise<'can-block' | 'cannot-block' | 'gone'> {
+  // Two requests for the same project (a sweep at start and the one after it, or two hooks) read GitLab once.
+  const at = opts.unlessClassifiedWithinMs === undefined ? null : await deps.state.classifiedAt(projectId);
+  if (at !== null && deps.now() - at < opts.unlessClassifiedWithinMs!)
+    return (await deps.state.canBlockProject(projectId)) ? 'can-block' : 'cannot-block';
   const own = await deps.gitlab.projectRequiresApproval(projectId);
   if (own === 'gone') {
     await deps.state.forget(projectId);

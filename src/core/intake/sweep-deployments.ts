@@ -1,7 +1,10 @@
 import { isGreenlightError, type GreenlightError } from '../errors.ts';
 import type { Policy } from '../policy.ts';
 import type { DeploymentRef, JobPlacement, Logger, WorkQueue } from '../ports.ts';
-import { mapBounded } from '../../lib/map-limit.ts';
+import { mapBounded, mapLimit } from '../../lib/map-limit.ts';
+
+const ENQUEUE_CONCURRENCY = 32;
+const FORCED_LISTING_MIN_AGE_MS = 60_000;
 
 /** A project as a listing gives it. */
 export type ListedProject = { id: number; path: string; name: string; webUrl: string };
@@ -23,10 +26,11 @@ export interface SweepState {
   saveInfo(projects: readonly ListedProject[]): Promise<void>;
   resolvedId(project: string): Promise<number | null>;
   saveResolvedId(project: string, id: number): Promise<void>;
-  listingFresh(): Promise<boolean>;
+  /** when the last full listing finished, while it is fresh (`sweep.list_every`); null otherwise */
+  listedAt(): Promise<number | null>;
   startListing(): Promise<void>;
   addListed(ids: readonly number[]): Promise<void>;
-  finishListing(opts: { complete: boolean; freshForMs: number }): Promise<void>;
+  finishListing(opts: { complete: boolean; freshForMs: number; at: number }): Promise<void>;
   listedProjects(): Promise<number[]>;
   canBlock(): Promise<number[]>;
   classificationDue(projectIds: readonly number[], before: number): Promise<number[]>;
@@ -34,7 +38,14 @@ export interface SweepState {
 
 export type SweepQueue = WorkQueue & {
   requestScan(
-    job: { projectId: number; environments: string[]; reason: string; classify?: boolean; skipOpenCards?: boolean },
+    job: {
+      projectId: number;
+      environments: string[];
+      reason: string;
+      classify?: boolean;
+      unlessClassifiedWithinMs?: number;
+      skipOpenCards?: boolean;
+    },
     placement?: JobPlacement,
   ): Promise<void>;
 };
@@ -91,7 +102,10 @@ export async function sweepDeployments(
   const failures: unknown[] = [];
   const missing: Array<string | number> = [];
 
-  const listed = input.fullListing === true || !(await state.listingFresh());
+  // A listing forced (at start, after an outage) is still skipped when one has just finished (the scheduler's first
+  // sweep and the start's run back to back).
+  const listedAt = await state.listedAt();
+  const listed = listedAt === null || (input.fullListing === true && deps.now() - listedAt > FORCED_LISTING_MIN_AGE_MS);
   if (listed) {
     const outcome = await listEverything(deps);
     failures.push(...outcome.failures);
@@ -109,17 +123,32 @@ export async function sweepDeployments(
 
   const total = due.length + toScan.size + open.length;
   const gap = Math.min(Math.floor(policy.sweepEveryMs / 2 / Math.max(total, 1)), deps.maxGapMs ?? 1_000);
-  let slot = 0;
-  const placement = (): JobPlacement => ({ background: true, delayMs: gap * slot++ });
   const reason = `sweep: ${input.reason}`;
-  for (const projectId of dueSet)
-    await deps.queue.requestScan(
-      { projectId, environments: [], reason, classify: true, skipOpenCards: true },
-      placement(),
-    );
-  for (const projectId of toScan)
-    await deps.queue.requestScan({ projectId, environments: [], reason, skipOpenCards: true }, placement());
-  for (const ref of open) await deps.queue.requestSync(ref, reason, placement());
+  const jobs: Array<(placement: JobPlacement) => Promise<void>> = [
+    ...[...dueSet].map(
+      (projectId) => (placement: JobPlacement) =>
+        deps.queue.requestScan(
+          {
+            projectId,
+            environments: [],
+            reason,
+            classify: true,
+            // a classification made meanwhile (the sweep before this one) is not made again
+            unlessClassifiedWithinMs: policy.sweepClassifyEveryMs,
+            skipOpenCards: true,
+          },
+          placement,
+        ),
+    ),
+    ...[...toScan].map(
+      (projectId) => (placement: JobPlacement) =>
+        deps.queue.requestScan({ projectId, environments: [], reason, skipOpenCards: true }, placement),
+    ),
+    ...open.map((ref) => (placement: JobPlacement) => deps.queue.requestSync(ref, reason, placement)),
+  ];
+  // queued a few dozen at a time (tens of thousands one by one would take a minute of round trips)
+  await mapLimit(jobs, ENQUEUE_CONCURRENCY, (enqueue, i) => enqueue({ background: true, delayMs: gap * i }));
+  const slot = jobs.length;
 
   if (missing.length > 0)
     logger.warn({ missing }, 'sweep: projects or groups of the policy file are not visible to GITLAB_TOKEN');
@@ -193,6 +222,10 @@ async function listEverything(deps: SweepDeps): Promise<{ failures: unknown[]; m
     else ids.push(result.value);
   });
   await state.addListed(ids);
-  await state.finishListing({ complete: failures.length === 0, freshForMs: policy.sweepListEveryMs });
+  await state.finishListing({
+    complete: failures.length === 0,
+    freshForMs: policy.sweepListEveryMs,
+    at: deps.now(),
+  });
   return { failures, missing };
 }

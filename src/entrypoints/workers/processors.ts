@@ -111,7 +111,11 @@ export async function processIntake(deps: ProcessorDeps, event: IntakeEvent, log
 export async function processScan(deps: ProcessorDeps, job: ScanJob, log: Logger): Promise<number> {
   const { sweep } = deps;
   if (job.classify && sweep && typeof job.projectId === 'number') {
-    const outcome = await classifyProject({ ...sweep.classify, logger: log }, job.projectId);
+    const outcome = await classifyProject(
+      { ...sweep.classify, logger: log },
+      job.projectId,
+      job.unlessClassifiedWithinMs === undefined ? {} : { unlessClassifiedWithinMs: job.unlessClassifiedWithinMs },
+    );
     if (outcome !== 'can-block') return 0;
   }
   try {

@@ -37,7 +37,7 @@ describe('GitLab listing for the sweep (against the fake GitLab)', () => {
   });
 
   it('tells whether protected environments of a project or of a group require approvals', async () => {
-    const gated = gitlab.addProject({ pathWithNamespace: 'envs/gated' });
+    const gated = gitlab.addProject({ pathWithNamespace: 'envs/sub/gated' });
     const open = gitlab.addProject({ pathWithNamespace: 'envs/open' });
     gitlab.protectEnvironment(gated.id, 'production', { approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }] });
     gitlab.protectEnvironment(open.id, 'production', { deployAccessLevels: [{ accessLevel: 40 }] });
@@ -45,9 +45,12 @@ describe('GitLab listing for the sweep (against the fake GitLab)', () => {
     expect(await directory.projectRequiresApproval(gated.id)).toBe(true);
     expect(await directory.projectRequiresApproval(open.id)).toBe(false);
     expect(await directory.projectRequiresApproval(999_999)).toBe('gone');
+    expect(await directory.groupRequiresApproval('envs/sub')).toBe(false);
+    gitlab.protectGroupEnvironment(gated.groupId!, 'staging', {
+      approvalRules: [{ accessLevel: 40, requiredApprovals: 2 }],
+    });
+    expect(await directory.groupRequiresApproval('envs/sub')).toBe(true);
     expect(await directory.groupRequiresApproval('envs')).toBe(false);
-    gitlab.protectGroupEnvironment(gated.groupId!, 'staging', { approvalRules: [{ accessLevel: 40, requiredApprovals: 2 }] });
-    expect(await directory.groupRequiresApproval('envs')).toBe(true);
     expect(await directory.groupRequiresApproval('no-such-group')).toBe(false);
   });
 

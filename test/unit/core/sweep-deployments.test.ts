@@ -53,7 +53,7 @@ class FakeState implements SweepState {
   open: DeploymentRef[] = [];
   info = new Map<number, ListedProject>();
   resolved = new Map<string, number>();
-  fresh = false;
+  fresh: number | null = null;
   listing = new Set<number>();
   listedIds = new Set<number>();
   blocking = new Set<number>();
@@ -73,7 +73,7 @@ class FakeState implements SweepState {
   async saveResolvedId(project: string, id: number) {
     this.resolved.set(project, id);
   }
-  async listingFresh() {
+  async listedAt() {
     return this.fresh;
   }
   async startListing() {
@@ -82,9 +82,9 @@ class FakeState implements SweepState {
   async addListed(ids: readonly number[]) {
     for (const id of ids) this.listing.add(id);
   }
-  async finishListing(opts: { complete: boolean }) {
+  async finishListing(opts: { complete: boolean; at: number }) {
     this.listedIds = opts.complete ? new Set(this.listing) : new Set([...this.listedIds, ...this.listing]);
-    this.fresh = true;
+    this.fresh = opts.at;
   }
   async listedProjects() {
     return [...this.listedIds];
@@ -181,7 +181,7 @@ describe('sweepDeployments', () => {
 
   it('classifies a project again once its classification is older than classify_every', async () => {
     gitlab.groups.set('acme', [1, 2]);
-    state.fresh = true;
+    state.fresh = NOW - 120_000;
     state.listedIds = new Set([1, 2]);
     classifyAll([1, 2], []);
     state.classified.set(2, NOW - DAY - 1);
@@ -190,7 +190,7 @@ describe('sweepDeployments', () => {
   });
 
   it('runs everything in the background, spread over half the interval', async () => {
-    state.fresh = true;
+    state.fresh = NOW - 120_000;
     state.listedIds = new Set([1, 2, 3]);
     classifyAll([1, 2, 3], [1, 2, 3]);
     state.open = [{ projectId: 1, deploymentId: 10 }];
@@ -209,8 +209,24 @@ describe('sweepDeployments', () => {
   it('resolves policy paths once', async () => {
     gitlab.projects.set('acme/web', 1);
     await sweepDeployments(deps({ projects: ['acme/web'], groups: [] }), { reason: 'a', fullListing: true });
-    await sweepDeployments(deps({ projects: ['acme/web'], groups: [] }), { reason: 'b', fullListing: true });
+    state.fresh = NOW - 120_000;
+    const report = await sweepDeployments(deps({ projects: ['acme/web'], groups: [] }), {
+      reason: 'b',
+      fullListing: true,
+    });
+    expect(report.listed).toBe(true);
     expect(gitlab.calls).toEqual(['acme/web']);
+  });
+
+  it('lists again when asked to, unless a listing has just finished (the first two sweeps of a start)', async () => {
+    gitlab.groups.set('acme', [1]);
+    await sweepDeployments(deps({ projects: [], groups: ['acme'] }), { reason: 'scheduled' });
+    const again = await sweepDeployments(deps({ projects: [], groups: ['acme'] }), {
+      reason: 'worker started',
+      fullListing: true,
+    });
+    expect(again.listed).toBe(false);
+    expect(gitlab.calls).toEqual(['acme']);
   });
 
   it('reports policy projects and groups GitLab does not show', async () => {
@@ -232,11 +248,15 @@ describe('sweepDeployments', () => {
     expect(queue.scans).toHaveLength(20);
   });
 
-  it('keeps projects of a group it could not list, and rethrows a rate limit so that the sweep runs again', async () => {
+  it('keeps projects of a group it could not list, rethrows a rate limit: the sweep runs again', async () => {
     gitlab.groups.set('acme', [4, 5]);
     await sweepDeployments(deps({ projects: [], groups: ['acme'] }), { reason: 'start' });
     gitlab.projects.set('acme/one', 1);
-    gitlab.failing.set('acme', new GreenlightError('gitlab_rate_limited', 'GitLab rate-limited', { retryAfterMs: 30_000 }));
+    state.fresh = NOW - 120_000;
+    gitlab.failing.set(
+      'acme',
+      new GreenlightError('gitlab_rate_limited', 'GitLab rate-limited', { retryAfterMs: 30_000 }),
+    );
     state.open = [{ projectId: 1, deploymentId: 10 }];
     queue.scans.length = 0;
     const error = await sweepDeployments(deps({ projects: ['acme/one'], groups: ['acme'] }), {
