@@ -101,7 +101,7 @@ export type GreenlightOptions = {
   dataCheckEveryMs?: number;
   /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
   rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
-  /** longest wait between two of a sweep's jobs (default 1 s; they spread over half the sweep interval) */
+  /** longest wait between two of a sweep's jobs (default 1 s; they spread over 80 % of the sweep interval) */
   sweepMaxGapMs?: number;
 };
 

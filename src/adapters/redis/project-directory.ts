@@ -78,18 +78,20 @@ export function createProjectDirectoryStore(redis: Redis, keys: Keyspace) {
     async canBlockProject(projectId: number): Promise<boolean> {
       return (await redis.sismember(keys.sweepCanBlock, String(projectId))) === 1;
     },
-    /** Of `projectIds`, those never classified or classified before `before` (ms). */
+    /** Of `projectIds`, those never classified, then those classified before `before` (ms), oldest first. */
     async classificationDue(projectIds: readonly number[], before: number): Promise<number[]> {
-      const due: number[] = [];
+      const never: number[] = [];
+      const stale: Array<[number, number]> = [];
       for (let i = 0; i < projectIds.length; i += CHUNK) {
         const chunk = projectIds.slice(i, i + CHUNK);
         const scores = await redis.zmscore(keys.sweepClassified, ...chunk.map(String));
         chunk.forEach((id, j) => {
           const at = scores[j];
-          if (at === null || at === undefined || Number(at) < before) due.push(id);
+          if (at === null || at === undefined) never.push(id);
+          else if (Number(at) < before) stale.push([id, Number(at)]);
         });
       }
-      return due;
+      return [...never, ...stale.sort((a, b) => a[1] - b[1]).map(([id]) => id)];
     },
     async classifiedAt(projectId: number): Promise<number | null> {
       const score = await redis.zscore(keys.sweepClassified, String(projectId));

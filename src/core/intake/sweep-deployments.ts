@@ -5,6 +5,23 @@ import { mapBounded, mapLimit } from '../../lib/map-limit.ts';
 
 const ENQUEUE_CONCURRENCY = 32;
 const FORCED_LISTING_MIN_AGE_MS = 60_000;
+/** The part of the interval over which a sweep's jobs are spread (the rest is slack before the next sweep). */
+const SPREAD = 0.8;
+/** Protected-environment reads a sweep may ask for per minute of its interval, however many projects are due. */
+const CLASSIFICATIONS_PER_MINUTE = 300;
+
+/**
+ * How many projects one sweep classifies: twice the steady share (every project once per `classify_every`), and
+ * at least CLASSIFICATIONS_PER_MINUTE per minute of the interval (a first start: 10,000 projects at the default
+ * 5 minutes take 9 sweeps).
+ */
+export function classificationQuota(
+  projects: number,
+  policy: Pick<Policy, 'sweepEveryMs' | 'sweepClassifyEveryMs'>,
+): number {
+  const steady = Math.ceil((2 * projects * policy.sweepEveryMs) / policy.sweepClassifyEveryMs);
+  return Math.max(steady, Math.floor((CLASSIFICATIONS_PER_MINUTE * policy.sweepEveryMs) / 60_000), 1);
+}
 
 /** A project as a listing gives it. */
 export type ListedProject = { id: number; path: string; name: string; webUrl: string };
@@ -33,6 +50,7 @@ export interface SweepState {
   finishListing(opts: { complete: boolean; freshForMs: number; at: number }): Promise<void>;
   listedProjects(): Promise<number[]>;
   canBlock(): Promise<number[]>;
+  /** never-classified projects first, then those classified before `before`, oldest first */
   classificationDue(projectIds: readonly number[], before: number): Promise<number[]>;
 }
 
@@ -57,7 +75,7 @@ export type SweepDeps = {
   policy: Pick<Policy, 'projects' | 'groups' | 'sweepEveryMs' | 'sweepListEveryMs' | 'sweepClassifyEveryMs'>;
   logger: Logger;
   now(): number;
-  /** Longest wait between two of the sweep's jobs (they are spread over half the interval, at most this apart). */
+  /** Longest wait between two of the sweep's jobs (they are spread over 80 % of the interval, at most this apart). */
   maxGapMs?: number;
   /** GitLab calls in flight at once while listing groups and resolving projects. */
   concurrency?: number;
@@ -70,6 +88,8 @@ export type SweepReport = {
   listed: boolean;
   /** projects whose protected environments are read (again) by this sweep */
   classified: number;
+  /** projects due for classification left to the next sweeps (over the quota) */
+  classificationPending: number;
   /** projects scanned for blocked deployments: those that can block, and those with open cards */
   scanned: number;
   openCards: number;
@@ -90,7 +110,7 @@ export type SweepReport = {
  * - every sweep scans those projects and the projects of open cards for blocked deployments, and reads every
  *   open card once (a scan leaves deployments with open cards to that read).
  *
- * Everything it asks for is a background job (webhook work goes first), spread over half the interval.
+ * Everything it asks for is a background job (webhook work goes first), spread over 80 % of the interval.
  * Failures of single groups or projects do not stop the others; a retryable one is rethrown at the end so that
  * the sweep as a whole is tried again (everything it enqueues is idempotent).
  */
@@ -114,7 +134,10 @@ export async function sweepDeployments(
 
   const projects = new Set([...(await state.listedProjects()), ...(await state.knownProjects())]);
   const all = [...projects];
-  const due = await state.classificationDue(all, deps.now() - policy.sweepClassifyEveryMs);
+  // Never-classified projects first, then the oldest; no more per sweep than the quota, so that a whole GitLab's
+  // protected environments (a first start, or a day on) are read over several sweeps instead of in one burst.
+  const allDue = await state.classificationDue(all, deps.now() - policy.sweepClassifyEveryMs);
+  const due = allDue.slice(0, classificationQuota(all.length, policy));
   const dueSet = new Set(due);
   const open = await state.openCards();
   const toScan = new Set(await state.canBlock());
@@ -122,7 +145,7 @@ export async function sweepDeployments(
   for (const id of due) toScan.delete(id);
 
   const total = due.length + toScan.size + open.length;
-  const gap = Math.min(Math.floor(policy.sweepEveryMs / 2 / Math.max(total, 1)), deps.maxGapMs ?? 1_000);
+  const gap = Math.min(Math.floor((policy.sweepEveryMs * SPREAD) / Math.max(total, 1)), deps.maxGapMs ?? 1_000);
   const reason = `sweep: ${input.reason}`;
   const jobs: Array<(placement: JobPlacement) => Promise<void>> = [
     ...[...dueSet].map(
@@ -156,6 +179,7 @@ export async function sweepDeployments(
     projects: projects.size,
     listed,
     classified: due.length,
+    classificationPending: allDue.length - due.length,
     scanned: toScan.size,
     openCards: open.length,
     missing,

@@ -93,7 +93,9 @@ class FakeState implements SweepState {
     return [...this.blocking];
   }
   async classificationDue(ids: readonly number[], before: number) {
-    return ids.filter((id) => (this.classified.get(id) ?? -Infinity) < before);
+    const never = ids.filter((id) => !this.classified.has(id));
+    const stale = ids.filter((id) => this.classified.has(id) && this.classified.get(id)! < before);
+    return [...never, ...stale.sort((a, b) => this.classified.get(a)! - this.classified.get(b)!)];
   }
 }
 
@@ -202,8 +204,24 @@ describe('sweepDeployments', () => {
     state.listedIds = new Set(Array.from({ length: 1_000 }, (_, i) => i + 1));
     classifyAll([...state.listedIds], [...state.listedIds]);
     await sweepDeployments(deps({ projects: [], groups: [] }), { reason: 'scheduled' });
-    expect(queue.scans.at(-1)!.placement!.delayMs).toBeLessThan(150_000);
-    expect(queue.scans.at(-1)!.placement!.delayMs).toBeGreaterThan(140_000);
+    // 80 % of the 5-minute interval
+    expect(queue.scans.at(-1)!.placement!.delayMs).toBeLessThan(240_000);
+    expect(queue.scans.at(-1)!.placement!.delayMs).toBeGreaterThan(230_000);
+  });
+
+  it('classifies a bounded number of projects per sweep, never-classified ones first', async () => {
+    state.fresh = NOW - 120_000;
+    state.listedIds = new Set(Array.from({ length: 2_000 }, (_, i) => i + 1));
+    classifyAll([...state.listedIds], []);
+    for (let id = 1_001; id <= 2_000; id += 1) state.classified.delete(id);
+    for (let id = 1; id <= 1_000; id += 1) state.classified.set(id, NOW - DAY - id);
+    const report = await sweepDeployments(deps({ projects: [], groups: [] }), { reason: 'scheduled' });
+    // 300 a minute of the 5-minute interval
+    expect(report).toMatchObject({ classified: 1_500, classificationPending: 500 });
+    const classified = queue.scans.map((s) => s.projectId);
+    expect(classified.slice(0, 1_000).every((id) => id > 1_000)).toBe(true);
+    // then the oldest classifications
+    expect(classified.at(-1)).toBe(501);
   });
 
   it('resolves policy paths once', async () => {
