@@ -46,6 +46,7 @@ import { repairLostCards } from './core/cards/repair-lost-cards.ts';
 import { cardChannels } from './core/routing/route-deployment.ts';
 import { createProjectMemory, createSweepState } from './adapters/redis/sweep-state.ts';
 import { createProjectDirectoryStore } from './adapters/redis/project-directory.ts';
+import { noteHook } from './core/intake/note-hook.ts';
 import { createPendingIndex } from './adapters/redis/pending-index.ts';
 import { createPersonalStore } from './adapters/redis/personal-store.ts';
 import { createSlackChat } from './adapters/slack/chat.ts';
@@ -124,37 +125,6 @@ export type Greenlight = {
   /** every HTTP route this instance serves (the Helm chart's ingress is checked against it) */
   routes(): HttpRoute[];
 };
-
-/** A project that cannot block is classified again when a hook names one of its environments, at most this often. */
-const RECLASSIFY_AFTER_HOOK_MS = 10 * 60_000;
-
-/**
- * What a hook tells the sweep's classification: a blocked deployment proves its project can block; an environment
- * of a project classified as one that cannot (or never classified) has it classified now (a new protected
- * environment shows up in hooks long before the slow cycle).
- */
-async function noteHook(
-  deps: { store: ReturnType<typeof createProjectDirectoryStore>; producer: Producer; now: () => number },
-  projectId: number,
-  hook: { blocked: boolean },
-): Promise<void> {
-  if (hook.blocked) {
-    if (!(await deps.store.canBlockProject(projectId)))
-      await deps.store.recordClassification(projectId, true, deps.now());
-    return;
-  }
-  if (await deps.store.canBlockProject(projectId)) return;
-  const at = await deps.store.classifiedAt(projectId);
-  if (at !== null && deps.now() - at < RECLASSIFY_AFTER_HOOK_MS) return;
-  await deps.producer.requestScan({
-    projectId,
-    environments: [],
-    reason: 'hook names an environment',
-    classify: true,
-    unlessClassifiedWithinMs: RECLASSIFY_AFTER_HOOK_MS,
-    skipOpenCards: true,
-  });
-}
 
 /** After Redis lost its data, open cards this recent are looked for in Slack and synced again. */
 const LOST_CARDS_WINDOW_MS = 14 * 86_400_000;
@@ -496,7 +466,7 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
         },
         hasOpenCard: async (deploymentId) => (await redis.zscore(keys.openCards, String(deploymentId))) !== null,
         noteHook: (projectId, hook) =>
-          noteHook({ store: projectStore, producer, now: () => clock.now() }, projectId, hook),
+          noteHook({ state: projectStore, queue: producer, now: () => clock.now() }, projectId, hook),
         forget: (projectId) => projectStore.forget(projectId),
       },
     };

@@ -1,6 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProducer, createQueues, type Queues, type ScanJob } from '../../src/adapters/queue/queues.ts';
+import {
+  BACKGROUND_PRIORITY,
+  createProducer,
+  createQueues,
+  SCAN_COALESCE_MS,
+  type Queues,
+  type ScanJob,
+} from '../../src/adapters/queue/queues.ts';
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 describe('scan requests (real Redis, no worker: every request meets the scans still waiting)', () => {
@@ -42,6 +49,30 @@ describe('scan requests (real Redis, no worker: every request meets the scans st
       '7:review/a_b',
       '7:staging',
       '8:production',
+    ]);
+  });
+
+  it("coalesces a burst of hooks' scans within a short window; the sweep's jobs wait behind and never hide them", async () => {
+    const producer = createProducer(queues);
+    for (let i = 0; i < 5; i += 1)
+      await producer.requestScan({ projectId: 21, environments: [], reason: `pipeline hook ${i}` });
+    await producer.requestScan(
+      { projectId: 21, environments: [], reason: 'sweep: scheduled', skipOpenCards: true },
+      { background: true, delayMs: 0 },
+    );
+    await producer.requestSync({ projectId: 21, deploymentId: 210 }, 'sweep: scheduled', { background: true });
+    await producer.requestSync({ projectId: 21, deploymentId: 210 }, 'deployment hook: blocked');
+    const scans = (await queues.scan.getJobs(['waiting', 'delayed', 'prioritized'])).filter(
+      (job) => (job.data as ScanJob).projectId === 21,
+    );
+    expect(scans.map((job) => [job.data.reason, job.opts.priority ?? 0, job.opts.delay ?? 0]).sort()).toEqual([
+      ['pipeline hook 0', 0, SCAN_COALESCE_MS],
+      ['sweep: scheduled', BACKGROUND_PRIORITY, 0],
+    ]);
+    const syncs = await queues.sync.getJobs(['waiting', 'delayed', 'prioritized']);
+    expect(syncs.map((job) => [job.data.reason, job.opts.priority ?? 0]).sort()).toEqual([
+      ['deployment hook: blocked', 0],
+      ['sweep: scheduled', BACKGROUND_PRIORITY],
     ]);
   });
 });
