@@ -180,10 +180,17 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
           ['personal', personalQueue.queue] as const,
         ];
         const entries = await Promise.all(
-          all.map(
-            async ([name, queue]) =>
-              [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')] as const,
-          ),
+          all.map(async ([name, queue]) => {
+            // the sweep's jobs wait with a priority (BullMQ's `prioritized`): they are waiting jobs too
+            const { prioritized = 0, ...counts } = await queue.getJobCounts(
+              'waiting',
+              'prioritized',
+              'active',
+              'delayed',
+              'failed',
+            );
+            return [name, { ...counts, waiting: (counts.waiting ?? 0) + prioritized }] as const;
+          }),
         );
         const intake = await webhookLog.backlog();
         return { intake: { ...intake, delayed: 0, failed: 0 }, ...Object.fromEntries(entries) };

@@ -52,7 +52,7 @@ describe('scan requests (real Redis, no worker: every request meets the scans st
     ]);
   });
 
-  it("coalesces a burst of hooks' scans within a short window; the sweep's jobs wait behind and never hide them", async () => {
+  it("coalesces a burst of hooks' scans; the sweep's jobs wait behind them and never hide them", async () => {
     const producer = createProducer(queues);
     for (let i = 0; i < 5; i += 1)
       await producer.requestScan({ projectId: 21, environments: [], reason: `pipeline hook ${i}` });
