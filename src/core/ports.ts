@@ -6,8 +6,12 @@ import type { CardState, Deployment, GitLabUser } from './deployments/deployment
 import type { CardModel } from './cards/card-model.ts';
 import type { Notice } from './approvals/notices.ts';
 import type { ChangesView } from './cards/changes-summary.ts';
+import type { DeploymentRef } from './deployments/deployment.ts';
 
-export type DeploymentRef = { projectId: number; deploymentId: number };
+// The ports with no domain types of their own live in ./runtime.ts, so that any core module can use them
+// without an import circle through this file.
+export type { Clock, JobPlacement, Logger, WorkQueue } from './runtime.ts';
+export type { DeploymentRef } from './deployments/deployment.ts';
 
 /** GitLab as greenlight's own (bot) token sees it. */
 export interface GitLabReader {
@@ -128,27 +132,4 @@ export interface LatestDeployments {
     environment: { projectId: number; environmentId: number },
     candidate: LatestDeployment,
   ): Promise<{ newest: LatestDeployment; replaced: boolean; previous: number | null }>;
-}
-
-/**
- * How a job is queued: `background` work (the sweep's) waits behind work that webhooks and people asked for,
- * and may start `delayMs` later (a sweep spreads its work over its interval).
- */
-export type JobPlacement = { background?: boolean; delayMs?: number };
-
-export interface WorkQueue {
-  /** Re-read one deployment and bring its card up to date (deduplicated per deployment). */
-  requestSync(ref: DeploymentRef, reason: string, placement?: JobPlacement): Promise<void>;
-}
-
-export interface Clock {
-  now(): number;
-}
-
-export interface Logger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-  child(bindings: object): Logger;
 }

@@ -6,7 +6,7 @@ import { gitlabApi } from '../cli/http.ts';
 import { installHook, type Target } from '../cli/webhooks.ts';
 import { WEBHOOK_PATH } from '../entrypoints/http/gitlab-webhook.ts';
 import { joinChannel } from './slack-app.ts';
-import type { Draft, SetupServerDeps } from './server.ts';
+import type { Draft, SetupServerDeps } from './draft.ts';
 
 /** Steps 3 to 6 as submitted together. */
 export type FinishForm = {

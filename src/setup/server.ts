@@ -5,7 +5,7 @@ import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { secureEquals } from '../lib/secure-compare.ts';
 import { PAGE_HEADERS } from '../entrypoints/http/html-page.ts';
-import { checkGitLabSetup, type GitLabCheck } from './gitlab-checks.ts';
+import { checkGitLabSetup } from './gitlab-checks.ts';
 import { codePage, setupPage, type SetupView } from './pages.ts';
 import { createSetupSessions } from './session.ts';
 import {
@@ -16,8 +16,6 @@ import {
   installUrl,
   listChannels,
   manifestFor,
-  type CreatedSlackApp,
-  type SlackChannel,
 } from './slack-app.ts';
 import { completeSetup, type FinishForm } from './finish.ts';
 
@@ -27,28 +25,9 @@ import { completeSetup, type FinishForm } from './finish.ts';
  * and hands the configuration to main, which starts greenlight on the same port.
  */
 
-export type SlackDraft = {
-  botToken: string;
-  signingSecret: string | null;
-  appToken: string | null;
-  /** the app's OAuth credentials when greenlight created it (Sign in with Slack needs them) */
-  clientId: string | null;
-  clientSecret: string | null;
-  team: string;
-  how: string;
-};
+import type { Draft, SetupServerDeps } from './draft.ts';
 
-export type Draft = {
-  gitlab: { url: string; token: string | null; publicUrl: string | null; check: GitLabCheck | null };
-  slack: SlackDraft | null;
-  slackError: string | null;
-  /** an app created and waiting for the person to allow it in Slack */
-  pendingInstall: { state: string; app: CreatedSlackApp; redirectUri: string; returnTo: string } | null;
-  channels: SlackChannel[] | null;
-  channelError: string | null;
-  finishErrors: string[];
-  notice: { ok: boolean; text: string } | null;
-};
+export type { Draft, SetupServerDeps, SlackDraft } from './draft.ts';
 
 export type SetupResult = {
   /** the environment greenlight starts with (process environment plus what the page wrote) */
@@ -57,18 +36,6 @@ export type SetupResult = {
   complete(html: string): void;
   envFile: string;
   warnings: string[];
-};
-
-export type SetupServerDeps = {
-  env: Record<string, string | undefined>;
-  problems: readonly string[];
-  envFile: string;
-  port: number;
-  slackApiUrl: string;
-  command: string;
-  /** one line for the person at the console (not a log record) */
-  print(text: string): void;
-  code?: string;
 };
 
 export type SetupServer = {

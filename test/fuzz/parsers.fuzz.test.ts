@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
 import { parseDuration } from '../../src/config/duration.ts';
 import { HOOK_SCHEMAS, parseGitLabTime, parseHook, type HookName } from '../../src/entrypoints/http/webhook-events.ts';
-import { ButtonValue, parseClick, RejectMetadata } from '../../src/entrypoints/slack/payloads.ts';
+import { ButtonValueText, parseClick, RejectMetadata } from '../../src/entrypoints/slack/payloads.ts';
 import { validateReason } from '../../src/entrypoints/slack/listeners/reject-modal.ts';
 import { jsonBody, mutated, oddValue } from './arbitraries.ts';
 import { CLICK_EXAMPLE, HOOK_EXAMPLES } from './examples.ts';
@@ -94,7 +94,7 @@ describe('fuzz: parsers never crash and always say why', () => {
       fc.property(
         fc.oneof(jsonBody({ d: 7, p: 1, v: 2 }), jsonBody({ d: 7, p: 1, c: 'C0123DEPLOY', ts: '1.2' }), oddValue),
         (value) => {
-          for (const schema of [ButtonValue, RejectMetadata]) {
+          for (const schema of [ButtonValueText, RejectMetadata]) {
             const parsed = schema.safeParse(value);
             if (parsed.success) expect(parsed.data.d).toBeGreaterThan(0);
             else expect(parsed.error.issues.length).toBeGreaterThan(0);

@@ -46,6 +46,16 @@ describe('Redis: personal state and the open-cards index', () => {
     expect(await store.claimDm(7, carol)).toBe(true);
   });
 
+  it('reads a stored DM ref through its schema: an unreadable one counts as never confirmed', async () => {
+    const store = createPersonalStore(redis, keys);
+    await redis.hset(keys.dms(8), 'T1:U0ALICE', JSON.stringify({ channel: 'D0ALICE', ts: 7 }));
+    await redis.hset(keys.dms(8), 'T1:U0CAROL', '{not json');
+    expect(await store.dms(8)).toEqual([
+      { user: alice, ref: null },
+      { user: carol, ref: null },
+    ]);
+  });
+
   it('remembers recent Home tab viewers, newest first, bounded in number and time', async () => {
     const store = createPersonalStore(redis, keys);
     for (let i = 0; i < HOME_AUDIENCE_MAX + 5; i++)

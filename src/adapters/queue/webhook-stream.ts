@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/ports.ts';
-import type { IntakeEvent } from '../../entrypoints/http/webhook-events.ts';
+import type { IntakeEvent } from '../../core/intake/intake-event.ts';
 import { mapLimit } from '../../lib/map-limit.ts';
 import type { Keyspace } from '../redis/connection.ts';
 

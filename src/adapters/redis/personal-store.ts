@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { DmRef, PersonalStore } from '../../core/personal/ports.ts';
+import { DmRef, type PersonalStore } from '../../core/personal/ports.ts';
 import type { SlackUser } from '../../core/ports.ts';
 import type { Keyspace } from './connection.ts';
 
@@ -32,10 +32,8 @@ export function createPersonalStore(redis: Redis, keys: Keyspace): PersonalStore
     },
     async dms(deploymentId) {
       const all = await redis.hgetall(keys.dms(deploymentId));
-      return Object.entries(all).map(([field, value]) => ({
-        user: userOf(field),
-        ref: value ? (JSON.parse(value) as DmRef) : null,
-      }));
+      // A ref that does not parse is treated like a claim never confirmed: nothing to update, never posted twice.
+      return Object.entries(all).map(([field, value]) => ({ user: userOf(field), ref: parseDmRef(value) }));
     },
     async claimDm(deploymentId, user) {
       const results = await redis
@@ -71,4 +69,14 @@ export function createPersonalStore(redis: Redis, keys: Keyspace): PersonalStore
       );
     },
   };
+}
+
+function parseDmRef(value: string): DmRef | null {
+  if (!value) return null;
+  try {
+    const parsed = DmRef.safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }

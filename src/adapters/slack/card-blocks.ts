@@ -3,12 +3,11 @@ import type { CardState } from '../../core/deployments/deployment.ts';
 import { changesBlocks, freezeBlocks } from './changes-blocks.ts';
 import { decisionButtons } from './decision-buttons.ts';
 import { clip, esc, link, slackDate } from './mrkdwn.ts';
+import type { Block, SlackMessage } from './block.ts';
+
+export type { Block, SlackMessage } from './block.ts';
 
 /** Block Kit for an approval card. Pure: the same model always renders the same blocks. */
-export type SlackMessage = { text: string; blocks: Block[] };
-export type Block = Record<string, unknown>;
-
-export type ButtonValue = { d: number; p: number; v: number };
 
 export function personText(p: Person | null): string {
   if (!p) return 'someone';

@@ -1,7 +1,8 @@
 import type { ChangeSummary, ChangesView, PipelineHealth, RangeChanges } from '../../core/cards/changes-summary.ts';
 import type { CardModel } from '../../core/cards/card-model.ts';
 import type { GitLabUser } from '../../core/deployments/deployment.ts';
-import type { Block } from './card-blocks.ts';
+import type { Block } from './block.ts';
+import { encodeButtonValue } from './button-value.ts';
 import { clip, esc, link, slackDate } from './mrkdwn.ts';
 
 /**
@@ -13,9 +14,6 @@ import { clip, esc, link, slackDate } from './mrkdwn.ts';
 
 export const CHANGES_ACTION = 'deploy_changes';
 export const CHANGES_VIEW = 'deploy_changes_modal';
-
-/** What the Changes button carries: the deployment (its card record names the range). */
-export type ChangesButtonValue = { d: number; p: number };
 
 const TITLE = 150;
 const NAME = 80;
@@ -130,7 +128,7 @@ export function changesBlocks(m: Pick<CardModel, 'deploymentId' | 'projectId' | 
         elements: [{ type: 'mrkdwn', text: '*What changes:* being read from GitLab…' }],
       },
     ];
-  const value: ChangesButtonValue = { d: m.deploymentId, p: m.projectId };
+  const value = encodeButtonValue({ d: m.deploymentId, p: m.projectId });
   const listable = c.range !== null && (c.range.kind === 'forward' || c.range.kind === 'rollback');
   return [
     {
@@ -142,7 +140,7 @@ export function changesBlocks(m: Pick<CardModel, 'deploymentId' | 'projectId' | 
           type: 'button',
           action_id: CHANGES_ACTION,
           text: { type: 'plain_text', text: 'Changes' },
-          value: JSON.stringify(value),
+          value,
         },
       }),
     },

@@ -1,4 +1,5 @@
-import type { Block, ButtonValue } from './card-blocks.ts';
+import type { Block } from './block.ts';
+import { encodeButtonValue } from './button-value.ts';
 import { ACTION } from './ids.ts';
 import { clip } from './mrkdwn.ts';
 
@@ -20,7 +21,7 @@ export type DecisionTarget = {
 const plain = (text: string) => ({ type: 'plain_text', text });
 
 export function decisionButtons(t: DecisionTarget, show: { approve: boolean; reject: boolean; run: boolean }): Block[] {
-  const value = JSON.stringify({ d: t.deploymentId, p: t.projectId, v: t.version } satisfies ButtonValue);
+  const value = encodeButtonValue({ d: t.deploymentId, p: t.projectId, v: t.version });
   const what = clip(`${t.project} ${t.ref}@${t.shortSha} → ${t.environment}`, 200);
   const out: Block[] = [];
   if (show.approve) {

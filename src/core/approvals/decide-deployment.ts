@@ -19,6 +19,8 @@ import type {
   WorkQueue,
 } from '../ports.ts';
 import { chooseRule, type MembershipPort } from './eligible-approvers.ts';
+import { approvalRefusal, approverOf } from './may-approve.ts';
+import { withKnownCommitAuthor } from './resolve-commit-author.ts';
 import type { RefusalReason } from './notices.ts';
 import { canSee, viewerOf, type VisibilityPort } from '../visibility/can-see.ts';
 
@@ -93,12 +95,16 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
   if (known && known.projectId === ref.projectId && known.state === 'superseded') {
     return { kind: 'refused', reason: 'superseded', as: identity.gitlab, deployment: known.snapshot };
   }
-  if (action === 'approve' && known && known.projectId === ref.projectId && isCreator(known.snapshot, identity)) {
-    return { kind: 'refused', reason: 'self_approval', as: identity.gitlab, deployment: known.snapshot };
-  }
+  const forbidden =
+    action === 'approve' && known && known.projectId === ref.projectId
+      ? approvalRefusal(known.snapshot, approverOf(identity), deps.policy)
+      : null;
+  if (forbidden) return { kind: 'refused', reason: forbidden, as: identity.gitlab, deployment: known!.snapshot };
 
-  const deployment = await deps.gitlab.getDeployment(ref);
-  if (!deployment) return { kind: 'refused', reason: 'not_found' };
+  const read = await deps.gitlab.getDeployment(ref);
+  if (!read) return { kind: 'refused', reason: 'not_found' };
+  // The commit author's GitLab account, as the card's last sync looked it up.
+  const deployment = withKnownCommitAuthor(read, known && known.projectId === ref.projectId ? known.snapshot : null);
   const refusal = refuseLocally(deps, request, deployment, identity);
   if (refusal) {
     // The card may be behind what GitLab says (a lost webhook): bring it up to date.
@@ -165,7 +171,11 @@ async function ruleToApproveFor(
   }
   if (!deps.membership) return { kind: 'send', representedAs: undefined };
   try {
-    const choice = await chooseRule({ membership: deps.membership }, deployment, identity.gitlab.id);
+    const choice = await chooseRule(
+      { membership: deps.membership, policy: deps.policy },
+      deployment,
+      identity.gitlab.id,
+    );
     if (choice.kind === 'several') {
       // represented_as matches by name: rules named alike (a project and a group "Maintainers") are one choice.
       const names = [...new Set(choice.rules.map((r) => r.name))];
@@ -179,10 +189,6 @@ async function ruleToApproveFor(
     );
     return { kind: 'send', representedAs: undefined };
   }
-}
-
-function isCreator(deployment: Deployment, identity: Identity): boolean {
-  return deployment.creator !== null && deployment.creator.id === identity.gitlab.id;
 }
 
 type Refusal = Extract<DecisionOutcome, { kind: 'refused' }>;
@@ -208,11 +214,9 @@ function refuseLocally(
       };
     return null;
   }
-  if (request.action === 'approve' && isCreator(deployment, identity))
-    return { kind: 'refused', reason: 'self_approval', deployment, as };
-  if (request.action === 'approve' && deps.policy.fourEyes.forbidCommitAuthor && isCommitAuthor(deployment, identity)) {
-    return { kind: 'refused', reason: 'commit_author', deployment, as };
-  }
+  const forbidden =
+    request.action === 'approve' ? approvalRefusal(deployment, approverOf(identity), deps.policy) : null;
+  if (forbidden) return { kind: 'refused', reason: forbidden, deployment, as };
   if (state !== 'waiting')
     return {
       kind: 'refused',
@@ -227,11 +231,6 @@ function refuseLocally(
     return { kind: 'refused', reason: 'already_decided', deployment, as, detail: wanted };
   }
   return null;
-}
-
-function isCommitAuthor(deployment: Deployment, identity: Identity): boolean {
-  const email = deployment.commit.authorEmail?.toLowerCase();
-  return email !== undefined && email !== '' && identity.emails?.some((e) => e.toLowerCase() === email) === true;
 }
 
 function lastActor(deployment: Deployment): GitLabUser | null {

@@ -5,57 +5,58 @@ import {
   type Deployment,
   type GitLabUser,
 } from '../deployments/deployment.ts';
+import type { Policy } from '../policy.ts';
+import { mayApprove, type Approver } from './may-approve.ts';
 
 /** Who satisfies an approval rule, as GitLab would judge it (read and cached by the GitLab adapter). */
 export interface MembershipPort {
   ruleMembers(projectId: number, rule: ApprovalRule): Promise<GitLabUser[]>;
 }
 
+/** Rule membership and the four-eyes policy: what every "who can approve" question needs. */
+export type EligibilityDeps = { membership: MembershipPort; policy: Pick<Policy, 'fourEyes'> };
+
 export type MissingApprovals = {
   rule: ApprovalRule;
   /** approvals this rule still needs */
   missing: number;
-  /** people who could give them: in the rule, not the creator, not already decided on this deployment */
+  /** people who could give them: in the rule, allowed by mayApprove, not already decided on this deployment */
   people: GitLabUser[];
 };
 
 /**
- * For each rule that still needs approvals: who could still give them. The deployment's creator is never
- * among them (they can never approve), nor anyone who has already approved or rejected this deployment
- * (GitLab counts one approval per person).
+ * For each rule that still needs approvals: who could still give them. Nobody mayApprove refuses is among them
+ * (the deployment's creator, and the commit author when the policy says so), nor anyone who has already approved
+ * or rejected this deployment (GitLab counts one approval per person).
  */
-export async function whoCanStillApprove(
-  deps: { membership: MembershipPort },
-  deployment: Deployment,
-): Promise<MissingApprovals[]> {
+export async function whoCanStillApprove(deps: EligibilityDeps, deployment: Deployment): Promise<MissingApprovals[]> {
   const decided = new Set(allApprovals(deployment).map((a) => a.user.id));
-  const creator = deployment.creator?.id;
   const open = ruleProgress(deployment).filter((p) => !p.satisfied);
   return Promise.all(
     open.map(async (p) => {
       const members = await deps.membership.ruleMembers(deployment.project.id, p.rule);
-      const people = members.filter((u) => u.id !== creator && !decided.has(u.id));
+      const people = members.filter((u) => !decided.has(u.id) && mayApprove(deployment, u, deps.policy));
       return { rule: p.rule, missing: p.required - p.approved, people };
     }),
   );
 }
 
-/** Whether this GitLab user could still approve: in a rule that needs approvals, not the creator, not decided. */
+/**
+ * Whether this person could still approve: allowed by mayApprove (with their own e-mails too), in a rule that
+ * still needs approvals, not decided yet.
+ */
 export async function canStillApprove(
-  deps: { membership: MembershipPort },
+  deps: EligibilityDeps,
   deployment: Deployment,
-  userId: number,
+  person: Approver,
 ): Promise<boolean> {
+  if (!mayApprove(deployment, person, deps.policy)) return false;
   const missing = await whoCanStillApprove(deps, deployment);
-  return missing.some((m) => m.people.some((u) => u.id === userId));
+  return missing.some((m) => m.people.some((u) => u.id === person.id));
 }
 
 /** The rules this user could approve for (more than one: ask which, and send represented_as). */
-export async function rulesFor(
-  deps: { membership: MembershipPort },
-  deployment: Deployment,
-  userId: number,
-): Promise<ApprovalRule[]> {
+export async function rulesFor(deps: EligibilityDeps, deployment: Deployment, userId: number): Promise<ApprovalRule[]> {
   const missing = await whoCanStillApprove(deps, deployment);
   return missing.filter((m) => m.people.some((u) => u.id === userId)).map((m) => m.rule);
 }
@@ -74,11 +75,7 @@ export type RuleChoice =
  * not, unless represented_as names another. So an approver in a satisfied rule and an open one would add
  * nothing without represented_as, and an approver in several open rules should pick.
  */
-export async function chooseRule(
-  deps: { membership: MembershipPort },
-  deployment: Deployment,
-  userId: number,
-): Promise<RuleChoice> {
+export async function chooseRule(deps: EligibilityDeps, deployment: Deployment, userId: number): Promise<RuleChoice> {
   const open = await rulesFor(deps, deployment, userId);
   if (open.length > 1) return { kind: 'several', rules: open };
   const [only] = open;

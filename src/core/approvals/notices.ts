@@ -1,6 +1,5 @@
-import type { CardState } from '../deployments/deployment.ts';
+import type { CardState, DeploymentRef } from '../deployments/deployment.ts';
 import { isGreenlightError } from '../errors.ts';
-import type { DeploymentRef } from '../ports.ts';
 
 /**
  * A short message to one person (ephemeral in Slack). `link` offers the account-link button;

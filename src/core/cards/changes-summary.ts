@@ -1,5 +1,5 @@
-import type { Deployment, GitLabUser } from '../deployments/deployment.ts';
-import type { Clock, DeploymentRef, Logger, WorkQueue } from '../ports.ts';
+import type { Deployment, DeploymentRef, GitLabUser } from '../deployments/deployment.ts';
+import type { Clock, Logger, WorkQueue } from '../runtime.ts';
 import { freezeInEffect, type FreezeNow, type FreezePeriod } from './deploy-freeze.ts';
 
 /**

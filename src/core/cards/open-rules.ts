@@ -1,4 +1,5 @@
 import { whoCanStillApprove, type MembershipPort } from '../approvals/eligible-approvers.ts';
+import type { Policy } from '../policy.ts';
 import { ruleProgress, type ApprovalRule, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
 import type { Logger } from '../ports.ts';
 import type { OpenRule, PeopleDirectory, Person } from './card-model.ts';
@@ -15,7 +16,7 @@ export const MAX_PEOPLE_LOOKED_UP = 20;
  * rather than failing the card: the count of what is missing is still true.
  */
 export async function describeOpenRules(
-  deps: { membership?: MembershipPort; people: PeopleDirectory; logger: Logger },
+  deps: { membership?: MembershipPort; policy: Pick<Policy, 'fourEyes'>; people: PeopleDirectory; logger: Logger },
   deployment: Deployment,
 ): Promise<OpenRule[]> {
   const open = ruleProgress(deployment).filter((p) => !p.satisfied);
@@ -42,7 +43,7 @@ export async function describeOpenRules(
         return [];
       }),
   };
-  const missing = await whoCanStillApprove({ membership: tolerant }, deployment);
+  const missing = await whoCanStillApprove({ membership: tolerant, policy: deps.policy }, deployment);
 
   const chosen = new Map<number, GitLabUser>();
   for (const m of missing)

@@ -19,6 +19,7 @@ import type {
 import { buildCardModel, cardFingerprint, type CardModel, type Person } from './card-model.ts';
 import { changesForCard, settledChanges, type CardChangesDeps, type ChangesView } from './changes-summary.ts';
 import { describeOpenRules } from './open-rules.ts';
+import { resolveCommitAuthor } from '../approvals/resolve-commit-author.ts';
 
 export type SyncCardDeps = {
   gitlab: GitLabReader;
@@ -66,10 +67,12 @@ export type SyncOutcome =
  * Running it twice is harmless.
  */
 export async function syncCard(deps: SyncCardDeps, ref: DeploymentRef): Promise<SyncOutcome> {
-  const deployment = await deps.gitlab.getDeployment(ref);
+  const read = await deps.gitlab.getDeployment(ref);
   const existing = await deps.cards.get(ref.deploymentId);
-  if (!deployment) return existing ? { kind: 'gone' } : { kind: 'ignored', state: null };
-  const classified = classify(deployment);
+  if (!read) return existing ? { kind: 'gone' } : { kind: 'ignored', state: null };
+  const classified = classify(read);
+  // Lists of who can approve (the card, `/deploys mine`, DMs) must know the commit author as the decision does.
+  const deployment = classified === 'waiting' ? await resolveCommitAuthor(deps, read, existing?.snapshot) : read;
   const supersededBy = await newerDeployment(deps, deployment, classified);
   const state: CardState | null = supersededBy ? 'superseded' : classified;
 
@@ -144,7 +147,7 @@ async function render(
   const openRules =
     state === 'waiting'
       ? await describeOpenRules(
-          { ...(deps.membership && { membership: deps.membership }), people, logger: deps.logger },
+          { ...(deps.membership && { membership: deps.membership }), policy: deps.policy, people, logger: deps.logger },
           deployment,
         )
       : [];

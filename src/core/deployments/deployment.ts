@@ -1,3 +1,6 @@
+/** Which deployment: GitLab's ids of the project and of the deployment. */
+export type DeploymentRef = { projectId: number; deploymentId: number };
+
 /** A GitLab deployment as greenlight needs it, read from the single-deployment API (never from a webhook). */
 export type GitLabUser = { id: number; username: string; name: string };
 
@@ -26,7 +29,16 @@ export type Deployment = {
   environment: { id: number; name: string; tier: string | null; externalUrl: string | null; webUrl: string };
   ref: string;
   sha: string;
-  commit: { title: string | null; webUrl: string | null; authorEmail: string | null };
+  commit: {
+    title: string | null;
+    webUrl: string | null;
+    authorEmail: string | null;
+    /**
+     * The GitLab account with the author's e-mail, looked up only when the four-eyes rule forbids the commit author
+     * (src/core/approvals/resolve-commit-author.ts): null = none found, absent = not looked up.
+     */
+    author?: GitLabUser | null;
+  };
   status: DeploymentStatus;
   createdAt: string;
   updatedAt: string;

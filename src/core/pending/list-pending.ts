@@ -1,4 +1,6 @@
 import type { MembershipPort } from '../approvals/eligible-approvers.ts';
+import { approverOf } from '../approvals/may-approve.ts';
+import type { Policy } from '../policy.ts';
 import type { GitLabUser } from '../deployments/deployment.ts';
 import type { CardRecord, IdentityPort, Logger, SlackUser } from '../ports.ts';
 import { matchesTerms, type PendingQuery } from './pending-query.ts';
@@ -18,6 +20,8 @@ export type ListPendingDeps = {
   index: PendingIndex;
   identity: Pick<IdentityPort, 'resolve'>;
   membership: MembershipPort;
+  /** the four-eyes rule (mayApprove): `mine` lists only what the person may approve */
+  policy: Pick<Policy, 'fourEyes'>;
   /** who could see a deployment anyway (src/core/visibility): nobody is shown what they could not see */
   visibility: VisibilityPort;
   logger: Logger;
@@ -68,7 +72,7 @@ export async function listPending(
     if (resolution.kind === 'unlinked') return { kind: 'unlinked' };
     if (resolution.kind === 'broken') return { kind: 'broken', reason: resolution.reason };
     person = resolution.identity.gitlab;
-    const mine = await waitingFor(deps, person.id, matching);
+    const mine = await waitingFor(deps, approverOf(resolution.identity), matching);
     matching = mine.records;
     unchecked = mine.unchecked;
   }

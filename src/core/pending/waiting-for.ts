@@ -1,4 +1,5 @@
-import { canStillApprove, type MembershipPort } from '../approvals/eligible-approvers.ts';
+import { canStillApprove, type EligibilityDeps } from '../approvals/eligible-approvers.ts';
+import { mayApprove, type Approver } from '../approvals/may-approve.ts';
 import { allApprovals } from '../deployments/deployment.ts';
 import type { CardRecord, Logger } from '../ports.ts';
 import { mapLimit } from '../../lib/map-limit.ts';
@@ -13,21 +14,22 @@ export type WaitingFor = {
 };
 
 /**
- * The waiting deployments this GitLab user could approve now: in a rule that still needs approvals, not
- * the creator, not decided yet (GitLab counts one decision per person). Order is kept.
+ * The waiting deployments this person could approve now: allowed by mayApprove (never the creator, nor the
+ * commit author when the policy forbids it), in a rule that still needs approvals, not decided yet (GitLab
+ * counts one decision per person). Order is kept.
  */
 export async function waitingFor(
-  deps: { membership: MembershipPort; logger: Logger },
-  gitlabUserId: number,
+  deps: EligibilityDeps & { logger: Logger },
+  person: Approver,
   records: readonly CardRecord[],
 ): Promise<WaitingFor> {
   let unchecked = 0;
   const verdicts = await mapLimit(records, MEMBERSHIP_READS_IN_FLIGHT, async (record) => {
     const d = record.snapshot;
     // Cheap refusals first: they need no membership read.
-    if (d.creator?.id === gitlabUserId || allApprovals(d).some((a) => a.user.id === gitlabUserId)) return false;
+    if (!mayApprove(d, person, deps.policy) || allApprovals(d).some((a) => a.user.id === person.id)) return false;
     try {
-      return await canStillApprove(deps, d, gitlabUserId);
+      return await canStillApprove(deps, d, person);
     } catch (error) {
       unchecked += 1;
       deps.logger.warn(

@@ -1,4 +1,6 @@
 import type { MembershipPort } from '../approvals/eligible-approvers.ts';
+import { approverOf } from '../approvals/may-approve.ts';
+import type { Policy } from '../policy.ts';
 import { waitingRecords, type PendingIndex } from '../pending/list-pending.ts';
 import { pendingRow } from '../pending/pending-row.ts';
 import { waitingFor } from '../pending/waiting-for.ts';
@@ -13,6 +15,8 @@ export type BuildHomeDeps = {
   index: PendingIndex;
   identity: Pick<IdentityPort, 'resolve' | 'linkHint'>;
   membership: MembershipPort;
+  /** the four-eyes rule (mayApprove): "for you" lists only what the person may approve */
+  policy: Pick<Policy, 'fourEyes'>;
   /** who could see a deployment anyway (src/core/visibility) */
   visibility: VisibilityPort;
   store: Pick<PersonalStore, 'dmEnabled'>;
@@ -35,7 +39,7 @@ export async function buildHome(deps: BuildHomeDeps, user: SlackUser): Promise<H
   if (resolution.kind === 'linked') {
     const { gitlab, via } = resolution.identity;
     link = { kind: 'linked', username: gitlab.username, name: gitlab.name, via };
-    const mine = await waitingFor(deps, gitlab.id, records);
+    const mine = await waitingFor(deps, approverOf(resolution.identity), records);
     forYou = {
       rows: mine.records.slice(0, HOME_ROWS.forYou).map(pendingRow),
       total: mine.records.length,

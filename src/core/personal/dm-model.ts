@@ -1,4 +1,5 @@
-import { canStillApprove, type MembershipPort } from '../approvals/eligible-approvers.ts';
+import { canStillApprove, type EligibilityDeps } from '../approvals/eligible-approvers.ts';
+import type { Approver } from '../approvals/may-approve.ts';
 import { allApprovals, rejectionOf, type CardState } from '../deployments/deployment.ts';
 import { pendingRow } from '../pending/pending-row.ts';
 import type { CardRecord, Logger } from '../ports.ts';
@@ -15,9 +16,9 @@ const HEADLINE: Record<Exclude<CardState, 'waiting' | 'rejected'>, string> = {
 
 /** The DM for one person about one deployment, as the card record last saw it. */
 export async function dmModel(
-  deps: { membership: MembershipPort; logger: Logger },
+  deps: EligibilityDeps & { logger: Logger },
   record: CardRecord,
-  gitlabUserId: number,
+  person: Approver,
 ): Promise<DmModel> {
   const d = record.snapshot;
   const row = pendingRow(record);
@@ -31,12 +32,12 @@ export async function dmModel(
     };
   }
   if (record.state !== 'waiting') return { row, state: record.state, canAct: false, headline: HEADLINE[record.state] };
-  const mine = allApprovals(d).find((a) => a.user.id === gitlabUserId);
+  const mine = allApprovals(d).find((a) => a.user.id === person.id);
   if (mine)
     return { row, state: record.state, canAct: false, headline: `You ${mine.status} it; it still waits for others.` };
   let canAct = true;
   try {
-    canAct = await canStillApprove(deps, d, gitlabUserId);
+    canAct = await canStillApprove(deps, d, person);
   } catch (error) {
     // Membership unknown for now: keep the buttons; GitLab checks again on the click.
     deps.logger.warn(

@@ -1,4 +1,6 @@
 import type { MembershipPort } from '../approvals/eligible-approvers.ts';
+import { approverOf } from '../approvals/may-approve.ts';
+import type { Policy } from '../policy.ts';
 import { isGreenlightError } from '../errors.ts';
 import { waitingFor } from '../pending/waiting-for.ts';
 import type { CardRecord, CardStore, IdentityPort, Logger, SlackUser } from '../ports.ts';
@@ -13,6 +15,8 @@ export type NotifyDeps = {
   chat: PersonalChat;
   identity: Pick<IdentityPort, 'resolve'>;
   membership: MembershipPort;
+  /** the four-eyes rule (mayApprove): nobody it refuses is sent a DM */
+  policy: Pick<Policy, 'fourEyes'>;
   /** who could see a deployment anyway (src/core/visibility): DMs go only to them */
   visibility: VisibilityPort;
   logger: Logger;
@@ -41,7 +45,7 @@ export async function notifyApprovers(
   const updates = await mapLimit(existing, SENDS_IN_FLIGHT, async ({ user, ref }) => {
     // A claim without a ref may or may not have been posted: never post it twice, nothing to update.
     if (!ref) return false;
-    const dm = await dmModel(deps, record, ref.gitlabUserId);
+    const dm = await dmModel(deps, record, { id: ref.gitlabUserId });
     const fingerprint = dmFingerprint(dm);
     if (fingerprint === ref.fingerprint) return false;
     try {
@@ -81,11 +85,12 @@ async function sendIfWaitingFor(deps: NotifyDeps, record: CardRecord, user: Slac
   const resolution = await deps.identity.resolve(user);
   if (resolution.kind !== 'linked') return false;
   const gitlabUserId = resolution.identity.gitlab.id;
+  const person = approverOf(resolution.identity);
   if (!(await canSee(deps, viewerOf(user, resolution), record))) return false;
-  const mine = await waitingFor(deps, gitlabUserId, [record]);
+  const mine = await waitingFor(deps, person, [record]);
   if (mine.records.length === 0) return false;
   if (!(await deps.store.claimDm(record.deploymentId, user))) return false;
-  const dm = await dmModel(deps, record, gitlabUserId);
+  const dm = await dmModel(deps, record, person);
   let ref;
   try {
     ref = await deps.chat.sendDm(user.userId, dm);

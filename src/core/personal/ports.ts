@@ -1,9 +1,16 @@
+import { z } from 'zod';
 import type { CardState } from '../deployments/deployment.ts';
 import type { PendingRow } from '../pending/pending-row.ts';
 import type { MessageRef, SlackUser } from '../ports.ts';
 
-/** A DM greenlight sent about one deployment, kept so that it can be updated like a card. */
-export type DmRef = MessageRef & { gitlabUserId: number; fingerprint: string };
+/** A DM greenlight sent about one deployment, kept so that it can be updated like a card (stored as JSON). */
+export const DmRef = z.object({
+  channel: z.string().min(1),
+  ts: z.string().min(1),
+  gitlabUserId: z.number().int().positive(),
+  fingerprint: z.string(),
+});
+export type DmRef = z.infer<typeof DmRef>;
 
 /** Per-person state: the DM setting, the DMs sent, who looked at their Home tab lately. */
 export interface PersonalStore {

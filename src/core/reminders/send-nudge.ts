@@ -1,3 +1,4 @@
+import { withKnownCommitAuthor } from '../approvals/resolve-commit-author.ts';
 import { describeOpenRules } from '../cards/open-rules.ts';
 import { classify, type CardState, type Deployment, type GitLabUser } from '../deployments/deployment.ts';
 import { GreenlightError, isGreenlightError } from '../errors.ts';
@@ -56,9 +57,11 @@ export async function sendDueNudge(
     return { kind: 'stale' };
   }
 
-  const deployment = await deps.gitlab.getDeployment(ref);
-  const current = deployment ? classify(deployment) : null;
+  const read = await deps.gitlab.getDeployment(ref);
+  const current = read ? classify(read) : null;
   const record = await deps.cards.get(ref.deploymentId);
+  // The commit author's GitLab account as the card's sync looked it up: reminders mention whom the card names.
+  const deployment = read && withKnownCommitAuthor(read, record?.snapshot);
   if (!deployment || current !== 'waiting' || !record || record.state !== 'waiting') {
     await dropNudges(deps, state);
     if (deployment && current !== 'waiting')
@@ -187,7 +190,10 @@ async function asksFor(deps: NudgeDeps, deployment: Deployment, log: Logger): Pr
     username: user.username,
     slackUserId: await deps.identity.slackUserFor(user),
   });
-  const open = await describeOpenRules({ membership: deps.membership, people, logger: log }, deployment);
+  const open = await describeOpenRules(
+    { membership: deps.membership, policy: deps.policy, people, logger: log },
+    deployment,
+  );
   return open.map((rule) => {
     const mentions = [...new Set(rule.people.flatMap((p) => (p.slackUserId ? [p.slackUserId] : [])))].slice(
       0,

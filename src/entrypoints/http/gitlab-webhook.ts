@@ -4,7 +4,8 @@ import type { Logger } from '../../core/ports.ts';
 import { secureEquals } from '../../lib/secure-compare.ts';
 import { clientAddress, type TrustProxy } from './client-address.ts';
 import type { RejectionLog } from './rejection-log.ts';
-import { isHandledHook, parseHook, type IntakeEvent } from './webhook-events.ts';
+import type { IntakeEvent } from '../../core/intake/intake-event.ts';
+import { isHandledHook, parseHook } from './webhook-events.ts';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { IntakeEvent } from '../../core/intake/intake-event.ts';
 
 /**
  * GitLab webhook bodies, naming only what greenlight uses, normalised into small job payloads.
@@ -44,21 +45,6 @@ const JobHook = z.object({
   project: z.object({ path_with_namespace: z.string().nullish() }).nullish(),
   environment: z.unknown().optional(),
 });
-
-export type IntakeEvent =
-  | {
-      kind: 'deployment';
-      projectId: number;
-      projectPath: string;
-      /** null when GitLab did not name it (versions before deployment_id): `lookup` says what identifies it */
-      deploymentId: number | null;
-      status: string;
-      statusChangedAt: number | null;
-      environment: string;
-      lookup?: { deployableId: number | null; shortSha: string | null };
-    }
-  | { kind: 'pipeline'; projectId: number; projectPath: string; status: string; environments: string[] }
-  | { kind: 'job'; projectId: number; status: string; environment: string | null; failureReason: string | null };
 
 export const HOOK_SCHEMAS = {
   'Deployment Hook': DeploymentHook,

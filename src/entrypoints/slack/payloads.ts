@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ButtonValue } from '../../adapters/slack/button-value.ts';
 
 /** The bits of Slack interaction payloads greenlight reads (Bolt has verified the signature). */
 const jsonText = (max: number, what: string) =>
@@ -14,13 +15,8 @@ const jsonText = (max: number, what: string) =>
       }
     });
 
-export const ButtonValue = jsonText(2000, 'button value').pipe(
-  z.object({
-    d: z.number().int().positive(),
-    p: z.number().int().positive(),
-    v: z.number().int().nonnegative().optional(),
-  }),
-);
+/** A button's value as Slack sends it back: JSON text of the ButtonValue the builders encoded. */
+export const ButtonValueText = jsonText(2000, 'button value').pipe(ButtonValue);
 
 /** "Approve for <rule>" on the notice that asks which rule. */
 export const ApproveAsValue = jsonText(2000, 'button value').pipe(
@@ -77,7 +73,7 @@ export type Click = {
 export function parseClick(body: unknown): Click | null {
   const parsed = BlockActionBody.safeParse(body);
   if (!parsed.success) return null;
-  const value = ButtonValue.safeParse(parsed.data.actions[0]!.value ?? '');
+  const value = ButtonValueText.safeParse(parsed.data.actions[0]!.value ?? '');
   if (!value.success) return null;
   return clickOf(parsed.data, value.data);
 }

@@ -19,7 +19,7 @@ import { snoozeNudges } from '../../core/reminders/snooze-nudges.ts';
 import { trackNudges, type NudgeDeps } from '../../core/reminders/track-nudges.ts';
 import type { DecisionJob, NoticeJob, NudgeJob, Producer, ScanJob, SyncJob } from '../../adapters/queue/queues.ts';
 import type { AuditEntry, AuditLog } from '../../adapters/redis/audit-log.ts';
-import type { IntakeEvent } from '../http/webhook-events.ts';
+import type { IntakeEvent } from '../../core/intake/intake-event.ts';
 
 export type ProcessorDeps = {
   gitlab: GitLabReader;

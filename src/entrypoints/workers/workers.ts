@@ -10,7 +10,7 @@ import {
   type ScanJob,
   type SyncJob,
 } from '../../adapters/queue/queues.ts';
-import type { IntakeEvent } from '../http/webhook-events.ts';
+import type { IntakeEvent } from '../../core/intake/intake-event.ts';
 import {
   giveUpDecision,
   giveUpNudge,

@@ -10,7 +10,7 @@ import {
   type WebhookConsumer,
   type WebhookConsumerOptions,
 } from '../../../src/adapters/queue/webhook-stream.ts';
-import type { IntakeEvent } from '../../../src/entrypoints/http/webhook-events.ts';
+import type { IntakeEvent } from '../../../src/core/intake/intake-event.ts';
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../../helpers/redis.ts';
 import { waitFor } from '../../helpers/wait.ts';
 

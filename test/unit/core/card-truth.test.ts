@@ -17,6 +17,8 @@ import {
 } from '../../fakes/in-memory.ts';
 import { alice, approval, approvedBy, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
 
+const fourEyesOff = { fourEyes: { forbidCommitAuthor: false } };
+
 const dave: GitLabUser = { id: 14, username: 'dave', name: 'Dave Ops' };
 const policy: Policy = {
   defaults: { channel: 'C0DEFAULT', reminders: null, escalation: [], workingHours: null, runAfterApproval: 'button' },
@@ -56,7 +58,7 @@ describe('who can still approve', () => {
 
   it('lists each open rule with the people who could still approve: never the creator, never who decided', async () => {
     const d = twoRules({ rules: [maintainers, { ...qa, approvals: [approval(carol)] }], approvals: [approval(carol)] });
-    const open = await describeOpenRules({ membership, people: people(identity), logger }, d);
+    const open = await describeOpenRules({ membership, policy: fourEyesOff, people: people(identity), logger }, d);
     expect(open).toEqual([
       {
         name: 'Maintainers',
@@ -83,14 +85,20 @@ describe('who can still approve', () => {
       lookups += 1;
       return { name: u.name, username: u.username, slackUserId: null };
     };
-    const [, qaOpen] = await describeOpenRules({ membership, people: counting, logger }, twoRules());
+    const [, qaOpen] = await describeOpenRules(
+      { membership, policy: fourEyesOff, people: counting, logger },
+      twoRules(),
+    );
     expect(lookups).toBe(MAX_PEOPLE_LOOKED_UP);
     expect(qaOpen).toMatchObject({ missing: 2, more: 30 - (MAX_PEOPLE_LOOKED_UP - 2) });
   });
 
   it('still shows what is missing when a rule cannot be read, and says so in the log', async () => {
     membership.failing.add('qa-group');
-    const open = await describeOpenRules({ membership, people: people(identity), logger }, twoRules());
+    const open = await describeOpenRules(
+      { membership, policy: fourEyesOff, people: people(identity), logger },
+      twoRules(),
+    );
     expect(open.map((o) => [o.name, o.known, o.people.length])).toEqual([
       ['Maintainers', true, 2],
       ['qa-group', false, 0],
@@ -99,9 +107,11 @@ describe('who can still approve', () => {
       level: 'warn',
       rule: 'qa-group',
     });
-    expect((await describeOpenRules({ people: people(identity), logger }, twoRules())).every((o) => !o.known)).toBe(
-      true,
-    );
+    expect(
+      (await describeOpenRules({ policy: fourEyesOff, people: people(identity), logger }, twoRules())).every(
+        (o) => !o.known,
+      ),
+    ).toBe(true);
   });
 });
 

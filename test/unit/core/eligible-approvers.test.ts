@@ -9,6 +9,8 @@ import {
 import type { ApprovalRule, GitLabUser } from '../../../src/core/deployments/deployment.ts';
 import { alice, approval, bob, carol, rule, waitingDeployment } from '../../fixtures/deployments.ts';
 
+const fourEyesOff = { fourEyes: { forbidCommitAuthor: false } };
+
 const dave: GitLabUser = { id: 14, username: 'dave', name: 'Dave' };
 const membership: MembershipPort = {
   async ruleMembers(_projectId, r: ApprovalRule) {
@@ -28,7 +30,7 @@ describe('who can still approve', () => {
       rules: [{ ...maintainers, approvals: [approval(alice)] }, qa],
       approvals: [approval(alice)],
     });
-    const missing = await whoCanStillApprove({ membership }, d);
+    const missing = await whoCanStillApprove({ membership, policy: fourEyesOff }, d);
     expect(missing.map((m) => [m.rule.name, m.missing, m.people.map((p) => p.username)])).toEqual([
       ['Maintainers', 1, ['carol']],
       ['qa-group', 1, ['carol', 'dave']],
@@ -41,16 +43,21 @@ describe('who can still approve', () => {
       rules: [{ ...maintainers, required: 1, approvals: [approval(alice)] }, qa],
       approvals: [approval(alice)],
     });
-    expect((await whoCanStillApprove({ membership }, d)).map((m) => m.rule.name)).toEqual(['qa-group']);
-    expect(await canStillApprove({ membership }, d, dave.id)).toBe(true);
-    expect(await canStillApprove({ membership }, d, alice.id)).toBe(false);
-    expect(await canStillApprove({ membership }, d, bob.id)).toBe(false);
+    expect((await whoCanStillApprove({ membership, policy: fourEyesOff }, d)).map((m) => m.rule.name)).toEqual([
+      'qa-group',
+    ]);
+    expect(await canStillApprove({ membership, policy: fourEyesOff }, d, dave)).toBe(true);
+    expect(await canStillApprove({ membership, policy: fourEyesOff }, d, alice)).toBe(false);
+    expect(await canStillApprove({ membership, policy: fourEyesOff }, d, bob)).toBe(false);
   });
 
   it('finds every rule a person could approve for (represented_as)', async () => {
     const d = waitingDeployment({ pendingApprovalCount: 3, rules: [maintainers, qa] });
-    expect((await rulesFor({ membership }, d, carol.id)).map((r) => r.name)).toEqual(['Maintainers', 'qa-group']);
-    expect((await rulesFor({ membership }, d, dave.id)).map((r) => r.name)).toEqual(['qa-group']);
+    expect((await rulesFor({ membership, policy: fourEyesOff }, d, carol.id)).map((r) => r.name)).toEqual([
+      'Maintainers',
+      'qa-group',
+    ]);
+    expect((await rulesFor({ membership, policy: fourEyesOff }, d, dave.id)).map((r) => r.name)).toEqual(['qa-group']);
   });
 });
 
@@ -60,7 +67,7 @@ describe('which rule an approval counts for (represented_as)', () => {
 
   it('asks when the person fits several open rules', async () => {
     const d = waitingDeployment({ pendingApprovalCount: 2, rules: [maintainers, qa] });
-    const choice = await chooseRule({ membership }, d, carol.id);
+    const choice = await chooseRule({ membership, policy: fourEyesOff }, d, carol.id);
     expect(choice.kind === 'several' && choice.rules.map((r) => r.name)).toEqual(['Maintainers', 'qa-group']);
   });
 
@@ -70,7 +77,7 @@ describe('which rule an approval counts for (represented_as)', () => {
       rules: [{ ...maintainers, approvals: [approval(alice)] }, qa],
       approvals: [approval(alice)],
     });
-    const choice = await chooseRule({ membership }, d, carol.id);
+    const choice = await chooseRule({ membership, policy: fourEyesOff }, d, carol.id);
     expect(choice.kind === 'one' && choice.rule.name).toBe('qa-group');
   });
 
@@ -80,7 +87,7 @@ describe('which rule an approval counts for (represented_as)', () => {
       rules: [qa, { ...maintainers, approvals: [approval(alice)] }],
       approvals: [approval(alice)],
     });
-    expect(await chooseRule({ membership }, d, carol.id)).toEqual({ kind: 'gitlab_decides' });
-    expect(await chooseRule({ membership }, d, 99)).toEqual({ kind: 'gitlab_decides' });
+    expect(await chooseRule({ membership, policy: fourEyesOff }, d, carol.id)).toEqual({ kind: 'gitlab_decides' });
+    expect(await chooseRule({ membership, policy: fourEyesOff }, d, 99)).toEqual({ kind: 'gitlab_decides' });
   });
 });

@@ -6,6 +6,8 @@ import { alice, approval, bob, carol, rule, waitingDeployment } from '../../fixt
 import { CapturingLogger, FakeIdentity, FakeVisibility } from '../../fakes/in-memory.ts';
 import { FakeMembership, FakePendingIndex, openCard } from '../../fakes/in-memory-personal.ts';
 
+const fourEyesOff = { fourEyes: { forbidCommitAuthor: false } };
+
 const dave: GitLabUser = { id: 14, username: 'dave', name: 'Dave Ops' };
 const project = (id: number, path: string) => ({
   id,
@@ -76,7 +78,7 @@ function setup(extra: Deployment[] = []) {
   const visibility = new FakeVisibility();
   const list = async (slackUserId: string, text: string, offset = 0, limit = 20) =>
     listPending(
-      { index, identity, membership, visibility, logger },
+      { index, identity, membership, policy: fourEyesOff, visibility, logger },
       { user: { teamId: 'T1', userId: slackUserId }, query: parsePendingQuery(text), offset, limit },
     );
   const ids = async (slackUserId: string, text: string) => {

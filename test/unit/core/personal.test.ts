@@ -13,6 +13,8 @@ import {
   openCard,
 } from '../../fakes/in-memory-personal.ts';
 
+const fourEyesOff = { fourEyes: { forbidCommitAuthor: false } };
+
 const T = 'T1';
 const u = (userId: string) => ({ teamId: T, userId });
 
@@ -39,7 +41,10 @@ function world() {
     index.put(record);
   };
   const notify = (deploymentId: number) =>
-    notifyApprovers({ cards, store, chat, identity, membership, visibility, logger }, deploymentId);
+    notifyApprovers(
+      { cards, store, chat, identity, membership, policy: fourEyesOff, visibility, logger },
+      deploymentId,
+    );
   const home = (
     userId: string,
     opts: { linkTarget?: (user: { userId: string }) => Promise<string | null>; linkHint?: 'oauth' | 'sudo' } = {},
@@ -49,6 +54,7 @@ function world() {
         index,
         identity: { resolve: (user) => identity.resolve(user), linkHint: opts.linkHint ?? identity.linkHint },
         membership,
+        policy: fourEyesOff,
         visibility,
         store,
         clock,

@@ -14,7 +14,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createWebhookIntake, WEBHOOK_BODY_LIMIT, WEBHOOK_PATH } from '../../../src/entrypoints/http/gitlab-webhook.ts';
-import type { IntakeEvent } from '../../../src/entrypoints/http/webhook-events.ts';
+import type { IntakeEvent } from '../../../src/core/intake/intake-event.ts';
 import { CapturingLogger } from '../../fakes/in-memory.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
