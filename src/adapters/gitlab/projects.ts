@@ -101,10 +101,11 @@ export function createProjectDirectory(conn: GitLabConnection, settings: { perPa
     },
     /**
      * Whether the group's group-level protected environments (by tier, for every project below it) require
-     * approvals. A group the token cannot read them of (Maintainer or Owner needed, Premium only, a user
-     * namespace) counts as none: its projects' own protection still counts.
+     * approvals. None where GitLab has none to show (404: a user namespace, a GitLab without them); 'unknown'
+     * where the token may not read them (403: they need the Maintainer or Owner role on the group), and then
+     * every project below counts as one that can block.
      */
-    async groupRequiresApproval(groupPath: string): Promise<boolean> {
+    async groupRequiresApproval(groupPath: string): Promise<boolean | 'unknown'> {
       try {
         const entries = await readParsed(
           `GET protected environments of group ${groupPath}`,
@@ -114,7 +115,8 @@ export function createProjectDirectory(conn: GitLabConnection, settings: { perPa
         );
         return requiresApproval(entries);
       } catch (error) {
-        if (isGreenlightError(error, 'gitlab_not_found') || isGreenlightError(error, 'gitlab_forbidden')) return false;
+        if (isGreenlightError(error, 'gitlab_not_found')) return false;
+        if (isGreenlightError(error, 'gitlab_forbidden')) return 'unknown';
         throw error;
       }
     },

@@ -5,7 +5,7 @@ export type ClassifyDeps = {
   gitlab: {
     project(project: number): Promise<ListedProject | null>;
     projectRequiresApproval(projectId: number): Promise<boolean | 'unknown' | 'gone'>;
-    groupRequiresApproval(groupPath: string): Promise<boolean>;
+    groupRequiresApproval(groupPath: string): Promise<boolean | 'unknown'>;
   };
   state: {
     info(projectId: number): Promise<ListedProject | null>;
@@ -32,7 +32,8 @@ export function ancestorGroups(projectPath: string): string[] {
 /**
  * Can a deployment of this project wait for approval? Only when a protected environment that reaches it requires
  * approvals: one of the project's own (by name), or one of an ancestor group's (by tier; GitLab 14.3+, Premium).
- * A project whose own protection cannot be read counts as one that can block (swept, never silently missed).
+ * A project whose own protection, or a group's, cannot be read counts as one that can block (swept, never silently
+ * missed).
  * Group answers are kept for the slow cycle: a group of thousands of projects is read once, not per project.
  */
 export async function classifyProject(
@@ -60,7 +61,14 @@ export async function classifyProject(
     for (const group of info ? ancestorGroups(info.path) : []) {
       let requires = await deps.state.groupApprovals(group);
       if (requires === null) {
-        requires = await deps.gitlab.groupRequiresApproval(group);
+        const answer = await deps.gitlab.groupRequiresApproval(group);
+        if (answer === 'unknown')
+          deps.logger.warn(
+            { group },
+            "sweep: GITLAB_TOKEN may not read the group's protected environments (Maintainer or Owner role); " +
+              'every project below it is scanned at every sweep',
+          );
+        requires = answer !== false;
         await deps.state.saveGroupApprovals(group, requires, deps.classifyEveryMs);
       }
       if (requires) {

@@ -52,6 +52,13 @@ describe('GitLab listing for the sweep (against the fake GitLab)', () => {
     expect(await directory.groupRequiresApproval('envs/sub')).toBe(true);
     expect(await directory.groupRequiresApproval('envs')).toBe(false);
     expect(await directory.groupRequiresApproval('no-such-group')).toBe(false);
+    // a token without the Maintainer role on the group may not read them
+    const guest = gitlab.addUser({ username: 'guest-reader', name: 'guest' });
+    gitlab.addGroupMember(gated.groupId!, guest.id, 10);
+    gitlab.addToken({ token: 'glpat-guest-reader-0001', userId: guest.id, scopes: ['read_api'] });
+    const limited = createProjectDirectory({ url: gitlab.url, token: 'glpat-guest-reader-0001' });
+    expect(await limited.groupRequiresApproval('envs/sub')).toBe('unknown');
+    expect(await limited.projectRequiresApproval(gated.id)).toBe('unknown');
   });
 
   it('resolves project paths to ids and answers null for a project GitLab does not show', async () => {

@@ -7,7 +7,7 @@ const NOW = 1_800_000_000_000;
 
 describe('classifyProject', () => {
   let own: Map<number, boolean | 'unknown' | 'gone'>;
-  let groups: Map<string, boolean>;
+  let groups: Map<string, boolean | 'unknown'>;
   let info: Map<number, ListedProject>;
   let cache: Map<string, boolean>;
   let classified: Map<number, { canBlock: boolean; at: number }>;
@@ -70,6 +70,13 @@ describe('classifyProject', () => {
     expect(await classifyProject(deps, 1)).toBe('can-block');
     expect(await classifyProject(deps, 2)).toBe('can-block');
     expect(groupReads).toEqual(['acme', 'acme/ops']);
+  });
+
+  it('counts a group whose protected environments the token may not read, and says so', async () => {
+    project(1, 'locked/one');
+    groups.set('locked', 'unknown');
+    expect(await classifyProject(deps, 1)).toBe('can-block');
+    expect((deps.logger as CapturingLogger).lines.find((l) => l.level === 'warn')).toMatchObject({ group: 'locked' });
   });
 
   it('forgets a project GitLab no longer shows', async () => {
