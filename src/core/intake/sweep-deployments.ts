@@ -231,7 +231,8 @@ async function listEverything(deps: SweepDeps): Promise<{ failures: unknown[]; m
 
   const listed = await mapBounded(policy.projects, concurrency, async (project) => {
     const key = String(project);
-    const known = typeof project === 'number' ? project : await state.resolvedId(key);
+    // ids too: a policy id GitLab does not show is reported like a path
+    const known = await state.resolvedId(key);
     if (known !== null) return known;
     const found = await gitlab.project(project);
     if (found === null) return null;

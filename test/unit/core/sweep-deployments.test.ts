@@ -150,7 +150,7 @@ describe('sweepDeployments', () => {
   });
 
   it('classifies every project of the policy and every project seen in a webhook first, once each', async () => {
-    gitlab.projects.set('acme/web', 1);
+    gitlab.projects.set('acme/web', 1).set(2, 2);
     gitlab.groups.set('acme', [1, 3, 4, 5]);
     state.known = new Set([2, 3, 7]);
     const report = await sweepDeployments(deps({ projects: ['acme/web', 2], groups: ['acme'] }), {
@@ -161,7 +161,7 @@ describe('sweepDeployments', () => {
     expect(report).toMatchObject({ projects: 6, listed: true, classified: 6, scanned: 0, missing: [], failed: 0 });
     // the listing carried what cards need: no project is read one by one
     expect(state.info.get(4)).toEqual(listed(4));
-    expect(gitlab.calls).toEqual(['acme', 'acme/web']);
+    expect(gitlab.calls).toEqual(['acme', 'acme/web', 2]);
   });
 
   it('scans only projects that can block and projects with open cards, and reads each open card once', async () => {
@@ -248,13 +248,13 @@ describe('sweepDeployments', () => {
   });
 
   it('reports policy projects and groups GitLab does not show', async () => {
-    const report = await sweepDeployments(deps({ projects: ['acme/gone'], groups: ['ghosts'] }), {
+    const report = await sweepDeployments(deps({ projects: ['acme/gone', 404], groups: ['ghosts'] }), {
       reason: 'scheduled',
     });
-    expect(report.missing).toEqual(['ghosts', 'acme/gone']);
+    expect(report.missing).toEqual(['ghosts', 'acme/gone', 404]);
     expect(logger.lines.find((l) => l.msg.startsWith('sweep: projects or groups'))).toMatchObject({
       level: 'warn',
-      missing: ['ghosts', 'acme/gone'],
+      missing: ['ghosts', 'acme/gone', 404],
     });
   });
 
