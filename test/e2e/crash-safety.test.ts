@@ -138,13 +138,12 @@ describe('crash safety: SIGKILL at any point loses nothing and duplicates nothin
       await waitFor(
         async () => {
           const active = await Promise.all(
-            ['scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:active`)),
+            ['intake', 'scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:active`)),
           );
           const waiting = await Promise.all(
-            ['scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:wait`)),
+            ['intake', 'scan', 'sync', 'decisions', 'notices'].map((q) => redis.llen(`{${prefix}}:${q}:wait`)),
           );
-          const webhooks = await redis.xlen(`{${prefix}}:webhooks`);
-          return [...active, ...waiting, webhooks].every((n) => n === 0);
+          return [...active, ...waiting].every((n) => n === 0);
         },
         { what: 'queues drained', timeoutMs: 15_000 },
       );

@@ -86,7 +86,8 @@ describe('bad input at the edges', () => {
       const again = await post(body, { 'idempotency-key': '0f0e7c1c-2f55-4a43-9a1e-4b0b5e9f0001' });
       expect([first.status, again.status]).toEqual([202, 200]);
       expect(app.logs.find('webhook accepted').map((line) => line.result)).toEqual(['queued', 'duplicate']);
-      expect(await redis.exists(`{${app.prefix}}:webhook-seen:0f0e7c1c-2f55-4a43-9a1e-4b0b5e9f0001`)).toBe(1);
+      const jobs = await app.app.queues.intake.getJobs(['waiting', 'active', 'completed']);
+      expect(jobs.filter((job) => job.data.deliveryKey === '0f0e7c1c-2f55-4a43-9a1e-4b0b5e9f0001')).toHaveLength(1);
     },
   );
 

@@ -1,7 +1,5 @@
-import { connect } from 'node:net';
-import { Redis } from 'ioredis';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyspace } from '../../src/adapters/redis/connection.ts';
 import { WEBHOOK_BODY_LIMIT } from '../../src/entrypoints/http/gitlab-webhook.ts';
 import { WEBHOOK_FIXTURES } from '../fixtures/gitlab-webhooks.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -65,26 +63,20 @@ function sendLargeBody(url: string, opts: { bytes: number; chunked: boolean }): 
 describe('GitLab webhook intake', () => {
   let world: World;
   let app: TestApp;
-  let redis: Redis;
 
   beforeAll(async () => {
     world = await startWorld();
     // The web role alone: what is stored is checked in Redis, no worker takes it.
     app = await startTestApp({ env: { ...world.env, ROLE: 'web' }, name: 'e2e-webhook-intake' });
-    redis = new Redis(TEST_REDIS_URL);
-    // The web role listens before its queue connection is ready (issue 16): until then a delivery is answered 503.
-    await waitFor(() => app.app.webhooks.backlog().then(() => true), { what: 'the queue connection' });
   });
   afterAll(async () => {
-    redis?.disconnect();
     await app?.stop();
     await world?.close();
   });
 
   const stored = async (deliveryKey: string) => {
-    const entries = await redis.xrange(keyspace(app.prefix).webhooks, '-', '+');
-    const entry = entries.find(([, fields]) => fields[fields.indexOf('delivery') + 1] === deliveryKey);
-    return entry ? (JSON.parse(entry[1][entry[1].indexOf('event') + 1]!) as Record<string, unknown>) : null;
+    const jobs = await app.app.queues.intake.getJobs(['waiting']);
+    return jobs.find((job) => job.data.deliveryKey === deliveryKey)?.data.event ?? null;
   };
 
   describe("GitLab's published examples and the variants GitLab really sends", () => {
@@ -110,6 +102,24 @@ describe('GitLab webhook intake', () => {
         expect(skipped.flatMap((l) => l.skipped as string[])).toHaveLength(fixture.skipped ?? 0);
       });
     }
+  });
+
+  it('stores a delivery GitLab sends again (same Idempotency-Key) once, and answers the repeat 200', async () => {
+    const send = () =>
+      fetch(`${app.url}/webhooks/gitlab`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-gitlab-event': WEBHOOK_FIXTURES[0]!.event,
+          'x-gitlab-token': WEBHOOK_SECRET,
+          'idempotency-key': 'resent-delivery',
+        },
+        body: JSON.stringify(WEBHOOK_FIXTURES[0]!.body),
+      });
+    expect((await send()).status).toBe(202);
+    expect((await send()).status).toBe(200);
+    const jobs = await app.app.queues.intake.getJobs(['waiting']);
+    expect(jobs.filter((job) => job.data.deliveryKey === 'resent-delivery')).toHaveLength(1);
   });
 
   describe('a body over the limit', () => {
@@ -200,5 +210,68 @@ describe('a Deployment Hook from a GitLab version before deployment_id', () => {
       { what: 'the hook to find its deployment by its job' },
     );
     expect(other.id).not.toBe(d.id);
+  });
+});
+
+/** A TCP proxy to Redis that connects each client only after `delayMs` (a Redis slow to answer at start). */
+async function slowRedisProxy(delayMs: number): Promise<{ url: string; close(): void }> {
+  const target = new URL(TEST_REDIS_URL);
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    sockets.add(client);
+    client.pause();
+    const timer = setTimeout(() => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      client.resume();
+      upstream.on('error', () => client.destroy());
+      upstream.on('close', () => client.destroy());
+    }, delayMs);
+    client.on('error', () => {});
+    client.on('close', () => clearTimeout(timer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+describe('a web role whose Redis connects slowly', () => {
+  let world: World;
+  let proxy: Awaited<ReturnType<typeof slowRedisProxy>>;
+  let app: TestApp | undefined;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    proxy = await slowRedisProxy(1_500);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    proxy?.close();
+    await world?.close();
+  });
+
+  it('is started only once its queues can store a delivery: the first webhook after start is accepted', async () => {
+    app = await startTestApp({
+      env: { ...world.env, ROLE: 'web', REDIS_URL: proxy.url },
+      name: 'e2e-webhook-start-ready',
+    });
+    const response = await fetch(`${app.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-gitlab-event': WEBHOOK_FIXTURES[0]!.event,
+        'x-gitlab-token': WEBHOOK_SECRET,
+        'idempotency-key': 'first-after-start',
+      },
+      body: JSON.stringify(WEBHOOK_FIXTURES[0]!.body),
+    });
+    expect(response.status, await response.text()).toBe(202);
   });
 });

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueueFactory, type QueueFactory } from '../../src/adapters/queue/factory.ts';
 import {
   BACKGROUND_PRIORITY,
   createProducer,
@@ -8,18 +9,21 @@ import {
   type Queues,
   type ScanJob,
 } from '../../src/adapters/queue/queues.ts';
+import { CapturingLogger } from '../fakes/in-memory.ts';
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 describe('scan requests (real Redis, no worker: every request meets the scans still waiting)', () => {
   const prefix = uniquePrefix('scan-requests');
   let connection: Redis;
+  let factory: QueueFactory;
   let queues: Queues;
   beforeAll(() => {
     connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    queues = createQueues(connection, prefix);
+    factory = createQueueFactory({ connection, workerConnection: null, prefix, logger: new CapturingLogger() });
+    queues = createQueues(factory);
   });
   afterAll(async () => {
-    await queues.close();
+    await factory.close();
     connection.disconnect();
     await cleanupPrefix(prefix);
   });
@@ -63,7 +67,7 @@ describe('scan requests (real Redis, no worker: every request meets the scans st
     await producer.requestSync({ projectId: 21, deploymentId: 210 }, 'sweep: scheduled', { background: true });
     await producer.requestSync({ projectId: 21, deploymentId: 210 }, 'deployment hook: blocked');
     const scans = (await queues.scan.getJobs(['waiting', 'delayed', 'prioritized'])).filter(
-      (job) => (job.data as ScanJob).projectId === 21,
+      (job) => job.data.projectId === 21,
     );
     expect(scans.map((job) => [job.data.reason, job.opts.priority ?? 0, job.opts.delay ?? 0]).sort()).toEqual([
       ['pipeline hook 0', 0, SCAN_COALESCE_MS],

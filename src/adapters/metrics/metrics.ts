@@ -221,12 +221,6 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
           error: call.error === undefined ? '' : bounded.slackError(call.error),
         });
     }) satisfies ApiObserver as ApiObserver,
-    /** Webhook events handled by this process (read from the webhook stream, not a BullMQ queue), as queue="intake". */
-    intake(outcome: { result: 'completed' | 'retried' | 'failed'; waitMs: number; ms: number }): void {
-      jobWait.observe({ queue: 'intake' }, outcome.waitMs / 1000);
-      jobs.inc({ queue: 'intake', result: outcome.result });
-      jobDuration.observe({ queue: 'intake', result: outcome.result }, outcome.ms / 1000);
-    },
     /** Counts outcomes of this process's workers from BullMQ's events; processors stay unaware of metrics. */
     observeWorkers(workers: readonly Worker[], logger: Logger): void {
       for (const worker of workers) {

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Clock } from '../../core/ports.ts';
 import type { NudgeTimer } from '../../core/reminders/ports.ts';
-import type { NudgeJob } from './queues.ts';
+import type { NudgeJob } from './declarations.ts';
 
 /** The timer job of one schedule state: deterministic, so arming it twice adds nothing. */
 export function nudgeJobId(deploymentId: number, seq: number): string {

@@ -1,30 +1,29 @@
-import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Notice } from '../../core/approvals/notices.ts';
-import type { DecisionAction } from '../../core/approvals/decide-deployment.ts';
-import type { DeploymentRef, JobPlacement, SlackUser, WorkQueue } from '../../core/ports.ts';
+import { randomUUID } from 'node:crypto';
+import type { JobsOptions, Queue } from 'bullmq';
+import type { JobPlacement, WorkQueue } from '../../core/ports.ts';
+import type { IntakeEvent } from '../../core/intake/intake-event.ts';
+import {
+  DELIVERY_MEMORY_MS,
+  type DecisionJob,
+  type JobOf,
+  type NoticeJob,
+  type NudgeJob,
+  type ScanJob,
+  type SyncJob,
+} from './declarations.ts';
+import type { QueueFactory } from './factory.ts';
 
-export const QUEUE = {
-  scan: 'scan',
-  sync: 'sync',
-  decisions: 'decisions',
-  notices: 'notices',
-  nudges: 'nudges',
-} as const;
-export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+export type { DecisionJob, NoticeJob, NudgeJob, ScanJob, SyncJob, WebhookJob } from './declarations.ts';
 
-export type SyncJob = DeploymentRef & { reason: string };
-export type ScanJob = {
-  projectId: number | string;
-  environments: string[];
-  reason: string;
-  /** read the project's protected environments first (the sweep's slow cycle), and scan only if it can block */
-  classify?: boolean;
-  /** ... unless it was classified this recently (a duplicate request) */
-  unlessClassifiedWithinMs?: number;
-  /** leave deployments with open cards alone (the sweep reads those itself) */
-  skipOpenCards?: boolean;
-};
+/** The queues greenlight's own jobs travel through (the sweep's is sweeper.ts's). */
+const CARD_QUEUES = ['intake', 'scan', 'sync', 'decisions', 'notices', 'nudges', 'personal'] as const;
+type CardQueue = (typeof CARD_QUEUES)[number];
+
+export type Queues = { [K in CardQueue]: Queue<JobOf<K>> };
+
+export function createQueues(factory: QueueFactory): Queues {
+  return Object.fromEntries(CARD_QUEUES.map((name) => [name, factory.queue(name)])) as Queues;
+}
 
 /** BullMQ runs jobs without a priority before any prioritized one: the sweep's jobs wait behind webhook work. */
 export const BACKGROUND_PRIORITY = 10;
@@ -40,74 +39,6 @@ function placed(placement: JobPlacement | undefined, dedupeId: string): JobsOpti
     ...(placement?.delayMs !== undefined && placement.delayMs > 0 && { delay: placement.delayMs }),
   };
 }
-export type DecisionJob = {
-  ref: DeploymentRef;
-  slackUser: SlackUser;
-  action: DecisionAction;
-  comment?: string;
-  representedAs?: string;
-  /** where the person clicked, for their notice */
-  channel: string | null;
-  requestedAt: number;
-};
-export type NoticeJob = {
-  channel: string;
-  user: string;
-  notice: Notice;
-  /** Slack team of `user`: the Link button is bound to it */ team?: string;
-};
-/** Reminder timers ('fire', one per deployment and seq) and Snooze clicks ('snooze'): see nudge-timer.ts. */
-export type NudgeJob =
-  | { kind: 'fire'; ref: DeploymentRef; seq: number }
-  | {
-      kind: 'snooze';
-      ref: DeploymentRef;
-      slackUserId: string;
-      /** the clicker's Slack team (absent in jobs queued before it was added) */
-      teamId?: string;
-      channel: string | null;
-      reminderSeq: number;
-      requestedAt: number;
-    };
-
-const KEEP = {
-  removeOnComplete: { age: 3_600, count: 2_000 },
-  removeOnFail: { age: 7 * 86_400, count: 5_000 },
-} as const;
-
-/** Retries with exponential backoff: 1 s, 2 s, 4 s ... (429s wait for Retry-After instead, see run-job.ts). */
-export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
-  scan: { attempts: 6, backoff: { type: 'exponential', delay: 2_000 }, ...KEEP },
-  sync: { attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP },
-  // a decision is retried only briefly: never an approval long after the click (see DECISION_WINDOW_MS)
-  decisions: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP },
-  notices: { attempts: 6, backoff: { type: 'exponential', delay: 1_000 }, ...KEEP },
-  // a timer that failed for good is removed, so the next sync of its deployment can arm it again
-  nudges: { attempts: 8, backoff: { type: 'exponential', delay: 2_000 }, ...KEEP, removeOnFail: true },
-};
-
-export type Queues = { [K in QueueName]: Queue } & {
-  close(): Promise<void>;
-  /** the one connection every queue uses */ connection: Redis;
-};
-
-export function createQueues(connection: Redis, prefix: string): Queues {
-  const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS[name] });
-  const queues = {
-    scan: make('scan'),
-    sync: make('sync'),
-    decisions: make('decisions'),
-    notices: make('notices'),
-    nudges: make('nudges'),
-  };
-  return {
-    ...queues,
-    connection,
-    async close() {
-      await Promise.all(Object.values(queues).map((q) => q.close()));
-    },
-  };
-}
 
 /** BullMQ job ids must not contain ':'; GitLab's Idempotency-Key is a UUID, the body digest hex. */
 function safeId(text: string): string {
@@ -115,6 +46,8 @@ function safeId(text: string): string {
 }
 
 export type Producer = WorkQueue & {
+  /** A webhook delivery; 'duplicate' when the same delivery key was queued in the last DELIVERY_MEMORY_MS. */
+  enqueueWebhook(event: IntakeEvent, deliveryKey: string): Promise<'queued' | 'duplicate'>;
   requestScan(job: ScanJob, placement?: JobPlacement): Promise<void>;
   enqueueDecision(job: DecisionJob): Promise<'queued' | 'duplicate'>;
   enqueueNotice(job: NoticeJob): Promise<void>;
@@ -124,6 +57,16 @@ export type Producer = WorkQueue & {
 
 export function createProducer(queues: Queues): Producer {
   return {
+    async enqueueWebhook(event, deliveryKey) {
+      // A new job id per request: when the delivery key deduplicates, BullMQ hands back the earlier job's id.
+      const jobId = randomUUID();
+      const job = await queues.intake.add(
+        'event',
+        { event, deliveryKey },
+        { jobId, deduplication: { id: `delivery-${safeId(deliveryKey)}`, ttl: DELIVERY_MEMORY_MS } },
+      );
+      return job.id === jobId ? 'queued' : 'duplicate';
+    },
     async requestSync(ref, reason, placement) {
       await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, placed(placement, `dep-${ref.deploymentId}`));
     },

@@ -1,23 +1,8 @@
 import type { Redis } from 'ioredis';
+import type { AuditEntry } from '../../core/approvals/handle-click.ts';
 import type { Keyspace } from './connection.ts';
 
-/** One decision attempt, as an auditor reads it. Strings only: empty when not known. */
-export type AuditEntry = {
-  /** ISO time of the attempt */
-  at: string;
-  team: string;
-  slackUser: string;
-  gitlabUser: string;
-  /** the project's path (its id only when neither GitLab nor a card shows the deployment any more) */
-  project: string;
-  deployment: string;
-  /** approve | reject | run */
-  action: string;
-  comment: string;
-  /** recorded, a refusal reason (self_approval, unlinked, ...), expired, error or gave_up */
-  outcome: string;
-  error: string;
-};
+export type { AuditEntry };
 
 export type AuditRecord = AuditEntry & { /** stream id: milliseconds-sequence */ id: string };
 

@@ -111,9 +111,6 @@ export function keyspace(prefix: string) {
     nudge: (deploymentId: number) => `${base}:nudge:${deploymentId}`,
     pace: (channel: string) => `${base}:pace:${channel}`,
     paceTicket: (channel: string, ticket: string) => `${base}:pace-ticket:${channel}:${ticket}`,
-    /** GitLab's webhook deliveries not handled yet (a stream), and the delivery keys seen in the last day */
-    webhooks: `${base}:webhooks`,
-    webhookSeen: (deliveryKey: string) => `${base}:webhook-seen:${deliveryKey}`,
     /** exists while Redis keeps greenlight's data: created at start, its absence later means the data was lost */
     dataMarker: `${base}:data-marker`,
     /** when greenlight last found its data lost: cards of deployments older than this are looked for in Slack */

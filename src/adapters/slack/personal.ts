@@ -18,6 +18,14 @@ export function directText(text: string): SlackMessage {
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }
 
+/** The DM that confirms a new link (oauth mode): who this Slack account now acts as in GitLab, and how to undo it. */
+export function linkedText(username: string, command: string): SlackMessage {
+  return directText(
+    `:link: Your Slack account now acts as GitLab *@${username}*: greenlight records your ` +
+      `approvals in GitLab as them. Not you? \`${command} unlink\``,
+  );
+}
+
 export function createDirectMessages(client: WebClient): DirectMessages {
   const channels = new TtlCache<string, string>({ ttlMs: 24 * 3_600_000, max: 10_000 });
   const dmChannel = (userId: string) =>

@@ -103,7 +103,8 @@ export function createWebhookIntake(deps: WebhookDeps): WebhookIntake {
       reply(res, 400, { error: parsed.reason });
       return;
     }
-    const deliveryKey = header(req, 'idempotency-key') ?? `sha256-${createHash('sha256').update(raw).digest('hex')}`;
+    // an empty Idempotency-Key names nothing: the body's digest identifies the delivery then
+    const deliveryKey = header(req, 'idempotency-key') || `sha256-${createHash('sha256').update(raw).digest('hex')}`;
     if (parsed.skipped)
       logger.warn({ event: hook, deliveryKey, skipped: parsed.skipped }, 'webhook parts skipped: they do not fit');
     try {

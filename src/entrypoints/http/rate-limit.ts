@@ -1,5 +1,7 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import type { Logger } from '../../core/ports.ts';
+import { secureEquals } from '../../lib/secure-compare.ts';
+import { WEBHOOK_PATH } from './gitlab-webhook.ts';
 import type { RejectionLog } from './rejection-log.ts';
 
 /** A token bucket: `burst` requests at once, refilled at `perSecond`. */
@@ -61,4 +63,26 @@ export function perIpRateLimit(
     }
     res.set('Retry-After', String(retryAfter)).status(429).json({ error: 'too many requests' });
   };
+}
+
+/**
+ * The per-address limits of the public routes. Only webhooks without the secret count: GitLab sends every hook
+ * from the same few addresses, a burst of deployments exceeds any per-address limit, and GitLab disables a hook
+ * after four 429s in a row.
+ */
+export function limitPublicRoutes(
+  http: Express,
+  opts: {
+    limits?: Partial<Record<RateLimitName, RateLimitRule>>;
+    webhookSecret: string;
+    logger: Logger;
+    rejections?: RejectionLog;
+  },
+): void {
+  const limits = { ...RATE_LIMITS, ...opts.limits };
+  const fromGitLab = (req: Request) => secureEquals(req.get('x-gitlab-token'), opts.webhookSecret);
+  const { logger, rejections } = opts;
+  http.use(WEBHOOK_PATH, perIpRateLimit('webhooks', limits.webhooks, logger, undefined, fromGitLab, rejections));
+  http.use('/slack/events', perIpRateLimit('slack', limits.slack, logger, undefined, undefined, rejections));
+  http.use('/oauth', perIpRateLimit('oauth', limits.oauth, logger, undefined, undefined, rejections));
 }

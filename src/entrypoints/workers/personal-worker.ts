@@ -1,11 +1,10 @@
-import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { buildHome, type BuildHomeDeps } from '../../core/personal/build-home.ts';
 import { notifyApprovers, type NotifyDeps } from '../../core/personal/notify-approvers.ts';
 import type { PersonalChat, PersonalStore } from '../../core/personal/ports.ts';
 import type { Clock, Logger } from '../../core/ports.ts';
-import { PERSONAL_QUEUE, type PersonalJob, type PersonalProducer } from '../../adapters/queue/personal-queue.ts';
-import { describe, runJob } from './run-job.ts';
+import type { QueueFactory } from '../../adapters/queue/factory.ts';
+import type { PersonalJob, PersonalProducer } from '../../adapters/queue/personal-queue.ts';
+import { jobPolicy, runJob } from './run-job.ts';
 
 /** A Home tab opened within this window is re-published when a deployment changes. */
 export const HOME_AUDIENCE_WINDOW_MS = 24 * 3_600_000;
@@ -38,17 +37,9 @@ export async function processPersonal(deps: PersonalWorkerDeps, job: PersonalJob
   return `homes ${audience.length}, dms sent ${sent}, updated ${updated}`;
 }
 
-export function startPersonalWorker(
-  deps: PersonalWorkerDeps,
-  opts: { connection: Redis; prefix: string; logger: Logger; concurrency?: number },
-): Worker<PersonalJob> {
-  const worker = new Worker<PersonalJob>(
-    PERSONAL_QUEUE,
-    runJob<PersonalJob, string>(opts.logger, { maxAgeMs: 10 * 60_000 }, (job: Job<PersonalJob>, log) =>
-      processPersonal(deps, job.data, log),
-    ),
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 10, autorun: true },
+export function startPersonalWorker(deps: PersonalWorkerDeps, factory: QueueFactory, logger: Logger) {
+  return factory.worker(
+    'personal',
+    runJob(logger, jobPolicy('personal', factory), (job, log) => processPersonal(deps, job.data, log)),
   );
-  worker.on('error', (error) => opts.logger.error({ queue: PERSONAL_QUEUE, err: describe(error) }, 'worker error'));
-  return worker;
 }

@@ -1,6 +1,8 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { GreenlightError, isGreenlightError } from '../../core/errors.ts';
 import type { Logger } from '../../core/ports.ts';
+import { QUEUES, type JobOf, type QueueName } from '../../adapters/queue/declarations.ts';
+import type { QueueFactory } from '../../adapters/queue/factory.ts';
 
 export type JobPolicy<T> = {
   /** Stop retrying once the job is older than this (a decision must not land long after the click). */
@@ -14,6 +16,21 @@ export type JobPolicy<T> = {
    */
   pauseQueue?(ms: number): Promise<void>;
 };
+
+/** The policy of a declared queue (declarations.ts): its age limit, and the queue-wide pause when pausable. */
+export function jobPolicy<N extends QueueName>(name: N, factory: Pick<QueueFactory, 'queue'>): JobPolicy<JobOf<N>> {
+  const worker = QUEUES[name].worker as { maxAgeMs?: number; pausable?: boolean };
+  return {
+    ...(worker.maxAgeMs !== undefined && { maxAgeMs: worker.maxAgeMs }),
+    // GitLab's limit is the token's: a 429 met by a scan or a sync pauses both (the sweep spreads them together)
+    ...(worker.pausable && {
+      pauseQueue: async (ms: number) => {
+        const together: QueueName[] = name === 'scan' || name === 'sync' ? ['scan', 'sync'] : [name];
+        await Promise.all(together.map((other) => factory.queue(other).rateLimit(ms)));
+      },
+    }),
+  };
+}
 
 /**
  * The one place that decides retry vs give up. Retryable errors go back to BullMQ (exponential backoff),

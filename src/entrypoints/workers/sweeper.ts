@@ -1,15 +1,12 @@
-import { Queue, Worker } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/ports.ts';
-import { sweepDeployments, type SweepDeps, type SweepReport } from '../../core/intake/sweep-deployments.ts';
-import { describe, runJob } from './run-job.ts';
-import { workerStallOptions } from './workers.ts';
+import { sweepDeployments, type SweepDeps } from '../../core/intake/sweep-deployments.ts';
+import type { SweepJob } from '../../adapters/queue/declarations.ts';
+import type { QueueFactory } from '../../adapters/queue/factory.ts';
+import { describe, jobPolicy, runJob } from './run-job.ts';
 
-export const SWEEP_QUEUE = 'sweep';
 const SCHEDULER_ID = 'sweep';
-
-/** `fullListing`: list every group again now (at start, after a Redis outage or data loss) */
-export type SweepJob = { reason: string; fullListing?: boolean };
 
 export type Sweeper = {
   queue: Queue<SweepJob>;
@@ -32,45 +29,23 @@ export type Sweeper = {
 export async function startSweeper(opts: {
   deps: Omit<SweepDeps, 'logger'>;
   everyMs: number;
-  /** fail-fast connection (queue commands) and blocking connection (worker) */
+  factory: QueueFactory;
+  /** the queues' connection: its 'ready' after a lost connection asks for a sweep */
   queueConnection: Redis;
-  workerConnection: Redis;
-  prefix: string;
   logger: Logger;
-  stallTimeoutMs?: number;
 }): Promise<Sweeper> {
   const { logger } = opts;
-  const queue = new Queue<SweepJob>(SWEEP_QUEUE, {
-    connection: opts.queueConnection,
-    prefix: opts.prefix,
-    defaultJobOptions: {
-      attempts: 4,
-      backoff: { type: 'exponential', delay: 5_000 },
-      removeOnComplete: { count: 100 },
-      removeOnFail: { count: 100 },
-    },
-  });
-  queue.on('error', (error: Error) =>
-    logger.warn({ queue: SWEEP_QUEUE, err: error.message }, 'queue connection error'),
-  );
-  const worker = new Worker<SweepJob>(
-    SWEEP_QUEUE,
-    runJob<SweepJob, SweepReport>(logger, { pauseQueue: (ms) => queue.rateLimit(ms) }, (job, log) => {
+  const queue = opts.factory.queue('sweep');
+  opts.factory.worker(
+    'sweep',
+    runJob(opts.logger, jobPolicy('sweep', opts.factory), (job, log) => {
       log.info({ reason: job.data.reason }, 'sweep started');
       return sweepDeployments(
         { ...opts.deps, logger: log },
         { reason: job.data.reason, fullListing: job.data.fullListing === true },
       );
     }),
-    {
-      connection: opts.workerConnection,
-      prefix: opts.prefix,
-      concurrency: 1,
-      limiter: { max: 10_000, duration: 1_000 },
-      ...workerStallOptions(opts.stallTimeoutMs),
-    },
   );
-  worker.on('error', (error) => logger.error({ queue: SWEEP_QUEUE, err: describe(error) }, 'worker error'));
 
   const schedule = async () => {
     await queue.setGlobalConcurrency(1);
@@ -115,8 +90,7 @@ export async function startSweeper(opts: {
     async close() {
       opts.queueConnection.off('close', onLost);
       opts.queueConnection.off('ready', onReady);
-      await worker.close();
-      await queue.close();
+      // the queue and worker are the factory's, closed with the others
     },
   };
 }

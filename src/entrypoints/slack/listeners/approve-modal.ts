@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import type { Logger } from '../../../core/ports.ts';
+import type { Clock, Logger } from '../../../core/ports.ts';
 import type { Producer } from '../../../adapters/queue/queues.ts';
 import { COMMENT_INPUT, MAX_COMMENT, RULE_INPUT, VIEW } from '../../../adapters/slack/ids.ts';
 import { ApproveMetadata } from '../payloads.ts';
@@ -10,7 +10,7 @@ import { ApproveMetadata } from '../payloads.ts';
  */
 export function registerApproveModal(
   app: App,
-  deps: { producer: Pick<Producer, 'enqueueDecision'>; logger: Logger },
+  deps: { producer: Pick<Producer, 'enqueueDecision'>; clock: Clock; logger: Logger },
 ): void {
   app.view(VIEW.approveModal, async ({ ack, body, view }) => {
     const meta = ApproveMetadata.safeParse(view.private_metadata);
@@ -46,7 +46,7 @@ export function registerApproveModal(
         representedAs: rule,
         ...(comment !== '' && { comment }),
         channel: meta.data.c,
-        requestedAt: Date.now(),
+        requestedAt: deps.clock.now(),
       });
     } catch (error) {
       deps.logger.error({ err: (error as Error).message }, 'approval not enqueued');

@@ -1,5 +1,5 @@
 import type { App, RespondFn } from '@slack/bolt';
-import type { CardRecord, CardStore, Logger } from '../../../core/ports.ts';
+import type { CardRecord, CardStore, Clock, Logger } from '../../../core/ports.ts';
 import type { DecisionAction } from '../../../core/approvals/decide-deployment.ts';
 import type { Producer } from '../../../adapters/queue/queues.ts';
 import { ACTION, APPROVE_AS_PATTERN } from '../../../adapters/slack/ids.ts';
@@ -8,6 +8,8 @@ import { rejectModal } from '../../../adapters/slack/reject-modal.ts';
 import { parseApproveAs, parseClick, type Click } from '../payloads.ts';
 
 export type CardActionDeps = {
+  /** when the click happened (the decision window is measured on the same clock) */
+  clock: Clock;
   producer: Pick<Producer, 'enqueueDecision'>;
   cards: Pick<CardStore, 'get'>;
   logger: Logger;
@@ -63,7 +65,7 @@ export function registerCardActions(app: App, deps: CardActionDeps): void {
         action,
         ...(representedAs !== undefined && { representedAs }),
         channel: click.channel,
-        requestedAt: Date.now(),
+        requestedAt: deps.clock.now(),
       });
       log.info({ deploymentId: click.deploymentId, action, slackUser: click.userId, result }, 'click accepted');
       return true;

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import type { Logger } from '../../../core/ports.ts';
+import type { Clock, Logger } from '../../../core/ports.ts';
 import type { Producer } from '../../../adapters/queue/queues.ts';
 import { MAX_COMMENT, REASON_INPUT, VIEW } from '../../../adapters/slack/ids.ts';
 import { RejectMetadata } from '../payloads.ts';
@@ -17,7 +17,7 @@ export function validateReason(
 
 export function registerRejectModal(
   app: App,
-  deps: { producer: Pick<Producer, 'enqueueDecision'>; logger: Logger },
+  deps: { producer: Pick<Producer, 'enqueueDecision'>; clock: Clock; logger: Logger },
 ): void {
   app.view(VIEW.rejectModal, async ({ ack, body, view }) => {
     const input = view.state.values[REASON_INPUT.block]?.[REASON_INPUT.action]?.value;
@@ -43,7 +43,7 @@ export function registerRejectModal(
         action: 'reject',
         comment: checked.reason,
         channel: meta.data.c,
-        requestedAt: Date.now(),
+        requestedAt: deps.clock.now(),
       });
     } catch (error) {
       deps.logger.error({ err: (error as Error).message }, 'rejection not enqueued');

@@ -1,11 +1,11 @@
 import type { App, RespondFn } from '@slack/bolt';
 import { z } from 'zod';
-import type { Logger } from '../../../core/ports.ts';
+import type { Clock, Logger } from '../../../core/ports.ts';
 import type { Producer } from '../../../adapters/queue/queues.ts';
 import { ACTION } from '../../../adapters/slack/ids.ts';
 import { BlockActionBody } from '../payloads.ts';
 
-export type SnoozeDeps = { producer: Pick<Producer, 'enqueueSnooze'>; logger: Logger };
+export type SnoozeDeps = { producer: Pick<Producer, 'enqueueSnooze'>; clock: Clock; logger: Logger };
 
 const SnoozeValue = z
   .string()
@@ -49,7 +49,7 @@ export function registerSnooze(app: App, deps: SnoozeDeps): void {
         ...((b.user.team_id ?? b.team?.id) && { teamId: (b.user.team_id ?? b.team?.id)! }),
         channel: b.channel?.id ?? b.container?.channel_id ?? null,
         reminderSeq: value.data.s,
-        requestedAt: Date.now(),
+        requestedAt: deps.clock.now(),
       });
       deps.logger.info({ deploymentId: value.data.d, slackUser: b.user.id }, 'snooze accepted');
     } catch (error) {

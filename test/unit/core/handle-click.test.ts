@@ -1,9 +1,14 @@
-import type { Job } from 'bullmq';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GreenlightError } from '../../../src/core/errors.ts';
-import type { DecisionJob, NoticeJob, Producer } from '../../../src/adapters/queue/queues.ts';
-import type { AuditEntry } from '../../../src/adapters/redis/audit-log.ts';
-import { giveUpDecision, processDecision, type ProcessorDeps } from '../../../src/entrypoints/workers/processors.ts';
+import {
+  DECISION_WINDOW_MS,
+  giveUpClick,
+  handleClick,
+  type AuditEntry,
+  type Click,
+  type HandleClickDeps,
+} from '../../../src/core/approvals/handle-click.ts';
+import type { Notice } from '../../../src/core/approvals/notices.ts';
 import {
   CapturingLogger,
   FakeCardStore,
@@ -16,20 +21,23 @@ import {
 import { alice, waitingDeployment } from '../../fixtures/deployments.ts';
 import { openCard } from '../../fakes/in-memory-personal.ts';
 
-describe('decision processing writes the audit trail', () => {
+type SentNotice = { channel: string; user: string; team?: string; notice: Notice };
+
+describe('handleClick: a click is decided, audited and answered', () => {
   let entries: AuditEntry[];
-  let notices: NoticeJob[];
+  let notices: SentNotice[];
+  let now: number;
   let identity: FakeIdentity;
   let actor: FakeActor;
   let logger: CapturingLogger;
-  let deps: ProcessorDeps;
+  let deps: HandleClickDeps;
   let failAppend: boolean;
-  const job = (over: Partial<DecisionJob> = {}): DecisionJob => ({
+  const job = (over: Partial<Click> = {}): Click => ({
     ref: { projectId: 42, deploymentId: 4711 },
     slackUser: { teamId: 'T1', userId: 'U0ALICE' },
     action: 'approve',
     channel: 'C1',
-    requestedAt: Date.now(),
+    requestedAt: now,
     ...over,
   });
 
@@ -42,25 +50,23 @@ describe('decision processing writes the audit trail', () => {
     logger = new CapturingLogger();
     const gitlab = new FakeGitLabReader();
     gitlab.put(waitingDeployment());
-    const producer = { enqueueNotice: async (n: NoticeJob) => void notices.push(n) } as unknown as Producer;
+    now = Date.parse('2026-12-01T10:00:00Z');
     deps = {
       gitlab,
-      producer,
-      chat: {} as never,
-      sync: {} as never,
+      identity,
+      notices: { enqueueNotice: async (n) => void notices.push(n) },
       decide: {
         gitlab,
         identity,
         cards: new FakeCardStore(),
         queue: new FakeQueue(),
         policy: { fourEyes: { forbidCommitAuthor: false } },
-        logger,
         visibility: new FakeVisibility(),
       },
-      projects: { remember: async () => undefined, reportsBlocked: async () => false },
+      clock: { now: () => now },
       linkMode: 'oauth',
       command: '/deploys',
-      decisionWindowMs: 60_000,
+      logger,
       audit: {
         append: async (entry) => {
           if (failAppend) throw new Error('redis down');
@@ -71,10 +77,10 @@ describe('decision processing writes the audit trail', () => {
   });
 
   it('records who decided what, as which GitLab user, with the comment', async () => {
-    expect(await processDecision(deps, job({ action: 'reject', comment: 'tests fail' }), logger)).toBe('recorded');
+    expect(await handleClick(deps, job({ action: 'reject', comment: 'tests fail' }))).toBe('recorded');
     expect(entries).toEqual([
       {
-        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        at: '2026-12-01T10:00:00.000Z',
         team: 'T1',
         slackUser: 'U0ALICE',
         gitlabUser: 'alice',
@@ -90,9 +96,7 @@ describe('decision processing writes the audit trail', () => {
 
   it('records refusals with their reason, and the Link notice knows the Slack team', async () => {
     await (deps.decide.cards as FakeCardStore).create(openCard(waitingDeployment()));
-    expect(await processDecision(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }), logger)).toBe(
-      'unlinked',
-    );
+    expect(await handleClick(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }))).toBe('unlinked');
     // the project's path, as in every other entry (read from GitLab: no card knows this deployment)
     expect(entries).toEqual([
       expect.objectContaining({
@@ -125,9 +129,9 @@ describe('decision processing writes the audit trail', () => {
     } as Parameters<FakeCardStore['create']>[0]);
     deps.decide.cards = cards;
     deps.gitlab = new FakeGitLabReader(); // GitLab does not show it (any more)
-    deps.decide.gitlab = deps.gitlab;
-    await processDecision(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }), logger);
-    await processDecision(deps, job({ requestedAt: Date.now() - 120_000 }), logger);
+    deps.decide.gitlab = deps.gitlab as FakeGitLabReader;
+    await handleClick(deps, job({ slackUser: { teamId: 'T1', userId: 'U0NOBODY' } }));
+    await handleClick(deps, job({ requestedAt: now - 120_000 }));
     expect(entries.map((e) => [e.outcome, e.project])).toEqual([
       ['unlinked', snapshot.project.path],
       ['expired', snapshot.project.path],
@@ -136,9 +140,9 @@ describe('decision processing writes the audit trail', () => {
 
   it('records a failed attempt (then BullMQ retries), a click that expired, and giving up', async () => {
     actor.failWith = new GreenlightError('gitlab_unavailable', 'GitLab answered 502');
-    await expect(processDecision(deps, job(), logger)).rejects.toThrow('GitLab answered 502');
-    expect(await processDecision(deps, job({ requestedAt: Date.now() - 120_000 }), logger)).toBe('expired');
-    await giveUpDecision(deps, { data: job() } as Job<DecisionJob>, actor.failWith);
+    await expect(handleClick(deps, job())).rejects.toThrow('GitLab answered 502');
+    expect(await handleClick(deps, job({ requestedAt: now - 120_000 }))).toBe('expired');
+    await giveUpClick(deps, job(), actor.failWith);
     expect(entries.map((e) => [e.outcome, e.error])).toEqual([
       ['error', 'gitlab_unavailable: GitLab answered 502'],
       ['expired', ''],
@@ -150,7 +154,7 @@ describe('decision processing writes the audit trail', () => {
     'does not fail a recorded decision when the audit ' + 'stream cannot be written (a retry would record it twice)',
     async () => {
       failAppend = true;
-      expect(await processDecision(deps, job(), logger)).toBe('recorded');
+      expect(await handleClick(deps, job())).toBe('recorded');
       expect(actor.calls).toHaveLength(1);
       expect(logger.lines.find((l) => l.msg === 'audit entry could not be written')).toMatchObject({
         level: 'error',
@@ -158,4 +162,23 @@ describe('decision processing writes the audit trail', () => {
       });
     },
   );
+
+  it('holds the decision window on the Clock: decided up to the window, expired just after it', async () => {
+    const click = job();
+    now += DECISION_WINDOW_MS;
+    expect(await handleClick(deps, click)).toBe('recorded');
+    now += 1;
+    expect(await handleClick(deps, click)).toBe('expired');
+    expect(actor.calls).toHaveLength(1);
+    expect(notices.at(-1)).toMatchObject({ channel: 'C1', user: 'U0ALICE', notice: { tone: 'error' } });
+    expect(entries.at(-1)).toMatchObject({ outcome: 'expired', at: new Date(now).toISOString() });
+  });
+
+  it('gives up at once when GitLab asks to wait past the decision window (no retry could land in time)', async () => {
+    actor.failWith = new GreenlightError('gitlab_rate_limited', 'GitLab answered 429', { retryAfterMs: 120_000 });
+    const error = await handleClick(deps, job()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'gitlab_rate_limited', retryable: false });
+    actor.failWith = new GreenlightError('gitlab_rate_limited', 'GitLab answered 429', { retryAfterMs: 5_000 });
+    expect(await handleClick(deps, job()).catch((e: unknown) => e)).toMatchObject({ retryable: true });
+  });
 });
