@@ -56,27 +56,31 @@ describe('scan requests (real Redis, no worker: every request meets the scans st
     ]);
   });
 
-  it("coalesces a burst of hooks' scans; the sweep's jobs wait behind them and never hide them", async () => {
+  it("coalesces a burst of hooks' scans, and a webhook's request hurries the sweep's waiting job", async () => {
     const producer = createProducer(queues);
     for (let i = 0; i < 5; i += 1)
       await producer.requestScan({ projectId: 21, environments: [], reason: `pipeline hook ${i}` });
+    // the sweep's request meets the hooks' scan still waiting: nothing more
     await producer.requestScan(
       { projectId: 21, environments: [], reason: 'sweep: scheduled', skipOpenCards: true },
       { background: true, delayMs: 0 },
     );
-    await producer.requestSync({ projectId: 21, deploymentId: 210 }, 'sweep: scheduled', { background: true });
-    await producer.requestSync({ projectId: 21, deploymentId: 210 }, 'deployment hook: blocked');
     const scans = (await queues.scan.getJobs(['waiting', 'delayed', 'prioritized'])).filter(
       (job) => job.data.projectId === 21,
     );
-    expect(scans.map((job) => [job.data.reason, job.opts.priority ?? 0, job.opts.delay ?? 0]).sort()).toEqual([
+    expect(scans.map((job) => [job.data.reason, job.priority, job.opts.delay ?? 0])).toEqual([
       ['pipeline hook 0', 0, SCAN_COALESCE_MS],
-      ['sweep: scheduled', BACKGROUND_PRIORITY, 0],
     ]);
+    // the sweep's sync waits behind webhook work, spread over its interval, until a hook asks for the same one
+    await producer.requestSync({ projectId: 21, deploymentId: 210 }, 'sweep: scheduled', {
+      background: true,
+      delayMs: 60_000,
+    });
+    const sweeps = await queues.sync.getJobs(['delayed']);
+    expect(sweeps.map((job) => [job.data.reason, job.priority])).toEqual([['sweep: scheduled', BACKGROUND_PRIORITY]]);
+    await producer.requestSync({ projectId: 21, deploymentId: 210 }, 'deployment hook: blocked');
     const syncs = await queues.sync.getJobs(['waiting', 'delayed', 'prioritized']);
-    expect(syncs.map((job) => [job.data.reason, job.opts.priority ?? 0]).sort()).toEqual([
-      ['deployment hook: blocked', 0],
-      ['sweep: scheduled', BACKGROUND_PRIORITY],
-    ]);
+    expect(syncs.map((job) => [job.data.reason, job.priority])).toEqual([['sweep: scheduled', 0]]);
+    expect(await syncs[0]!.getState()).toBe('waiting');
   });
 });

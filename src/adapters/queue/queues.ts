@@ -30,14 +30,38 @@ export const BACKGROUND_PRIORITY = 10;
 /** Scans asked for by hooks wait this long, so that a burst of hooks for one project coalesces into one scan. */
 export const SCAN_COALESCE_MS = 500;
 
-/** Job options of a placement; background jobs have their own dedupe ids (never hiding a webhook's job). */
+/** Job options of a placement. */
 function placed(placement: JobPlacement | undefined, dedupeId: string): JobsOptions {
   const background = placement?.background === true;
   return {
-    deduplication: { id: background ? `sweep-${dedupeId}` : dedupeId, keepLastIfActive: true },
+    deduplication: { id: dedupeId, keepLastIfActive: true },
     ...(background && { priority: BACKGROUND_PRIORITY }),
     ...(placement?.delayMs !== undefined && placement.delayMs > 0 && { delay: placement.delayMs }),
   };
+}
+
+/**
+ * Adds a deduplicated job. One job per deployment (or scan scope) at a time, whoever asked: when a webhook's request
+ * meets the sweep's job still waiting (with its priority, perhaps delayed), that job is hurried to the front instead,
+ * so webhook work never waits behind the sweep and a deployment is never read twice at once.
+ */
+async function addPlaced<T>(
+  queue: Queue<T>,
+  name: string,
+  data: T,
+  placement: JobPlacement | undefined,
+  dedupeId: string,
+): Promise<void> {
+  const jobId = randomUUID();
+  const added = await queue.add(name as never, data as never, { jobId, ...placed(placement, dedupeId) });
+  if (added.id === jobId || placement?.background === true || !added.id) return;
+  const waiting = await queue.getJob(added.id);
+  if (!waiting || waiting.priority === 0) return;
+  const state = await waiting.getState();
+  // a job that started meanwhile, or finished, is left alone (the request is then kept as the next run)
+  if (state === 'delayed') await waiting.promote().catch(() => undefined);
+  if (state === 'delayed' || state === 'prioritized' || state === 'waiting')
+    await waiting.changePriority({ priority: 0 }).catch(() => undefined);
 }
 
 /** BullMQ job ids must not contain ':'; GitLab's Idempotency-Key is a UUID, the body digest hex. */
@@ -68,7 +92,7 @@ export function createProducer(queues: Queues): Producer {
       return job.id === jobId ? 'queued' : 'duplicate';
     },
     async requestSync(ref, reason, placement) {
-      await queues.sync.add('sync', { ...ref, reason } satisfies SyncJob, placed(placement, `dep-${ref.deploymentId}`));
+      await addPlaced(queues.sync, 'sync', { ...ref, reason } satisfies SyncJob, placement, `dep-${ref.deploymentId}`);
     },
     async requestScan(job, placement = { delayMs: SCAN_COALESCE_MS }) {
       // Scans are coalesced per project and environment: a request meets at most one scan running and one
@@ -77,20 +101,22 @@ export function createProducer(queues: Queues): Producer {
       const project = safeId(String(job.projectId));
       const environments = [...new Set(job.environments)];
       if (job.classify) {
-        await queues.scan.add('scan', { ...job, environments: [] }, placed(placement, `classify-${project}`));
+        await addPlaced(queues.scan, 'scan', { ...job, environments: [] }, placement, `classify-${project}`);
         return;
       }
       if (environments.length === 0) {
-        await queues.scan.add('scan', { ...job, environments: [] }, placed(placement, `project-${project}`));
+        await addPlaced(queues.scan, 'scan', { ...job, environments: [] }, placement, `project-${project}`);
         return;
       }
       await Promise.all(
         environments.map((environment) =>
-          queues.scan.add(
+          addPlaced(
+            queues.scan,
             'scan',
             { ...job, environments: [environment] },
+            placement,
             // base64url: environment names may hold '/', ' ', '$', '{', '}' (safeId would make "a/b" and "a_b" one id)
-            placed(placement, `project-${project}-env-${Buffer.from(environment).toString('base64url')}`),
+            `project-${project}-env-${Buffer.from(environment).toString('base64url')}`,
           ),
         ),
       );
