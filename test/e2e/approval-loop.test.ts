@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { appIdle, startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 
@@ -220,12 +220,11 @@ describe('approval loop (GitLab 19.3+ webhooks, sudo mode)', () => {
     world.gitlab.protectEnvironment(world.project.id, 'staging', {});
     const d = deploy({ environment: 'staging', manual: true });
     await world.gitlab.webhooksIdle();
-    await waitFor(
-      async () =>
-        ((await app.app.queues.sync.getJobCounts('completed')).completed ?? 0) > 0 &&
-        (await app.app.queues.sync.getWaitingCount()) === 0,
-      { what: 'syncs drained' },
-    );
+    // this deployment was looked at (not only some earlier one), and nothing it led to is still to run
+    await waitFor(() => app.logs.find('deployment synced').some((l) => l.deploymentId === d.id), {
+      what: 'the manual job synced',
+    });
+    await appIdle(app);
     expect(world.slack.messages(CHANNEL).some((m) => m.metadata?.event_payload?.deployment_id === d.id)).toBe(false);
   });
 

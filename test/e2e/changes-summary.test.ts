@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProject } from '../fakes/fake-gitlab.ts';
 import { slackDate } from '../../src/adapters/slack/mrkdwn.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { appIdle, startTestApp, type TestApp } from '../helpers/app.ts';
 import { TEST_REDIS_URL } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
@@ -384,6 +384,7 @@ describe('what the deployment changes', () => {
     const d = world.gitlab.createDeployment({ projectId: heavy.id, environment, userId: world.bob.id });
     const card = await cardFor(d.id);
     await world.gitlab.webhooksIdle();
+    await appIdle(app); // every sync those hooks asked for has run: what it did not read, it will not read
     const settled = await waitFor(() => world.slack.message(CHANNEL, card.ts), { what: 'the card' });
     expect(partOf(settled.blocks, 'w')).toBeUndefined();
     expect(partOf(settled.blocks, 'z')).toBeUndefined();

@@ -74,8 +74,8 @@ describe('crash safety: SIGKILL at any point loses nothing and duplicates nothin
       const cCard = await waitFor(() => cardsOf(c.id)[0], { what: 'card C' });
       await world.gitlab.webhooksIdle();
 
-      // A: GitLab is slow to answer the read that follows the webhook.
-      world.gitlab.failNext({ method: 'GET', path: path(c.id + 1), delayMs: 5_000 });
+      // A: GitLab holds the read that follows the webhook (past the crash; answered to nobody when the fake closes).
+      world.gitlab.failNext({ method: 'GET', path: path(c.id + 1), until: new Promise(() => {}) });
       const a = create();
       await waitFor(() => arrived('GET', path(a.id)), { what: 'A read in flight' });
       expect(
@@ -84,8 +84,8 @@ describe('crash safety: SIGKILL at any point loses nothing and duplicates nothin
           .some((d) => d.status === 202),
       ).toBe(true);
 
-      // B: Slack takes 1.5 s to post the card.
-      world.slack.setLatency('chat.postMessage', 1_500);
+      // B: Slack holds the post of the card until after the crash.
+      const releasePosts = world.slack.holdCalls('chat.postMessage');
       const b = create();
       await waitFor(async () => (await claim(b.id))?.ts === null, { what: 'B claimed' });
       // (the post may first wait for its pacing slot: kill only once Slack has it)
@@ -97,8 +97,10 @@ describe('crash safety: SIGKILL at any point loses nothing and duplicates nothin
         { what: 'B post in flight at Slack' },
       );
 
-      // C: GitLab takes 1.5 s to record alice's approval.
-      world.gitlab.failNext({ method: 'POST', path: `${path(c.id)}/approval`, delayMs: 1_500 });
+      // C: GitLab holds alice's approval until after the crash.
+      let releaseApproval: () => void = () => {};
+      const approvalHeld = new Promise<void>((resolve) => (releaseApproval = resolve));
+      world.gitlab.failNext({ method: 'POST', path: `${path(c.id)}/approval`, until: approvalHeld });
       const click = await world.slack.clickButton(child.url, {
         userId: world.slackIds.alice,
         channel: CHANNEL,
@@ -110,7 +112,8 @@ describe('crash safety: SIGKILL at any point loses nothing and duplicates nothin
 
       child.proc.kill('SIGKILL');
       expect((await child.exited).signal).toBe('SIGKILL');
-      world.slack.setLatency('chat.postMessage', 0);
+      releasePosts();
+      releaseApproval();
       // What was in flight lands on the other side anyway: Slack shows B's card, GitLab has alice's approval.
       await waitFor(() => cardsOf(b.id).length === 1 && world.gitlab.getDeployment(c.id)!.approvals.length === 1, {
         what: 'in-flight effects landed',

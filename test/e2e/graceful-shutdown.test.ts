@@ -41,9 +41,11 @@ describe('graceful shutdown on SIGTERM', () => {
       jobEvents: true,
     });
 
-    // The sync job of this deployment is in flight: GitLab takes 1.5 s to answer its read.
+    // The sync job of this deployment is in flight: GitLab holds its read until shutdown has begun.
     const path = (id: number) => `/api/v4/projects/${world.project.id}/deployments/${id}`;
-    world.gitlab.failNext({ method: 'GET', path: path(1), delayMs: 1_500 });
+    let releaseRead: () => void = () => {};
+    const readHeld = new Promise<void>((resolve) => (releaseRead = resolve));
+    world.gitlab.failNext({ method: 'GET', path: path(1), until: readHeld });
     const d = world.gitlab.createDeployment({
       projectId: world.project.id,
       environment: 'production',
@@ -84,6 +86,7 @@ describe('graceful shutdown on SIGTERM', () => {
     await child.waitForLog('shutting down');
     // No new connections once shutdown began (the job in flight keeps the process alive meanwhile).
     await expect(fetch(`${child.url}/healthz`)).rejects.toThrow();
+    releaseRead();
     // The request in flight is still answered, and its idle keep-alive connection does not hold the process.
     slow.end(body);
     const response = await answered;

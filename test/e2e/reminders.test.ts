@@ -8,7 +8,8 @@ import { CHANNEL, startWorld, WEBHOOK_SECRET, type World } from '../helpers/worl
 
 const ONCALL = 'C0ONCALL';
 // Short durations so the clock can run for real: production reminds twice and escalates once;
-// staging reminds (and can be snoozed); "slow" reminds after 3 s, long enough to resolve it first.
+// staging reminds (and can be snoozed); "slow" reminds after an hour: never during a test unless the test moves
+// the app's clock and fires the timer itself (no race with a busy machine).
 const POLICY = `
 reminders: { after: 1s, every: 1s, max: 2 }
 escalation:
@@ -18,7 +19,7 @@ routes:
     reminders: { after: 1s, every: 30s, max: 3 }
     escalation: []
   - match: { environment: slow }
-    reminders: { after: 3s, every: 1h, max: 1 }
+    reminders: { after: 1h, every: 1h, max: 1 }
     escalation: []
 `;
 
@@ -31,6 +32,8 @@ describe('reminders and escalation (real time, real Redis)', () => {
   let world: World;
   let app: TestApp;
   let redis: Redis;
+  // the app's Clock: real time, moved forward only by the test that fires a "slow" reminder (the last one)
+  let clockOffsetMs = 0;
 
   beforeAll(async () => {
     world = await startWorld();
@@ -39,7 +42,12 @@ describe('reminders and escalation (real time, real Redis)', () => {
       world.gitlab.protectEnvironment(world.project.id, env, {
         approvalRules: [{ accessLevel: 40, requiredApprovals: 1 }],
       });
-    app = await startTestApp({ env: world.env, name: 'e2e-reminders', policy: POLICY });
+    app = await startTestApp({
+      env: world.env,
+      name: 'e2e-reminders',
+      policy: POLICY,
+      options: { clock: { now: () => Date.now() + clockOffsetMs } },
+    });
     world.gitlab.addHook({
       projectId: world.project.id,
       url: `${app.url}/webhooks/gitlab`,
@@ -159,41 +167,6 @@ describe('reminders and escalation (real time, real Redis)', () => {
   });
 
   it(
-    'a reminder that finds the deployment resolved (its ' + 'webhook lost) sends nothing and updates the card',
-    async () => {
-      const d = deploy('slow');
-      const card = await cardFor(d.id);
-      await waitFor(async () => (await nudgeJobs(d.id)).length === 1, { what: 'armed timer' });
-      // every webhook about the new deployment delivered and synced; the next ones are lost
-      await world.gitlab.webhooksIdle();
-      await waitFor(
-        async () =>
-          (await app.app.queues.sync.getWaitingCount()) +
-            (await app.app.queues.sync.getActiveCount()) +
-            (await app.app.queues.scan.getWaitingCount()) +
-            (await app.app.queues.scan.getActiveCount()) ===
-          0,
-        { what: 'syncs drained' },
-      );
-      world.gitlab.holdWebhooks();
-      try {
-        world.gitlab.cancelDeployment(d.id);
-        await waitFor(
-          () => app.logs.find('reminder not sent: the deployment no longer waits').find((l) => l.deploymentId === d.id),
-          { what: 'reminder skipped', timeoutMs: 8_000 },
-        );
-        await waitFor(() => /Canceled/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), {
-          what: 'canceled card',
-        });
-        expect(await schedule(d.id)).toBeNull();
-        expect(replies(card.ts)).toEqual([]);
-      } finally {
-        world.gitlab.releaseWebhooks();
-      }
-    },
-  );
-
-  it(
     '"Snooze 1h" delays the next reminder, notes who ' + 'snoozed in the thread, and the card shows the new time',
     async () => {
       const d = deploy('staging');
@@ -236,6 +209,45 @@ describe('reminders and escalation (real time, real Redis)', () => {
         'reminder',
         'note',
       ]);
+    },
+  );
+
+  it(
+    'a reminder that finds the deployment resolved (its ' + 'webhook lost) sends nothing and updates the card',
+    async () => {
+      const d = deploy('slow');
+      const card = await cardFor(d.id);
+      await waitFor(async () => (await nudgeJobs(d.id)).length === 1, { what: 'armed timer' });
+      // every webhook about the new deployment delivered and synced; the next ones are lost
+      await world.gitlab.webhooksIdle();
+      await waitFor(
+        async () =>
+          (await app.app.queues.sync.getWaitingCount()) +
+            (await app.app.queues.sync.getActiveCount()) +
+            (await app.app.queues.scan.getWaitingCount()) +
+            (await app.app.queues.scan.getActiveCount()) ===
+          0,
+        { what: 'syncs drained' },
+      );
+      world.gitlab.holdWebhooks();
+      try {
+        world.gitlab.cancelDeployment(d.id);
+        // an hour later, for the app: its timer fires now
+        clockOffsetMs = 3_600_000;
+        const [timer] = await nudgeJobs(d.id);
+        await timer!.promote();
+        await waitFor(
+          () => app.logs.find('reminder not sent: the deployment no longer waits').find((l) => l.deploymentId === d.id),
+          { what: 'reminder skipped' },
+        );
+        await waitFor(() => /Canceled/.test(world.slack.message(CHANNEL, card.ts)?.text ?? ''), {
+          what: 'canceled card',
+        });
+        expect(await schedule(d.id)).toBeNull();
+        expect(replies(card.ts)).toEqual([]);
+      } finally {
+        world.gitlab.releaseWebhooks();
+      }
     },
   );
 });

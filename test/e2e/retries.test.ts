@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { appIdle, startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { CHANNEL, freshEnvironment, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 
@@ -149,6 +149,7 @@ describe('retries: GitLab and Slack failures are retried by BullMQ, decisions on
       expect(Date.now() - started).toBeGreaterThanOrEqual(900);
       expect(world.slack.rateLimited().some((c) => c.method === 'chat.postMessage')).toBe(true);
       await world.gitlab.webhooksIdle();
+      await appIdle(app);
       expect(cardsOf(d.id)).toHaveLength(1);
     });
 

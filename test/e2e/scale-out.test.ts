@@ -52,15 +52,15 @@ describe('scale out: ROLE=web and two ROLE=worker processes on one Redis', () =>
         userId: world.bob.id,
       });
     });
-    const cards = await waitFor(
-      () => {
-        const found = deployments.map((d) =>
-          world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id),
-        );
-        return found.every(Boolean) ? found.map((m) => m!) : undefined;
-      },
-      { what: 'every card', timeoutMs: 15_000 },
-    );
+    // paced to one channel at Slack's 1.1 s: wait while the cards keep coming
+    const found = () =>
+      deployments.map((d) =>
+        world.slack.messages(CHANNEL).find((m) => m.metadata?.event_payload?.deployment_id === d.id),
+      );
+    const cards = await waitFor(() => (found().every(Boolean) ? found().map((m) => m!) : undefined), {
+      what: 'every card',
+      progress: () => found().filter(Boolean).length,
+    });
     const webUrl = `http://127.0.0.1:${port(web, 'greenlight web listening')}`;
     for (const card of cards)
       await world.slack.clickButton(webUrl, {

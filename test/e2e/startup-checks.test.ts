@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { preflight } from '../../src/setup/preflight.ts';
+import { childEnv } from '../helpers/node-child.ts';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { startWorld, type World } from '../helpers/world.ts';
 
@@ -17,7 +18,7 @@ function start(env: Record<string, string>, opts: { cwd?: string; envFile?: bool
     const args = opts.envFile ? ['--env-file=.env', MAIN] : [MAIN];
     const child = spawn(process.execPath, args, {
       cwd: opts.cwd ?? tmpdir(),
-      env: { PATH: process.env.PATH ?? '', PORT: '0', REDIS_URL: TEST_REDIS_URL, ...env },
+      env: childEnv({ PORT: '0', REDIS_URL: TEST_REDIS_URL, ...env }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

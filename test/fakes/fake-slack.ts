@@ -162,7 +162,7 @@ export interface FakeSlack {
   // ---- call log
   readonly calls: CallRecord[];
   callsTo(method: string): CallRecord[];
-  /** Requests that arrived and are still being answered (see setLatency): what a crash test kills in flight. */
+  /** Requests that arrived and are still being answered (setLatency, holdCalls): what a crash test kills in flight. */
   inFlight(method?: string): Array<{ method: string; args: Record<string, unknown> }>;
   /** Calls answered with HTTP 429 (pacing or injected). */
   rateLimited(): CallRecord[];
@@ -176,6 +176,8 @@ export interface FakeSlack {
   setPostMessagePace(pace: PostMessagePace | null): void;
   /** Delay before `method` ('*' = every method) is processed. 0 removes it. */
   setLatency(method: string, ms: number): void;
+  /** Calls to `method` are held (in flight) until the returned function is called: no race with a busy machine. */
+  holdCalls(method: string): () => void;
 
   // ---- response_url
   /** Posts to response_urls (all, or one by id or full URL). */
@@ -287,6 +289,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     failNext: (method, failure, times) => faults.failNext(method, failure, times),
     setPostMessagePace: (pace) => faults.setPostMessagePace(pace),
     setLatency: (method, ms) => faults.setLatency(method, ms),
+    holdCalls: (method) => faults.hold(method),
 
     responses: (id) => responseUrls.posts(id),
 

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { createGreenlight, type Greenlight, type GreenlightOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from './redis.ts';
+import { waitFor } from './wait.ts';
 
 export type LogRecord = { level: string; msg: string; [key: string]: unknown };
 
@@ -78,4 +79,23 @@ export async function startTestApp(opts: {
       await cleanupPrefix(prefix);
     },
   };
+}
+
+/**
+ * Resolves once the app has finished everything already handed to it: no job waiting, running, delayed or
+ * prioritized in intake, scan, sync, decisions or notices (reminder timers are long-lived delayed jobs and do not
+ * count). Read upstream first and seen idle twice in a row, so a job on its
+ * way from one queue to the next is not missed. Assert that something did NOT happen only after this (and after
+ * the fake GitLab's webhooksIdle(), when webhooks are involved): before it, "nothing yet" passes for a bug.
+ */
+export async function appIdle(app: TestApp): Promise<void> {
+  const q = app.app.queues;
+  const idle = async () => {
+    for (const queue of [q.intake, q.scan, q.sync, q.decisions, q.notices]) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      if (Object.values(counts).some((n) => n > 0)) return false;
+    }
+    return true;
+  };
+  await waitFor(async () => (await idle()) && (await idle()), { what: 'the app idle' });
 }

@@ -6,6 +6,11 @@ export const RESPONSE_URL_KEY = 'response_url';
 
 export interface PostMessagePace {
   perChannelPerSecond: number;
+  /**
+   * Posts a channel may take at once before the pace applies (Slack: "short bursts of more than 1 allowed").
+   * Default 1: strictly one per 1/perChannelPerSecond s, as close to its arrival time as this fake measures.
+   */
+  burst?: number;
 }
 
 /**
@@ -15,8 +20,10 @@ export interface PostMessagePace {
 export class Faults {
   private readonly queued = new Map<string, InjectedFailure[]>();
   private readonly latency = new Map<string, number>();
+  private readonly holds = new Map<string, Promise<void>>();
   private pace: PostMessagePace | undefined;
-  private readonly acceptedPosts = new Map<string, number[]>();
+  /** Per channel: a token bucket on the fake's clock (tokens at `at`); an accepted post takes one. */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly clock: Clock;
 
   constructor(clock: Clock) {
@@ -43,26 +50,48 @@ export class Faults {
     return this.latency.get(method) ?? this.latency.get('*') ?? 0;
   }
 
+  /** Calls to `method` wait until the returned release() (a test acting while a call is under way). */
+  hold(method: string): () => void {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    this.holds.set(method, held);
+    return () => {
+      if (this.holds.get(method) === held) this.holds.delete(method);
+      release();
+    };
+  }
+
+  heldFor(method: string): Promise<void> | undefined {
+    return this.holds.get(method);
+  }
+
   setPostMessagePace(pace: PostMessagePace | null): void {
     this.pace = pace ?? undefined;
-    this.acceptedPosts.clear();
+    this.buckets.clear();
+  }
+
+  private bucket(channel: string, pace: PostMessagePace): { tokens: number; at: number } {
+    const now = this.clock.now();
+    const capacity = pace.burst ?? 1;
+    const last = this.buckets.get(channel) ?? { tokens: capacity, at: now };
+    const bucket = {
+      tokens: Math.min(capacity, last.tokens + ((now - last.at) / 1000) * pace.perChannelPerSecond),
+      at: now,
+    };
+    this.buckets.set(channel, bucket);
+    return bucket;
   }
 
   /** Seconds to wait before the channel accepts another post, or undefined when a post is allowed now. */
   paceRetryAfter(channel: string): number | undefined {
     if (!this.pace) return undefined;
-    const now = this.clock.now();
-    const recent = (this.acceptedPosts.get(channel) ?? []).filter((t) => now - t < 1000);
-    this.acceptedPosts.set(channel, recent);
-    if (recent.length < this.pace.perChannelPerSecond) return undefined;
-    const oldest = recent[0] ?? now;
-    return Math.max(1, Math.ceil((oldest + 1000 - now) / 1000));
+    const { tokens } = this.bucket(channel, this.pace);
+    if (tokens >= 1) return undefined;
+    return Math.max(1, Math.ceil((1 - tokens) / this.pace.perChannelPerSecond));
   }
 
   recordAcceptedPost(channel: string): void {
     if (!this.pace) return;
-    const posts = this.acceptedPosts.get(channel) ?? [];
-    posts.push(this.clock.now());
-    this.acceptedPosts.set(channel, posts);
+    this.bucket(channel, this.pace).tokens -= 1;
   }
 }

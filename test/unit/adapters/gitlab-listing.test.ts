@@ -91,25 +91,30 @@ describe('GitLab listing for the sweep (against the fake GitLab)', () => {
       retryAfterMs: 7_000,
     });
     // Only RateLimit-Reset (unix seconds), no Retry-After: wait until the reset.
+    const resetAt = (Math.floor(Date.now() / 1000) + 30) * 1000;
     gitlab.failNext({
       path: '/api/v4/groups/platform/projects',
       status: 429,
       body: 'Retry later\n',
-      headers: { 'RateLimit-Reset': String(Math.floor(Date.now() / 1000) + 30) },
+      headers: { 'RateLimit-Reset': String(resetAt / 1000) },
     });
+    const before = Date.now();
     const error = (await groupProjectIds(directory, 'platform').catch((e: unknown) => e)) as {
       code: string;
       retryAfterMs: number;
     };
+    const after = Date.now();
     expect(error.code).toBe('gitlab_rate_limited');
-    expect(error.retryAfterMs).toBeGreaterThan(28_000);
-    expect(error.retryAfterMs).toBeLessThanOrEqual(30_000);
+    // until the reset, from the moment the answer came (between before and after)
+    expect(error.retryAfterMs).toBeGreaterThanOrEqual(resetAt - after);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(resetAt - before);
   });
 
   it('turns a GitLab that does not answer in time into a retryable error', async () => {
     const slow = createGitLabReader({ ...conn(), timeoutMs: 200 });
     const project = gitlab.addProject({ pathWithNamespace: 'acme/slow' });
-    gitlab.failNext({ path: `/api/v4/projects/${project.id}/deployments`, delayMs: 1_000 });
+    // held until the fake closes: only the client's own timeout can end the wait
+    gitlab.failNext({ path: `/api/v4/projects/${project.id}/deployments`, until: new Promise(() => {}) });
     await expect(slow.listBlockedDeployments(project.id)).rejects.toMatchObject({
       code: 'gitlab_unavailable',
       retryable: true,

@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACCESS, startFakeGitLab, type FakeGitLab, type FakeProject, type FakeUser } from '../../fakes/fake-gitlab.ts';
 import { call } from '../../fakes/fake-gitlab/client.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 let fake: FakeGitLab;
 let project: FakeProject;
@@ -106,15 +107,23 @@ describe('failNext', () => {
   });
 
   it('delays a response so a client timeout fires', async () => {
-    fake.failNext({ path: '/api/v4/version', delayMs: 2000 });
-    const started = Date.now();
-    await expect(
-      fetch(`${fake.url}/api/v4/version`, { headers: { 'PRIVATE-TOKEN': 'maint' }, signal: AbortSignal.timeout(100) }),
-    ).rejects.toThrow();
-    expect(Date.now() - started).toBeLessThan(1500);
-    // A delay without status answers normally afterwards.
+    // longer than any test runs (close() ends it): the client gives up while the fake still holds the answer
+    fake.failNext({ path: '/api/v4/version', delayMs: 600_000 });
+    const client = new AbortController();
+    const answer = fetch(`${fake.url}/api/v4/version`, {
+      headers: { 'PRIVATE-TOKEN': 'maint' },
+      signal: client.signal,
+    });
+    const held = await waitFor(() => fake.requests.find((r) => r.path === '/api/v4/version'), { what: 'the request' });
+    expect(held.status).toBe(0); // arrived, not answered
+    client.abort();
+    await expect(answer).rejects.toThrow();
+    expect(held.status).toBe(0);
+    // A delay without status answers normally afterwards, once the delay is over.
     fake.failNext({ path: '/api/v4/version', delayMs: 50 });
+    const started = performance.now();
     expect((await call(fake.url, 'GET', '/version', { token: 'maint' })).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(49); // a lower bound: load only makes it longer
   });
 });
 

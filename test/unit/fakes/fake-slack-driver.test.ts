@@ -14,12 +14,15 @@ interface Captured {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** when it arrived (Date.now()) */
+  at: number;
 }
 
 let slack: FakeSlack;
 let server: Server;
 let appUrl: string;
 let captured: Captured[];
+let testStarted: number;
 let answer: { delayMs: number; status: number; body: string; contentType: string };
 
 beforeEach(async () => {
@@ -27,12 +30,18 @@ beforeEach(async () => {
   slack.addUser({ id: ALICE, name: 'alice' });
   slack.addChannel({ id: CHANNEL, name: 'deployments', botIsMember: true });
   captured = [];
+  testStarted = Date.now();
   answer = { delayMs: 0, status: 200, body: '', contentType: 'text/plain' };
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      captured.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() });
+      captured.push({
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+        at: Date.now(),
+      });
       setTimeout(() => {
         res.writeHead(answer.status, { 'content-type': answer.contentType });
         res.end(answer.body);
@@ -51,7 +60,9 @@ afterEach(async () => {
 
 function expectValidSignature(request: Captured): void {
   const ts = Number(request.headers['x-slack-request-timestamp']);
-  expect(Math.abs(ts - Date.now() / 1000)).toBeLessThan(5);
+  // signed with the time it was sent: during this test, before it arrived
+  expect(ts).toBeGreaterThanOrEqual(Math.floor(testStarted / 1000));
+  expect(ts).toBeLessThanOrEqual(Math.floor(request.at / 1000));
   expect(request.headers['x-slack-signature']).toBe(signSlackRequest(slack.signingSecret, ts, request.body));
 }
 

@@ -499,6 +499,24 @@ describe('failure injection and rate limits', () => {
     expect(slack.messages(CHANNEL).map((m) => m.text)).toEqual(['first', 'after a second']);
   });
 
+  it('allows a short burst when asked, and then holds the channel to its pace', async () => {
+    slack.setPostMessagePace({ perChannelPerSecond: 1, burst: 2 });
+    const strict = new WebClient(slack.botToken, {
+      slackApiUrl: slack.apiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      logger: quietSlackLogger(),
+    });
+    await strict.chat.postMessage({ channel: CHANNEL, text: 'one' });
+    await strict.chat.postMessage({ channel: CHANNEL, text: 'two' });
+    const error = await strict.chat.postMessage({ channel: CHANNEL, text: 'three' }).catch((e: unknown) => e);
+    expect((error as WebAPIRateLimitedError).retryAfter).toBe(1);
+    slack.advanceClock(1000);
+    await strict.chat.postMessage({ channel: CHANNEL, text: 'a second later' });
+    expect(slack.rateLimited().map((c) => c.args.text)).toEqual(['three']);
+    expect(slack.messages(CHANNEL).map((m) => m.text)).toEqual(['one', 'two', 'a second later']);
+  });
+
   it('lets a default WebClient wait out Retry-After and succeed', async () => {
     slack.setPostMessagePace({ perChannelPerSecond: 1 });
     const patient = new WebClient(slack.botToken, {

@@ -47,13 +47,16 @@ describe('runJob: the one place that decides retry or give up', () => {
   });
 
   it('waits exactly Retry-After for a 429 without spending an attempt', async () => {
+    const before = Date.now();
     const { thrown, delayedTo } = await run(
       new GreenlightError('slack_rate_limited', 'Slack rate-limited', { retryAfterMs: 3_000 }),
     );
+    const after = Date.now();
     expect(thrown).toBeInstanceOf(DelayedError);
     expect(delayedTo).toHaveLength(1);
-    expect(delayedTo[0]! - Date.now()).toBeGreaterThanOrEqual(2_900);
-    expect(delayedTo[0]! - Date.now()).toBeLessThan(3_300);
+    // 3 s from the moment it failed (somewhere between before and after), plus under 250 ms of jitter
+    expect(delayedTo[0]!).toBeGreaterThanOrEqual(before + 3_000);
+    expect(delayedTo[0]!).toBeLessThan(after + 3_250);
   });
 
   it('pauses the whole queue for a GitLab 429 when the queue can be paused, and puts the job back', async () => {

@@ -73,6 +73,7 @@ export async function handleApiRequest(state: FakeState, request: ApiRequest): P
   const latency = state.faults.latencyFor(request.method);
   const done = state.log.begin(request.method, args);
   if (latency > 0) await sleep(latency);
+  await state.faults.heldFor(request.method);
   // Sign in with Slack authenticates with the app's client credentials, not a token.
   const response =
     request.method === 'openid.connect.token'
