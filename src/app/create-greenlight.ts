@@ -62,8 +62,10 @@ export async function createGreenlight(config: Config, opts: GreenlightOptions =
     },
     async stop() {
       if (stopWeb) await stopWeb();
-      if (workers) await workers.close();
-      await infra.close();
+      // Redis unreachable: no job in flight can finish (finishing one writes to Redis); don't wait for them.
+      const force = infra.redis.status !== 'ready';
+      if (workers) await workers.close(force);
+      await infra.close(force);
       logger.info({}, 'greenlight stopped');
     },
     sweeper: () => workers?.sweeper ?? null,

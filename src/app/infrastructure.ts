@@ -6,7 +6,7 @@ import { createMetrics, type Metrics } from '../adapters/metrics/metrics.ts';
 import { createQueueFactory, type QueueFactory } from '../adapters/queue/factory.ts';
 import { createPersonalProducer, type PersonalProducer } from '../adapters/queue/personal-queue.ts';
 import { createProducer, createQueues, type Producer, type Queues } from '../adapters/queue/queues.ts';
-import { createRedis, keyspace, type Keyspace } from '../adapters/redis/connection.ts';
+import { createRedis, keyspace, levelOf, watchReconnects, type Keyspace } from '../adapters/redis/connection.ts';
 import { createOpenCardStats } from '../adapters/redis/open-card-stats.ts';
 import type { GreenlightOptions } from './options.ts';
 
@@ -24,7 +24,8 @@ export type Infrastructure = {
   producer: Producer;
   personal: PersonalProducer;
   metrics: Metrics;
-  close(): Promise<void>;
+  /** `force`: workers without waiting for their jobs (see QueueFactory.close) */
+  close(force?: boolean): Promise<void>;
 };
 
 export function createInfrastructure(config: Config, opts: GreenlightOptions): Infrastructure {
@@ -45,16 +46,18 @@ export function createInfrastructure(config: Config, opts: GreenlightOptions): I
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
   const keys = keyspace(config.redisPrefix);
   const target = { url: config.redisUrl, mode: config.redisMode };
-  const redis = createRedis(target, 'commands');
+  // Redis unreachable: one line per reconnect attempt of this connection (see watchReconnects), not one per connection
+  const reconnects = watchReconnects(logger);
+  const redis = createRedis(target, 'commands', {}, reconnects.onRetry);
+  reconnects.watch(redis);
   const queueConnection = createRedis(target, 'commands');
   const workerConnection = config.role === 'web' ? null : createRedis(target, 'bullmq');
   for (const [name, conn] of [
-    ['commands', redis],
     ['queues', queueConnection],
     ['workers', workerConnection],
   ] as const) {
     conn?.on('error', (error: Error) =>
-      logger.warn({ connection: name, err: error.message }, 'redis connection error'),
+      logger[levelOf(error, 'warn')]({ connection: name, err: error.message }, 'redis connection error'),
     );
   }
   let metrics: Metrics | null = null;
@@ -84,8 +87,8 @@ export function createInfrastructure(config: Config, opts: GreenlightOptions): I
     producer: createProducer(queues),
     personal: createPersonalProducer(queues.personal),
     metrics,
-    async close() {
-      await factory.close();
+    async close(force = false) {
+      await factory.close(force);
       for (const conn of [redis, queueConnection, workerConnection]) conn?.disconnect();
     },
   };

@@ -3,6 +3,8 @@ import { repairLostCards } from '../core/cards/repair-lost-cards.ts';
 import { nextNudgeFor } from '../core/reminders/track-nudges.ts';
 import { cardChannels } from '../core/routing/route-deployment.ts';
 import { createProjectDirectory } from '../adapters/gitlab/projects.ts';
+import { resumeReplica } from '../adapters/queue/reclaim.ts';
+import { whenReady } from '../adapters/redis/connection.ts';
 import { createDataGuard, createLossMemory } from '../adapters/redis/data-guard.ts';
 import { createLatestDeployments } from '../adapters/redis/latest-deployments.ts';
 import { createProjectMemory, createSweepState } from '../adapters/redis/sweep-state.ts';
@@ -24,8 +26,19 @@ export async function startWorkerRole(
   infra: Infrastructure,
   a: Adapters,
   opts: GreenlightOptions,
-): Promise<{ sweeper: Sweeper; close(): Promise<void> }> {
+): Promise<{ sweeper: Sweeper; close(force?: boolean): Promise<void> }> {
   const { redis, keys, clock, logger, producer, factory } = infra;
+  // Redis unreachable at start: the workers start once it answers (these connections refuse commands until then).
+  await Promise.all([whenReady(redis), whenReady(infra.queueConnection)]);
+  // Before any worker runs: what this replica's previous process left unfinished is resumed at once (reclaim.ts).
+  const replica = await resumeReplica({
+    redis,
+    keys,
+    replicaId: config.replicaId,
+    connection: infra.queueConnection,
+    logger,
+  });
+  if (replica.running) factory.recordRunningJobs(replica.running);
   const directory = createProjectDirectory(a.gitlabConn);
   const deps: ProcessorDeps = {
     gitlab: a.gitlab,
@@ -123,9 +136,13 @@ export async function startWorkerRole(
   logger.info({ role: config.role }, 'greenlight workers started');
   return {
     sweeper,
-    async close() {
+    /** `force`: see QueueFactory.close */
+    async close(force = false) {
       await dataGuard.close();
       await sweeper.close();
+      // the replica's name is given back only once its jobs are finished: the next process with it resumes none
+      await factory.close(force);
+      await replica.identity.release();
     },
   };
 }

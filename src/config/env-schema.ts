@@ -192,6 +192,19 @@ export const envVars = {
       'all = web and worker in one process; web = HTTP only; ' +
         'worker = queues only. Any number of each may share one Redis.',
     ),
+  REPLICA_ID: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/,
+      'must be letters, digits, ".", "_" or "-" (at most 100), e.g. the pod name',
+    )
+    .optional()
+    .describe(
+      "This replica's name, the same across its restarts (the Helm chart sets the pod name; default: HOSTNAME). " +
+        'A restarted worker resumes the jobs and webhook events it left unfinished at once instead of after ' +
+        'WORKER_STALL_TIMEOUT. Two live processes never share one: the second waits a few seconds, then runs ' +
+        'under a name of its own. Unset with no HOSTNAME: a new name at every start.',
+    ),
   WORKER_STALL_TIMEOUT: z
     .string()
     .default('15s')

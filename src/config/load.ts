@@ -19,6 +19,8 @@ export type Config = Readonly<{
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** how long a dead worker's jobs stay locked before another worker takes them over */
   workerStallTimeoutMs: number;
+  /** stable across restarts of this replica (REPLICA_ID, else HOSTNAME); null: a new identity per process */
+  replicaId: string | null;
   gitlab: Readonly<{
     url: string;
     token: string;
@@ -117,6 +119,7 @@ export function loadConfig(
     role: e.ROLE,
     logLevel: e.LOG_LEVEL,
     workerStallTimeoutMs: e.WORKER_STALL_TIMEOUT,
+    replicaId: e.REPLICA_ID ?? stableHostname(env.HOSTNAME),
     gitlab: Object.freeze({
       url: e.GITLAB_URL.replace(/\/+$/, ''),
       token: e.GITLAB_TOKEN,
@@ -277,4 +280,10 @@ function toPolicy(file: PolicyFile, defaultChannel: string | null): Policy {
     fourEyes: { forbidCommitAuthor: file.four_eyes.forbid_commit_author },
     users: file.users,
   };
+}
+
+/** HOSTNAME names the pod or container (Kubernetes, Docker); anything that would not make a REPLICA_ID is ignored. */
+function stableHostname(hostname: string | undefined): string | null {
+  const value = hostname?.trim();
+  return value && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(value) ? value : null;
 }

@@ -31,7 +31,8 @@ export async function freePort(): Promise<number> {
 /** Starts `node src/main.ts` with exactly `env` (plus PATH) and resolves once web and workers are up. */
 export async function spawnGreenlight(
   env: Record<string, string>,
-  opts: { ready?: string[] } = {},
+  /** `listenTimeoutMs`: how long to wait for it to listen (default 15 s; with Redis unreachable it waits 10 s first) */
+  opts: { ready?: string[]; listenTimeoutMs?: number } = {},
 ): Promise<GreenlightProcess> {
   const proc = spawn(process.execPath, ['src/main.ts'], {
     cwd: ROOT,
@@ -74,7 +75,7 @@ export async function spawnGreenlight(
       },
       { timeoutMs, what: `log ${typeof msg === 'string' ? msg : 'line'}` },
     );
-  const listening = await waitForLog('greenlight web listening', 15_000);
+  const listening = await waitForLog('greenlight web listening', opts.listenTimeoutMs ?? 15_000);
   for (const msg of opts.ready ?? ['greenlight workers started']) await waitForLog(msg, 15_000);
   return { proc, url: `http://127.0.0.1:${String(listening.port)}`, logs, stderr: () => errText, waitForLog, exited };
 }

@@ -32,8 +32,11 @@ describe('queue factory (real Redis): every queue from its declaration', () => {
     const worker = factory.worker('notices', async () => 'done');
     expect(worker.listenerCount('error')).toBeGreaterThan(0);
     expect(worker.opts).toMatchObject({ lockDuration: 1_000, stalledInterval: 500, maxStalledCount: 2 });
-    worker.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:6379'));
+    worker.emit('error', new Error('NOSCRIPT No matching script'));
     expect(logger.lines.find((l) => l.msg === 'worker error')).toMatchObject({ queue: 'notices', level: 'error' });
+    // Redis unreachable: said once per reconnect attempt by the commands connection (watchReconnects), not here
+    worker.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:6379'));
+    expect(logger.lines.filter((l) => l.msg === 'worker error').map((l) => l.level)).toEqual(['error', 'debug']);
   });
 
   it('fails a job whose data does not fit its queue for good, without calling the handler', async () => {

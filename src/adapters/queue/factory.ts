@@ -2,6 +2,8 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Logger } from '../../core/ports.ts';
+import { levelOf } from '../redis/connection.ts';
+import type { RunningJobs } from './reclaim.ts';
 import { QUEUE_NAMES, QUEUES, type JobOf, type QueueName } from './declarations.ts';
 
 export const DEFAULT_STALL_TIMEOUT_MS = 15_000;
@@ -31,8 +33,13 @@ export type QueueFactory = {
   counts(): Promise<Record<string, Record<string, number>>>;
   /** Resolves once the queues' connection is ready (or after `timeoutMs`; false then). */
   ready(timeoutMs?: number): Promise<boolean>;
-  /** Workers first (they finish what they hold), then queues. */
-  close(): Promise<void>;
+  /** Every worker made after this records the jobs it runs under this replica's name (reclaim.ts). */
+  recordRunningJobs(running: RunningJobs): void;
+  /**
+   * Workers first (they finish what they hold), then queues. `force`: without waiting for the jobs in flight (while
+   * Redis is unreachable none can finish, and BullMQ's graceful close would wait for a connection that may never come)
+   */
+  close(force?: boolean): Promise<void>;
 };
 
 export type QueueFactoryOptions = {
@@ -58,6 +65,7 @@ export function createQueueFactory(opts: QueueFactoryOptions): QueueFactory {
   const queues = new Map<QueueName, Queue>();
   const workers: Worker[] = [];
   const stall = workerStallOptions(opts.stallTimeoutMs);
+  let running: RunningJobs | null = null;
 
   const queue = <N extends QueueName>(name: N): Queue<JobOf<N>> => {
     let made = queues.get(name);
@@ -68,7 +76,9 @@ export function createQueueFactory(opts: QueueFactoryOptions): QueueFactory {
         prefix: opts.prefix,
         defaultJobOptions: declared.jobs,
       });
-      made.on('error', (error: Error) => logger.warn({ queue: name, err: error.message }, 'queue connection error'));
+      made.on('error', (error: Error) =>
+        logger[levelOf(error, 'warn')]({ queue: name, err: error.message }, 'queue connection error'),
+      );
       queues.set(name, made);
     }
     return made as Queue<JobOf<N>>;
@@ -87,7 +97,7 @@ export function createQueueFactory(opts: QueueFactoryOptions): QueueFactory {
       job.data = parsed.data;
       return handler(job, token);
     };
-    const made = new Worker<JobOf<N>>(declared.name, checked, {
+    const made = new Worker<JobOf<N>>(declared.name, running ? running.track(checked) : checked, {
       connection: opts.workerConnection,
       prefix: opts.prefix,
       concurrency: opts.concurrency?.[name] ?? declared.worker.concurrency,
@@ -95,7 +105,9 @@ export function createQueueFactory(opts: QueueFactoryOptions): QueueFactory {
       ...stall,
       ...('pausable' in declared.worker && declared.worker.pausable && { limiter: { max: 10_000, duration: 1_000 } }),
     });
-    made.on('error', (error: Error) => logger.error({ queue: name, err: error.message }, 'worker error'));
+    made.on('error', (error: Error) =>
+      logger[levelOf(error, 'error')]({ queue: name, err: error.message }, 'worker error'),
+    );
     opts.observe?.(made as Worker);
     workers.push(made as Worker);
     return made;
@@ -134,8 +146,11 @@ export function createQueueFactory(opts: QueueFactoryOptions): QueueFactory {
         connection.on('ready', onReady);
       });
     },
-    async close() {
-      await Promise.all(workers.map((w) => w.close()));
+    recordRunningJobs(recorder) {
+      running = recorder;
+    },
+    async close(force = false) {
+      await Promise.all(workers.map((w) => w.close(force)));
       await Promise.all([...queues.values()].map((q) => q.close()));
     },
   };

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../../core/ports.ts';
 
 /**
  * Where Redis is. `standalone`: url is one redis:// or rediss:// URL. `cluster`: url lists one or more seed
@@ -15,6 +16,8 @@ export function createRedis(
   target: string | RedisTarget,
   purpose: 'commands' | 'bullmq',
   extra: RedisOptions = {},
+  /** each reconnect attempt, with the wait before it (see watchReconnects) */
+  onRetry?: (attempt: number, delayMs: number) => void,
 ): Redis {
   const { url, mode } = typeof target === 'string' ? { url: target, mode: 'standalone' as const } : target;
   const options = {
@@ -24,11 +27,77 @@ export function createRedis(
     enableOfflineQueue: purpose === 'bullmq',
     connectTimeout: 5_000,
     // reconnect forever, backing off to 2 s: Redis restarts must not need a greenlight restart
-    retryStrategy: (times: number) => Math.min(100 * times, 2_000),
+    retryStrategy: (times: number) => {
+      const delayMs = reconnectDelayMs(times);
+      onRetry?.(times, delayMs);
+      return delayMs;
+    },
     ...extra,
   } satisfies RedisOptions;
   if (mode === 'standalone') return new Redis(url, options);
   return createCluster(url, options) as unknown as Redis;
+}
+
+/** 100 ms, 200 ms, 400 ms ... then every 2 s: Redis coming back is noticed within 2 s. */
+export function reconnectDelayMs(attempt: number): number {
+  return Math.min(100 * 2 ** Math.min(attempt - 1, 10), 2_000);
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/**
+ * An error that only says Redis cannot be reached right now. While that lasts, the commands connection says so in one
+ * line per reconnect attempt (watchReconnects); every other connection, queue and worker logs such errors at debug,
+ * instead of a line each per attempt.
+ */
+export function isUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/.test(
+    error.message,
+  );
+}
+
+/** The level for a Redis error: debug when it only says Redis is unreachable (see isUnreachable), else `level`. */
+export function levelOf(error: unknown, level: 'warn' | 'error'): 'debug' | 'warn' | 'error' {
+  return isUnreachable(error) ? 'debug' : level;
+}
+
+/**
+ * One JSON line per reconnect attempt of one connection (the process's commands connection stands for all: they
+ * reach the same Redis), with the attempt and the wait before the next one; one line when it is back.
+ * Pass `onRetry` to createRedis and `watch` the connection it returned.
+ */
+export function watchReconnects(logger: Logger) {
+  let lastError = '';
+  let attempts = 0;
+  return {
+    onRetry(attempt: number, nextRetryMs: number) {
+      attempts = attempt;
+      logger.warn({ attempt, nextRetryMs, err: lastError }, 'redis unreachable; retrying');
+    },
+    watch(redis: Redis) {
+      redis.on('error', (error: Error) => {
+        lastError = error.message;
+        if (!isUnreachable(error))
+          logger.warn({ connection: 'commands', err: error.message }, 'redis connection error');
+      });
+      redis.on('ready', () => {
+        if (attempts > 0) logger.info({ attempts }, 'redis reachable again');
+        attempts = 0;
+      });
+    },
+  };
 }
 
 /**
@@ -117,7 +186,17 @@ export function keyspace(prefix: string) {
     dataLostAt: `${base}:data-lost-at`,
     /** the commits and merge requests between two deployed shas (src/adapters/redis/changes-store.ts) */
     changes: (projectId: number, from: string, to: string) => `${base}:changes:${projectId}:${from}..${to}`,
+    /** held by the live process of a replica (REPLICA_ID), see replica-identity.ts */
+    replicaLease: (replicaId: string) => `${base}:replica:${replicaId}:lease`,
+    /** the jobs a replica is running, with their lock tokens, see reclaim.ts */
+    replicaJobs: (replicaId: string) => `${base}:replica:${replicaId}:jobs`,
     pattern: `${base}:*`,
   };
 }
 export type Keyspace = ReturnType<typeof keyspace>;
+
+/** Resolves once the connection can take commands (a fail-fast connection refuses them until then). */
+export function whenReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => redis.once('ready', () => resolve()));
+}

@@ -32,6 +32,11 @@ export type DecisionRequest = {
   action: DecisionAction;
   comment?: string;
   representedAs?: string;
+  /**
+   * This click was tried before (its process died, or GitLab's answer was lost): GitLab may have recorded it
+   * already. Its own decision found in GitLab is then this click's, and reported as recorded.
+   */
+  retried?: boolean;
 };
 
 export type DecisionOutcome =
@@ -105,6 +110,14 @@ export async function decideDeployment(deps: DecideDeps, request: DecisionReques
   if (!read) return { kind: 'refused', reason: 'not_found' };
   // The commit author's GitLab account, as the card's last sync looked it up.
   const deployment = withKnownCommitAuthor(read, known && known.projectId === ref.projectId ? known.snapshot : null);
+  if (request.retried && action !== 'run' && hasDecided(deployment, identity, action)) {
+    deps.logger.info(
+      { deploymentId: ref.deploymentId, action, gitlabUser: identity.gitlab.username },
+      'decision found recorded in GitLab by an earlier try',
+    );
+    await deps.queue.requestSync(ref, `${action} recorded`);
+    return { kind: 'recorded', action, as: identity.gitlab, deployment };
+  }
   const refusal = refuseLocally(deps, request, deployment, identity);
   if (refusal) {
     // The card may be behind what GitLab says (a lost webhook): bring it up to date.
@@ -226,11 +239,17 @@ function refuseLocally(
       detail: state ?? 'unknown',
       by: lastActor(deployment),
     };
-  const wanted = request.action === 'approve' ? 'approved' : 'rejected';
-  if (allApprovals(deployment).some((a) => a.user.id === as.id && a.status === wanted)) {
+  if (hasDecided(deployment, identity, request.action)) {
+    const wanted = request.action === 'approve' ? 'approved' : 'rejected';
     return { kind: 'refused', reason: 'already_decided', deployment, as, detail: wanted };
   }
   return null;
+}
+
+/** GitLab shows this person's approval (or rejection) of the deployment. */
+function hasDecided(deployment: Deployment, identity: Identity, action: 'approve' | 'reject'): boolean {
+  const wanted = action === 'approve' ? 'approved' : 'rejected';
+  return allApprovals(deployment).some((a) => a.user.id === identity.gitlab.id && a.status === wanted);
 }
 
 function lastActor(deployment: Deployment): GitLabUser | null {

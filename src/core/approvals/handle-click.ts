@@ -14,6 +14,8 @@ export type Click = {
   /** where the person clicked, for their notice (null: the Home tab; the notice goes to their DM) */
   channel: string | null;
   requestedAt: number;
+  /** tried before (its process died, or GitLab's answer was lost): see DecisionRequest.retried */
+  retried?: boolean;
 };
 
 /** One decision attempt, as an auditor reads it. Strings only: empty when not known. */
@@ -82,6 +84,7 @@ export async function handleClick(deps: HandleClickDeps, click: Click): Promise<
         action: click.action,
         ...(click.comment !== undefined && { comment: click.comment }),
         ...(click.representedAs !== undefined && { representedAs: click.representedAs }),
+        ...(click.retried && { retried: true }),
       },
     );
   } catch (error) {

@@ -128,8 +128,13 @@ const clickDeps = (deps: ProcessorDeps, log: Logger): HandleClickDeps => ({
 });
 
 /** A click: core/approvals/handle-click.ts (which also holds the decision window). */
-export const processDecision = (deps: ProcessorDeps, job: DecisionJob, log: Logger) =>
-  handleClick(clickDeps(deps, log), job);
+export const processDecision = (
+  deps: ProcessorDeps,
+  job: DecisionJob,
+  log: Logger,
+  /** the job was started before (BullMQ's attemptsStarted): see Click.retried */
+  { retried = false }: { retried?: boolean } = {},
+) => handleClick(clickDeps(deps, log), { ...job, ...(retried && { retried }) });
 
 export const giveUpDecision = (deps: ProcessorDeps, job: Job<DecisionJob>, error: unknown) =>
   giveUpClick(clickDeps(deps, deps.decide.logger), job.data, error);

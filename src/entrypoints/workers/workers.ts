@@ -47,7 +47,7 @@ export function startWorkers(deps: ProcessorDeps, factory: QueueFactory, logger:
       runJob(
         logger,
         { ...policy('decisions'), onGiveUp: (job, error) => giveUpDecision(deps, job, error) },
-        (job, log) => processDecision(deps, job.data, log),
+        (job, log) => processDecision(deps, job.data, log, { retried: job.attemptsStarted > 1 }),
       ),
     ),
     factory.worker(

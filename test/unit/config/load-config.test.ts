@@ -39,6 +39,17 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('names the replica by REPLICA_ID, else by HOSTNAME (the pod or container), else not at all', () => {
+    expect(loadConfig(base).replicaId).toBeNull();
+    expect(loadConfig({ ...base, HOSTNAME: 'greenlight-worker-7d9f-x2' }).replicaId).toBe('greenlight-worker-7d9f-x2');
+    expect(loadConfig({ ...base, HOSTNAME: 'pod-a', REPLICA_ID: 'worker-0' }).replicaId).toBe('worker-0');
+    // a HOSTNAME that would not make a name is no name (a new one per process), never a start failure
+    expect(loadConfig({ ...base, HOSTNAME: 'has spaces/and:colons' }).replicaId).toBeNull();
+    expect(problemsOf(() => loadConfig({ ...base, REPLICA_ID: 'worker 0' })).join('\n')).toMatch(
+      /^REPLICA_ID: must be/,
+    );
+  });
+
   it('reports every problem at once, each with what to do', () => {
     const problems = problemsOf(() =>
       loadConfig({ GITLAB_AUTH_MODE: 'oauth', PORT: 'eighty', SLACK_BOT_TOKEN: 'xoxp-user-token' }),

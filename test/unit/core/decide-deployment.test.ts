@@ -129,6 +129,28 @@ describe('decideDeployment', () => {
     expect(queue.syncs.at(-1)).toMatchObject({ reason: 'click refused: already_decided' });
   });
 
+  it('reports a retried decision that GitLab recorded before the crash as recorded, with no second call', async () => {
+    const retry = (action: 'approve' | 'reject') =>
+      decideDeployment(deps, { ref, slackUser: { teamId: 'T1', userId: 'U0ALICE' }, action, retried: true });
+    // alice's approval was the last one needed: the deployment no longer waits
+    gitlab.put(approvedBy(waitingDeployment(), alice));
+    expect(await retry('approve')).toMatchObject({ kind: 'recorded', action: 'approve', as: { username: 'alice' } });
+    expect(aliceActor.calls).toEqual([]);
+    expect(queue.syncs).toEqual([{ ...ref, reason: 'approve recorded' }]);
+    // someone else's approval is no reason: a retry of alice's click on it is refused like a first try
+    gitlab.put(approvedBy(waitingDeployment(), carol));
+    expect(await retry('approve')).toMatchObject({ kind: 'refused', reason: 'not_waiting' });
+    // a first try that finds alice's own approval is a second click: already decided
+    gitlab.put(
+      approvedBy(
+        waitingDeployment({ pendingApprovalCount: 2, rules: [{ ...waitingDeployment().rules[0]!, required: 2 }] }),
+        alice,
+      ),
+    );
+    expect(await click('U0ALICE')).toMatchObject({ kind: 'refused', reason: 'already_decided' });
+    expect(await retry('approve')).toMatchObject({ kind: 'recorded' });
+  });
+
   it('refuses decisions on a deployment that no longer waits and refreshes the card', async () => {
     gitlab.put(approvedBy(waitingDeployment(), carol));
     expect(await click('U0ALICE')).toMatchObject({ kind: 'refused', reason: 'not_waiting', by: { username: 'carol' } });

@@ -78,6 +78,8 @@ describe('Helm chart charts/greenlight', () => {
         REDIS_MODE: 'standalone',
         GITLAB_AUTH_MODE: 'oauth',
       });
+      // a container restarted in its pod resumes its own unfinished jobs at once (src/adapters/queue/reclaim.ts)
+      expect(c.env).toContainEqual({ name: 'REPLICA_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
       expect(c.securityContext).toMatchObject({
         readOnlyRootFilesystem: true,
         allowPrivilegeEscalation: false,
