@@ -8,6 +8,8 @@ import { createMembership } from '../adapters/gitlab/membership.ts';
 import { createProjectAccess } from '../adapters/gitlab/project-access.ts';
 import { createGitLabReader } from '../adapters/gitlab/reader.ts';
 import { createProjectDirectoryStore } from '../adapters/redis/project-directory.ts';
+import { createGitLabGate } from '../adapters/gitlab/request-budget.ts';
+import { createGitLabBudgetStore } from '../adapters/redis/gitlab-budget.ts';
 import { createNudgeTimer } from '../adapters/queue/nudge-timer.ts';
 import { createAuditLog } from '../adapters/redis/audit-log.ts';
 import { createCardStore } from '../adapters/redis/card-store.ts';
@@ -31,7 +33,16 @@ export type Adapters = ReturnType<typeof createAdapters>;
 /** GitLab, Slack and the Redis stores, wired to the infrastructure; shared by the web and worker roles. */
 export function createAdapters(config: Config, infra: Infrastructure, opts: GreenlightOptions) {
   const { redis, keys, clock, logger, metrics } = infra;
-  const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token, observe: metrics.api };
+  // One request budget per GitLab token, shared by every queue and replica (Redis), asked before every request.
+  const gitlabGate = createGitLabGate({
+    store: createGitLabBudgetStore(redis, keys, { ...(opts.gitlabBudget?.now && { now: opts.gitlabBudget.now }) }),
+    limits: config.gitlab.limits,
+    logger,
+    observe: metrics.gitlabBudget,
+    ...(opts.gitlabBudget?.sleep && { sleep: opts.gitlabBudget.sleep }),
+    ...(opts.gitlabBudget?.maxWaitMs !== undefined && { maxWaitMs: opts.gitlabBudget.maxWaitMs }),
+  });
+  const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token, observe: metrics.api, gate: gitlabGate };
   // Project paths and URLs come from the sweep's listings (kept in Redis), not from a read per scan or card.
   const projectStore = createProjectDirectoryStore(redis, keys);
   const gitlab = createGitLabReader(gitlabConn, { projects: projectStore, now: () => clock.now() });

@@ -42,6 +42,7 @@ export function createIdentity(
             clientId: gitlabApp.clientId,
             clientSecret: gitlabApp.clientSecret,
             redirectUri: `${config.publicUrl}/oauth/gitlab/callback`,
+            ...(deps.conn.gate && { gate: deps.conn.gate }),
           }),
           conn: deps.conn,
           clock: deps.clock,

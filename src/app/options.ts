@@ -14,6 +14,8 @@ export type GreenlightOptions = {
   slackPacing?: { intervalMs?: number; maxSleepMs?: number };
   /** how often the worker role checks that Redis kept greenlight's data (default 30 s; see data-guard.ts) */
   dataCheckEveryMs?: number;
+  /** the GitLab request budget's clock and sleep (tests), and how long a request may wait in place (default 30 s) */
+  gitlabBudget?: { now?: () => number; sleep?: (ms: number) => Promise<void>; maxWaitMs?: number };
   /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
   rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
   /** longest wait between two of a sweep's jobs (default 1 s; they spread over 80 % of the sweep interval) */

@@ -15,6 +15,7 @@ import type { Infrastructure } from './infrastructure.ts';
 import type { HttpServer } from './lifecycle.ts';
 import type { GreenlightOptions } from './options.ts';
 import { registerSlackListeners } from './slack-listeners.ts';
+import { withGitLabLane } from '../adapters/gitlab/request-budget.ts';
 
 type WebDeps = {
   config: Config;
@@ -84,6 +85,8 @@ export async function startWeb(deps: WebDeps, opts: GreenlightOptions): Promise<
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, fetch },
   });
   await bolt.init();
+  // Clicks, commands and modals go first in the GitLab budget (before webhook work and the sweep).
+  bolt.use(({ next }) => withGitLabLane('interactive', next));
   registerSlackListeners(bolt, config, infra, a);
   // A delivery is answered only once it can be stored: listen when the queues' connection is ready.
   if (!(await infra.factory.ready()))

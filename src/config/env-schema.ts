@@ -32,6 +32,15 @@ const redisUrlProblem = (value: string) =>
     .map((part) => part.trim())
     .find((part) => !/^rediss?:\/\/[^/\s]/.test(part));
 
+/** A rate in requests a minute; 0 turns the limit off. */
+const perMinute = (fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a whole number of requests a minute (0 = off)' })
+    .int('must be a whole number of requests a minute (0 = off)')
+    .min(0, 'must be 0 (off) or more requests a minute')
+    .max(1_000_000)
+    .default(fallback);
+
 export const envVars = {
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port of the web role.'),
   PUBLIC_URL: url('greenlight as GitLab and browsers reach it')
@@ -98,6 +107,18 @@ export const envVars = {
     .min(1)
     .optional()
     .describe('Secret of the GitLab OAuth application. Required in oauth mode.'),
+  GITLAB_RATE_LIMIT: perMinute(1800).describe(
+    'GitLab requests a minute per token, shared by every queue and replica (a budget in Redis; GitLab.com allows ' +
+      '2,000 per user: the default leaves headroom). Interactive work (clicks, commands) goes first, the sweep only ' +
+      'while a reserve remains. 0 = no budget (self-managed GitLab without rate limits); a 429 still pauses everyone.',
+  ),
+  GITLAB_PROJECT_RATE_LIMIT: perMinute(360).describe(
+    'GET /projects/:id requests a minute per token, within GITLAB_RATE_LIMIT (GitLab.com allows 400). 0 = no limit.',
+  ),
+  GITLAB_SWEEP_RATE_LIMIT: perMinute(600).describe(
+    "GitLab requests a minute the sweep may use (its scans and re-reads), within GITLAB_RATE_LIMIT: a sweep's " +
+      'requests are spread out at this pace instead of bursting. 0 = only GITLAB_RATE_LIMIT applies.',
+  ),
   TOKEN_ENCRYPTION_KEY: z
     .string()
     .optional()

@@ -27,6 +27,8 @@ export type Config = Readonly<{
     webhookSecret: string;
     authMode: 'oauth' | 'sudo';
     oauth: Readonly<{ clientId: string; clientSecret: string }> | null;
+    /** requests a minute per token (0 = off): every request, GET /projects/:id, the sweep's share */
+    limits: Readonly<{ perMinute: number; projectPerMinute: number; sweepPerMinute: number }>;
   }>;
   /** First key encrypts; all of them decrypt (key rotation). Empty in sudo mode. */
   encryptionKeys: readonly EncryptionKey[];
@@ -125,6 +127,11 @@ export function loadConfig(
       token: e.GITLAB_TOKEN,
       webhookSecret: e.GITLAB_WEBHOOK_SECRET,
       authMode: e.GITLAB_AUTH_MODE,
+      limits: Object.freeze({
+        perMinute: e.GITLAB_RATE_LIMIT,
+        projectPerMinute: e.GITLAB_PROJECT_RATE_LIMIT,
+        sweepPerMinute: e.GITLAB_SWEEP_RATE_LIMIT,
+      }),
       oauth:
         e.GITLAB_OAUTH_CLIENT_ID && e.GITLAB_OAUTH_CLIENT_SECRET
           ? Object.freeze({ clientId: e.GITLAB_OAUTH_CLIENT_ID, clientSecret: e.GITLAB_OAUTH_CLIENT_SECRET })

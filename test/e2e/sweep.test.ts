@@ -5,6 +5,8 @@ import type { FakeProject } from '../fakes/fake-gitlab.ts';
 import { LogCapture, startTestApp, type TestApp } from '../helpers/app.ts';
 import { TEST_REDIS_URL } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { manualClock } from '../helpers/manual-clock.ts';
+import { total } from '../helpers/prometheus.ts';
 import { CHANNEL, freshEnvironment, startWorld, WEBHOOK_SECRET, type World } from '../helpers/world.ts';
 
 /**
@@ -17,6 +19,11 @@ describe('sweep: what webhooks missed', () => {
   let grouped: FakeProject;
   let seen: FakeProject;
   let unknown: FakeProject;
+  // The GitLab budget's clock: real time, and the 429 test moves it past Retry-After instead of waiting.
+  const clock = manualClock({ flowing: true });
+  const gitlabBudget = { now: clock.now, sleep: clock.sleep, maxWaitMs: 600_000 };
+  const pausedWaits = async () =>
+    total((await app.app.metrics.render()).body, 'greenlight_gitlab_budget_waits_total', { reason: 'paused' });
 
   const protect = (project: FakeProject) => {
     for (const u of [world.alice, world.bob, world.carol]) world.gitlab.addProjectMember(project.id, u.id, 40);
@@ -61,7 +68,7 @@ describe('sweep: what webhooks missed', () => {
       env: world.env,
       name: 'e2e-sweep',
       policy: 'projects: [acme/web]\ngroups: [platform]\nsweep: { every: 1h }\n',
-      options: { workerSettings: { concurrency: { sync: 1 } } },
+      options: { workerSettings: { concurrency: { sync: 1 } }, gitlabBudget },
     });
     // other/seen shows up once in an event that needs no card (a running pipeline): from now on it is swept.
     const hook = await fetch(`${app.url}/webhooks/gitlab`, {
@@ -124,32 +131,35 @@ describe('sweep: what webhooks missed', () => {
     },
   );
 
-  it(
-    'honours Retry-After of a GitLab 429: the sync queue ' +
-      'pauses, nothing is asked meanwhile, then every card comes',
-    async () => {
-      const ds = [deploy(world.project), deploy(world.project), deploy(world.project)];
-      world.gitlab.failNext({
-        method: 'GET',
-        path: /\/deployments\/\d+$/,
-        status: 429,
-        headers: { 'Retry-After': '1' },
-      });
-      const sweep = sweepNow();
-      const throttled = await waitFor(() => world.gitlab.requests.find((r) => r.status === 429), { what: 'a 429' });
-      const after429 = world.gitlab.requests.length;
-      await waitFor(() => app.logs.find('GitLab rate limit; queue paused').length > 0, { what: 'queue paused' });
-      // a window inside the pause (at least 1 s): GitLab must hear nothing
-      await new Promise((resolve) => setTimeout(resolve, 700));
-      expect(world.gitlab.requests.length).toBe(after429);
-      await sweep;
-      await waitFor(() => ds.every((d) => cardOf(d.id)), { what: 'cards after the pause' });
-      expect(world.gitlab.requests.filter((r) => r.status === 429)).toHaveLength(1);
-      expect(world.gitlab.requests.slice(after429).some((r) => r.path === throttled.path && r.status === 200)).toBe(
-        true,
-      );
-    },
-  );
+  it('a 429 met by a scan pauses syncs and other scans too (one pause per token) until Retry-After', async () => {
+    await drained();
+    const ds = [deploy(seen), deploy(world.project)];
+    // nothing else is in flight when the scan's listing meets the 429 (every earlier job has drained)
+    const listing = `/api/v4/projects/${seen.id}/deployments`;
+    world.gitlab.failNext({ path: listing, status: 429, headers: { 'Retry-After': '60' } });
+    await app.app.producer.requestScan({ projectId: seen.id, environments: [], reason: 'a pipeline hook' });
+    await waitFor(() => app.logs.find('GitLab rate limit; every caller of the token paused').length > 0, {
+      what: 'the pause',
+    });
+    const at429 = world.gitlab.requests.findIndex((r) => r.status === 429);
+    // work of other queues and projects, as webhooks and the sweep bring it, waits for the same pause
+    await app.app.producer.requestScan({ projectId: world.project.id, environments: [], reason: 'sweep: test' });
+    await app.app.producer.requestSync({ projectId: seen.id, deploymentId: ds[0]!.id }, 'a deployment hook');
+    await waitFor(async () => (await pausedWaits()) >= 2, { what: 'the scan and the sync waiting' });
+    expect(world.gitlab.requests.slice(at429 + 1)).toEqual([]);
+    // Retry-After has passed: the waiting work goes, and the throttled scan (delayed by Retry-After) runs again
+    clock.advance(61_000);
+    await waitFor(
+      async () => {
+        for (const job of await app.app.queues.scan.getDelayed())
+          if (job.data.reason === 'a pipeline hook') await job.promote();
+        return ds.every((d) => cardOf(d.id));
+      },
+      { what: 'cards after the pause' },
+    );
+    expect(world.gitlab.requests.filter((r) => r.status === 429)).toHaveLength(1);
+    expect(world.gitlab.requests.slice(at429 + 1).some((r) => r.path === listing && r.status === 200)).toBe(true);
+  });
 
   it('runs one sweep at a time across replicas', async () => {
     const logs = new LogCapture();
@@ -162,7 +172,7 @@ describe('sweep: what webhooks missed', () => {
         ROLE: 'worker',
         LOG_LEVEL: 'info',
       }),
-      { logDestination: logs },
+      { logDestination: logs, gitlabBudget },
     );
     await replica.start();
     try {

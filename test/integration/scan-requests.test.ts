@@ -80,7 +80,7 @@ describe('scan requests (real Redis, no worker: every request meets the scans st
     expect(sweeps.map((job) => [job.data.reason, job.priority])).toEqual([['sweep: scheduled', BACKGROUND_PRIORITY]]);
     await producer.requestSync({ projectId: 21, deploymentId: 210 }, 'deployment hook: blocked');
     const syncs = await queues.sync.getJobs(['waiting', 'delayed', 'prioritized']);
-    expect(syncs.map((job) => [job.data.reason, job.priority])).toEqual([['sweep: scheduled', 0]]);
+    expect(syncs.map((job) => [job.data.reason, job.priority])).toEqual([['deployment hook: blocked', 0]]);
     expect(await syncs[0]!.getState()).toBe('waiting');
   });
 });

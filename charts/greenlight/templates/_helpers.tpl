@@ -47,6 +47,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   value: {{ .Values.config.gitlabUrl | quote }}
 - name: GITLAB_AUTH_MODE
   value: {{ .Values.config.gitlabAuthMode | quote }}
+- name: GITLAB_RATE_LIMIT
+  value: {{ .Values.config.gitlabRateLimit | toString | quote }}
+- name: GITLAB_PROJECT_RATE_LIMIT
+  value: {{ .Values.config.gitlabProjectRateLimit | toString | quote }}
+- name: GITLAB_SWEEP_RATE_LIMIT
+  value: {{ .Values.config.gitlabSweepRateLimit | toString | quote }}
 - name: SLACK_COMMAND
   value: {{ .Values.config.slackCommand | quote }}
 - name: LOG_LEVEL

@@ -8,13 +8,19 @@ import {
 import { GreenlightError } from '../../core/errors.ts';
 import type { ApiObserver } from '../metrics/metrics.ts';
 import { gitlabOperation, noAnswerStatus } from '../metrics/api-observer.ts';
+import { retryAfterMs, type GitLabGate } from './request-budget.ts';
 
 /**
  * gitbeaker's own request handler retries 429 and 502 ten times within milliseconds and ignores
  * Retry-After. BullMQ owns retries here, so this handler makes exactly one attempt and lets the error
  * (with status and headers) reach mapGitLabError.
  */
-async function singleAttemptHandler(endpoint: string, options?: Record<string, unknown>, observe?: ApiObserver) {
+async function singleAttemptHandler(
+  endpoint: string,
+  options?: Record<string, unknown>,
+  observe?: ApiObserver,
+  gate?: GitLabGate,
+) {
   const {
     prefixUrl,
     searchParams,
@@ -35,6 +41,8 @@ async function singleAttemptHandler(endpoint: string, options?: Record<string, u
   const url = new URL(endpoint, base);
   url.search = searchParams ?? '';
   const request = new Request(url, { ...rest, method: method ?? 'GET' });
+  // The token's budget first (shared by every replica): this may wait, or fail as rate-limited.
+  await gate?.admit(request.headers, request.method, endpoint);
   const started = performance.now();
   const report = (status: string) =>
     observe?.({
@@ -54,6 +62,7 @@ async function singleAttemptHandler(endpoint: string, options?: Record<string, u
     throw error;
   }
   report(String(response.status));
+  await gate?.heard(request.headers, response.status, response.headers);
   const headers = Object.fromEntries(response.headers.entries());
   if (!response.ok) {
     const text = await response.text();
@@ -84,10 +93,16 @@ export const singleAttemptRequester: (resourceOptions: ResourceOptions) => Reque
   singleAttemptHandler as never,
 );
 
-/** The same requester, reporting every request (operation, status, duration) to `observe` (for /metrics). */
-export function observedRequester(observe: ApiObserver): (resourceOptions: ResourceOptions) => RequesterType {
+/**
+ * The same requester, reporting every request (operation, status, duration) to `observe` (for /metrics) and
+ * asking `gate` (the token's shared budget) before each one.
+ */
+export function observedRequester(
+  observe: ApiObserver | undefined,
+  gate?: GitLabGate,
+): (resourceOptions: ResourceOptions) => RequesterType {
   const handler = (endpoint: string, options?: Record<string, unknown>) =>
-    singleAttemptHandler(endpoint, options, observe);
+    singleAttemptHandler(endpoint, options, observe, gate);
   return createRequesterFn((_, requestOptions) => Promise.resolve(requestOptions), handler as never);
 }
 
@@ -104,19 +119,6 @@ export function classifyRefusal(message: string): string | undefined {
     [/unplayable job/i, 'unplayable'],
   ];
   return rules.find(([pattern]) => pattern.test(message))?.[1];
-}
-
-function retryAfterMs(headers: Headers): number | undefined {
-  const value = headers.get('retry-after');
-  if (value) {
-    const seconds = Number(value);
-    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-    const at = Date.parse(value);
-    if (Number.isFinite(at)) return Math.max(0, at - Date.now());
-  }
-  const reset = Number(headers.get('ratelimit-reset'));
-  if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - Date.now());
-  return undefined;
 }
 
 /**

@@ -5,11 +5,23 @@ import type { GitLabUser } from '../../core/deployments/deployment.ts';
 import { GreenlightError } from '../../core/errors.ts';
 import { mapGitLabError } from './client.ts';
 import { gitbeakerOptions } from './reader.ts';
+import type { GitLabGate } from './request-budget.ts';
 
 /** `api` records approvals and plays jobs; `read_user` reads the person's own profile and e-mails. */
 export const OAUTH_SCOPES = 'api read_user';
 
-export type OAuthApp = { url: string; clientId: string; clientSecret: string; redirectUri: string; timeoutMs?: number };
+/**
+ * `gate`: the request budget, asked before the API reads made with the person's token (GET /user, its e-mails);
+ * the OAuth endpoints themselves (/oauth/token, /oauth/revoke) are not API requests and are not budgeted.
+ */
+export type OAuthApp = {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  timeoutMs?: number;
+  gate?: GitLabGate;
+};
 
 export type TokenPair = {
   accessToken: string;
@@ -131,7 +143,10 @@ export function createGitLabOAuthClient(app: OAuthApp): GitLabOAuthClient {
       await post('/oauth/revoke', { token }, 'a token revocation');
     },
     async me(accessToken) {
-      const options = gitbeakerOptions({ url: app.url, timeoutMs }, { oauthToken: accessToken });
+      const options = gitbeakerOptions(
+        { url: app.url, timeoutMs, ...(app.gate && { gate: app.gate }) },
+        { oauthToken: accessToken },
+      );
       let raw: unknown;
       try {
         raw = await new Users(options).showCurrentUser();

@@ -5,6 +5,7 @@ import { GreenlightError } from '../../core/errors.ts';
 import { TtlCache } from '../../lib/ttl-cache.ts';
 import { mapGitLabError, observedRequester, singleAttemptRequester } from './client.ts';
 import type { ApiObserver } from '../metrics/metrics.ts';
+import type { GitLabGate } from './request-budget.ts';
 import {
   AdminUserSchema,
   DeploymentListItemSchema,
@@ -19,11 +20,17 @@ import {
 } from './schema.ts';
 import { z } from 'zod';
 
-/** `observe` (optional) sees every request, for /metrics. */
-export type GitLabConnection = { url: string; token: string; timeoutMs?: number; observe?: ApiObserver };
+/** `observe` (optional) sees every request, for /metrics; `gate` (optional) is the tokens' shared request budget. */
+export type GitLabConnection = {
+  url: string;
+  token: string;
+  timeoutMs?: number;
+  observe?: ApiObserver;
+  gate?: GitLabGate;
+};
 
 export function gitbeakerOptions(
-  conn: { url: string; timeoutMs?: number; observe?: ApiObserver },
+  conn: { url: string; timeoutMs?: number; observe?: ApiObserver; gate?: GitLabGate },
   auth: { token: string } | { oauthToken: string },
   sudo?: string | number,
 ) {
@@ -31,7 +38,7 @@ export function gitbeakerOptions(
     host: conn.url,
     ...auth,
     ...(sudo !== undefined && { sudo }),
-    requesterFn: conn.observe ? observedRequester(conn.observe) : singleAttemptRequester,
+    requesterFn: conn.observe || conn.gate ? observedRequester(conn.observe, conn.gate) : singleAttemptRequester,
     queryTimeout: conn.timeoutMs ?? 10_000,
   };
 }

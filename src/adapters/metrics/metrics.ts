@@ -1,6 +1,7 @@
 import type { Job, Worker } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../../core/ports.ts';
+import type { BudgetObserver, GitLabLane } from '../gitlab/request-budget.ts';
 
 /** One outbound API call, as seen on the wire (adapters report it; see api-observer.ts). */
 export type ApiCall = {
@@ -149,6 +150,26 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
     buckets: SECONDS,
     registers,
   });
+  const budgetWaits = new Counter({
+    name: 'greenlight_gitlab_budget_waits_total',
+    help:
+      "Waits before a GitLab request for the token's shared budget, by lane (interactive, normal, background) and " +
+      'reason (paused: GitLab said 429; api, project, sweep: that budget was spent).',
+    labelNames: ['lane', 'reason'],
+    registers,
+  });
+  const budgetWaitSeconds = new Counter({
+    name: 'greenlight_gitlab_budget_wait_seconds_total',
+    help: "Time spent waiting for the token's shared GitLab budget, by lane.",
+    labelNames: ['lane'],
+    registers,
+  });
+  const gitlabPauses = new Counter({
+    name: 'greenlight_gitlab_pauses_total',
+    help: 'Pauses of every GitLab caller this process set: 429 (Retry-After) or remaining (RateLimit-Remaining 0).',
+    labelNames: ['reason'],
+    registers,
+  });
   const slackLatency = new Histogram({
     name: 'greenlight_slack_request_duration_seconds',
     help: 'Slack Web API requests by method and HTTP status (network, timeout: no answer).',
@@ -221,6 +242,16 @@ export function createMetrics(opts: { role: string; sources?: MetricSources; def
           error: call.error === undefined ? '' : bounded.slackError(call.error),
         });
     }) satisfies ApiObserver as ApiObserver,
+    /** The GitLab request budget (lanes and reasons are fixed words: see request-budget.ts). */
+    gitlabBudget: {
+      waited(lane: GitLabLane, reason: string, seconds: number): void {
+        budgetWaits.inc({ lane, reason });
+        budgetWaitSeconds.inc({ lane }, seconds);
+      },
+      paused(reason: '429' | 'remaining'): void {
+        gitlabPauses.inc({ reason });
+      },
+    } satisfies BudgetObserver,
     /** Counts outcomes of this process's workers from BullMQ's events; processors stay unaware of metrics. */
     observeWorkers(workers: readonly Worker[], logger: Logger): void {
       for (const worker of workers) {

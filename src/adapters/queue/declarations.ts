@@ -18,10 +18,11 @@ export type QueueDeclaration<S extends z.ZodType = z.ZodType> = {
     /** give up once a job is older than this (run-job.ts) */
     maxAgeMs?: number;
     /**
-     * GitLab's 429 pauses the whole queue (run-job.ts); BullMQ honours a queue-wide pause only on workers with a
-     * limiter, so these get one far above any real throughput.
+     * The lane of the GitLab request budget its jobs take (request-budget.ts; normal when unset): `interactive`
+     * (clicks) go first, `background` (the sweep) yields to everything else; `origin`: background when the sweep
+     * asked for the job (its reason, or a priority), normal otherwise.
      */
-    pausable?: boolean;
+    gitlabLane?: 'interactive' | 'background' | 'origin';
   };
 };
 
@@ -120,20 +121,20 @@ export const QUEUES = {
     name: 'scan',
     schema: ScanJob,
     jobs: { ...exponential(6, 2_000), ...KEEP },
-    worker: { concurrency: 4, pausable: true },
+    worker: { concurrency: 4, gitlabLane: 'origin' },
   },
   sync: {
     name: 'sync',
     schema: SyncJob,
     jobs: { ...exponential(10, 1_000), ...KEEP },
-    worker: { concurrency: 10, pausable: true },
+    worker: { concurrency: 10, gitlabLane: 'origin' },
   },
   // a decision is retried only briefly; the decision window itself is handle-click.ts's (core/approvals)
   decisions: {
     name: 'decisions',
     schema: DecisionJob,
     jobs: { ...exponential(5, 1_000), ...KEEP },
-    worker: { concurrency: 10 },
+    worker: { concurrency: 10, gitlabLane: 'interactive' },
   },
   notices: {
     name: 'notices',
@@ -163,7 +164,7 @@ export const QUEUES = {
     name: 'sweep',
     schema: SweepJob,
     jobs: { ...exponential(4, 5_000), removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-    worker: { concurrency: 1, pausable: true },
+    worker: { concurrency: 1, gitlabLane: 'background' },
   },
 } as const satisfies Record<string, QueueDeclaration>;
 

@@ -103,7 +103,6 @@ export function createQueueFactory(opts: QueueFactoryOptions): QueueFactory {
       concurrency: opts.concurrency?.[name] ?? declared.worker.concurrency,
       autorun: true,
       ...stall,
-      ...('pausable' in declared.worker && declared.worker.pausable && { limiter: { max: 10_000, duration: 1_000 } }),
     });
     made.on('error', (error: Error) =>
       logger[levelOf(error, 'error')]({ queue: name, err: error.message }, 'worker error'),

@@ -60,8 +60,12 @@ async function addPlaced<T>(
   const state = await waiting.getState();
   // a job that started meanwhile, or finished, is left alone (the request is then kept as the next run)
   if (state === 'delayed') await waiting.promote().catch(() => undefined);
-  if (state === 'delayed' || state === 'prioritized' || state === 'waiting')
-    await waiting.changePriority({ priority: 0 }).catch(() => undefined);
+  if (state !== 'delayed' && state !== 'prioritized' && state !== 'waiting') return;
+  await waiting.changePriority({ priority: 0 }).catch(() => undefined);
+  // the webhook's reason from now on: its GitLab requests are no longer the sweep's (run-job.ts, gitlabLaneOf)
+  const reason = (data as { reason?: unknown }).reason;
+  if (typeof reason === 'string')
+    await waiting.updateData({ ...(waiting.data as object), reason } as never).catch(() => undefined);
 }
 
 /** BullMQ job ids must not contain ':'; GitLab's Idempotency-Key is a UUID, the body digest hex. */

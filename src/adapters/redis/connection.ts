@@ -178,6 +178,9 @@ export function keyspace(prefix: string) {
     dms: (deploymentId: number) => `${base}:personal:dm:${deploymentId}`,
     homeAudience: `${base}:personal:home-opened`,
     nudge: (deploymentId: number) => `${base}:nudge:${deploymentId}`,
+    /** GitLab's request budget of one token (keyed by a hash of it, see gitlab-budget.ts), and its shared pause */
+    gitlabBudget: (tokenKey: string, bucket: string) => `${base}:gitlab-budget:${tokenKey}:${bucket}`,
+    gitlabPause: (tokenKey: string) => `${base}:gitlab-budget:${tokenKey}:paused`,
     pace: (channel: string) => `${base}:pace:${channel}`,
     paceTicket: (channel: string, ticket: string) => `${base}:pace-ticket:${channel}:${ticket}`,
     /** exists while Redis keeps greenlight's data: created at start, its absence later means the data was lost */

@@ -40,6 +40,6 @@ export async function processPersonal(deps: PersonalWorkerDeps, job: PersonalJob
 export function startPersonalWorker(deps: PersonalWorkerDeps, factory: QueueFactory, logger: Logger) {
   return factory.worker(
     'personal',
-    runJob(logger, jobPolicy('personal', factory), (job, log) => processPersonal(deps, job.data, log)),
+    runJob(logger, jobPolicy('personal'), (job, log) => processPersonal(deps, job.data, log)),
   );
 }

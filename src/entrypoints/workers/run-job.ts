@@ -1,8 +1,8 @@
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { GreenlightError, isGreenlightError } from '../../core/errors.ts';
 import type { Logger } from '../../core/ports.ts';
-import { QUEUES, type JobOf, type QueueName } from '../../adapters/queue/declarations.ts';
-import type { QueueFactory } from '../../adapters/queue/factory.ts';
+import { QUEUES, type JobOf, type QueueDeclaration, type QueueName } from '../../adapters/queue/declarations.ts';
+import { withGitLabLane, type GitLabLane } from '../../adapters/gitlab/request-budget.ts';
 
 export type JobPolicy<T> = {
   /** Stop retrying once the job is older than this (a decision must not land long after the click). */
@@ -10,26 +10,31 @@ export type JobPolicy<T> = {
   /** Called once when the job will not be tried again, e.g. to tell the person. */
   onGiveUp?(job: Job<T>, error: unknown): Promise<void>;
   /**
-   * GitLab limits greenlight's own token, not one job: when set, a GitLab 429 pauses the whole queue (every
-   * worker, every replica) for Retry-After instead of letting the other jobs run into the same limit.
-   * The worker must have a `limiter` for BullMQ to honour the pause.
+   * Which lane of the GitLab request budget the job's requests take (see request-budget.ts): `interactive` for
+   * clicks, `background` for the sweep's work; `normal` when unset.
    */
-  pauseQueue?(ms: number): Promise<void>;
+  lane?(job: Job<T>): GitLabLane;
 };
 
-/** The policy of a declared queue (declarations.ts): its age limit, and the queue-wide pause when pausable. */
-export function jobPolicy<N extends QueueName>(name: N, factory: Pick<QueueFactory, 'queue'>): JobPolicy<JobOf<N>> {
-  const worker = QUEUES[name].worker as { maxAgeMs?: number; pausable?: boolean };
+/** The policy of a declared queue (declarations.ts): its age limit and its lane of the GitLab budget. */
+export function jobPolicy<N extends QueueName>(name: N): JobPolicy<JobOf<N>> {
+  const worker = QUEUES[name].worker as QueueDeclaration['worker'];
+  const lane = worker.gitlabLane;
   return {
     ...(worker.maxAgeMs !== undefined && { maxAgeMs: worker.maxAgeMs }),
-    // GitLab's limit is the token's: a 429 met by a scan or a sync pauses both (the sweep spreads them together)
-    ...(worker.pausable && {
-      pauseQueue: async (ms: number) => {
-        const together: QueueName[] = name === 'scan' || name === 'sync' ? ['scan', 'sync'] : [name];
-        await Promise.all(together.map((other) => factory.queue(other).rateLimit(ms)));
-      },
-    }),
+    ...(lane !== undefined && { lane: (job: Job<JobOf<N>>) => (lane === 'origin' ? gitlabLaneOf(job) : lane) }),
   };
+}
+
+/**
+ * Work the sweep asked for (its reason starts with "sweep", or it was queued with a priority: webhook work has
+ * none) is background work for the GitLab budget: it takes the sweep's share and yields to clicks and webhooks.
+ */
+export function gitlabLaneOf(job: { data: unknown; priority?: number; opts?: { priority?: number } }): GitLabLane {
+  const reason = (job.data as { reason?: unknown } | null)?.reason;
+  const fromSweep = typeof reason === 'string' && reason.startsWith('sweep');
+  // the job's current priority: a sweep job a webhook hurried (queues.ts) has none any more
+  return fromSweep || (job.priority ?? job.opts?.priority ?? 0) > 0 ? 'background' : 'normal';
 }
 
 /**
@@ -40,9 +45,9 @@ export function runJob<T, R>(logger: Logger, policy: JobPolicy<T>, process: (job
   return async (job: Job<T>, token?: string): Promise<R | undefined> => {
     const log = logger.child({ queue: job.queueName, jobId: job.id, attempt: job.attemptsMade + 1 });
     try {
-      return await process(job, log);
+      return await withGitLabLane(policy.lane?.(job) ?? 'normal', () => process(job, log));
     } catch (error) {
-      if (error instanceof DelayedError || error instanceof UnrecoverableError || isRateLimitError(error)) throw error;
+      if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
       const err = isGreenlightError(error) ? error : null;
       const retryable = err ? err.retryable : true;
       const age = Date.now() - job.timestamp;
@@ -55,15 +60,9 @@ export function runJob<T, R>(logger: Logger, policy: JobPolicy<T>, process: (job
           .catch((e: unknown) => log.error({ err: describe(e) }, 'could not report a failed job'));
         throw new UnrecoverableError(err?.message ?? (error as Error)?.message ?? 'failed');
       }
-      if (err?.retryAfterMs !== undefined && err.code === 'gitlab_rate_limited' && policy.pauseQueue) {
-        // The job goes back to wait without spending an attempt; nobody takes a job before the pause ends.
-        const waitMs = Math.max(err.retryAfterMs, 250) + Math.floor(Math.random() * 250);
-        log.info({ waitMs, code: err.code }, 'GitLab rate limit; queue paused');
-        await policy.pauseQueue(waitMs);
-        throw Worker.RateLimitError();
-      }
       if (err?.retryAfterMs !== undefined && token) {
-        // Rate limited: wait what the server asked (plus a little jitter), without spending an attempt.
+        // Rate limited: wait what the server asked (plus a little jitter), without spending an attempt. A GitLab 429
+        // also paused every other GitLab caller of the token (request-budget.ts), whatever queue it serves.
         const waitMs = Math.max(err.retryAfterMs, 250) + Math.floor(Math.random() * 250);
         log.info({ waitMs, code: err.code }, 'rate limited; job delayed');
         await job.moveToDelayed(Date.now() + waitMs, token);
@@ -80,8 +79,4 @@ export function describe(error: unknown): Record<string, unknown> {
   if (error instanceof GreenlightError) return { code: error.code, message: error.message, detail: error.detail };
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
   return { message: String(error) };
-}
-
-function isRateLimitError(error: unknown): boolean {
-  return error instanceof Error && error.message === Worker.RateLimitError().message;
 }

@@ -38,7 +38,7 @@ export async function startSweeper(opts: {
   const queue = opts.factory.queue('sweep');
   opts.factory.worker(
     'sweep',
-    runJob(opts.logger, jobPolicy('sweep', opts.factory), (job, log) => {
+    runJob(opts.logger, jobPolicy('sweep'), (job, log) => {
       log.info({ reason: job.data.reason }, 'sweep started');
       return sweepDeployments(
         { ...opts.deps, logger: log },

@@ -28,7 +28,7 @@ export type Workers = { workers: Worker[] };
 
 /** The workers of the card queues; each hands its job to one processor (processors.ts) under run-job.ts's policy. */
 export function startWorkers(deps: ProcessorDeps, factory: QueueFactory, logger: Logger): Workers {
-  const policy = <N extends QueueName>(name: N) => jobPolicy(name, factory);
+  const policy = <N extends QueueName>(name: N) => jobPolicy(name);
   const workers = [
     factory.worker(
       'intake',

@@ -1,6 +1,7 @@
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { GreenlightError } from '../../../src/core/errors.ts';
+import { currentGitLabLane } from '../../../src/adapters/gitlab/request-budget.ts';
 import { runJob, type JobPolicy } from '../../../src/entrypoints/workers/run-job.ts';
 import { CapturingLogger } from '../../fakes/in-memory.ts';
 
@@ -59,17 +60,25 @@ describe('runJob: the one place that decides retry or give up', () => {
     expect(delayedTo[0]!).toBeLessThan(after + 3_250);
   });
 
-  it('pauses the whole queue for a GitLab 429 when the queue can be paused, and puts the job back', async () => {
-    const pauses: number[] = [];
+  it('delays the job for a GitLab 429 (every other caller waits in the shared budget), no attempt spent', async () => {
     const { thrown, delayedTo } = await run(
       new GreenlightError('gitlab_rate_limited', 'GitLab rate-limited', { retryAfterMs: 2_000 }),
-      {},
-      { pauseQueue: async (ms) => void pauses.push(ms) },
     );
-    expect(thrown).toMatchObject({ message: Worker.RateLimitError().message });
-    expect(pauses).toHaveLength(1);
-    expect(pauses[0]).toBeGreaterThanOrEqual(2_000);
-    expect(delayedTo).toHaveLength(0);
+    expect(thrown).toBeInstanceOf(DelayedError);
+    expect(delayedTo).toHaveLength(1);
+    expect(delayedTo[0]! - Date.now()).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it("runs the job in its policy's GitLab budget lane (normal when unset)", async () => {
+    const seen: string[] = [];
+    for (const policy of [{}, { lane: () => 'interactive' as const }, { lane: () => 'background' as const }]) {
+      const handler = runJob(new CapturingLogger(), policy, async () => {
+        await Promise.resolve();
+        seen.push(currentGitLabLane());
+      });
+      await handler(fakeJob().job, 'token');
+    }
+    expect(seen).toEqual(['normal', 'interactive', 'background']);
   });
 
   it('gives up at once on what another try cannot change, and reports it once', async () => {
