@@ -40,9 +40,6 @@ export function createSweepState(
       const members = await redis.smembers(keys.knownProjects);
       return members.map(Number).filter((id) => Number.isInteger(id) && id > 0);
     },
-    async forgetProject(projectId: number): Promise<void> {
-      await redis.srem(keys.knownProjects, String(projectId));
-    },
     async openCards(): Promise<DeploymentRef[]> {
       const refs: DeploymentRef[] = [];
       for (const deploymentId of await cards.openCardIds(SWEEP_OPEN_CARDS_MAX)) {
