@@ -7,6 +7,7 @@ import { createChangesReader } from '../adapters/gitlab/changes-reader.ts';
 import { createMembership } from '../adapters/gitlab/membership.ts';
 import { createProjectAccess } from '../adapters/gitlab/project-access.ts';
 import { createGitLabReader } from '../adapters/gitlab/reader.ts';
+import { createProjectDirectoryStore } from '../adapters/redis/project-directory.ts';
 import { createGitLabGate } from '../adapters/gitlab/request-budget.ts';
 import { createGitLabBudgetStore } from '../adapters/redis/gitlab-budget.ts';
 import { createNudgeTimer } from '../adapters/queue/nudge-timer.ts';
@@ -42,7 +43,9 @@ export function createAdapters(config: Config, infra: Infrastructure, opts: Gree
     ...(opts.gitlabBudget?.maxWaitMs !== undefined && { maxWaitMs: opts.gitlabBudget.maxWaitMs }),
   });
   const gitlabConn = { url: config.gitlab.url, token: config.gitlab.token, observe: metrics.api, gate: gitlabGate };
-  const gitlab = createGitLabReader(gitlabConn);
+  // Project paths and URLs come from the sweep's listings (kept in Redis), not from a read per scan or card.
+  const projectStore = createProjectDirectoryStore(redis, keys);
+  const gitlab = createGitLabReader(gitlabConn, { projects: projectStore, now: () => clock.now() });
   const membership = createMembership(gitlabConn);
   const cards = createCardStore(redis, keys);
   // What a deployment changes (cards, lists, the Changes modal): GitLab reads, ranges kept in Redis.
@@ -98,6 +101,7 @@ export function createAdapters(config: Config, infra: Infrastructure, opts: Gree
   const linkTarget: LinkTarget | undefined = linkStart ? async (user) => linkStart.url(user) : undefined;
   return {
     gitlabConn,
+    projectStore,
     gitlab,
     membership,
     cards,

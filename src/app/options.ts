@@ -18,4 +18,6 @@ export type GreenlightOptions = {
   gitlabBudget?: { now?: () => number; sleep?: (ms: number) => Promise<void>; maxWaitMs?: number };
   /** per-IP limits of the public endpoints (defaults: RATE_LIMITS) */
   rateLimits?: Partial<Record<RateLimitName, RateLimitRule>>;
+  /** longest wait between two of a sweep's jobs (default 1 s; they spread over 80 % of the sweep interval) */
+  sweepMaxGapMs?: number;
 };

@@ -12,6 +12,7 @@ import { startPersonalWorker } from '../entrypoints/workers/personal-worker.ts';
 import type { ProcessorDeps } from '../entrypoints/workers/processors.ts';
 import { startSweeper, type Sweeper } from '../entrypoints/workers/sweeper.ts';
 import { startWorkers } from '../entrypoints/workers/workers.ts';
+import { noteHook } from '../core/intake/note-hook.ts';
 import type { Adapters } from './adapters.ts';
 import type { Infrastructure } from './infrastructure.ts';
 import type { GreenlightOptions } from './options.ts';
@@ -38,6 +39,7 @@ export async function startWorkerRole(
     logger,
   });
   if (replica.running) factory.recordRunningJobs(replica.running);
+  const directory = createProjectDirectory(a.gitlabConn);
   const deps: ProcessorDeps = {
     gitlab: a.gitlab,
     producer,
@@ -67,6 +69,19 @@ export async function startWorkerRole(
     audit: a.audit,
     nudges: a.nudges,
     onCardChanged: (ref) => infra.personal.cardChanged(ref),
+    sweep: {
+      classify: {
+        gitlab: directory,
+        state: a.projectStore,
+        classifyEveryMs: config.policy.sweepClassifyEveryMs,
+        now: () => clock.now(),
+        logger,
+      },
+      hasOpenCard: async (deploymentId) => (await redis.zscore(keys.openCards, String(deploymentId))) !== null,
+      noteHook: (projectId, hook) =>
+        noteHook({ state: a.projectStore, queue: producer, now: () => clock.now() }, projectId, hook),
+      forget: (projectId) => a.projectStore.forget(projectId),
+    },
   };
   startWorkers(deps, factory, logger);
   const { personalStore: store, personalChat: chat } = a;
@@ -87,16 +102,14 @@ export async function startWorkerRole(
     factory,
     logger,
   );
-  const projects = createProjectDirectory(a.gitlabConn, a.gitlab);
   const sweeper = await startSweeper({
     deps: {
-      sources: {
-        ...createSweepState(redis, keys, a.cards),
-        projectId: projects.projectId,
-        groupProjectIds: projects.groupProjectIds,
-      },
+      gitlab: directory,
+      state: { ...a.projectStore, ...createSweepState(redis, keys, a.cards) },
       queue: producer,
       policy: config.policy,
+      now: () => clock.now(),
+      ...(opts.sweepMaxGapMs !== undefined && { maxGapMs: opts.sweepMaxGapMs }),
     },
     everyMs: config.policy.sweepEveryMs,
     factory,
@@ -111,7 +124,8 @@ export async function startWorkerRole(
     everyMs: opts.dataCheckEveryMs ?? 30_000,
     onLoss: async (reason) => {
       await sweeper.reschedule();
-      await sweeper.requestNow(`redis lost data (${reason})`);
+      // no forced listing: if the data was really lost, the listing's record went with it and it runs anyway
+      await sweeper.requestNow(`redis lost data (${reason})`, { fullListing: false });
       await repairLostCards(
         { chat: a.chat, queue: producer, logger, now: clock.now() },
         { channels: cardChannels(config.policy), windowMs: LOST_CARDS_WINDOW_MS },

@@ -282,6 +282,8 @@ function toPolicy(file: PolicyFile, defaultChannel: string | null): Policy {
     projects: file.projects,
     groups: file.groups,
     sweepEveryMs: file.sweep.every,
+    sweepListEveryMs: file.sweep.list_every,
+    sweepClassifyEveryMs: file.sweep.classify_every,
     fourEyes: { forbidCommitAuthor: file.four_eyes.forbid_commit_author },
     users: file.users,
   };

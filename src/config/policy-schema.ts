@@ -209,9 +209,26 @@ export const policyFileSchema = z
       .describe('Every project of these groups (and subgroups) is swept.'),
     sweep: z
       .strictObject({
-        every: duration({ min: 1_000, max: DAY_MS }).default(300_000).describe('How often the sweep runs (1s to 1d).'),
+        every: duration({ min: 1_000, max: DAY_MS })
+          .default(300_000)
+          .describe(
+            'How often the sweep runs (1s to 1d): it scans the projects that can have deployments waiting ' +
+              'and reads every open card.',
+          ),
+        list_every: duration({ min: 1_000, max: 7 * DAY_MS })
+          .default(3_600_000)
+          .describe(
+            'How often every project of `groups` and `projects` is listed again (1s to 7d); also at start and ' +
+              'after Redis lost its data.',
+          ),
+        classify_every: duration({ min: 1_000, max: 30 * DAY_MS })
+          .default(DAY_MS)
+          .describe(
+            "How often each project's protected environments (its own and its groups') are read again (1s to " +
+              '30d): only projects whose environments require approvals are scanned at every sweep.',
+          ),
       })
-      .default({ every: 300_000 })
+      .default({ every: 300_000, list_every: 3_600_000, classify_every: DAY_MS })
       .describe('The sweep lists blocked deployments of known projects and repairs what webhooks missed.'),
     four_eyes: z
       .strictObject({

@@ -110,7 +110,8 @@ export function renderConfigReference(): string {
       'file does not set them; `run_after_approval` defaults to `button`, `changes` to `on`.',
     'How reminders, escalation levels, working hours and "Snooze 1h" behave: [reminders.md](reminders.md).',
     '',
-    'Every duration has bounds (`sweep.every` 1s to 1d; reminders and escalation at most 30d; ' +
+    'Every duration has bounds (`sweep.every` 1s to 1d, `sweep.list_every` 1s to 7d, `sweep.classify_every` ' +
+      '1s to 30d; reminders and escalation at most 30d; ' +
       '`WORKER_STALL_TIMEOUT` 1s to 1h): a value out of them stops greenlight at start, before it listens, ' +
       'with the other configuration problems.',
     '',
@@ -131,7 +132,7 @@ export function renderConfigReference(): string {
     'channel: C0DEPLOYS                  # default channel for cards',
     'projects: [acme/web, 42]            # swept for blocked deployments, besides projects seen in webhooks',
     'groups: [acme]                      # every project of these groups is swept',
-    'sweep: { every: 5m }',
+    'sweep: { every: 5m, list_every: 1h, classify_every: 1d }   # scans, listing of groups, protected envs',
     'reminders: { after: 30m, every: 1h, max: 3 }      # thread replies that mention who can still approve',
     'escalation:                          # levels, in order',
     '  - { after: 2h, channel: C0ONCALL, mention: ["<!subteam^S0ONCALL>"] }',

@@ -45,6 +45,10 @@ export type Policy = {
   projects: readonly (string | number)[];
   groups: readonly (string | number)[];
   sweepEveryMs: number;
+  /** how often the policy's groups and projects are listed again */
+  sweepListEveryMs: number;
+  /** how often each project's protected environments are read again */
+  sweepClassifyEveryMs: number;
   fourEyes: { forbidCommitAuthor: boolean };
   users: readonly UserMapping[];
 };

@@ -10,7 +10,7 @@ import type { DeploymentRef } from './deployments/deployment.ts';
 
 // The ports with no domain types of their own live in ./runtime.ts, so that any core module can use them
 // without an import circle through this file.
-export type { Clock, Logger, WorkQueue } from './runtime.ts';
+export type { Clock, JobPlacement, Logger, WorkQueue } from './runtime.ts';
 export type { DeploymentRef } from './deployments/deployment.ts';
 
 /** GitLab as greenlight's own (bot) token sees it. */

@@ -64,6 +64,8 @@ export async function startTestApp(opts: {
   const app = await createGreenlight(loadConfig(env), {
     logDestination: logs,
     slackPacing: { intervalMs: 100 },
+    // the sweep spreads its jobs at most this far apart (1 s in production): tests wait for what it finds
+    sweepMaxGapMs: 10,
     ...opts.options,
   });
   await app.start();

@@ -78,13 +78,29 @@ export async function readParsed<T>(what: string, fn: () => Promise<unknown>, sc
   return parsed.data;
 }
 
-export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter {
+/** Where project info is kept between processes (Redis, filled by the sweep's listings); see project-directory.ts. */
+export type ProjectInfoStore = {
+  info(projectId: number): Promise<{ id: number; path: string; name: string; webUrl: string; at: number } | null>;
+  saveInfo(
+    projects: ReadonlyArray<{ id: number; path: string; name: string; webUrl: string; at: number }>,
+  ): Promise<void>;
+};
+
+/** Project info older than this is read from GitLab again (a project renamed or moved outside any listing). */
+const PROJECT_INFO_MAX_AGE_MS = 86_400_000;
+
+export function createGitLabReader(
+  conn: GitLabConnection,
+  extra: { projects?: ProjectInfoStore; now?: () => number } = {},
+): GitLabReaderAdapter {
   const opts = gitbeakerOptions(conn, { token: conn.token });
   const deployments = new Deployments(opts);
   const projects = new Projects(opts);
   const environments = new Environments(opts);
   const users = new Users(opts);
-  const projectCache = new TtlCache<string, ProjectEntity>({ ttlMs: 10 * 60_000, max: 5_000 });
+  // In front of the store (or alone without one): projects read in the last minute, as many as cards in flight.
+  const projectCache = new TtlCache<string, ProjectEntity>({ ttlMs: 60_000, max: 1_000 });
+  const now = extra.now ?? (() => Date.now());
   const environmentCache = new TtlCache<string, { entity: EnvironmentEntity; readAt: number }>({
     ttlMs: ENVIRONMENT_TTL_MS,
     max: 20_000,
@@ -93,8 +109,23 @@ export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter 
 
   const call = readParsed;
 
+  async function loadProject(id: number | string): Promise<ProjectEntity> {
+    const store = extra.projects;
+    if (store && typeof id === 'number') {
+      const kept = await store.info(id);
+      if (kept && now() - kept.at < PROJECT_INFO_MAX_AGE_MS)
+        return { id: kept.id, name: kept.name, path_with_namespace: kept.path, web_url: kept.webUrl };
+    }
+    const read = await call(`GET project ${id}`, () => projects.show(id), ProjectSchema);
+    if (store)
+      await store.saveInfo([
+        { id: read.id, path: read.path_with_namespace, name: read.name, webUrl: read.web_url, at: now() },
+      ]);
+    return read;
+  }
+
   async function getProject(id: number | string): Promise<ProjectEntity> {
-    return projectCache.getOrLoad(String(id), () => call(`GET project ${id}`, () => projects.show(id), ProjectSchema));
+    return projectCache.getOrLoad(String(id), () => loadProject(id));
   }
 
   async function environment(
@@ -146,14 +177,15 @@ export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter 
       ]);
       return toDeployment(entity, project, tier);
     },
-    async listBlockedDeployments(projectId, opts = {}) {
-      const project = await getProject(projectId);
+    async listBlockedDeployments(projectRef, filter = {}) {
+      // An id is all the listing needs (a path is resolved once: the deployments carry no project id)
+      const projectId = typeof projectRef === 'number' ? projectRef : (await getProject(projectRef)).id;
       const items = await call(
-        `GET blocked deployments of ${project.path_with_namespace}`,
+        `GET blocked deployments of project ${projectId}`,
         () =>
-          deployments.all(project.id, {
+          deployments.all(projectId, {
             status: 'blocked',
-            ...(opts.environment !== undefined && { environment: opts.environment }),
+            ...(filter.environment !== undefined && { environment: filter.environment }),
             perPage: 100,
             maxPages: 50,
             orderBy: 'id',
@@ -163,7 +195,7 @@ export function createGitLabReader(conn: GitLabConnection): GitLabReaderAdapter 
       );
       return items
         .filter((d) => d.status === 'blocked')
-        .map((d) => ({ id: d.id, projectId: project.id, environment: d.environment.name }));
+        .map((d) => ({ id: d.id, projectId, environment: d.environment.name }));
     },
     async findDeployment(projectId, hint) {
       if (hint.environment === '') return null;

@@ -47,6 +47,12 @@ export const ScanJob = z.object({
   projectId: z.union([z.number(), z.string()]),
   environments: z.array(z.string()),
   reason: z.string(),
+  /** read the project's protected environments first (the sweep's slow cycle), and scan only if it can block */
+  classify: z.boolean().optional(),
+  /** ... unless it was classified this recently (a duplicate request) */
+  unlessClassifiedWithinMs: z.number().optional(),
+  /** leave deployments with open cards alone (the sweep reads those itself) */
+  skipOpenCards: z.boolean().optional(),
 });
 export type ScanJob = z.infer<typeof ScanJob>;
 
@@ -95,7 +101,8 @@ export const PersonalJob = z.discriminatedUnion('kind', [
 ]);
 export type PersonalJob = z.infer<typeof PersonalJob>;
 
-export const SweepJob = z.object({ reason: z.string() });
+/** `fullListing`: list every group again now (at start, after a Redis outage) */
+export const SweepJob = z.object({ reason: z.string(), fullListing: z.boolean().optional() });
 export type SweepJob = z.infer<typeof SweepJob>;
 
 export const QUEUES = {

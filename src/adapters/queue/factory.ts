@@ -117,9 +117,17 @@ export function createQueueFactory(opts: QueueFactoryOptions): QueueFactory {
     worker,
     async counts() {
       const entries = await Promise.all(
-        QUEUE_NAMES.map(
-          async (name) => [name, await queue(name).getJobCounts('waiting', 'active', 'delayed', 'failed')] as const,
-        ),
+        QUEUE_NAMES.map(async (name) => {
+          // the sweep's jobs wait with a priority (BullMQ's `prioritized`): they are waiting jobs too
+          const { prioritized = 0, ...counts } = await queue(name).getJobCounts(
+            'waiting',
+            'prioritized',
+            'active',
+            'delayed',
+            'failed',
+          );
+          return [name, { ...counts, waiting: (counts.waiting ?? 0) + prioritized }] as const;
+        }),
       );
       return Object.fromEntries(entries);
     },

@@ -30,7 +30,7 @@ return 1
 export function createCardStore(
   redis: Redis,
   keys: Keyspace,
-): CardStore & { openCardIds(limit?: number): Promise<number[]> } {
+): CardStore & { openCardIds(limit?: number, offset?: number): Promise<number[]> } {
   async function write(expected: number | null, record: CardRecord): Promise<boolean> {
     const resolved = isResolved(record.state);
     const result = await redis.eval(
@@ -57,8 +57,8 @@ export function createCardStore(
     async delete(deploymentId) {
       await redis.multi().del(keys.card(deploymentId)).zrem(keys.openCards, String(deploymentId)).exec();
     },
-    async openCardIds(limit = 1000) {
-      const ids = await redis.zrevrange(keys.openCards, 0, limit - 1);
+    async openCardIds(limit = 1000, offset = 0) {
+      const ids = await redis.zrevrange(keys.openCards, offset, offset + limit - 1);
       return ids.map(Number);
     },
   };

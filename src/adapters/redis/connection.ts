@@ -145,6 +145,21 @@ export function keyspace(prefix: string) {
     openCards: `${base}:cards:open`,
     latestDeployment: (projectId: number, environmentId: number) => `${base}:env:${projectId}:${environmentId}:latest`,
     knownProjects: `${base}:projects:seen`,
+    /** path, name and web URL of projects, by id, from group listings and project reads (project-directory.ts) */
+    projectInfo: `${base}:projects:info`,
+    /** ids of `projects:` paths of the policy file, resolved once */
+    projectIds: `${base}:projects:ids`,
+    /** every project of the policy's groups and `projects:` at the last full listing; the listing in progress */
+    sweepListed: `${base}:sweep:listed`,
+    sweepListing: `${base}:sweep:listing`,
+    /** exists while the last full listing is fresh (expires after `sweep.list_every`) */
+    sweepListedFresh: `${base}:sweep:listed-fresh`,
+    /** projects with protected environments that require approvals (or whose protection could not be read) */
+    sweepCanBlock: `${base}:sweep:can-block`,
+    /** when each project's protected environments were last read (sorted set, ms) */
+    sweepClassified: `${base}:sweep:classified`,
+    /** whether a group has group-level protected environments that require approvals ('1' / '0', expiring) */
+    groupApprovals: (groupPath: string) => `${base}:group-approvals:${Buffer.from(groupPath).toString('base64url')}`,
     /** set while a project's deployment hooks report blocked deployments (GitLab 19.3+), see processIntake */
     projectReportsBlocked: (projectId: number) => `${base}:project:${projectId}:reports-blocked`,
     /** a Slack user's GitLab link (oauth mode; tokens sealed) */

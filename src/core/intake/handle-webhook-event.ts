@@ -13,6 +13,8 @@ export type HandleWebhookDeps = {
     remember(projectId: number, opts: { reportsBlocked: boolean }): Promise<void>;
     reportsBlocked(projectId: number): Promise<boolean>;
   };
+  /** The sweep's classification hears of hooks that name environments or report blocked deployments (note-hook.ts). */
+  noteHook?(projectId: number, hook: { blocked: boolean }): Promise<void>;
   logger: Logger;
 };
 
@@ -27,6 +29,9 @@ export async function handleWebhookEvent(deps: HandleWebhookDeps, event: IntakeE
   const log = deps.logger;
   const reportsBlocked = event.kind === 'deployment' && MODERN_ONLY.has(event.status);
   await deps.projects.remember(event.projectId, { reportsBlocked });
+  const named = event.kind === 'pipeline' ? event.environments : event.environment ? [event.environment] : [];
+  if (deps.noteHook && (named.length > 0 || reportsBlocked))
+    await deps.noteHook(event.projectId, { blocked: reportsBlocked && event.status === 'blocked' });
   // Where the project's deployment hooks report blocked deployments, a scan per pipeline, job and deployment hook
   // would only read again what the hook brings (the sweep still lists every project).
   const scan = async (environments: string[], reason: string) => {

@@ -5,6 +5,8 @@ import { refusalNotice } from '../../core/approvals/notices.ts';
 import { syncCard, type SyncCardDeps } from '../../core/cards/sync-card.ts';
 import { handleWebhookEvent, type HandleWebhookDeps } from '../../core/intake/handle-webhook-event.ts';
 import { scanProject } from '../../core/intake/scan-project.ts';
+import { classifyProject, type ClassifyDeps } from '../../core/intake/classify-project.ts';
+import { isGreenlightError } from '../../core/errors.ts';
 import type { ChatPort, Clock, DeploymentRef, GitLabReader, Logger } from '../../core/ports.ts';
 import { sendDueNudge } from '../../core/reminders/send-nudge.ts';
 import { snoozeNudges } from '../../core/reminders/snooze-nudges.ts';
@@ -40,17 +42,60 @@ export type ProcessorDeps = {
   onCardChanged?(ref: DeploymentRef): Promise<void>;
   /** Reminders and escalations (src/core/reminders); without them no reminder is scheduled. */
   nudges?: NudgeDeps;
+  /**
+   * The sweep's classification (which projects can have deployments waiting): classify jobs read protected
+   * environments; hooks keep it current (note-hook.ts); sweep scans skip deployments with open cards.
+   */
+  sweep?: {
+    classify: ClassifyDeps;
+    hasOpenCard(deploymentId: number): Promise<boolean>;
+    noteHook(projectId: number, hook: { blocked: boolean }): Promise<void>;
+    forget(projectId: number): Promise<void>;
+  };
 };
 
 /** What a delivery triggers: core/intake/handle-webhook-event.ts. */
 export const processIntake = (deps: ProcessorDeps, job: WebhookJob, log: Logger) =>
-  handleWebhookEvent({ gitlab: deps.gitlab, queue: deps.producer, projects: deps.projects, logger: log }, job.event);
+  handleWebhookEvent(
+    {
+      gitlab: deps.gitlab,
+      queue: deps.producer,
+      projects: deps.projects,
+      logger: log,
+      ...(deps.sweep && { noteHook: deps.sweep.noteHook }),
+    },
+    job.event,
+  );
 
 export async function processScan(deps: ProcessorDeps, job: ScanJob, log: Logger): Promise<number> {
-  return scanProject(
-    { gitlab: deps.gitlab, queue: deps.producer, logger: log },
-    { projectId: job.projectId, environments: job.environments, reason: job.reason },
-  );
+  const { sweep } = deps;
+  if (job.classify && sweep && typeof job.projectId === 'number') {
+    const outcome = await classifyProject(
+      { ...sweep.classify, logger: log },
+      job.projectId,
+      job.unlessClassifiedWithinMs === undefined ? {} : { unlessClassifiedWithinMs: job.unlessClassifiedWithinMs },
+    );
+    if (outcome !== 'can-block') return 0;
+  }
+  try {
+    return await scanProject(
+      { gitlab: deps.gitlab, queue: deps.producer, logger: log, ...(sweep && { hasOpenCard: sweep.hasOpenCard }) },
+      {
+        projectId: job.projectId,
+        environments: job.environments,
+        reason: job.reason,
+        ...(job.skipOpenCards && { skipOpenCards: true, placement: { background: true } }),
+      },
+    );
+  } catch (error) {
+    // A project GitLab no longer shows us (deleted, access removed) is not swept any more.
+    if (sweep && typeof job.projectId === 'number' && isGreenlightError(error, 'gitlab_not_found')) {
+      await sweep.forget(job.projectId);
+      log.info({ projectId: job.projectId }, 'sweep: stopped sweeping a project GitLab no longer shows');
+      return 0;
+    }
+    throw error;
+  }
 }
 
 export async function processSync(deps: ProcessorDeps, job: SyncJob, log: Logger) {

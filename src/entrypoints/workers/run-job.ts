@@ -30,10 +30,11 @@ export function jobPolicy<N extends QueueName>(name: N): JobPolicy<JobOf<N>> {
  * Work the sweep asked for (its reason starts with "sweep", or it was queued with a priority: webhook work has
  * none) is background work for the GitLab budget: it takes the sweep's share and yields to clicks and webhooks.
  */
-export function gitlabLaneOf(job: { data: unknown; opts?: { priority?: number } }): GitLabLane {
+export function gitlabLaneOf(job: { data: unknown; priority?: number; opts?: { priority?: number } }): GitLabLane {
   const reason = (job.data as { reason?: unknown } | null)?.reason;
   const fromSweep = typeof reason === 'string' && reason.startsWith('sweep');
-  return fromSweep || (job.opts?.priority ?? 0) > 0 ? 'background' : 'normal';
+  // the job's current priority: a sweep job a webhook hurried (queues.ts) has none any more
+  return fromSweep || (job.priority ?? job.opts?.priority ?? 0) > 0 ? 'background' : 'normal';
 }
 
 /**

@@ -10,8 +10,11 @@ const SCHEDULER_ID = 'sweep';
 
 export type Sweeper = {
   queue: Queue<SweepJob>;
-  /** A sweep as soon as possible (deduplicated: at most one such request waits at a time). */
-  requestNow(reason: string): Promise<void>;
+  /**
+   * A sweep as soon as possible (deduplicated: at most one such request waits at a time), with a full listing
+   * unless `fullListing: false`.
+   */
+  requestNow(reason: string, opts?: { fullListing?: boolean }): Promise<void>;
   /** Sets the schedule again (Redis lost its data, and with it the job scheduler). */
   reschedule(): Promise<void>;
   close(): Promise<void>;
@@ -37,7 +40,10 @@ export async function startSweeper(opts: {
     'sweep',
     runJob(opts.logger, jobPolicy('sweep'), (job, log) => {
       log.info({ reason: job.data.reason }, 'sweep started');
-      return sweepDeployments({ ...opts.deps, logger: log }, { reason: job.data.reason });
+      return sweepDeployments(
+        { ...opts.deps, logger: log },
+        { reason: job.data.reason, fullListing: job.data.fullListing === true },
+      );
     }),
   );
 
@@ -49,8 +55,12 @@ export async function startSweeper(opts: {
       { name: 'sweep', data: { reason: 'scheduled' } },
     );
   };
-  const requestNow = async (reason: string) => {
-    await queue.add('sweep', { reason }, { deduplication: { id: 'sweep-now' } });
+  const requestNow = async (reason: string, request: { fullListing?: boolean } = {}) => {
+    await queue.add(
+      'sweep',
+      { reason, fullListing: request.fullListing ?? true },
+      { deduplication: { id: 'sweep-now' } },
+    );
   };
 
   // The first 'ready' is the start; any later one follows a lost connection.

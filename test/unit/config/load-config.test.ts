@@ -160,6 +160,8 @@ routes:
       projects: ['acme/web', 42],
       groups: ['acme'],
       sweepEveryMs: 60_000,
+      sweepListEveryMs: 3_600_000,
+      sweepClassifyEveryMs: 86_400_000,
       fourEyes: { forbidCommitAuthor: true },
       users: [{ slack: 'U0456ALICE', gitlab: 'alice' }],
     });

@@ -26,6 +26,8 @@ const policy: Policy = {
   projects: [],
   groups: [],
   sweepEveryMs: 300_000,
+  sweepListEveryMs: 3_600_000,
+  sweepClassifyEveryMs: 86_400_000,
   fourEyes: { forbidCommitAuthor: false },
   users: [],
 };

@@ -111,4 +111,30 @@ describe('handleWebhookEvent: what a GitLab delivery triggers', () => {
     });
     expect(queue.scans).toHaveLength(2);
   });
+
+  it("tells the sweep's classification which hooks name environments or report a blocked deployment", async () => {
+    const noted: Array<[number, { blocked: boolean }]> = [];
+    deps = { ...deps, noteHook: async (projectId, hook) => void noted.push([projectId, hook]) };
+    await handleWebhookEvent(deps, deployment('blocked'));
+    await handleWebhookEvent(deps, deployment('running'));
+    await handleWebhookEvent(deps, {
+      kind: 'pipeline',
+      projectId: 43,
+      projectPath: 'acme/api',
+      status: 'running',
+      environments: [],
+    });
+    await handleWebhookEvent(deps, {
+      kind: 'job',
+      projectId: 44,
+      status: 'manual',
+      environment: 'staging',
+      failureReason: null,
+    });
+    expect(noted).toEqual([
+      [42, { blocked: true }],
+      [42, { blocked: false }],
+      [44, { blocked: false }],
+    ]);
+  });
 });

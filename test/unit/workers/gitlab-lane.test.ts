@@ -8,4 +8,10 @@ describe('the GitLab budget lane of a scan or sync job', () => {
     expect(gitlabLaneOf({ data: { reason: 'pipeline hook: manual job' }, opts: {} })).toBe('normal');
     expect(gitlabLaneOf({ data: {} })).toBe('normal');
   });
+
+  it('is normal for a sweep job a webhook hurried (its priority and reason now the webhook’s)', () => {
+    expect(gitlabLaneOf({ data: { reason: 'deployment hook: blocked' }, priority: 0, opts: { priority: 10 } })).toBe(
+      'normal',
+    );
+  });
 });

@@ -49,6 +49,37 @@ function minAccessLevel(call: ApiCall): number | undefined | HttpResult {
   return Number(raw);
 }
 
+/**
+ * `order_by` (id, name, path, created_at, updated_at, last_activity_at; default created_at) and `sort` (asc, desc;
+ * default desc) of GET /groups/:id/projects (lib/api/groups.rb). Offset pagination only: the endpoint is not in
+ * GitLab's keyset-supported list (doc/api/rest/_index.md), so there is no offset limit either.
+ */
+function projectOrder(call: ApiCall): ((a: ProjectRec, b: ProjectRec) => number) | HttpResult {
+  const orderBy = stringParam(call, 'order_by') ?? 'created_at';
+  const sort = stringParam(call, 'sort') ?? 'desc';
+  if (!['id', 'name', 'path', 'created_at', 'updated_at', 'last_activity_at', 'similarity'].includes(orderBy))
+    return json(400, { error: 'order_by does not have a valid value' });
+  if (!['asc', 'desc'].includes(sort)) return json(400, { error: 'sort does not have a valid value' });
+  const sign = sort === 'asc' ? 1 : -1;
+  const key = (p: ProjectRec): number | string =>
+    orderBy === 'id' ? p.id : orderBy === 'name' ? p.name : orderBy === 'path' ? p.path : p.createdAt;
+  return (a, b) => {
+    const [x, y] = [key(a), key(b)];
+    return sign * (x < y ? -1 : x > y ? 1 : a.id - b.id);
+  };
+}
+
+/** `simple=true`: GitLab's BasicProjectDetails (no visibility, archived, settings). */
+function simpleProjectEntity(ctx: Parameters<typeof projectEntity>[0], project: ProjectRec) {
+  const {
+    visibility: _v,
+    archived: _a,
+    allow_pipeline_trigger_approve_deployment: _t,
+    ...basic
+  } = projectEntity(ctx, project);
+  return basic;
+}
+
 export function projectRoutes(opts: { autoRunPlayedJobs: () => boolean }): ApiRoute[] {
   return [
     {
@@ -116,9 +147,14 @@ export function projectRoutes(opts: { autoRunPlayedJobs: () => boolean }): ApiRo
               p.groupId !== null &&
               (includeSubgroups === true ? isDescendantGroup(state, p.groupId, group.id) : p.groupId === group.id),
           )
-          .filter((p) => canReadProject(state, call.user, p))
-          .sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
-        return paged(call, projects, (p) => projectEntity(call.ctx, p));
+          .filter((p) => canReadProject(state, call.user, p));
+        const order = projectOrder(call);
+        if (isResult(order)) return order;
+        const simple = boolParam(call, 'simple');
+        if (simple === 'invalid') return json(400, { error: 'simple is invalid' });
+        return paged(call, projects.sort(order), (p) =>
+          simple === true ? simpleProjectEntity(call.ctx, p) : projectEntity(call.ctx, p),
+        );
       },
     },
     {
