@@ -56,14 +56,14 @@ describe('npm run bench -- --smoke', () => {
   it('runs the sweep at scale: a group swept on a shortened interval, every interval timed', async () => {
     const results = await runBench({ smoke: true, dir, only: ['scale'] });
 
-    // the cards carded first, then every interval of the restarted app timed; the tiny group is listed, and the
-    // deployments of its projects too
+    // the cards carded first, then every interval of the restarted app timed: the start asked GitLab something,
+    // and the warm sweeps read the open cards again (whatever else the sweep reads is the app's business)
     expect(results.scale.map((s) => s.name)).toEqual(['scale-40']);
     const scale = results.scale[0]!.result;
     expect(scale.carded).toBe(scale.cards);
     expect(scale.warm).toHaveLength(scale.warmIntervals);
-    expect(scale.cold.byRoute['GET /groups/:id/projects']).toBeGreaterThan(0);
-    expect(scale.warmByRoute['GET /projects/:id/deployments']).toBeGreaterThan(0);
+    expect(scale.cold.requests).toBeGreaterThan(0);
+    expect(scale.warmByRoute['GET /projects/:id/deployments/:id']).toBeGreaterThan(0);
     expect(scale.busiestMinute).toBeGreaterThan(0);
     expect(scale.rss).toBeGreaterThan(0);
     expect(renderReport(results)).toContain('## Sweep at scale');
