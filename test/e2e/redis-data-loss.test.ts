@@ -166,4 +166,38 @@ describe('Redis loses its data under a running greenlight', () => {
     await appIdle(app); // the released webhooks handled, not only answered: none posted a second card
     for (const d of [waiting, decided]) expect(cardsOf(d.id)).toHaveLength(1);
   });
+
+  it('adopts, not posts again, when a sync runs after the loss before any check noticed it', async () => {
+    // this app (the restarted one) checks its marker once a minute: only the sync can notice the loss
+    world.gitlab.addHook({
+      projectId: world.project.id,
+      url: `${app.url}/webhooks/gitlab`,
+      token: WEBHOOK_SECRET,
+      deploymentEvents: true,
+      pipelineEvents: true,
+      jobEvents: true,
+    });
+    const waiting = deploy();
+    await waitFor(() => cardsOf(waiting.id).length === 1, { what: `card ${waiting.id}` });
+    await world.gitlab.webhooksIdle();
+    await appIdle(app);
+    const blocked = world.gitlab.deliveries.find(
+      (x) =>
+        x.url.startsWith(app.url) &&
+        x.event === 'Deployment Hook' &&
+        x.payload.deployment_id === waiting.id &&
+        x.payload.status === 'blocked',
+    )!;
+
+    await admin.flushall();
+    // GitLab's "Resend Request": its delivery key went with the data, so the hook is handled again, and syncs
+    world.gitlab.redeliver(blocked.index);
+    await world.gitlab.webhooksIdle();
+    await waitFor(
+      () => app.logs.find('adopted a card whose record redis lost').some((l) => l.deploymentId === waiting.id),
+      { what: 'the card adopted' },
+    );
+    await appIdle(app);
+    expect(cardsOf(waiting.id)).toHaveLength(1);
+  });
 });
