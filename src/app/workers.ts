@@ -106,8 +106,9 @@ export async function startWorkerRole(
     everyMs: opts.dataCheckEveryMs ?? 30_000,
     onLoss: async (reason) => {
       await sweeper.reschedule();
-      // no forced listing: if the data was really lost, the listing's record went with it and it runs anyway
-      await sweeper.requestNow(`redis lost data (${reason})`, { fullListing: false });
+      // no forced listing: if the data was really lost, the listing's record went with it and it runs anyway;
+      // every project classified at once: which could block went with the data too (sweep-deployments.ts)
+      await sweeper.requestNow(`redis lost data (${reason})`, { fullListing: false, classifyAll: true });
       await repairLostCards(
         { chat: a.chat, queue: producer, logger, now: clock.now() },
         { channels: cardChannels(config.policy), windowMs: LOST_CARDS_WINDOW_MS },
