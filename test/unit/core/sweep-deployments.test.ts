@@ -225,7 +225,10 @@ describe('sweepDeployments', () => {
   });
 
   it('after Redis lost its data classifies every project in one sweep, not the quota: one could block', async () => {
-    gitlab.groups.set('acme', Array.from({ length: 2_000 }, (_, i) => i + 1));
+    gitlab.groups.set(
+      'acme',
+      Array.from({ length: 2_000 }, (_, i) => i + 1),
+    );
     // nothing known: no listing, no classification, no project known to block
     const report = await sweepDeployments(deps({ projects: [], groups: ['acme'] }), {
       reason: 'redis lost data',
