@@ -5,6 +5,7 @@ import { REPO_ROOT } from './lib/app.ts';
 import type { LoadResult } from './lib/load.ts';
 import { RESYNC_ROUTES, type CardsResult } from './scenarios/cards.ts';
 import { fmtInt, fmtMb, fmtMs } from './lib/stats.ts';
+import type { ScaleResult } from './scenarios/scale.ts';
 
 const MB = 1024 * 1024;
 export const TARGETS = {
@@ -391,6 +392,14 @@ export function renderReport(r: BenchResults): string {
     );
   }
 
+  if (r.scale.length > 0)
+    lines.push(
+      ...renderScale(
+        r.scale.map((s) => s.result),
+        r.machine,
+      ),
+    );
+
   const shippedRun = r.cards.find((c) => c.name === 'cards-1000');
   if (r.production.length > 0) {
     lines.push('## Memory by way of running the app', '');
@@ -444,4 +453,111 @@ export function renderReport(r: BenchResults): string {
   const notes = join(REPO_ROOT, 'bench', 'NOTES.md');
   if (existsSync(notes)) lines.push(readFileSync(notes, 'utf8').trim(), '');
   return lines.join('\n') + '\n';
+}
+
+export const SCALE_HEADING = '## Sweep at scale';
+
+/** Issue 17: what the sweep of N projects costs at GitLab, scaled to the default interval (bench/NOTES.md). */
+export function renderScale(results: ScaleResult[], m: BenchResults['machine']): string[] {
+  const lines = [SCALE_HEADING, ''];
+  lines.push(
+    `*Measured ${m.date} (code ${m.commit}; load average at start ${m.loadStart.toFixed(1)}), ` +
+      'rewritten by `npm run bench -- --only scale --splice`.*',
+    '',
+  );
+  lines.push(
+    'N projects in one group named by the policy (`groups:`), every 20th with protected environments that ' +
+      'need one approval, deployments blocked on them (the open cards) and carded (through a group hook) ' +
+      'before measuring. The app is then restarted on its data and every request it makes to the fake GitLab ' +
+      'is timed for one interval (cold: the start-up sweep, empty caches) and then one more (warm). ' +
+      'Where the sweep allows, the interval is shortened (policy `sweep.every`) and the GitLab budgets ' +
+      '(`GITLAB_*RATE_LIMIT`) raised by the same factor; per minute means per minute at the default ' +
+      '5-minute interval: a sweep that bursts (done within half its interval) is counted in minutes of ' +
+      'run time, one that fills its interval in fifths of it ("Sweep at scale" in the notes below). ' +
+      'Sweep: a burst of requests from its first to its last; start: from the process start to the first ' +
+      'quiet (cold: what it asked until then). ' +
+      'RSS: just before the last interval ended, and the peak.',
+    '',
+  );
+  lines.push(
+    row([
+      'app',
+      'N',
+      'open cards',
+      'requests/sweep warm / cold',
+      'req/min avg',
+      'busiest minute',
+      'GET /projects/:id per min avg / busiest',
+      'projects listed per sweep',
+      'sweep warm / start',
+      'RSS / peak',
+      'interval (× scale), pace',
+      'run',
+    ]),
+    row(Array(12).fill('---')),
+  );
+  for (const s of results) {
+    const cards = s.carded === s.cards ? fmtInt(s.cards) : `${fmtInt(s.carded)} of ${fmtInt(s.cards)}`;
+    // (results of runs before warmSweeps existed: their warm intervals)
+    const sweeps = (s.warmSweeps as ScaleResult['warmSweeps'] | undefined) ?? s.warm;
+    const warmListed = Math.max(0, ...sweeps.map((w) => w.projectsListed));
+    lines.push(
+      row([
+        s.app,
+        fmtInt(s.projects),
+        cards,
+        `${fmtInt(s.warmPerSweep)} / ${fmtInt(s.cold.requests)}`,
+        fmtInt(s.perMinuteAvg),
+        fmtInt(s.busiestMinute),
+        `${fmtInt(s.projectGetPerMinuteAvg)} / ${fmtInt(s.projectGetBusiestMinute)}`,
+        `${fmtInt(warmListed)} / ${fmtInt(s.cold.projectsListed)} cold`,
+        `${s.pace === 'spread' ? 'fills the interval' : fmtMs(s.sweepMs)} / ${fmtMs(s.coldSweepMs)}` +
+          (s.coldSpill ? ' (the start ran into the warm intervals)' : ''),
+        `${fmtMb(s.rss)} / ${fmtMb(s.peakRss)}`,
+        `${fmtMs(s.intervalMs)} (×${s.timeScale.toFixed(1)}), ${s.pace}`,
+        fmtMs(s.totalMs),
+      ]),
+    );
+  }
+  lines.push('', 'Warm requests per sweep by route (ids as `:id`; routes under 1 per sweep left out):', '');
+  const routes = [...new Set(results.flatMap((s) => Object.keys(s.warmByRoute)))]
+    .filter((route) => results.some((s) => (s.warmByRoute[route] ?? 0) >= 1))
+    .sort(
+      (a, b) =>
+        Math.max(...results.map((s) => (s.warmByRoute[b] ?? 0) - (s.warmByRoute[a] ?? 0))) || a.localeCompare(b),
+    );
+  lines.push(
+    row(['route', ...results.map((s) => `${s.app}, N = ${fmtInt(s.projects)}`)]),
+    row(Array(results.length + 1).fill('---')),
+  );
+  for (const route of routes)
+    lines.push(row([`\`${route}\``, ...results.map((s) => fmtInt(s.warmByRoute[route] ?? 0))]));
+  lines.push('');
+  return lines;
+}
+
+/**
+ * `existing` with the spliceable sections of `report` (the scale table) put in place of the same sections, or
+ * before the notes ("## How it is measured") when it has none: `--only scale --splice` keeps the other tables.
+ */
+export function spliceSections(existing: string, report: string): string {
+  let out = existing;
+  for (const heading of [SCALE_HEADING]) {
+    const section = sectionOf(report, heading);
+    if (section === null) continue;
+    const old = sectionOf(out, heading);
+    if (old !== null) out = out.replace(old, section);
+    else {
+      const at = out.indexOf('\n## How it is measured');
+      out = at < 0 ? `${out.trimEnd()}\n\n${section}` : `${out.slice(0, at + 1)}${section}${out.slice(at + 1)}`;
+    }
+  }
+  return out;
+}
+
+function sectionOf(text: string, heading: string): string | null {
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) return null;
+  const next = text.indexOf('\n## ', start + 1);
+  return text.slice(start + 1, next < 0 ? text.length : next + 1);
 }

@@ -11,7 +11,8 @@ describe('npm run bench -- --smoke', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('runs every scenario against the app as a child process and renders the report', async () => {
-    const results = await runBench({ smoke: true, dir });
+    // every scenario but the sweep at scale, which has a test of its own below
+    const results = await runBench({ smoke: true, dir, only: ['intake', 'forged-webhooks', 'cards', 'paced'] });
 
     const intake = results.intake!;
     for (const target of [intake.bare, intake.web]) {
@@ -50,5 +51,21 @@ describe('npm run bench -- --smoke', () => {
     expect(report).toContain('## Click to approval');
     expect(report).toContain('## Cards synced again');
     expect(report).toContain('## Forged webhooks');
+  }, 60_000);
+
+  it('runs the sweep at scale: a group swept on a shortened interval, every interval timed', async () => {
+    const results = await runBench({ smoke: true, dir, only: ['scale'] });
+
+    // the cards carded first, then every interval of the restarted app timed: the start asked GitLab something,
+    // and the warm sweeps read the open cards again (whatever else the sweep reads is the app's business)
+    expect(results.scale.map((s) => s.name)).toEqual(['scale-40']);
+    const scale = results.scale[0]!.result;
+    expect(scale.carded).toBe(scale.cards);
+    expect(scale.warm).toHaveLength(scale.warmIntervals);
+    expect(scale.cold.requests).toBeGreaterThan(0);
+    expect(scale.warmByRoute['GET /projects/:id/deployments/:id']).toBeGreaterThan(0);
+    expect(scale.busiestMinute).toBeGreaterThan(0);
+    expect(scale.rss).toBeGreaterThan(0);
+    expect(renderReport(results)).toContain('## Sweep at scale');
   }, 60_000);
 });

@@ -21,8 +21,9 @@ describe('one GitLab request budget per token, shared by every replica', () => {
   let clock: ManualClock;
   let prefix: string;
 
-  const start = async (env: Record<string, string>, policy?: string) => {
+  const start = async (env: Record<string, string>, policy?: string, before?: (w: World) => void) => {
     world = await startWorld({ webhookMode: 'modern' });
+    before?.(world);
     if (policy !== undefined) {
       const dir = mkdtempSync(join(tmpdir(), 'greenlight-policy-'));
       env = { ...env, CONFIG_FILE: join(dir, 'policy.yml') };
@@ -152,18 +153,21 @@ describe('one GitLab request budget per token, shared by every replica', () => {
 
   it('a click goes at once while the sweep waits: the sweep leaves half of the burst to clicks', async () => {
     // 240 a minute: a burst of 20, of which the sweep may use 10 and webhook work 15
+    // the start's sweep lists a group of 30 projects and reads every one's protected environments: 30 requests
+    // and more, in the background lane
     const w = await start(
       { GITLAB_RATE_LIMIT: '240', GITLAB_PROJECT_RATE_LIMIT: '0', GITLAB_SWEEP_RATE_LIMIT: '0' },
       `channel: ${CHANNEL}\ngroups: [bulk]\nsweep: { every: 1h }\n`,
+      (world) => {
+        for (let i = 0; i < 30; i++) world.gitlab.addProject({ pathWithNamespace: `bulk/p${i}` });
+      },
     );
     const [d] = deploy(w, 1);
     const card = await pumpUntil(500, () => !!cardOf(w, d!.id), 'the card');
     expect(card).toBe(true);
     const ts = cardOf(w, d!.id)!.ts;
-    // a full budget, then a sweep of 30 projects that would need 60 requests and more
+    // a full budget: the sweep takes its half and waits with the rest of its work
     clock.advance(60_000);
-    for (let i = 0; i < 30; i++) w.gitlab.addProject({ pathWithNamespace: `bulk/p${i}` });
-    await replicas[0]!.app.sweeper()!.requestNow('big');
     const background = async () =>
       (await Promise.all(replicas.map((r) => r.app.metrics.render()))).reduce(
         (sum, m) => sum + total(m.body, 'greenlight_gitlab_budget_waits_total', { lane: 'background', reason: 'api' }),
@@ -179,6 +183,8 @@ describe('one GitLab request budget per token, shared by every replica', () => {
     });
     // the clock stands still: only the budget the sweep had to leave lets the decision through
     await waitFor(() => w.gitlab.approvalCalls().length === 1, { what: 'the approval recorded' });
-    expect(w.gitlab.requests.length - beforeClick).toBeLessThanOrEqual(10);
+    // counted up to the approval itself: the hook GitLab sends for it starts work of its own (a sync) meanwhile
+    const approvalAt = w.gitlab.requests.indexOf(w.gitlab.approvalCalls()[0]!);
+    expect(approvalAt + 1 - beforeClick).toBeLessThanOrEqual(10);
   });
 });

@@ -82,6 +82,8 @@ describe('reminders and escalation (real time, real Redis)', () => {
     const data = await redis.hget(`{${app.prefix}}:nudge:${deploymentId}`, 'data');
     return data ? (JSON.parse(data) as NudgeState) : null;
   };
+  const cancelledLog = (deploymentId: number) =>
+    app.logs.find('reminders cancelled: the deployment stopped waiting').find((l) => l.deploymentId === deploymentId);
   const nudgeJobs = async (deploymentId: number) =>
     (await app.app.queues.nudges.getJobs(['delayed', 'waiting', 'active'])).filter(
       (j) => j?.data?.ref?.deploymentId === deploymentId,
@@ -142,9 +144,8 @@ describe('reminders and escalation (real time, real Redis)', () => {
     await waitFor(async () => (await schedule(d.id)) === null && (await nudgeJobs(d.id)).length === 0, {
       what: 'schedule dropped',
     });
-    expect(
-      app.logs.find('reminders cancelled: the deployment stopped waiting').some((l) => l.deploymentId === d.id),
-    ).toBe(true);
+    // the sync logs the cancel after dropping the schedule and its timer: wait for the line, do not just look
+    await waitFor(() => cancelledLog(d.id), { what: 'reminders cancelled (log)' });
     expect(replies(card.ts)).toEqual([]);
   });
 
@@ -154,13 +155,15 @@ describe('reminders and escalation (real time, real Redis)', () => {
     await waitFor(async () => (await nudgeJobs(older.id)).length === 1, { what: 'armed timer' });
     const newer = deploy('slow');
     await cardFor(newer.id);
+    // The card is in Slack before its sync arms the reminders (post, record, then schedule), and the older card's
+    // re-sync runs beside it: wait for the newer one's timer as for the older one's, do not read its schedule yet.
+    await waitFor(async () => (await nudgeJobs(newer.id)).length === 1, { what: 'newer armed timer' });
     await waitFor(async () => (await schedule(older.id)) === null && (await nudgeJobs(older.id)).length === 0, {
       what: 'older schedule dropped',
     });
-    expect(
-      app.logs.find('reminders cancelled: the deployment stopped waiting').find((l) => l.deploymentId === older.id)
-        ?.state,
-    ).toBe('superseded');
+    expect((await waitFor(() => cancelledLog(older.id), { what: 'older reminders cancelled (log)' })).state).toBe(
+      'superseded',
+    );
     expect((await schedule(newer.id))?.due?.kind).toBe('reminder');
     world.gitlab.cancelDeployment(newer.id);
     await waitFor(async () => (await schedule(newer.id)) === null, { what: 'newer schedule dropped' });

@@ -22,6 +22,7 @@ export type {
   ApprovalRuleInput,
   ProtectEnvironmentInput,
 } from './fake-gitlab/builders.ts';
+export type { AddProjectsInput } from './fake-gitlab/bulk.ts';
 export type { CreateDeploymentInput } from './fake-gitlab/domain/lifecycle.ts';
 export type { FailureSpec, RateLimitSpec } from './fake-gitlab/http/faults.ts';
 export type { ActingUser, RecordedRequest } from './fake-gitlab/http/types.ts';

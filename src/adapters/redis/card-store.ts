@@ -39,7 +39,7 @@ export function createCardStore(
   redis: Redis,
   keys: Keyspace,
   opts: { requireDataMarker?: boolean } = {},
-): CardStore & { openCardIds(limit?: number): Promise<number[]> } {
+): CardStore & { openCardIds(limit?: number, offset?: number): Promise<number[]> } {
   async function write(expected: number | null, record: CardRecord): Promise<boolean> {
     const resolved = isResolved(record.state);
     const card = keys.card(record.deploymentId);
@@ -69,8 +69,8 @@ export function createCardStore(
     async delete(deploymentId) {
       await redis.multi().del(keys.card(deploymentId)).zrem(keys.openCards, String(deploymentId)).exec();
     },
-    async openCardIds(limit = 1000) {
-      const ids = await redis.zrevrange(keys.openCards, 0, limit - 1);
+    async openCardIds(limit = 1000, offset = 0) {
+      const ids = await redis.zrevrange(keys.openCards, offset, offset + limit - 1);
       return ids.map(Number);
     },
   };

@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import type { CardStore, DeploymentRef } from '../../core/ports.ts';
 import type { Keyspace } from './connection.ts';
 
-/** How many open cards one sweep reads again at most (newest first). */
-export const SWEEP_OPEN_CARDS_MAX = 5_000;
+/** Open cards are read a page at a time (every one of them, newest first: none is left out of a sweep). */
+const OPEN_CARDS_PAGE = 1_000;
 
 /** How long a deployment hook saying `blocked` vouches for its project's other hooks (refreshed by each one). */
 export const REPORTS_BLOCKED_TTL_S = 86_400;
@@ -33,7 +33,7 @@ export function createProjectMemory(redis: Redis, keys: Keyspace) {
 export function createSweepState(
   redis: Redis,
   keys: Keyspace,
-  cards: Pick<CardStore, 'get'> & { openCardIds(limit?: number): Promise<number[]> },
+  cards: Pick<CardStore, 'get'> & { openCardIds(limit?: number, offset?: number): Promise<number[]> },
 ) {
   return {
     async knownProjects(): Promise<number[]> {
@@ -42,11 +42,15 @@ export function createSweepState(
     },
     async openCards(): Promise<DeploymentRef[]> {
       const refs: DeploymentRef[] = [];
-      for (const deploymentId of await cards.openCardIds(SWEEP_OPEN_CARDS_MAX)) {
-        const record = await cards.get(deploymentId);
-        if (record) refs.push({ projectId: record.projectId, deploymentId });
+      for (let offset = 0; ; offset += OPEN_CARDS_PAGE) {
+        const ids = await cards.openCardIds(OPEN_CARDS_PAGE, offset);
+        // a page's records in one round trip (ioredis pipelines commands sent in the same turn)
+        const records = await Promise.all(ids.map((id) => cards.get(id)));
+        records.forEach((record, i) => {
+          if (record) refs.push({ projectId: record.projectId, deploymentId: ids[i]! });
+        });
+        if (ids.length < OPEN_CARDS_PAGE) return refs;
       }
-      return refs;
     },
   };
 }

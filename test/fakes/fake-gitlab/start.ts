@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { canReadDeployments, canReadProject } from './access.ts';
 import * as build from './builders.ts';
+import { addProjects } from './bulk.ts';
 import { createClock } from './clock.ts';
 import { FakeGitLabError, unwrap, type Ctx, type DomainEvent } from './context.ts';
 import { APPROVAL_STATUSES, approveDeployment } from './domain/approvals.ts';
@@ -98,6 +99,7 @@ export async function startFakeGitLab(opts: StartFakeGitLabOptions = {}): Promis
     addGroup: (input) => ({ ...build.addGroup(ctx, input) }),
     addGroupMember: (groupId, userId, level) => build.addGroupMember(ctx, groupId, userId, level),
     addProject: (input) => ({ ...build.addProject(ctx, input) }),
+    addProjects: (input) => addProjects(ctx, input).map((p) => ({ ...p })),
     updateProject: (projectId, patch) => {
       const project = lookup(state.projects, projectId, 'project');
       Object.assign(project, Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)));

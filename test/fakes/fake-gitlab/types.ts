@@ -8,6 +8,7 @@ import type {
   AddUserInput,
   ProtectEnvironmentInput,
 } from './builders.ts';
+import type { AddProjectsInput } from './bulk.ts';
 import type { CreateDeploymentInput } from './domain/lifecycle.ts';
 import type { CommitInput, MergeMergeRequestInput } from './domain/repository.ts';
 import type { FailureSpec, RateLimitSpec } from './http/faults.ts';
@@ -81,6 +82,8 @@ export interface FakeGitLab {
   addGroup(input: AddGroupInput): FakeGroup;
   addGroupMember(groupId: number, userId: number, accessLevel: number): void;
   addProject(input: AddProjectInput): FakeProject;
+  /** Many projects in one group at once (paths `<prefix><i>`), without addProject's per-project checks. */
+  addProjects(input: AddProjectsInput): FakeProject[];
   updateProject(projectId: number, patch: UpdateProjectInput): FakeProject;
   addProjectMember(projectId: number, userId: number, accessLevel: number): void;
   addToken(input: AddTokenInput): FakeToken;
