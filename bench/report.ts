@@ -11,7 +11,6 @@ const MB = 1024 * 1024;
 export const TARGETS = {
   idleRss: 120 * MB,
   peakRss: 250 * MB,
-  intakeRatio: 0.5,
   intakeP99Ms: 10,
   forgedGrowth: 10 * MB,
 } as const;
@@ -58,9 +57,10 @@ export function verdicts(r: BenchResults): Verdict[] {
     const q = web.max.rps / bare.max.rps;
     out.push({
       what: 'Webhook intake throughput (ROLE=web ÷ bare node:http)',
-      target: '≥ 0.5×',
+      // retired by issue 16 (GitLab sends at most a few hundred hooks a second): shown, no longer judged
+      target: '– (retired: p99 at 1,000 req/s below)',
       measured: `${ratio(q)} (${fmtInt(web.max.rps)} ÷ ${fmtInt(bare.max.rps)} req/s)`,
-      ok: q >= TARGETS.intakeRatio,
+      ok: null,
     });
     out.push({
       what: `Webhook intake p99 at ${fmtInt(r.intake.sizes.rate)} req/s (ROLE=web)`,

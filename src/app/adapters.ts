@@ -47,7 +47,8 @@ export function createAdapters(config: Config, infra: Infrastructure, opts: Gree
   const projectStore = createProjectDirectoryStore(redis, keys);
   const gitlab = createGitLabReader(gitlabConn, { projects: projectStore, now: () => clock.now() });
   const membership = createMembership(gitlabConn);
-  const cards = createCardStore(redis, keys);
+  // no card claimed after an unnoticed data loss: it may be in Slack already (card-store.ts)
+  const cards = createCardStore(redis, keys, { requireDataMarker: true });
   // What a deployment changes (cards, lists, the Changes modal): GitLab reads, ranges kept in Redis.
   const changes: ChangesDeps = {
     source: createChangesReader(gitlabConn, gitlab, { now: () => clock.now() }),

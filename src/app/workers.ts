@@ -5,7 +5,7 @@ import { cardChannels } from '../core/routing/route-deployment.ts';
 import { createProjectDirectory } from '../adapters/gitlab/projects.ts';
 import { resumeReplica } from '../adapters/queue/reclaim.ts';
 import { whenReady } from '../adapters/redis/connection.ts';
-import { createDataGuard, createLossMemory } from '../adapters/redis/data-guard.ts';
+import { createDataGuard } from '../adapters/redis/data-guard.ts';
 import { createLatestDeployments } from '../adapters/redis/latest-deployments.ts';
 import { createProjectMemory, createSweepState } from '../adapters/redis/sweep-state.ts';
 import { startPersonalWorker } from '../entrypoints/workers/personal-worker.ts';
@@ -54,7 +54,8 @@ export async function startWorkerRole(
       logger,
       membership: a.membership,
       supersede: { latest: createLatestDeployments(redis, keys), queue: producer },
-      recovery: createLossMemory(redis, keys),
+      // looks at the data marker first: a loss not noticed yet is noticed by the sync (data-guard.ts)
+      recovery: { lostAt: () => dataGuard.lostAt() },
       nudges: { nextNudge: (deployment, route) => nextNudgeFor({ nudges: a.nudgeStore, clock }, deployment, route) },
       changes: { ...a.changes, queue: producer, delay: (ms) => new Promise((done) => setTimeout(done, ms).unref()) },
     },
@@ -83,25 +84,6 @@ export async function startWorkerRole(
       forget: (projectId) => a.projectStore.forget(projectId),
     },
   };
-  startWorkers(deps, factory, logger);
-  const { personalStore: store, personalChat: chat } = a;
-  const visible = { identity: a.identity, membership: a.membership, policy: config.policy, visibility: a.visibility };
-  startPersonalWorker(
-    {
-      home: {
-        index: a.pendingIndex,
-        ...visible,
-        store,
-        linkTarget: a.linkTarget,
-        clock,
-        command: config.slack.command,
-      },
-      notify: { cards: a.cards, store, chat, ...visible },
-      ...{ chat, store, producer: infra.personal, clock },
-    },
-    factory,
-    logger,
-  );
   const sweeper = await startSweeper({
     deps: {
       gitlab: directory,
@@ -124,15 +106,36 @@ export async function startWorkerRole(
     everyMs: opts.dataCheckEveryMs ?? 30_000,
     onLoss: async (reason) => {
       await sweeper.reschedule();
-      // no forced listing: if the data was really lost, the listing's record went with it and it runs anyway
-      await sweeper.requestNow(`redis lost data (${reason})`, { fullListing: false });
+      // no forced listing: if the data was really lost, the listing's record went with it and it runs anyway;
+      // every project classified at once: which could block went with the data too (sweep-deployments.ts)
+      await sweeper.requestNow(`redis lost data (${reason})`, { fullListing: false, classifyAll: true });
       await repairLostCards(
         { chat: a.chat, queue: producer, logger, now: clock.now() },
         { channels: cardChannels(config.policy), windowMs: LOST_CARDS_WINDOW_MS },
       );
     },
   });
+  // before any card worker runs: a card is claimed only while the marker is there (card-store.ts)
   await dataGuard.start();
+  startWorkers(deps, factory, logger);
+  const { personalStore: store, personalChat: chat } = a;
+  const visible = { identity: a.identity, membership: a.membership, policy: config.policy, visibility: a.visibility };
+  startPersonalWorker(
+    {
+      home: {
+        index: a.pendingIndex,
+        ...visible,
+        store,
+        linkTarget: a.linkTarget,
+        clock,
+        command: config.slack.command,
+      },
+      notify: { cards: a.cards, store, chat, ...visible },
+      ...{ chat, store, producer: infra.personal, clock },
+    },
+    factory,
+    logger,
+  );
   logger.info({ role: config.role }, 'greenlight workers started');
   return {
     sweeper,

@@ -112,7 +112,10 @@ export type CardRecord = {
 
 export interface CardStore {
   get(deploymentId: number): Promise<CardRecord | null>;
-  /** Atomically creates the record if none exists; false when another worker already has it. */
+  /**
+   * Atomically creates the record if none exists; false when another worker already has it. May throw when the
+   * store lost its data and has not noticed yet (then the card may be in Slack already: the caller tries again).
+   */
   create(record: CardRecord): Promise<boolean>;
   /** Replaces the record if its version is still `expectedVersion`. */
   replace(expectedVersion: number, record: CardRecord): Promise<boolean>;

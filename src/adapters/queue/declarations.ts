@@ -101,8 +101,15 @@ export const PersonalJob = z.discriminatedUnion('kind', [
 ]);
 export type PersonalJob = z.infer<typeof PersonalJob>;
 
-/** `fullListing`: list every group again now (at start, after a Redis outage) */
-export const SweepJob = z.object({ reason: z.string(), fullListing: z.boolean().optional() });
+/**
+ * `fullListing`: list every group again now (at start, after a Redis outage); `classifyAll`: Redis lost greenlight's
+ * data, classify every project now (sweep-deployments.ts)
+ */
+export const SweepJob = z.object({
+  reason: z.string(),
+  fullListing: z.boolean().optional(),
+  classifyAll: z.boolean().optional(),
+});
 export type SweepJob = z.infer<typeof SweepJob>;
 
 export const QUEUES = {

@@ -7,13 +7,15 @@ const KEEP_RESOLVED_S = 30 * 86_400;
 const KEEP_OPEN_S = 180 * 86_400;
 
 /**
- * KEYS[1] card hash, KEYS[2] open-cards zset; ARGV: expected version ('' = must not exist), new version,
- * data, ttl seconds, deployment id, open score ('' = resolved).
+ * KEYS[1] card hash, KEYS[2] open-cards zset, KEYS[3] the data marker (data-guard.ts) or the card hash again when
+ * none is required; ARGV: expected version ('' = must not exist), new version, data, ttl seconds, deployment id, open
+ * score ('' = resolved). -1: a record to create, and the marker gone.
  */
 const CAS_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'version')
 if ARGV[1] == '' then
   if current then return 0 end
+  if KEYS[3] ~= KEYS[1] and redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
 elseif current ~= ARGV[1] then
   return 0
 end
@@ -27,17 +29,26 @@ end
 return 1
 `;
 
+/**
+ * `requireDataMarker`: a record is created only while Redis still holds greenlight's data marker (data-guard.ts).
+ * Redis may lose its data between a sync's look for a lost card and its claim: without its record, the card is
+ * looked for in Slack (sync-card.ts, adoptLostCard) only once the loss is noticed, so a claim after an unnoticed
+ * loss throws instead, and the sync's retry notices it and adopts the card instead of posting a second one.
+ */
 export function createCardStore(
   redis: Redis,
   keys: Keyspace,
+  opts: { requireDataMarker?: boolean } = {},
 ): CardStore & { openCardIds(limit?: number, offset?: number): Promise<number[]> } {
   async function write(expected: number | null, record: CardRecord): Promise<boolean> {
     const resolved = isResolved(record.state);
+    const card = keys.card(record.deploymentId);
     const result = await redis.eval(
       CAS_SCRIPT,
-      2,
-      keys.card(record.deploymentId),
+      3,
+      card,
       keys.openCards,
+      opts.requireDataMarker ? keys.dataMarker : card,
       expected === null ? '' : String(expected),
       String(record.version),
       JSON.stringify(record),
@@ -45,6 +56,7 @@ export function createCardStore(
       String(record.deploymentId),
       resolved ? '' : String(Date.parse(record.snapshot.createdAt) || record.claimedAt),
     );
+    if (result === -1) throw new Error('redis lost greenlight data (no data marker): the card is not claimed');
     return result === 1;
   }
   return {

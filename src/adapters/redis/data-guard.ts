@@ -16,6 +16,18 @@ const REMEMBER_LOSS_S = 30 * 86_400;
  * background: cards of deployments older than the start are looked for in Slack before new ones are posted, and open
  * cards in the card channels are synced again. On a real first start that costs one history read per channel.
  */
+/**
+ * KEYS[1] marker, KEYS[2] time of the loss; ARGV now (ms), how long the loss is remembered (s). Creates the marker
+ * and, only then, the time of the loss, in one step: whoever sees the marker also sees the time of the loss.
+ */
+const ENSURE_MARKER = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[2]))
+  return 1
+end
+return 0
+`;
+
 export function createDataGuard(opts: {
   redis: Redis;
   keys: Keyspace;
@@ -26,31 +38,65 @@ export function createDataGuard(opts: {
 }) {
   const { redis, keys, logger } = opts;
   let timer: NodeJS.Timeout | null = null;
-  let checking: Promise<void> | null = null;
+  let checking: Promise<boolean> | null = null;
+  let repairing: Promise<void> | null = null;
+  /** a loss noticed while the repair of an earlier one runs: repaired again once that one is done */
+  let again: string | null = null;
   let lost = false;
 
   /** true when the marker had to be created (it was missing) */
-  const ensureMarker = async (): Promise<boolean> => {
-    const created = await redis.set(keys.dataMarker, String(opts.clock.now()), 'NX');
-    if (created === null) return false;
-    await redis.set(keys.dataLostAt, String(opts.clock.now()), 'EX', REMEMBER_LOSS_S);
-    return true;
+  const ensureMarker = async (): Promise<boolean> =>
+    (await redis.eval(
+      ENSURE_MARKER,
+      2,
+      keys.dataMarker,
+      keys.dataLostAt,
+      String(opts.clock.now()),
+      String(REMEMBER_LOSS_S),
+    )) === 1;
+
+  const repair = (reason: string): void => {
+    if (repairing) {
+      again = reason;
+      return;
+    }
+    const current = opts
+      .onLoss(reason)
+      .catch((error: unknown) => {
+        logger.warn({ err: (error as Error).message }, 'could not repair after redis lost greenlight data');
+      })
+      .finally(() => {
+        if (repairing === current) repairing = null;
+        const next = again;
+        again = null;
+        if (next !== null) repair(next);
+      });
+    repairing = current;
   };
 
-  /** `missing`: the marker is known to be gone already (recreated at start) */
-  const check = (reason: string, missing = false) => {
-    checking ??= (async () => {
+  /**
+   * Resolves once the marker is there again, true when it was missing (the repair then runs in the background).
+   * `missing`: the marker is known to be gone already (recreated at start).
+   */
+  const check = (reason: string, missing = false): Promise<boolean> => {
+    if (checking) return checking;
+    const run = async () => {
       try {
-        if (!missing && !(await ensureMarker())) return;
+        if (!missing && !(await ensureMarker())) return false;
         logger.warn({ reason }, 'redis lost greenlight data; repairing schedules and cards');
-        await opts.onLoss(reason);
+        repair(reason);
+        return true;
       } catch (error) {
         logger.warn({ err: (error as Error).message }, 'could not check whether redis kept greenlight data');
-      } finally {
-        checking = null;
+        return false;
       }
-    })();
-    return checking;
+    };
+    // cleared once settled (a run without an await settles before `checking` is even set)
+    const current = run().finally(() => {
+      if (checking === current) checking = null;
+    });
+    checking = current;
+    return current;
   };
   const onClose = () => {
     lost = true;
@@ -75,22 +121,26 @@ export function createDataGuard(opts: {
     },
     /** Checks now (tests, and whoever has a reason to suspect a loss). */
     check,
+    /**
+     * When Redis last lost greenlight's data, for the sync (core/cards/sync-card.ts); null: never, or long ago.
+     * The marker is looked at first: a loss not noticed yet (the periodic check comes later) is noticed now, so
+     * that a sync right after a loss looks for the card in Slack instead of posting a second one.
+     */
+    async lostAt(): Promise<number | null> {
+      const [marker, at] = await redis.mget(keys.dataMarker, keys.dataLostAt);
+      if (marker !== null) return at === null ? null : Number(at);
+      await check('a card sync found no data marker');
+      const value = await redis.get(keys.dataLostAt);
+      return value === null ? null : Number(value);
+    },
     async close(): Promise<void> {
       if (timer) clearInterval(timer);
       redis.off('close', onClose);
       redis.off('ready', onReady);
       await checking;
+      again = null;
+      await repairing;
     },
   };
 }
 export type DataGuard = ReturnType<typeof createDataGuard>;
-
-/** When Redis last lost greenlight's data, for the sync (core/cards/adopt-card.ts); null: never, or long ago. */
-export function createLossMemory(redis: Redis, keys: Keyspace) {
-  return {
-    async lostAt(): Promise<number | null> {
-      const value = await redis.get(keys.dataLostAt);
-      return value === null ? null : Number(value);
-    },
-  };
-}

@@ -116,7 +116,17 @@ export type SweepReport = {
  */
 export async function sweepDeployments(
   deps: SweepDeps,
-  input: { reason: string; fullListing?: boolean },
+  input: {
+    reason: string;
+    fullListing?: boolean;
+    /**
+     * Redis lost greenlight's data (or this is a first start, which cannot be told from one): which projects can
+     * block is not known, so every project due is classified by this sweep, without the quota. A project that
+     * could block is otherwise not scanned until its turn comes, sweeps later, and a deployment that started
+     * waiting while the data was lost (its hooks missed) would get its card only then, not within this interval.
+     */
+    classifyAll?: boolean;
+  },
 ): Promise<SweepReport> {
   const { state, logger, policy } = deps;
   const failures: unknown[] = [];
@@ -135,9 +145,9 @@ export async function sweepDeployments(
   const projects = new Set([...(await state.listedProjects()), ...(await state.knownProjects())]);
   const all = [...projects];
   // Never-classified projects first, then the oldest; no more per sweep than the quota, so that a whole GitLab's
-  // protected environments (a first start, or a day on) are read over several sweeps instead of in one burst.
+  // protected environments (a day on) are read over several sweeps instead of in one burst; after a loss, all.
   const allDue = await state.classificationDue(all, deps.now() - policy.sweepClassifyEveryMs);
-  const due = allDue.slice(0, classificationQuota(all.length, policy));
+  const due = input.classifyAll ? allDue : allDue.slice(0, classificationQuota(all.length, policy));
   const dueSet = new Set(due);
   const open = await state.openCards();
   const toScan = new Set(await state.canBlock());

@@ -12,9 +12,10 @@ export type Sweeper = {
   queue: Queue<SweepJob>;
   /**
    * A sweep as soon as possible (deduplicated: at most one such request waits at a time), with a full listing
-   * unless `fullListing: false`.
+   * unless `fullListing: false`. `classifyAll` (Redis lost greenlight's data): every project is classified by it, see
+   * sweepDeployments; such a request is deduplicated on its own, never into a waiting request without it.
    */
-  requestNow(reason: string, opts?: { fullListing?: boolean }): Promise<void>;
+  requestNow(reason: string, opts?: { fullListing?: boolean; classifyAll?: boolean }): Promise<void>;
   /** Sets the schedule again (Redis lost its data, and with it the job scheduler). */
   reschedule(): Promise<void>;
   close(): Promise<void>;
@@ -42,7 +43,11 @@ export async function startSweeper(opts: {
       log.info({ reason: job.data.reason }, 'sweep started');
       return sweepDeployments(
         { ...opts.deps, logger: log },
-        { reason: job.data.reason, fullListing: job.data.fullListing === true },
+        {
+          reason: job.data.reason,
+          fullListing: job.data.fullListing === true,
+          classifyAll: job.data.classifyAll === true,
+        },
       );
     }),
   );
@@ -55,11 +60,11 @@ export async function startSweeper(opts: {
       { name: 'sweep', data: { reason: 'scheduled' } },
     );
   };
-  const requestNow = async (reason: string, request: { fullListing?: boolean } = {}) => {
+  const requestNow = async (reason: string, request: { fullListing?: boolean; classifyAll?: boolean } = {}) => {
     await queue.add(
       'sweep',
-      { reason, fullListing: request.fullListing ?? true },
-      { deduplication: { id: 'sweep-now' } },
+      { reason, fullListing: request.fullListing ?? true, ...(request.classifyAll && { classifyAll: true }) },
+      { deduplication: { id: request.classifyAll ? 'sweep-now-classify-all' : 'sweep-now' } },
     );
   };
 

@@ -224,6 +224,22 @@ describe('sweepDeployments', () => {
     expect(classified.at(-1)).toBe(501);
   });
 
+  it('after Redis lost its data classifies every project in one sweep, not the quota: one could block', async () => {
+    gitlab.groups.set(
+      'acme',
+      Array.from({ length: 2_000 }, (_, i) => i + 1),
+    );
+    // nothing known: no listing, no classification, no project known to block
+    const report = await sweepDeployments(deps({ projects: [], groups: ['acme'] }), {
+      reason: 'redis lost data',
+      classifyAll: true,
+    });
+    expect(report).toMatchObject({ listed: true, classified: 2_000, classificationPending: 0 });
+    expect(new Set(queue.scans.filter((s) => s.classify).map((s) => s.projectId)).size).toBe(2_000);
+    // still spread over 80 % of the interval
+    expect(queue.scans.at(-1)!.placement!.delayMs).toBeLessThan(240_000);
+  });
+
   it('resolves policy paths once', async () => {
     gitlab.projects.set('acme/web', 1);
     await sweepDeployments(deps({ projects: ['acme/web'], groups: [] }), { reason: 'a', fullListing: true });
