@@ -486,6 +486,7 @@ export function renderScale(results: ScaleResult[], m: BenchResults['machine']):
       'open cards',
       'requests/sweep warm / cold',
       'req/min avg',
+      'steady req/min avg (classification, listing per sweep: measured → steady)',
       'busiest minute',
       'GET /projects/:id per min avg / busiest',
       'projects listed per sweep',
@@ -494,7 +495,7 @@ export function renderScale(results: ScaleResult[], m: BenchResults['machine']):
       'interval (× scale), pace',
       'run',
     ]),
-    row(Array(12).fill('---')),
+    row(Array(13).fill('---')),
   );
   for (const s of results) {
     const cards = s.carded === s.cards ? fmtInt(s.cards) : `${fmtInt(s.carded)} of ${fmtInt(s.cards)}`;
@@ -508,6 +509,11 @@ export function renderScale(results: ScaleResult[], m: BenchResults['machine']):
         cards,
         `${fmtInt(s.warmPerSweep)} / ${fmtInt(s.cold.requests)}`,
         fmtInt(s.perMinuteAvg),
+        s.steady
+          ? `${fmtInt(s.steady.perMinuteAvg)} (${fmtInt(s.steady.classificationMeasured)} → ` +
+            `${fmtInt(s.steady.classificationSteady)}, ${fmtInt(s.steady.listingMeasured)} → ` +
+            `${fmtInt(s.steady.listingSteady)})`
+          : 'n/a',
         fmtInt(s.busiestMinute),
         `${fmtInt(s.projectGetPerMinuteAvg)} / ${fmtInt(s.projectGetBusiestMinute)}`,
         `${fmtInt(warmListed)} / ${fmtInt(s.cold.projectsListed)} cold`,

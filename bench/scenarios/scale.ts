@@ -53,6 +53,8 @@ export type ScaleSlot = {
 
 export type ScaleResult = ScaleSizes &
   ScaleFigures & {
+    /** the warm sweep with the slow cycles at their steady share (absent in results of older runs) */
+    steady?: SteadyState;
     /** which app: "working tree", or the git ref measured as the baseline */
     app: string;
     /** default interval / shortened interval */
@@ -74,6 +76,51 @@ export type ScaleResult = ScaleSizes &
   };
 
 const PROJECT_GET = 'GET /projects/:id';
+
+/** The app's slow cycles at their defaults (policy `sweep.classify_every`, `sweep.list_every`; not set here). */
+export const DEFAULT_CLASSIFY_EVERY_MS = 86_400_000;
+export const DEFAULT_LIST_EVERY_MS = 3_600_000;
+/** Reads of the slow cycles: protected environments (classification) and the group listing (100 a page). */
+const CLASSIFICATION_ROUTES = ['GET /projects/:id/protected_environments', 'GET /groups/:id/protected_environments'];
+const LISTING_ROUTES = ['GET /groups/:id/projects'];
+
+/**
+ * The warm sweep in steady state at the default interval: what the measured warm sweeps spent on the slow cycles
+ * (after a start, classification catches up at its own pace, hundreds of projects a sweep; at a shortened
+ * interval the hourly listing falls into few sweeps) replaced by their steady share at the default interval:
+ * every project classified once per `classify_every`, every page listed once per `list_every`.
+ */
+export type SteadyState = {
+  /** measured per warm sweep: classification reads (catch-up included) and listing pages */
+  classificationMeasured: number;
+  listingMeasured: number;
+  /** their steady share per sweep at the default interval */
+  classificationSteady: number;
+  listingSteady: number;
+  perSweep: number;
+  perMinuteAvg: number;
+};
+
+export function steadyState(
+  f: Pick<ScaleFigures, 'warmByRoute' | 'warmPerSweep'>,
+  projects: number,
+  pageSize = 100,
+): SteadyState {
+  const sum = (routes: string[]) => routes.reduce((n, r) => n + (f.warmByRoute[r] ?? 0), 0);
+  const classificationMeasured = sum(CLASSIFICATION_ROUTES);
+  const listingMeasured = sum(LISTING_ROUTES);
+  const classificationSteady = (projects * DEFAULT_SWEEP_MS) / DEFAULT_CLASSIFY_EVERY_MS;
+  const listingSteady = (Math.ceil(projects / pageSize) * DEFAULT_SWEEP_MS) / DEFAULT_LIST_EVERY_MS;
+  const perSweep = f.warmPerSweep - classificationMeasured - listingMeasured + classificationSteady + listingSteady;
+  return {
+    classificationMeasured,
+    listingMeasured,
+    classificationSteady,
+    listingSteady,
+    perSweep,
+    perMinuteAvg: perSweep / (DEFAULT_SWEEP_MS / 60_000),
+  };
+}
 
 /** `GET /api/v4/projects/12/deployments?status=blocked` -> `GET /projects/:id/deployments` */
 export function routeOf(method: string, url: string): string {
@@ -166,6 +213,7 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
       cardingMs,
       carded,
       ...figures,
+      steady: steadyState(figures, sizes.projects),
       // every measured request, so that the figures can be worked out again from the JSON (analyse)
       timeline: { spawnAt, readyAt, requests },
       peakRss: stopped.peakRss,
@@ -291,7 +339,15 @@ export function analyse(
   // complete warm bursts: after the start's activity, and over before the measurement ended
   const warmBursts = bursts.slice(1).filter((b) => b.at(-1)!.at < end - gapMs);
   const duration = (b: TimedRequest[]) => b.at(-1)!.at - b[0]!.at;
-  const pace = warmBursts.length > 0 && Math.max(...warmBursts.map(duration)) <= intervalMs / 2 ? 'burst' : 'spread';
+  // Bursts are sweeps only when they are whole ones: each over within half the interval, and together about as
+  // many requests as the warm intervals hold. A few stragglers after a quiet (the tail of the start's backlog)
+  // next to a sweep that runs on to the end of the measurement are not a sweep: the app then spreads.
+  const warmWindowAvg = warm.reduce((n, w) => n + w.requests, 0) / Math.max(warm.length, 1);
+  const burstAvg = warmBursts.reduce((n, b) => n + b.length, 0) / Math.max(warmBursts.length, 1);
+  const pace =
+    warmBursts.length > 0 && Math.max(...warmBursts.map(duration)) <= intervalMs / 2 && burstAvg >= warmWindowAvg / 2
+      ? 'burst'
+      : 'spread';
   const startBurst = bursts[0] ?? [];
   const cold =
     pace === 'burst' && startBurst.length > 0

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { spliceSections } from '../../bench/report.ts';
-import { analyse, busiestBucket, busiestWindow, routeOf, type TimedRequest } from '../../bench/scenarios/scale.ts';
+import {
+  analyse,
+  busiestBucket,
+  busiestWindow,
+  routeOf,
+  steadyState,
+  type TimedRequest,
+} from '../../bench/scenarios/scale.ts';
 
 // The figures of the scale scenario (bench/scenarios/scale.ts): routes, busiest minutes, and the splice of its
 // table into BENCHMARKS.md.
@@ -54,6 +61,35 @@ describe('scale scenario figures', () => {
     expect(f.warmPerSweep).toBe(600);
     expect(f.busiestMinute).toBe(120); // 12 s of run time
     expect(f.sweepMs).toBe(60_000);
+  });
+
+  it('does not take the tail of the start for a sweep when the sweeps spread over the interval', () => {
+    // 60 s interval, as the N = 1,000 run measured it: the start's sweeps read until 58 s, 23 stragglers at 65 s
+    // after a quiet, then a sweep spread from 78 s on over 47 s, past the end of the measurement (120 s)
+    const requests = [...burst(0, 2_900, 20), ...burst(65_000, 23, 10), ...burst(78_000, 1_000, 47)];
+    const f = analyse(requests, 0, 60_000, 1);
+    expect(f.pace).toBe('spread');
+    expect(f.warmPerSweep).toBe(23 + requests.filter((r) => r.at >= 78_000 && r.at < 120_000).length);
+  });
+
+  it('replaces the catch-up of the slow cycles by their steady share at the default interval', () => {
+    const s = steadyState(
+      {
+        warmPerSweep: 3_000,
+        warmByRoute: {
+          'GET /projects/:id/protected_environments': 300,
+          'GET /groups/:id/projects': 10,
+          'GET /projects/:id/deployments/:id': 1_000,
+        },
+      },
+      10_000,
+    );
+    expect(s.classificationMeasured).toBe(300);
+    expect(s.listingMeasured).toBe(10);
+    expect(s.classificationSteady).toBeCloseTo(34.72, 2); // 10,000 a day, a sweep every 5 minutes
+    expect(s.listingSteady).toBeCloseTo(8.33, 2); // 100 pages an hour
+    expect(s.perSweep).toBeCloseTo(3_000 - 310 + 34.72 + 8.33, 1);
+    expect(s.perMinuteAvg).toBeCloseTo(s.perSweep / 5, 5);
   });
 
   it('replaces the scale section of BENCHMARKS.md and keeps the others', () => {
