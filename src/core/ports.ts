@@ -15,8 +15,13 @@ export type { DeploymentRef } from './deployments/deployment.ts';
 
 /** GitLab as greenlight's own (bot) token sees it. */
 export interface GitLabReader {
-  /** null when GitLab answers 404 (deleted, or no longer visible). */
-  getDeployment(ref: DeploymentRef): Promise<Deployment | null>;
+  /**
+   * null when GitLab answers 404 (deleted, or no longer visible). `known`: the deployment's environment as a card
+   * already shows it; its tier is then taken from there instead of being read again. A deployment never moves to
+   * another environment and a tier is seldom changed, so a card keeps the tier it was posted with (its route was
+   * chosen by it); a waiting card re-synced every sweep would otherwise read its environment every few sweeps.
+   */
+  getDeployment(ref: DeploymentRef, known?: { environment: KnownEnvironment }): Promise<Deployment | null>;
   /** Blocked deployments of a project (the list API has no approval fields: read each one). */
   listBlockedDeployments(
     projectId: number | string,
@@ -34,6 +39,9 @@ export interface GitLabReader {
   /** Exact, case-insensitive e-mail match (needs an administrator token for private e-mails). */
   findUserByEmail(email: string): Promise<GitLabUser | null>;
 }
+
+/** What getDeployment may take from a card instead of reading it. */
+export type KnownEnvironment = { id: number; tier: string | null };
 
 export type DecisionStatus = 'approved' | 'rejected';
 

@@ -1,6 +1,6 @@
 import { Deployments, Environments, Projects, Users } from '@gitbeaker/rest';
 import type { Approval, ApprovalRule, Deployment, GitLabUser } from '../../core/deployments/deployment.ts';
-import type { DeploymentRef, GitLabReader } from '../../core/ports.ts';
+import type { DeploymentRef, GitLabReader, KnownEnvironment } from '../../core/ports.ts';
 import { GreenlightError } from '../../core/errors.ts';
 import { TtlCache } from '../../lib/ttl-cache.ts';
 import { mapGitLabError, observedRequester, singleAttemptRequester } from './client.ts';
@@ -104,6 +104,7 @@ export function createGitLabReader(
   const environmentCache = new TtlCache<string, { entity: EnvironmentEntity; readAt: number }>({
     ttlMs: ENVIRONMENT_TTL_MS,
     max: 20_000,
+    now,
   });
   const environmentReads = new Map<string, Promise<EnvironmentEntity>>();
 
@@ -135,7 +136,7 @@ export function createGitLabReader(
   ): Promise<EnvironmentEntity> {
     const key = `${projectId}:${environmentId}`;
     const cached = environmentCache.get(key);
-    if (cached && Date.now() - cached.readAt <= maxAgeMs) return cached.entity;
+    if (cached && now() - cached.readAt <= maxAgeMs) return cached.entity;
     const pending = environmentReads.get(key);
     if (pending) return pending;
     const read = call(
@@ -144,7 +145,7 @@ export function createGitLabReader(
       EnvironmentSchema,
     )
       .then((entity) => {
-        environmentCache.set(key, { entity, readAt: Date.now() });
+        environmentCache.set(key, { entity, readAt: now() });
         return entity;
       })
       .finally(() => environmentReads.delete(key));
@@ -159,7 +160,7 @@ export function createGitLabReader(
   return {
     getProject,
     environment,
-    async getDeployment(ref: DeploymentRef): Promise<Deployment | null> {
+    async getDeployment(ref: DeploymentRef, known?: { environment: KnownEnvironment }): Promise<Deployment | null> {
       let entity: DeploymentEntity;
       try {
         entity = await call(
@@ -171,9 +172,10 @@ export function createGitLabReader(
         if ((error as { code?: string }).code === 'gitlab_not_found') return null;
         throw error;
       }
+      const kept = known?.environment.id === entity.environment.id ? known.environment : null;
       const [project, tier] = await Promise.all([
         getProject(ref.projectId),
-        environmentTier(ref.projectId, entity.environment.id).catch(() => null),
+        kept ? kept.tier : environmentTier(ref.projectId, entity.environment.id).catch(() => null),
       ]);
       return toDeployment(entity, project, tier);
     },

@@ -67,8 +67,13 @@ export type SyncOutcome =
  * Running it twice is harmless.
  */
 export async function syncCard(deps: SyncCardDeps, ref: DeploymentRef): Promise<SyncOutcome> {
-  const read = await deps.gitlab.getDeployment(ref);
+  // The record first: the environment it shows spares reading it again. GitLab's answer can only be newer than
+  // the record (an update is a compare-and-set on the record's version; readBehind ignores an older read).
   const existing = await deps.cards.get(ref.deploymentId);
+  const read = await deps.gitlab.getDeployment(
+    ref,
+    existing ? { environment: existing.snapshot.environment } : undefined,
+  );
   if (!read) return existing ? { kind: 'gone' } : { kind: 'ignored', state: null };
   const classified = classify(read);
   // Lists of who can approve (the card, `/deploys mine`, DMs) must know the commit author as the decision does.
