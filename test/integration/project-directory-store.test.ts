@@ -32,6 +32,12 @@ describe("the sweep's project directory in Redis", () => {
     await store.addListed([2, 4]);
     await store.finishListing({ complete: true, freshForMs: 60_000, at: 3_000 });
     expect((await store.listedProjects()).sort()).toEqual([2, 4]);
+    // a listing that is not fresh (cut short by a rate limit) leaves the last one's freshness as it was
+    await store.startListing();
+    await store.addListed([5]);
+    await store.finishListing({ complete: false, freshForMs: 0, at: 4_000 });
+    expect(await store.listedAt()).toBe(3_000);
+    expect((await store.listedProjects()).sort()).toEqual([2, 4, 5]);
   });
 
   it('lists never-classified projects first, then the oldest classifications', async () => {

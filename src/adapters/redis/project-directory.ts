@@ -59,14 +59,15 @@ export function createProjectDirectoryStore(redis: Redis, keys: Keyspace) {
     },
     /**
      * The listing becomes the listed projects. An incomplete one (a group could not be listed) only adds to them:
-     * projects are dropped only by a listing that saw everything.
+     * projects are dropped only by a listing that saw everything. `freshForMs` 0: the listing is not fresh (one
+     * made before stays as fresh as it was), the next sweep lists again.
      */
     async finishListing(opts: { complete: boolean; freshForMs: number; at: number }): Promise<void> {
       const tx = redis.multi();
       if (opts.complete) tx.sunionstore(keys.sweepListed, keys.sweepListing);
       else tx.sunionstore(keys.sweepListed, keys.sweepListed, keys.sweepListing);
       tx.del(keys.sweepListing);
-      tx.set(keys.sweepListedFresh, String(opts.at), 'PX', opts.freshForMs);
+      if (opts.freshForMs > 0) tx.set(keys.sweepListedFresh, String(opts.at), 'PX', opts.freshForMs);
       await tx.exec();
     },
     async listedProjects(): Promise<number[]> {

@@ -198,9 +198,7 @@ export async function sweepDeployments(
   logger.info({ ...report, reason: input.reason, spreadMs: gap * slot }, 'sweep done');
 
   // A rate limit first (the job waits it out), then anything else worth another try.
-  const retry =
-    failures.find((e) => isGreenlightError(e, 'gitlab_rate_limited')) ??
-    failures.find((e) => !isGreenlightError(e) || e.retryable);
+  const retry = failures.find((e) => isGreenlightError(e, 'gitlab_rate_limited')) ?? failures.find(worthAnotherTry);
   if (retry) throw retry;
   if (failures.length > 0) {
     const first = failures[0] as GreenlightError;
@@ -210,6 +208,10 @@ export async function sweepDeployments(
     );
   }
   return report;
+}
+
+function worthAnotherTry(error: unknown): boolean {
+  return !isGreenlightError(error) || error.retryable || error.code === 'gitlab_rate_limited';
 }
 
 /**
@@ -257,9 +259,11 @@ async function listEverything(deps: SweepDeps): Promise<{ failures: unknown[]; m
     else ids.push(result.value);
   });
   await state.addListed(ids);
+  // A listing cut short by something another try can fix (a rate limit, GitLab down) is not fresh: the sweep's
+  // retry, or the next sweep, lists again instead of leaving the rest of the projects unswept for list_every.
   await state.finishListing({
     complete: failures.length === 0,
-    freshForMs: policy.sweepListEveryMs,
+    freshForMs: failures.some(worthAnotherTry) ? 0 : policy.sweepListEveryMs,
     at: deps.now(),
   });
   return { failures, missing };

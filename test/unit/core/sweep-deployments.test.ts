@@ -82,9 +82,9 @@ class FakeState implements SweepState {
   async addListed(ids: readonly number[]) {
     for (const id of ids) this.listing.add(id);
   }
-  async finishListing(opts: { complete: boolean; at: number }) {
+  async finishListing(opts: { complete: boolean; freshForMs: number; at: number }) {
     this.listedIds = opts.complete ? new Set(this.listing) : new Set([...this.listedIds, ...this.listing]);
-    this.fresh = opts.at;
+    if (opts.freshForMs > 0) this.fresh = opts.at;
   }
   async listedProjects() {
     return [...this.listedIds];
@@ -300,6 +300,25 @@ describe('sweepDeployments', () => {
     expect(error).toMatchObject({ code: 'gitlab_rate_limited', retryAfterMs: 30_000 });
     expect([...state.listedIds].sort()).toEqual([1, 4, 5]);
     expect(queue.syncs).toHaveLength(1);
+    // the listing cut short is not fresh: the sweep's retry lists again (and now sees the group's new project)
+    gitlab.failing.clear();
+    gitlab.groups.set('acme', [4, 5, 6]);
+    const retried = await sweepDeployments(deps({ projects: ['acme/one'], groups: ['acme'] }), {
+      reason: 'scheduled',
+      fullListing: true,
+    });
+    expect(retried.listed).toBe(true);
+    expect([...state.listedIds].sort()).toEqual([1, 4, 5, 6]);
+    expect(state.fresh).toBe(NOW);
+  });
+
+  it('a listing that met only failures another try cannot fix (403) is fresh: no listing every sweep', async () => {
+    gitlab.groups.set('acme', [4]);
+    gitlab.failing.set('acme/two', new GreenlightError('gitlab_forbidden', '403 Forbidden'));
+    await sweepDeployments(deps({ projects: ['acme/two'], groups: ['acme'] }), { reason: 'start' });
+    expect(state.fresh).toBe(NOW);
+    const next = await sweepDeployments(deps({ projects: ['acme/two'], groups: ['acme'] }), { reason: 'scheduled' });
+    expect(next.listed).toBe(false);
   });
 
   it('does not retry for failures another try cannot fix (403), but logs them', async () => {
