@@ -20,6 +20,7 @@ async function singleAttemptHandler(
   options?: Record<string, unknown>,
   observe?: ApiObserver,
   gate?: GitLabGate,
+  timeoutMs?: number,
 ) {
   const {
     prefixUrl,
@@ -41,8 +42,10 @@ async function singleAttemptHandler(
   const url = new URL(endpoint, base);
   url.search = searchParams ?? '';
   const request = new Request(url, { ...rest, method: method ?? 'GET' });
-  // The token's budget first (shared by every replica): this may wait, or fail as rate-limited.
+  // The token's budget first (shared by every replica): this may wait, or fail as rate-limited. gitbeaker starts its
+  // timeout before calling here (one for all pages of a listing): GitLab's time to answer starts only now.
   await gate?.admit(request.headers, request.method, endpoint);
+  const signal = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : request.signal;
   const started = performance.now();
   const report = (status: string) =>
     observe?.({
@@ -53,7 +56,7 @@ async function singleAttemptHandler(
     });
   let response: Response;
   try {
-    response = await fetch(request);
+    response = await fetch(request, { signal });
   } catch (error) {
     report(noAnswerStatus(error));
     const name = (error as Error).name;
@@ -100,9 +103,11 @@ export const singleAttemptRequester: (resourceOptions: ResourceOptions) => Reque
 export function observedRequester(
   observe: ApiObserver | undefined,
   gate?: GitLabGate,
+  /** how long GitLab has to answer each request, counted from its admission by `gate` */
+  timeoutMs?: number,
 ): (resourceOptions: ResourceOptions) => RequesterType {
   const handler = (endpoint: string, options?: Record<string, unknown>) =>
-    singleAttemptHandler(endpoint, options, observe, gate);
+    singleAttemptHandler(endpoint, options, observe, gate, timeoutMs);
   return createRequesterFn((_, requestOptions) => Promise.resolve(requestOptions), handler as never);
 }
 

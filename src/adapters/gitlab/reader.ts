@@ -29,6 +29,9 @@ export type GitLabConnection = {
   gate?: GitLabGate;
 };
 
+/** How long GitLab has to answer one request. */
+const DEFAULT_TIMEOUT_MS = 10_000;
+
 export function gitbeakerOptions(
   conn: { url: string; timeoutMs?: number; observe?: ApiObserver; gate?: GitLabGate },
   auth: { token: string } | { oauthToken: string },
@@ -38,8 +41,11 @@ export function gitbeakerOptions(
     host: conn.url,
     ...auth,
     ...(sudo !== undefined && { sudo }),
-    requesterFn: conn.observe || conn.gate ? observedRequester(conn.observe, conn.gate) : singleAttemptRequester,
-    queryTimeout: conn.timeoutMs ?? 10_000,
+    requesterFn:
+      conn.observe || conn.gate
+        ? observedRequester(conn.observe, conn.gate, conn.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+        : singleAttemptRequester,
+    queryTimeout: conn.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   };
 }
 
