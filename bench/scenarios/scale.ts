@@ -150,17 +150,43 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
   const base = await startBenchWorld({ channels: sizes.channels });
   const observer = new HttpObserver();
   try {
-    const { world, deployments, protectedProjects, groupId } = buildScaleWorld(base, sizes, budgetsEnv);
+    const { world, deployments, protectedIds, groupId } = buildScaleWorld(base, sizes, budgetsEnv);
+    const protectedProjects = protectedIds.size;
     const buildMs = performance.now() - started;
     ctx.log(
       `${name} (${app}): ${sizes.projects} projects, ${protectedProjects} with approval rules, ` +
         `built in ${(buildMs / 1000).toFixed(1)} s; carding ${sizes.cards} deployments`,
     );
 
+    // Every GitLab request is seen: while carding, which projects were classified; then, timed, the measured app's.
+    const classified = new Set<number>();
+    const requests: TimedRequest[] = [];
+    let measuring = false;
+    observer.served(world.gitlab.url, ({ method, url, at }) => {
+      if (!measuring) {
+        // (a project with a blocked deployment is classified by its hook, without a read: only the others count)
+        const read = /^\/api\/v4\/projects\/(\d+)\/protected_environments(?:\?|$)/.exec(url);
+        if (read && !protectedIds.has(Number(read[1]))) classified.add(Number(read[1]));
+        return;
+      }
+      const listed = /^\/api\/v4\/projects\/(\d+)\/deployments(?:\?|$)/.exec(url);
+      requests.push({ at, route: routeOf(method, url), project: listed ? Number(listed[1]) : null });
+    });
+
     // Carding: a group hook brings every blocked deployment to the app (the start-up sweep may find some first).
+    // This first process is a first start: it classifies every project (reads its protected environments). It runs
+    // without GitLab budgets, so that it gets there in minutes instead of the hour that 50,000 projects take at the
+    // sweep's default share; the measured restart then finds what a greenlight that has run a while has in Redis,
+    // and none of the first start's work still queued.
     const cardingStarted = performance.now();
-    const first = await startApp(ctx, world, { name: `${name}-carding`, role: 'all', settleMs: 0 });
+    const unbudgeted = Object.fromEntries(Object.keys(DEFAULT_BUDGETS_PER_MIN).map((k) => [k, '0']));
+    const first = await startApp(
+      ctx,
+      { ...world, env: { ...world.env, ...unbudgeted } },
+      { name: `${name}-carding`, role: 'all', settleMs: 0 },
+    );
     let carded = 0;
+    const unprotected = sizes.projects - protectedProjects;
     try {
       world.gitlab.addHook({
         groupId,
@@ -171,20 +197,32 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
       for (const d of deployments) world.gitlab.createDeployment(d);
       carded = await waitForCards(world, sizes.cards, () => first.child.exited());
       await world.gitlab.webhooksIdle();
+      await waitUntil(
+        () => classified.size >= unprotected,
+        () => classified.size,
+        first.child.exited,
+      );
+      // (the sweep's spread jobs come and go: idle is a moment between them, looked for up to three intervals)
+      await waitUntil(
+        () => queuesIdle(first.url),
+        () => 0,
+        first.child.exited,
+        Math.min(60_000, 3 * sizes.intervalMs),
+      );
     } finally {
       await first.stop({ keepData: true });
     }
     const cardingMs = performance.now() - cardingStarted;
-    ctx.log(`${name} (${app}): ${carded} cards in ${(cardingMs / 1000).toFixed(1)} s; measuring`);
+    ctx.log(
+      `${name} (${app}): ${carded} cards, ${classified.size} of ${unprotected} projects without approval rules ` +
+        `classified in ` +
+        `${(cardingMs / 1000).toFixed(1)} s; measuring`,
+    );
     // Webhooks from now on go nowhere useful (the first process is gone): the measured app gets the hook.
     // Nothing happens in GitLab while measuring, so no hook fires anyway.
 
     // Restart on the data of the first process; every GitLab request timed from the spawn on.
-    const requests: TimedRequest[] = [];
-    observer.served(world.gitlab.url, ({ method, url, at }) => {
-      const listed = /^\/api\/v4\/projects\/(\d+)\/deployments(?:\?|$)/.exec(url);
-      requests.push({ at, route: routeOf(method, url), project: listed ? Number(listed[1]) : null });
-    });
+    measuring = true;
     const spawnAt = performance.now();
     const measured = await startApp(ctx, world, { name, role: 'all', settleMs: 0, prefix: first.prefix });
     // the intervals count from readiness (when its workers run); what it asked while starting is cold too
@@ -248,7 +286,7 @@ function buildScaleWorld(base: BenchWorld, sizes: ScaleSizes, budgetsEnv: Record
     policy: `${base.policy}groups:\n  - scale\nsweep:\n  every: ${sizes.intervalMs}ms\n`,
     env: { ...base.env, ...budgetsEnv },
   };
-  return { world, deployments, protectedProjects: protectedIds.length, groupId: group.id };
+  return { world, deployments, protectedIds: new Set(protectedIds), groupId: group.id };
 }
 
 /** Cards posted (top-level messages carrying a deployment id), waiting until all or nothing moved for 60 s. */
@@ -270,6 +308,37 @@ async function waitForCards(world: BenchWorld, expected: number, exited: () => b
     } else if (performance.now() - movedAt > 60_000) return n;
     await sleep(250);
   }
+}
+
+/**
+ * Resolves once `done` holds, or when `progress` has not moved for `stallMs` (the run then goes on with what there
+ * is) or the app exited.
+ */
+async function waitUntil(
+  done: () => boolean | Promise<boolean>,
+  progress: () => number,
+  exited: () => boolean,
+  stallMs = 60_000,
+): Promise<void> {
+  let last = -1;
+  let movedAt = performance.now();
+  while (!(await done()) && !exited()) {
+    const n = progress();
+    if (n !== last) {
+      last = n;
+      movedAt = performance.now();
+    } else if (performance.now() - movedAt > stallMs) return;
+    await sleep(250);
+  }
+}
+
+/** No job waiting or running in the app's queues but the sweep's own (from its /metrics: greenlight_queue_jobs). */
+async function queuesIdle(url: string): Promise<boolean> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const busy = [...text.matchAll(/^greenlight_queue_jobs\{queue="([^"]+)",state="(waiting|active)"\} (\d+)/gm)]
+    .filter(([, queue]) => queue !== 'sweep')
+    .reduce((n, m) => n + Number(m[3]), 0);
+  return busy === 0;
 }
 
 export type TimedRequest = { at: number; route: string; project: number | null };
