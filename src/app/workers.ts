@@ -92,6 +92,7 @@ export async function startWorkerRole(
       policy: config.policy,
       now: () => clock.now(),
       ...(opts.sweepMaxGapMs !== undefined && { maxGapMs: opts.sweepMaxGapMs }),
+      budgetPerMinute: config.gitlab.limits.sweepPerMinute || config.gitlab.limits.perMinute,
     },
     everyMs: config.policy.sweepEveryMs,
     factory,

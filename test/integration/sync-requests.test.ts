@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueueFactory, type QueueFactory } from '../../src/adapters/queue/factory.ts';
-import { createProducer, createQueues } from '../../src/adapters/queue/queues.ts';
+import { BACKGROUND_PRIORITY, createProducer, createQueues } from '../../src/adapters/queue/queues.ts';
+import { withGitLabLane } from '../../src/adapters/gitlab/request-budget.ts';
 import { CapturingLogger } from '../fakes/in-memory.ts';
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -52,5 +53,18 @@ describe('sync requests (real Redis, a real worker)', () => {
     );
     // one more run, not one per request: the latest request is the one kept
     expect(runs).toEqual(['first', 'third']);
+  });
+
+  it("queues a sync that background work asks for in the background (the sweep's share of the budget)", async () => {
+    const producer = createProducer(createQueues(factory));
+    const queue = factory.queue('sync');
+    await withGitLabLane('background', () => producer.requestSync({ projectId: 1, deploymentId: 21 }, 'late summary'));
+    await producer.requestSync({ projectId: 1, deploymentId: 22 }, 'a webhook');
+    const priorityOf = async (deploymentId: number) =>
+      (await queue.getJobs(['prioritized', 'waiting', 'delayed', 'active', 'completed'])).find(
+        (j) => j.data.deploymentId === deploymentId,
+      )?.priority;
+    expect(await priorityOf(21)).toBe(BACKGROUND_PRIORITY);
+    expect(await priorityOf(22)).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import {
   type SyncJob,
 } from './declarations.ts';
 import type { QueueFactory } from './factory.ts';
+import { currentGitLabLane } from '../gitlab/request-budget.ts';
 
 export type { DecisionJob, NoticeJob, NudgeJob, ScanJob, SyncJob, WebhookJob } from './declarations.ts';
 
@@ -68,6 +69,14 @@ async function addPlaced<T>(
     await waiting.updateData({ ...(waiting.data as object), reason } as never).catch(() => undefined);
 }
 
+/**
+ * A sync asked for by background work (the sweep's jobs: a late changes summary, a superseded card) is background
+ * work too: it takes the sweep's share of the GitLab budget instead of the webhooks' (run-job.ts sets the lane).
+ */
+function inheritedPlacement(): JobPlacement | undefined {
+  return currentGitLabLane() === 'background' ? { background: true } : undefined;
+}
+
 /** BullMQ job ids must not contain ':'; GitLab's Idempotency-Key is a UUID, the body digest hex. */
 function safeId(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -95,7 +104,7 @@ export function createProducer(queues: Queues): Producer {
       );
       return job.id === jobId ? 'queued' : 'duplicate';
     },
-    async requestSync(ref, reason, placement) {
+    async requestSync(ref, reason, placement = inheritedPlacement()) {
       await addPlaced(queues.sync, 'sync', { ...ref, reason } satisfies SyncJob, placement, `dep-${ref.deploymentId}`);
     },
     async requestScan(job, placement = { delayMs: SCAN_COALESCE_MS }) {

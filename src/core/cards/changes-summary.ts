@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Deployment, DeploymentRef, GitLabUser } from '../deployments/deployment.ts';
 import type { Clock, Logger, WorkQueue } from '../runtime.ts';
 import { freezeInEffect, type FreezeNow, type FreezePeriod } from './deploy-freeze.ts';
@@ -378,6 +379,12 @@ export async function changesForCard(
   const ref: DeploymentRef = { projectId: d.project.id, deploymentId: d.id };
   void summary.then(async (view) => {
     if (!view) return;
+    // A re-sync's summary that came late but says what the card shows needs no second render (after a restart every
+    // open card's freeze periods are read again, each waiting its turn in the sweep's share of the GitLab budget).
+    if (kept && sameSummary(view, kept)) {
+      deps.logger.debug({ deploymentId: d.id }, 'late changes summary unchanged: no follow-up sync');
+      return;
+    }
     await deps.queue
       .requestSync(ref, 'changes summary ready')
       .catch((error: unknown) =>
@@ -389,6 +396,11 @@ export async function changesForCard(
     kept ? 'card keeps its changes summary until GitLab answers' : 'card goes out before its changes summary',
   );
   return kept ?? { status: 'pending' };
+}
+
+/** The same summary, as stored (a card's record holds it as JSON: no undefined fields, any key order). */
+function sameSummary(a: ChangesView, b: ChangesView): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }
 
 /** What a card keeps of its summary once it no longer waits: what changed, not a freeze that no longer matters. */

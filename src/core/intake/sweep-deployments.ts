@@ -79,6 +79,12 @@ export type SweepDeps = {
   maxGapMs?: number;
   /** GitLab calls in flight at once while listing groups and resolving projects. */
   concurrency?: number;
+  /**
+   * GitLab requests a minute the sweep's work may use (GITLAB_SWEEP_RATE_LIMIT, else GITLAB_RATE_LIMIT); absent or
+   * 0: unbounded. A sweep whose jobs alone (each asks GitLab at least once) need more than this allows within its
+   * spread says so: its projects are then scanned less often than every interval.
+   */
+  budgetPerMinute?: number;
 };
 
 export type SweepReport = {
@@ -96,6 +102,8 @@ export type SweepReport = {
   /** Projects or groups from the policy file that GitLab does not show us. */
   missing: Array<string | number>;
   failed: number;
+  /** the sweep's jobs fit its GitLab budget within the spread of one interval (false: a warning was logged) */
+  fitsBudget: boolean;
 };
 
 /**
@@ -185,6 +193,15 @@ export async function sweepDeployments(
 
   if (missing.length > 0)
     logger.warn({ missing }, 'sweep: projects or groups of the policy file are not visible to GITLAB_TOKEN');
+  const budget = deps.budgetPerMinute ?? 0;
+  const allowed = Math.floor((budget * policy.sweepEveryMs * SPREAD) / 60_000);
+  const fitsBudget = budget <= 0 || jobs.length <= allowed;
+  if (!fitsBudget)
+    logger.warn(
+      { jobs: jobs.length, allowed, budgetPerMinute: budget, everyMs: policy.sweepEveryMs },
+      "sweep: its work does not fit the sweep's GitLab budget within one interval (projects are scanned less " +
+        'often than every interval): raise GITLAB_SWEEP_RATE_LIMIT or sweep.every',
+    );
   const report: SweepReport = {
     projects: projects.size,
     listed,
@@ -194,6 +211,7 @@ export async function sweepDeployments(
     openCards: open.length,
     missing,
     failed: failures.length,
+    fitsBudget,
   };
   logger.info({ ...report, reason: input.reason, spreadMs: gap * slot }, 'sweep done');
 

@@ -209,6 +209,25 @@ describe('sweepDeployments', () => {
     expect(queue.scans.at(-1)!.placement!.delayMs).toBeGreaterThan(230_000);
   });
 
+  it("says when its work does not fit the sweep's GitLab budget within one interval", async () => {
+    state.fresh = NOW - 120_000;
+    state.listedIds = new Set([1, 2, 3, 4]);
+    classifyAll([1, 2, 3, 4], [1, 2, 3, 4]);
+    state.open = [{ projectId: 1, deploymentId: 10 }];
+    const sweep = (budgetPerMinute: number) =>
+      sweepDeployments({ ...deps({ projects: [], groups: [] }), budgetPerMinute }, { reason: 'scheduled' });
+    // 4 scans and 1 card: 5 jobs; 2 a minute allow 8 within 80 % of 5 minutes, 1 a minute only 4
+    expect((await sweep(2)).fitsBudget).toBe(true);
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    expect((await sweep(1)).fitsBudget).toBe(false);
+    expect(logger.lines.find((l) => l.level === 'warn')).toMatchObject({
+      jobs: 5,
+      allowed: 4,
+      msg: expect.stringContaining('raise GITLAB_SWEEP_RATE_LIMIT or sweep.every'),
+    });
+    expect((await sweep(0)).fitsBudget).toBe(true);
+  });
+
   it('classifies a bounded number of projects per sweep, never-classified ones first', async () => {
     state.fresh = NOW - 120_000;
     state.listedIds = new Set(Array.from({ length: 2_000 }, (_, i) => i + 1));
