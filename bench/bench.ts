@@ -31,6 +31,8 @@ export type BenchOptions = {
   against?: { appDir: string; label: string };
   /** the scale scenario's sweep interval instead of the plan's (shortened: faster runs, figures scaled) */
   scaleIntervalMs?: number;
+  /** settings for the measured app of the scale scenario (not the carding one), e.g. a sweep budget */
+  scaleEnv?: Record<string, string>;
   log?(line: string): void;
 };
 
@@ -315,7 +317,11 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
             : { ...dev, appDir: baseline };
           scale.push({ name, result: await runScale(baseCtx, sizes, name, against.label) });
         }
-        scale.push({ name, result: await runScale(ctx, sizes, name, opts.appLabel ?? 'working tree') });
+        const label = [
+          opts.appLabel ?? 'working tree',
+          ...Object.entries(opts.scaleEnv ?? {}).map(([k, v]) => `${k}=${v}`),
+        ];
+        scale.push({ name, result: await runScale(ctx, sizes, name, label.join(', '), opts.scaleEnv) });
       }
     } finally {
       if (against && built && baseline) rmSync(baseline, { recursive: true, force: true });

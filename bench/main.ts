@@ -6,6 +6,7 @@
 // --against <ref>: the scale scenario measures that ref's app too, side by side with the app under test.
 // --splice: write only the sections this run measured into BENCHMARKS.md (e.g. --only scale --against main).
 // --scale-interval 60s: the scale scenario's sweep interval (default: the plan's; shortened, figures are scaled).
+// --scale-env GITLAB_SWEEP_RATE_LIMIT=1000: settings of the scale scenario's measured app (its rows say so).
 // --from-json a.json,b.json: runs nothing; renders the results of earlier runs (--json), their scale rows side by
 // side (e.g. one run with --ref main and one of the working tree), for --splice or --out.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     splice: { type: 'boolean', default: false },
     'from-json': { type: 'string' },
     'scale-interval': { type: 'string' },
+    'scale-env': { type: 'string' },
     out: { type: 'string' },
     json: { type: 'string' },
   },
@@ -48,6 +50,11 @@ const results: BenchResults = fromJson
       ...(values.only && { only: values.only.split(',') }),
       ...(appDir && { appDir, appLabel: `git ref ${values.ref}` }),
       ...(scaleIntervalMs !== undefined && { scaleIntervalMs }),
+      ...(values['scale-env'] && {
+        scaleEnv: Object.fromEntries(
+          values['scale-env'].split(',').map((kv) => [kv.split('=')[0]!, kv.split('=')[1] ?? '']),
+        ),
+      }),
       ...(againstDir && { against: { appDir: againstDir, label: `git ref ${values.against}` } }),
       log,
     }).finally(() => {

@@ -138,7 +138,14 @@ export function routeOf(method: string, url: string): string {
  * is restarted on its data and every GitLab request is timed for 1 + warmIntervals intervals: the first holds
  * the cold start (the start-up sweep with empty caches), the others the warm sweeps (see `analyse`).
  */
-export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: string, app: string): Promise<ScaleResult> {
+export async function runScale(
+  ctx: BenchContext,
+  sizes: ScaleSizes,
+  name: string,
+  app: string,
+  /** settings for the measured app only (the carding one runs without budgets) */
+  measuredEnv: Record<string, string> = {},
+): Promise<ScaleResult> {
   const started = performance.now();
   const timeScale = DEFAULT_SWEEP_MS / sizes.intervalMs;
   const budgetsEnv: Record<string, string> =
@@ -224,7 +231,11 @@ export async function runScale(ctx: BenchContext, sizes: ScaleSizes, name: strin
     // Restart on the data of the first process; every GitLab request timed from the spawn on.
     measuring = true;
     const spawnAt = performance.now();
-    const measured = await startApp(ctx, world, { name, role: 'all', settleMs: 0, prefix: first.prefix });
+    const measured = await startApp(
+      ctx,
+      { ...world, env: { ...world.env, ...measuredEnv } },
+      { name, role: 'all', settleMs: 0, prefix: first.prefix },
+    );
     // the intervals count from readiness (when its workers run); what it asked while starting is cold too
     const readyAt = performance.now();
     const ends = Array.from({ length: sizes.warmIntervals + 1 }, (_, k) => readyAt + (k + 1) * sizes.intervalMs);
