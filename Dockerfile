@@ -28,5 +28,5 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 # SIGTERM reaches node directly (exec form): greenlight finishes in-flight work, then exits.
 # The operator CLI in the image: docker compose exec greenlight node bin/greenlight.js doctor
 # The same V8 options as npm start (BENCHMARKS.md): the young generation capped at 4 MB per semi-space, and the old
-# generation collected once it has grown by half (not up to fourfold): about half the peak memory, no measurable CPU cost
-CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "dist/main.js"]
+# generation collected once it has grown by a fifth (not up to fourfold): about half the peak memory, no measurable CPU cost
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "dist/main.js"]
