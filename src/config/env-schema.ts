@@ -119,7 +119,7 @@ export const envVars = {
     "GitLab requests a minute the sweep may use (its scans and re-reads), within GITLAB_RATE_LIMIT: a sweep's " +
       'requests are spread out at this pace instead of bursting. 0 = only GITLAB_RATE_LIMIT applies. A sweep whose ' +
       'work does not fit within 80 % of its interval at this pace logs a warning (e.g. 50,000 projects of which ' +
-      '2,500 can block, 1,000 open cards: about 3,700 requests a sweep; raise this to 1,000 or sweep.every to 10m).',
+      '2,500 can block, 1,000 open cards: about 4,000 requests a sweep; raise this to 1,000 or sweep.every to 10m).',
   ),
   TOKEN_ENCRYPTION_KEY: z
     .string()
