@@ -29,4 +29,4 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 # The operator CLI in the image: docker compose exec greenlight node bin/greenlight.js doctor
 # The same V8 options as npm start (BENCHMARKS.md): the young generation capped at 4 MB per semi-space, and the old
 # generation collected once it has grown by a fifth (not up to fourfold): about half the peak memory, no measurable CPU cost
-CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "--optimize-for-size", "dist/main.js"]

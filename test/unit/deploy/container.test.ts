@@ -45,7 +45,7 @@ describe('Dockerfile', () => {
       '/app/dist',
     ]);
     expect(instructions.some((l) => l.includes('npm prune --omit=dev'))).toBe(true);
-    expect(runtime.at(-1)).toBe('CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "dist/main.js"]');
+    expect(runtime.at(-1)).toBe('CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "--optimize-for-size", "dist/main.js"]');
     expect(runtime).toContain('EXPOSE 3000');
   });
 
@@ -54,7 +54,7 @@ describe('Dockerfile', () => {
     const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!.split(/\s+/);
     const nodeOptions = (words: string[]) =>
       words.slice(words.indexOf('node') + 1, words.indexOf('dist/main.js')).filter((w) => !w.startsWith('--env-file'));
-    expect(nodeOptions(cmd)).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=20']);
+    expect(nodeOptions(cmd)).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=20', '--optimize-for-size']);
     expect(nodeOptions(start)).toEqual(nodeOptions(cmd));
   });
 
