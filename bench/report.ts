@@ -467,9 +467,10 @@ export function renderScale(results: ScaleResult[], m: BenchResults['machine']):
   );
   lines.push(
     'N projects in one group named by the policy (`groups:`), every 20th with protected environments that ' +
-      'need one approval, deployments blocked on them (the open cards) and carded (through a group hook) ' +
-      'before measuring. The app is then restarted on its data and every request it makes to the fake GitLab ' +
-      'is timed for one interval (cold: the start-up sweep, empty caches) and then one more (warm). ' +
+      'need one approval, deployments blocked on them (the open cards) and carded (through a group hook), ' +
+      'every project classified, before measuring (the carding process is a first start). The app is then ' +
+      'restarted on its data and every request it makes to the fake GitLab is timed for one interval (cold: ' +
+      'the start-up sweep, empty caches) and then one more, or three with `--scale-interval` (warm). ' +
       'Where the sweep allows, the interval is shortened (policy `sweep.every`) and the GitLab budgets ' +
       '(`GITLAB_*RATE_LIMIT`) raised by the same factor; per minute means per minute at the default ' +
       '5-minute interval: a sweep that bursts (done within half its interval) is counted in minutes of ' +
