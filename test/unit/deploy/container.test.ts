@@ -45,7 +45,9 @@ describe('Dockerfile', () => {
       '/app/dist',
     ]);
     expect(instructions.some((l) => l.includes('npm prune --omit=dev'))).toBe(true);
-    expect(runtime.at(-1)).toBe('CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "--optimize-for-size", "dist/main.js"]');
+    expect(runtime.at(-1)).toBe(
+      'CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "--optimize-for-size", "dist/main.js"]',
+    );
     expect(runtime).toContain('EXPOSE 3000');
   });
 
