@@ -155,7 +155,8 @@ export async function sweepDeployments(
   // Never-classified projects first, then the oldest; no more per sweep than the quota, so that a whole GitLab's
   // protected environments (a day on) are read over several sweeps instead of in one burst; after a loss, all.
   const allDue = await state.classificationDue(all, deps.now() - policy.sweepClassifyEveryMs);
-  const due = input.classifyAll ? allDue : allDue.slice(0, classificationQuota(all.length, policy));
+  const quota = classificationQuota(all.length, policy);
+  const due = input.classifyAll ? allDue : allDue.slice(0, quota);
   const dueSet = new Set(due);
   const open = await state.openCards();
   const toScan = new Set(await state.canBlock());
@@ -193,12 +194,15 @@ export async function sweepDeployments(
 
   if (missing.length > 0)
     logger.warn({ missing }, 'sweep: projects or groups of the policy file are not visible to GITLAB_TOKEN');
+  // Judged on what every sweep asks for: the classifications over the quota that a first start or a data loss adds
+  // are a one-off (README: 10,000 projects take about 17 minutes), not a budget too small.
+  const recurring = jobs.length - Math.max(0, due.length - quota);
   const budget = deps.budgetPerMinute ?? 0;
   const allowed = Math.floor((budget * policy.sweepEveryMs * SPREAD) / 60_000);
-  const fitsBudget = budget <= 0 || jobs.length <= allowed;
+  const fitsBudget = budget <= 0 || recurring <= allowed;
   if (!fitsBudget)
     logger.warn(
-      { jobs: jobs.length, allowed, budgetPerMinute: budget, everyMs: policy.sweepEveryMs },
+      { jobs: recurring, allowed, budgetPerMinute: budget, everyMs: policy.sweepEveryMs },
       "sweep: its work does not fit the sweep's GitLab budget within one interval (projects are scanned less " +
         'often than every interval): raise GITLAB_SWEEP_RATE_LIMIT or sweep.every',
     );
@@ -229,7 +233,7 @@ export async function sweepDeployments(
 }
 
 function worthAnotherTry(error: unknown): boolean {
-  return !isGreenlightError(error) || error.retryable || error.code === 'gitlab_rate_limited';
+  return !isGreenlightError(error) || error.retryable;
 }
 
 /**

@@ -381,24 +381,8 @@ describe('a re-sync of a card whose summary is ready (the sweep, every interval)
     expect(source.calls).toContain('current');
   });
 
-  it('keeps the summary it shows when GitLab is slow, and asks for a follow-up sync once it is read', async () => {
-    const { source, deps } = setup();
-    source.jobs = [{ id: 1, name: 'e2e', status: 'running', allowFailure: false }];
-    const shown = await firstRead(source, deps);
-    let release: () => void = () => {};
-    source.hold = new Promise<void>((resolve) => (release = resolve));
-    const queue = new FakeQueue();
-    const late = { delay: () => Promise.resolve(), queue };
-    expect(await changesForCard({ ...deps, ...late }, d, shown)).toEqual(shown);
-    // what the late read brings differs: a freeze in effect now (10:00 UTC; 09:00 to 12:00 every day), added to
-    // the periods the held read answers with
-    source.periods.push({ start: '0 9 * * *', end: '0 12 * * *', timezone: 'UTC' });
-    release();
-    await waitFor(() => queue.syncs.length > 0, { what: 'the follow-up sync' });
-    expect(queue.syncs).toEqual([{ projectId: 42, deploymentId: 4711, reason: 'changes summary ready' }]);
-  });
-
-  it('asks for no follow-up sync when the late summary says what the card shows already', async () => {
+  /** A card whose summary is ready, synced again while GitLab holds every read (`release` lets them answer). */
+  const heldResync = async () => {
     const { source, deps } = setup();
     source.jobs = [{ id: 1, name: 'e2e', status: 'running', allowFailure: false }];
     const shown = await firstRead(source, deps);
@@ -408,6 +392,21 @@ describe('a re-sync of a card whose summary is ready (the sweep, every interval)
     const logger = new CapturingLogger();
     const late = { delay: () => Promise.resolve(), queue, logger };
     expect(await changesForCard({ ...deps, ...late }, d, shown)).toEqual(shown);
+    return { source, queue, logger, release };
+  };
+
+  it('keeps the summary it shows when GitLab is slow, and asks for a follow-up sync once it is read', async () => {
+    const { source, queue, release } = await heldResync();
+    // what the late read brings differs: a freeze in effect now (10:00 UTC; 09:00 to 12:00 every day), added to
+    // the periods the held read answers with
+    source.periods.push({ start: '0 9 * * *', end: '0 12 * * *', timezone: 'UTC' });
+    release();
+    await waitFor(() => queue.syncs.length > 0, { what: 'the follow-up sync' });
+    expect(queue.syncs).toEqual([{ projectId: 42, deploymentId: 4711, reason: 'changes summary ready' }]);
+  });
+
+  it('asks for no follow-up sync when the late summary says what the card shows already', async () => {
+    const { queue, logger, release } = await heldResync();
     release();
     await waitFor(() => logger.lines.some((l) => l.msg.startsWith('late changes summary unchanged')), {
       what: 'the late summary read',

@@ -226,6 +226,19 @@ describe('sweepDeployments', () => {
       msg: expect.stringContaining('raise GITLAB_SWEEP_RATE_LIMIT or sweep.every'),
     });
     expect((await sweep(0)).fitsBudget).toBe(true);
+    // after a data loss (or a first start) every project is classified at once: a one-off over the quota (1,500 at
+    // a 5-minute interval), not a budget too small; 400 a minute allow 1,600 jobs
+    state.classified.clear();
+    state.blocking.clear();
+    state.open = [];
+    state.listedIds = new Set(Array.from({ length: 2_000 }, (_, i) => i + 1));
+    logger.lines.length = 0;
+    const afterLoss = await sweepDeployments(
+      { ...deps({ projects: [], groups: [] }), budgetPerMinute: 400 },
+      { reason: 'redis lost data', classifyAll: true },
+    );
+    expect(afterLoss).toMatchObject({ classified: 2_000, fitsBudget: true });
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 
   it('classifies a bounded number of projects per sweep, never-classified ones first', async () => {
